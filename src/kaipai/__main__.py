@@ -1,0 +1,3 @@
+from kaipai.cli import main
+
+main()

@@ -1,0 +1,407 @@
+"""The backend interface: what a backend declares, what it is asked, what it returns.
+
+Every generator — the offline previz, a diffusers pipeline, a ComfyUI server, a cloud
+service — implements one or more capability protocols below and declares a
+:class:`CapabilitySheet` per capability. The engine reads the sheet to adapt a request
+(snap durations and sizes) or refuse it before anything is spent, and to size its
+concurrency and rate limits. Backends are found through the ``kaipai.backends`` entry
+point group, so third-party packages can add their own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kaipai.document.models import Character, Document, Scene, Shot, Style
+
+
+class Capability(str, Enum):
+    planner = "planner"
+    image = "image"
+    video = "video"
+    speech = "speech"
+    lipsync = "lipsync"
+    music = "music"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class BackendError(Exception):
+    """A backend could not do the work. ``transient`` errors are retried with backoff."""
+
+    transient: bool = False
+
+    def __init__(self, message: str, *, retry_after: float | None = None, provider_reason: str = ""):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.provider_reason = provider_reason
+
+
+class TransientError(BackendError):
+    """Worth retrying: timeouts, 429, 5xx, a dropped connection."""
+
+    transient = True
+
+
+class RefusedError(BackendError):
+    """The provider refused the request (content policy, bad input): never retried."""
+
+
+class UnsupportedRequest(BackendError):
+    """The backend cannot honour this request (duration, size, references...): refused before spending."""
+
+
+class NotConfigured(BackendError):
+    """The backend is missing a key, an extra or a server address; the message says what to do."""
+
+
+# --------------------------------------------------------------------------- capability sheet
+
+
+class CapabilitySheet(BaseModel):
+    """What a backend (for one capability and model) can do and what it costs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    capability: Capability
+    model: str = ""
+    durations: list[float] | None = Field(default=None, description="Discrete clip durations (s) accepted; None = any in range.")
+    min_duration: float = 0.0
+    max_duration: float | None = None
+    resolutions: list[tuple[int, int]] | None = Field(default=None, description="Exact sizes accepted; None = any.")
+    size_multiple: int = Field(default=1, description="Width and height must be multiples of this.")
+    max_pixels: int | None = None
+    aspect_ratios: list[str] | None = None
+    fps: list[int] | None = None
+    frame_rule: tuple[int, int] | None = Field(default=None, description="(k, r): frame counts of the form k*n + r, e.g. (4, 1) for Wan.")
+    max_frames: int | None = None
+    first_last_frame: bool = False
+    max_reference_images: int = 0
+    native_audio: bool = False
+    languages: list[str] | None = Field(default=None, description="Speech: language codes supported.")
+    cost_per_unit: float = 0.0
+    cost_unit: Literal["request", "image", "second", "character", "token"] = "request"
+    currency: str = "USD"
+    max_concurrency: int = 1
+    requests_per_minute: float | None = None
+    asynchronous: bool = Field(default=False, description="Submit-then-poll jobs, resumed by id after a restart.")
+    typical_seconds: float = Field(default=1.0, description="Typical wall time of one request, for ETAs.")
+
+
+# --------------------------------------------------------------------------- requests and results
+
+
+class Request(BaseModel):
+    """Fields common to every generation request. ``seed`` is always explicit: a take is reproducible."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    seed: int = 0
+    model: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ImageRequest(Request):
+    prompt: str
+    negative_prompt: str = ""
+    width: int
+    height: int
+    reference_images: list[Path] = Field(default_factory=list)
+    purpose: Literal["keyframe", "reference_sheet", "last_frame"] = "keyframe"
+    shot: Shot | None = None
+    scene: Scene | None = None
+    characters: list[Character] = Field(default_factory=list)
+    style: Style = Field(default_factory=Style)
+    language: str = "zh"
+
+
+class VideoRequest(Request):
+    prompt: str
+    negative_prompt: str = ""
+    image: Path | None = Field(default=None, description="First frame (keyframe).")
+    last_image: Path | None = None
+    width: int
+    height: int
+    fps: int
+    duration: float
+    shot: Shot | None = None
+
+
+class SpeechRequest(Request):
+    text: str
+    language: str = "zh"
+    character: Character | None = None
+    speaker: str = Field(default="", description="Character id or 'narrator'.")
+    parenthetical: str = ""
+    sample_rate: int = 24000
+
+
+class LipsyncRequest(Request):
+    video: Path
+    audio: Path = Field(description="The shot's dialogue track, aligned to the start of the clip.")
+    speakers: list[tuple[str, float, float]] = Field(default_factory=list, description="(character id, start s, end s) of each on-screen line.")
+    shot: Shot | None = None
+    characters: list[Character] = Field(default_factory=list)
+    fps: int = 24
+
+
+class MusicRequest(Request):
+    prompt: str
+    duration: float
+    sample_rate: int = 48000
+
+
+class Result(BaseModel):
+    """What a generation produced. ``files`` are paths inside the job's output folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    files: list[Path]
+    duration: float | None = Field(default=None, description="Exact media duration in seconds (speech, video, music).")
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    cost: float = 0.0
+    cost_units: float = 0.0
+    model: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- job context
+
+
+@dataclass
+class JobContext:
+    """What the engine gives a backend for one job.
+
+    ``out_dir`` is an empty private folder; files written there are moved into the
+    store when the job succeeds. An asynchronous backend must call
+    :meth:`record_job_id` right after submitting and before waiting: after a crash the
+    engine hands the same id back in ``job_id`` and the backend resumes polling instead of
+    submitting again.
+    """
+
+    out_dir: Path
+    key: str = ""
+    job_id: str | None = None
+    on_job_id: Callable[[str], None] | None = None
+    on_progress: Callable[[float, str], None] | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+
+    def record_job_id(self, job_id: str) -> None:
+        self.job_id = job_id
+        if self.on_job_id is not None:
+            self.on_job_id(job_id)
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        if self.on_progress is not None:
+            self.on_progress(max(0.0, min(1.0, fraction)), message)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+
+# --------------------------------------------------------------------------- protocols
+
+
+class Backend:
+    """Base class of every backend. Subclasses set ``name`` and ``capabilities``.
+
+    ``config`` is the document's ``BackendChoice.options`` plus ``model``; secrets are
+    read from the environment by the backend itself and never stored in the config.
+    """
+
+    name: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: Bumped when a backend's output for the same request changes; part of every artifact key.
+    version: ClassVar[str] = "1"
+
+    def __init__(self, model: str | None = None, **options: Any) -> None:
+        self.model = model
+        self.options = options
+
+    def sheet(self, capability: Capability) -> CapabilitySheet:
+        raise NotImplementedError
+
+    def check(self) -> str:
+        """Raise NotConfigured if unusable; return a short status line when ready."""
+        return "ready"
+
+    def close(self) -> None:
+        """Release pipelines, clients and servers at the end of a render."""
+
+
+@runtime_checkable
+class ImageBackend(Protocol):
+    def generate_image(self, request: ImageRequest, ctx: JobContext) -> Result: ...
+
+
+@runtime_checkable
+class VideoBackend(Protocol):
+    def generate_video(self, request: VideoRequest, ctx: JobContext) -> Result: ...
+
+
+@runtime_checkable
+class SpeechBackend(Protocol):
+    def synthesize(self, request: SpeechRequest, ctx: JobContext) -> Result: ...
+
+
+@runtime_checkable
+class LipsyncBackend(Protocol):
+    def lipsync(self, request: LipsyncRequest, ctx: JobContext) -> Result: ...
+
+
+@runtime_checkable
+class MusicBackend(Protocol):
+    def generate_music(self, request: MusicRequest, ctx: JobContext) -> Result: ...
+
+
+@runtime_checkable
+class PlannerBackend(Protocol):
+    """Turns words into the document: screenplay from an idea, shots from scenes, a shot from a note."""
+
+    def write_screenplay(self, idea: str, language: str) -> str: ...
+
+    def plan_scene(self, document: Document, scene: Scene) -> list[Shot]: ...
+
+    def revise_shot(self, document: Document, shot: Shot, note: str) -> Shot: ...
+
+
+# --------------------------------------------------------------------------- registry
+
+ENTRY_POINT_GROUP = "kaipai.backends"
+
+#: Backends that ship with kaipai: name -> "module:Class". Entry points may add or override.
+#: (pyproject.toml declares the same ones as entry points, for tools that list them.)
+BUILTIN: dict[str, str] = {
+    "rules": "kaipai.planning.rules:RulesPlanner",
+    "previz": "kaipai.backends.previz:PrevizBackend",
+    "espeak": "kaipai.backends.espeak:EspeakBackend",
+    "simulated": "kaipai.backends.simulated:SimulatedBackend",
+    "openai": "kaipai.backends.openai_planner:OpenAIPlanner",
+    "diffusers": "kaipai.backends.diffusers_backend:DiffusersBackend",
+    "comfyui": "kaipai.backends.comfyui:ComfyUIBackend",
+    "dashscope": "kaipai.backends.dashscope:DashScopeBackend",
+    "kling": "kaipai.backends.kling:KlingBackend",
+}
+
+
+def register_builtin(name: str, target: str) -> None:
+    BUILTIN[name] = target
+
+
+class Registry:
+    """Finds backend classes by name: built-ins first, then the ``kaipai.backends`` entry points."""
+
+    def __init__(self) -> None:
+        self._targets: dict[str, str] = dict(BUILTIN)
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            self._targets[ep.name] = ep.value
+
+    def names(self) -> list[str]:
+        return sorted(self._targets)
+
+    def load(self, name: str) -> type[Backend]:
+        target = self._targets.get(name)
+        if target is None:
+            known = ", ".join(self.names()) or "none"
+            raise NotConfigured(f"no backend named {name!r}; installed backends: {known}")
+        module_name, _, attr = target.partition(":")
+        import importlib
+
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise NotConfigured(f"backend {name!r} cannot be loaded ({exc}); install its extra, e.g. pip install 'kaipai[{name}]'") from None
+        cls = getattr(module, attr)
+        return cls
+
+    def create(self, name: str, model: str | None = None, options: dict[str, Any] | None = None) -> Backend:
+        return self.load(name)(model=model, **(options or {}))
+
+
+def check_request(sheet: CapabilitySheet, request: Request) -> None:
+    """Refuse what the sheet rules out. Snapping (rounding to what is accepted) happens before this."""
+    reasons: list[str] = []
+    if isinstance(request, (ImageRequest, VideoRequest)):
+        w, h = request.width, request.height
+        if sheet.resolutions is not None and (w, h) not in [tuple(r) for r in sheet.resolutions]:
+            reasons.append(f"{w}x{h} is not among the sizes {sheet.model or 'it'} accepts ({', '.join(f'{a}x{b}' for a, b in sheet.resolutions)})")
+        if sheet.size_multiple > 1 and (w % sheet.size_multiple or h % sheet.size_multiple):
+            reasons.append(f"{w}x{h} is not a multiple of {sheet.size_multiple} pixels")
+        if sheet.max_pixels and w * h > sheet.max_pixels:
+            reasons.append(f"{w}x{h} exceeds {sheet.max_pixels} pixels")
+    if isinstance(request, ImageRequest) and 0 < sheet.max_reference_images < len(request.reference_images):
+        reasons.append(f"{len(request.reference_images)} reference images, at most {sheet.max_reference_images} accepted")
+    if isinstance(request, VideoRequest):
+        d = request.duration
+        if sheet.durations is not None and not any(abs(d - x) < 1e-6 for x in sheet.durations):
+            reasons.append(f"a {d:g} s clip; accepted durations are {', '.join(f'{x:g}' for x in sheet.durations)} s")
+        if d < sheet.min_duration - 1e-9 or (sheet.max_duration is not None and d > sheet.max_duration + 1e-9):
+            reasons.append(f"a {d:g} s clip is outside {sheet.min_duration:g}–{sheet.max_duration or '∞'} s")
+        if request.last_image is not None and not sheet.first_last_frame:
+            reasons.append("a last frame, which this model does not take")
+        if sheet.fps is not None and request.fps not in sheet.fps:
+            reasons.append(f"{request.fps} fps; accepted: {sheet.fps}")
+    if isinstance(request, SpeechRequest) and sheet.languages is not None and request.language not in sheet.languages:
+        reasons.append(f"language {request.language!r}; supported: {', '.join(sheet.languages)}")
+    if reasons:
+        raise UnsupportedRequest(f"{sheet.model or sheet.capability.value} cannot take " + "; ".join(reasons))
+
+
+def snap_request(sheet: CapabilitySheet, request: Request) -> Request:
+    """Round a request to the nearest thing the backend accepts (size, duration, fps).
+
+    Speech is never touched; a video's duration only ever grows, so a clip still covers its
+    dialogue (the edit trims, it never speeds speech up).
+    """
+    update: dict[str, Any] = {}
+    if isinstance(request, (ImageRequest, VideoRequest)):
+        w, h = request.width, request.height
+        if sheet.resolutions:
+            target = w / h
+            w, h = min(sheet.resolutions, key=lambda r: (abs(r[0] / r[1] - target), abs(r[0] * r[1] - w * h)))
+        m = max(1, sheet.size_multiple)
+        w, h = max(m, round(w / m) * m), max(m, round(h / m) * m)
+        if sheet.max_pixels and w * h > sheet.max_pixels:
+            scale = (sheet.max_pixels / (w * h)) ** 0.5
+            w, h = max(m, int(w * scale) // m * m), max(m, int(h * scale) // m * m)
+        update.update(width=int(w), height=int(h))
+    if isinstance(request, VideoRequest):
+        d = request.duration
+        if sheet.durations:
+            longer = [x for x in sorted(sheet.durations) if x >= d - 1e-9]
+            d = longer[0] if longer else max(sheet.durations)
+        d = max(d, sheet.min_duration)
+        if sheet.max_duration is not None:
+            d = min(d, sheet.max_duration)
+        update["duration"] = d
+        if sheet.fps and request.fps not in sheet.fps:
+            update["fps"] = min(sheet.fps, key=lambda f: abs(f - request.fps))
+    return request.model_copy(update=update) if update else request
+
+
+def snap_frames(sheet: CapabilitySheet, frames: int) -> int:
+    """The nearest frame count of the form k*n + r at or above ``frames`` (Wan 4n+1, LTX 8n+1)."""
+    if sheet.frame_rule is None:
+        n = frames
+    else:
+        k, r = sheet.frame_rule
+        n = max(r, r + -(-(frames - r) // k) * k)
+    if sheet.max_frames is not None and n > sheet.max_frames:
+        if sheet.frame_rule is None:
+            n = sheet.max_frames
+        else:
+            k, r = sheet.frame_rule
+            n = r + ((sheet.max_frames - r) // k) * k
+    return n
