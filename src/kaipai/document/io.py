@@ -94,7 +94,7 @@ def parse_text(text: str, filename: str = DOCUMENT_NAME) -> LoadedDocument:
         raise DocumentError(_validation_problems(exc, tree, filename)) from None
     refs = reference_errors(doc)
     if refs:
-        raise DocumentError([_locate(tree, loc, msg, filename) for loc, msg in refs])
+        raise DocumentError([locate(tree, loc, msg, filename) for loc, msg in refs])
     return LoadedDocument(doc=doc, tree=tree)
 
 
@@ -134,15 +134,15 @@ def _validation_problems(exc: ValidationError, tree: CommentedMap, filename: str
             msg = "unknown field; check its spelling (see 'kaipai schema' for the fields allowed here)"
         elif err["type"] == "missing":
             msg = "this field is required"
-        elif "expected" in err.get("ctx", {}):
+        elif "expected" in err.get("ctx", {}) and str(err["ctx"]["expected"]) not in msg:
             msg = f"{msg}; expected {err['ctx']['expected']}"
         if err["type"] not in ("extra_forbidden", "missing") and "input" in err and not isinstance(err["input"], (dict, list)):
             msg = f"{msg} (got {err['input']!r})"
-        problems.append(_locate(tree, loc, msg, filename))
+        problems.append(locate(tree, loc, msg, filename))
     return problems
 
 
-def _locate(tree: Any, loc: tuple[Any, ...], message: str, filename: str) -> Problem:
+def locate(tree: Any, loc: tuple[Any, ...], message: str, filename: str) -> Problem:
     """Find the line and column of the deepest node of ``loc`` that exists in the tree."""
     node = tree
     line, col = 1, 1
@@ -295,7 +295,7 @@ def update(path: Path | str, change: Callable[[Document], Document | None]) -> L
         new_doc = Document.model_validate(new_doc.model_dump(mode="json"))
         refs = reference_errors(new_doc)
         if refs:
-            raise DocumentError([_locate(loaded.tree, loc, msg, str(path)) for loc, msg in refs])
+            raise DocumentError([locate(loaded.tree, loc, msg, str(path)) for loc, msg in refs])
         loaded.doc = new_doc
         save(loaded, path)
         return loaded

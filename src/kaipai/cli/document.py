@@ -1,0 +1,147 @@
+"""Commands on the production document: new, plan, shots, validate, schema, export shotlist."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from kaipai.cli.app import ProjectOption, app, console, export_app, project_paths, user_errors
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+
+
+@app.command(rich_help_panel="Document")
+@user_errors
+def new(
+    folder: Path = typer.Argument(..., help="Folder of the new project (created if missing)."),
+    script: Path | None = typer.Option(None, "--script", "-s", help="Screenplay to import: Fountain (.fountain) or the Chinese convention (场景/人物/台词); the format is detected."),
+    lang: Lang | None = typer.Option(None, "--lang", help="Language of the film (zh or en). Detected from the script when omitted; zh without a script."),
+    title: str | None = typer.Option(None, "--title", help="Film title (default: the script's title page, or the folder name)."),
+) -> None:
+    """Create a project: a folder with [bold]kaipai.yaml[/], the production document.
+
+    With --script the screenplay is copied into the project and imported: scenes, characters and
+    locations fill the document. Then run [bold]kaipai plan[/] to draw up the shot script (分镜).
+    """
+    from kaipai.service.document import new_project
+
+    paths = new_project(folder, script=script, language=lang.value if lang else None, title=title)
+    console.print(f"[green]created[/] {paths.document}")
+    console.print(f"next: [bold]cd {folder}[/] and [bold]kaipai plan[/] to make the shot script, then [bold]kaipai render[/]")
+
+
+@app.command(rich_help_panel="Document")
+@user_errors
+def plan(project: Path | None = ProjectOption) -> None:
+    """Draw up the shot script (分镜头脚本) from the screenplay.
+
+    Each scene becomes coverage: an establishing shot, singles and shot/reverse-shot that respect the
+    180° line, two-shots, reactions and inserts, with size, angle, move, composition, lighting, prompts,
+    dialogue and an estimated duration. Re-run it after editing the script: [bold]locked[/] shots are
+    never touched, and it says what it added, changed and removed. The planner is the document's
+    [italic]backends.planner[/] (film-grammar rules by default, or a language model).
+    """
+    from kaipai.service.document import plan_project
+
+    paths = project_paths(project)
+    report = plan_project(paths)
+    console.print(f"planned [bold]{report.shots}[/] shots in {report.scenes} scenes → {paths.document}")
+    for label, ids, colour in (("added", report.added, "green"), ("changed", report.changed, "yellow"), ("removed", report.removed, "red"), ("kept (locked)", report.kept_locked, "cyan")):
+        if ids:
+            shown = ", ".join(ids[:12]) + (f" … (+{len(ids) - 12})" if len(ids) > 12 else "")
+            console.print(f"  [{colour}]{label}[/] {len(ids)}: {shown}")
+
+
+@app.command(rich_help_panel="Document")
+@user_errors
+def shots(
+    project: Path | None = ProjectOption,
+    scene: str | None = typer.Option(None, "--scene", help="Only this scene id."),
+    as_json: bool = typer.Option(False, "--json", help="Print the shots as JSON instead of a table."),
+) -> None:
+    """List the shot script: id, size, angle, move, who is in frame, dialogue and duration."""
+    from kaipai.service.project import open_document
+
+    paths = project_paths(project)
+    doc = open_document(paths).doc
+    selected = [s for s in doc.ordered_shots() if scene is None or s.scene == scene]
+    if as_json:
+        console.print_json(json.dumps([s.model_dump(mode="json") for s in selected], ensure_ascii=False))
+        return
+    table = Table(title=f"{doc.project.title} — {len(selected)} shots", show_lines=False)
+    for col in ("shot", "size", "angle", "move", "in frame", "description / dialogue", "s", ""):
+        table.add_column(col, overflow="fold")
+    total = 0.0
+    for s in selected:
+        framed = " ".join(f"{p.character}({p.third.value[0].upper()})" for p in s.composition)
+        lines = [s.description] + [f"[bold]{d.speaker}[/]: {d.text}" for d in s.dialogue]
+        total += s.duration
+        table.add_row(s.id, s.size.value, s.angle.value, s.move.value, framed, "\n".join(x for x in lines if x), f"{s.duration:.1f}", "🔒" if s.locked else "")
+    console.print(table)
+    console.print(f"total {total:.1f} s")
+
+
+@app.command(rich_help_panel="Document")
+@user_errors
+def validate(
+    path: Path = typer.Argument(Path("."), help="A project folder or a kaipai.yaml file."),
+) -> None:
+    """Check the document: YAML syntax, every field's type and range, ids that must exist, and files it
+    references. Each problem is printed as FILE:LINE:COLUMN: field: what is wrong; exits 1 if any."""
+    from kaipai.service.document import validate_project
+
+    loaded = validate_project(path)
+    doc = loaded.doc
+    console.print(f"[green]ok[/] {loaded.path}: {len(doc.scenes)} scenes, {len(doc.shots)} shots, {len(doc.cast.characters)} characters")
+
+
+@app.command(rich_help_panel="Document")
+def schema(
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file instead of standard output."),
+) -> None:
+    """Print the JSON Schema of kaipai.yaml, for editor completion and checking.
+
+    VS Code with the YAML extension: put [italic]# yaml-language-server: $schema=kaipai.schema.json[/] at the
+    top of kaipai.yaml after [bold]kaipai schema -o kaipai.schema.json[/].
+    """
+    from kaipai.document.models import Document
+
+    text = json.dumps(Document.model_json_schema(), ensure_ascii=False, indent=2)
+    if out is not None:
+        from kaipai.document.io import atomic_write_text
+
+        atomic_write_text(out, text + "\n")
+        console.print(f"[green]wrote[/] {out}")
+    else:
+        typer.echo(text)
+
+
+class ShotlistFormat(str, Enum):
+    csv = "csv"
+    pdf = "pdf"
+
+
+@export_app.command("shotlist")
+@user_errors
+def export_shotlist(
+    fmt: ShotlistFormat = typer.Option(ShotlistFormat.csv, "--format", "-f", help="csv (opens in Excel/Numbers, Chinese intact) or pdf (printable shot script)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Output file (default: output/shotlist.csv or .pdf in the project)."),
+    project: Path | None = ProjectOption,
+) -> None:
+    """Export the shot script (分镜头脚本) as a table: shot, size, angle, move, lens, framing, description,
+    dialogue, sound and duration."""
+    from kaipai.post.shotlist import export_shotlist_csv, export_shotlist_pdf
+    from kaipai.service.project import open_document
+
+    paths = project_paths(project)
+    doc = open_document(paths).doc
+    target = out or paths.output / f"shotlist.{fmt.value}"
+    (export_shotlist_csv if fmt is ShotlistFormat.csv else export_shotlist_pdf)(doc, target)
+    console.print(f"[green]wrote[/] {target}")
