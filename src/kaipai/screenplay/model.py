@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 
 from pydantic import BaseModel, Field
+
+
+#: Names that mean the narrator rather than a character.
+NARRATORS = frozenset({"旁白", "NARRATOR", "画外音"})
 
 
 class ElementType(str, Enum):
@@ -60,18 +65,18 @@ class Screenplay(BaseModel):
         return self.title_page.get("title", "").strip()
 
     def characters(self) -> list[str]:
-        """Speaking and declared characters, in order of first appearance."""
+        """Speaking and declared characters (not the narrator), in order of first appearance."""
         seen: dict[str, None] = {}
         for scene in self.scenes:
             for name in scene.characters:
-                seen.setdefault(name, None)
+                seen.setdefault(re.split(r"[（(]", name, maxsplit=1)[0].strip(), None)
             for el in scene.elements:
                 if el.type == ElementType.dialogue and el.character:
                     seen.setdefault(el.character, None)
         for el in self.preamble:
             if el.type == ElementType.dialogue and el.character:
                 seen.setdefault(el.character, None)
-        return list(seen)
+        return [name for name in seen if name and name.upper() not in NARRATORS]
 
     def dialogue_count(self) -> int:
         return sum(
