@@ -1,0 +1,465 @@
+"""Film grammar for one scene: the coverage a storyboard artist would draw.
+
+An establishing shot when the film arrives somewhere new; dialogue covered with a
+two-shot, then shot/reverse-shot (over the shoulder, singles) that keep every character
+on the same side of the 180° line for the whole scene; close-ups and a push-in on
+emotional lines, a reaction after them; inserts of what the action handles; 空镜
+cutaways and 字幕 captions as their own shots. Every dialogue line lands in exactly one
+shot, with an id that belongs to the scene (``S03-L4``), so re-cutting keeps its voice take.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from kaipai.document.io import DocumentError, Problem
+from kaipai.document.models import (
+    Angle,
+    CameraMove,
+    Delivery,
+    Depth,
+    DialogueLine,
+    Document,
+    Facing,
+    IntExt,
+    Placement,
+    Scene,
+    ScreenThird,
+    Shot,
+    ShotKind,
+    ShotSize,
+    Transition,
+)
+from kaipai.planning.lexicon import camera_move_for_action, delivery_of, is_emotional, is_small_object, objects_in, sounds_in
+from kaipai.planning.names import NARRATOR_ID, has_cjk, is_narrator, name_index, normalize_name, slugify
+from kaipai.planning.prompts import SceneWords, describe, image_prompt, video_prompt
+from kaipai.planning.timing import action_seconds, caption_seconds, dialogue_seconds
+from kaipai.planning.vocabulary import LENS
+from kaipai.screenplay.model import Element, ElementType
+
+#: Shot kinds whose length is the length of their dialogue.
+DIALOGUE_KINDS = frozenset({ShotKind.single, ShotKind.ots, ShotKind.two_shot, ShotKind.group, ShotKind.reaction})
+_VISUAL_KINDS = frozenset({ShotKind.establishing, ShotKind.action, ShotKind.cutaway, ShotKind.insert})
+#: Dialogue shots between two reaction shots, at least: reactions punctuate, they do not pad.
+_REACTION_SPACING = 3
+_SIDES = [(ScreenThird.left, Facing.right), (ScreenThird.right, Facing.left), (ScreenThird.center, Facing.camera)]
+
+
+@dataclass
+class _Line:
+    line: DialogueLine
+    dual: bool = False
+    emotional: bool = False
+
+
+@dataclass
+class _Beat:
+    kind: str  # action, dialogue, caption, cutaway, transition, music
+    text: str = ""
+    line: _Line | None = None
+
+
+@dataclass
+class _Draft:
+    kind: ShotKind
+    size: ShotSize
+    angle: Angle = Angle.eye
+    move: CameraMove = CameraMove.static
+    composition: list[Placement] = field(default_factory=list)
+    action: str = ""
+    lines: list[_Line] = field(default_factory=list)
+    sfx: list[str] = field(default_factory=list)
+    music: str = ""
+    caption: str = ""
+    props: list[str] = field(default_factory=list)
+    subject: str = ""
+    transition: Transition = Transition.cut
+    transition_duration: float = 0.5
+    visual_seconds: float = 0.0
+
+    @property
+    def on_screen_speakers(self) -> set[str]:
+        return {ln.line.speaker for ln in self.lines if ln.line.delivery == Delivery.on}
+
+
+def transition_of(text: str) -> Transition:
+    """The edit a screenplay transition asks for (FADE IN:, DISSOLVE TO:, 淡出…)."""
+    t = text.upper()
+    if "FADE IN" in t or "淡入" in t:
+        return Transition.fade_in
+    if "FADE OUT" in t or "FADE TO BLACK" in t or "淡出" in t:
+        return Transition.fade_out
+    if "DISSOLVE" in t or "叠化" in t or "溶" in t:
+        return Transition.dissolve
+    if "WIPE" in t or "划" in t:
+        return Transition.wipe
+    return Transition.cut
+
+
+def scene_elements(doc: Document, scene: Scene) -> list[Element]:
+    """The scene's screenplay body as elements; a hand-edited element that makes no sense is reported."""
+    out = []
+    index = next((i for i, s in enumerate(doc.scenes) if s.id == scene.id), 0)
+    for j, raw in enumerate(scene.elements):
+        try:
+            out.append(Element.model_validate(raw))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in ("scenes", index, "elements", j, *err["loc"]))
+            raise DocumentError([Problem("kaipai.yaml", 0, 0, where, f"{err['msg']}; fix or delete this screenplay element, or re-import the screenplay")]) from None
+    return out
+
+
+class ScenePlanner:
+    """Plans one scene. Use :func:`plan_scene`; the class only holds the scene's running state."""
+
+    def __init__(self, doc: Document, scene: Scene):
+        self.doc, self.scene = doc, scene
+        self.words = SceneWords.of(doc, scene)
+        self.index = name_index(tuple((c.id, c.name, tuple(c.aliases)) for c in doc.cast.characters))
+        self.not_objects = (*(c.name for c in doc.cast.characters), *(a for c in doc.cast.characters for a in c.aliases), self.words.place)
+        self.drafts: list[_Draft] = []
+        self.sides: dict[str, tuple[ScreenThird, Facing]] = {}
+        self.recent_speakers: list[str] = []
+        #: Who has been seen or heard on screen so far; a two-shot never shows someone before they arrive.
+        self.appeared: dict[str, None] = {}
+        self.dialogue_shots = 0
+        self.last_reaction = -_REACTION_SPACING
+        self.pending = Transition.cut
+        self.pending_music = ""
+        self.last_beat = ""
+
+    # ------------------------------------------------------------------ reading the scene
+
+    def speaker_id(self, raw: str) -> str:
+        if is_narrator(raw):
+            return NARRATOR_ID
+        return self.index.resolve(raw) or slugify(normalize_name(raw))
+
+    def beats(self) -> list[_Beat]:
+        beats: list[_Beat] = []
+        n = 0
+        for el in scene_elements(self.doc, self.scene):
+            text = el.text.strip()
+            if el.type == ElementType.dialogue:
+                if not text or not el.character.strip():
+                    continue
+                n += 1
+                speaker = self.speaker_id(el.character)
+                paren = el.parenthetical.strip().strip("()（）").strip()
+                delivery = Delivery.vo if speaker == NARRATOR_ID else delivery_of(el.extension, el.character, paren)
+                line = DialogueLine(id=f"{self.scene.id}-L{n}", speaker=speaker, text=text, parenthetical=paren, delivery=delivery)
+                beats.append(_Beat("dialogue", text, _Line(line, dual=el.dual, emotional=is_emotional(text, paren))))
+            elif el.type in (ElementType.action, ElementType.centered) and text:
+                beats.append(_Beat("action", text))
+            elif el.type in (ElementType.caption, ElementType.cutaway) and text:
+                beats.append(_Beat(el.type.value, text))
+            elif el.type == ElementType.transition and text:
+                beats.append(_Beat("transition", text))
+            elif el.type == ElementType.lyric and text:
+                beats.append(_Beat("music", text))
+        return beats
+
+    def assign_sides(self, beats: list[_Beat]) -> None:
+        """The first two speakers take the left and right thirds facing each other; the rest follow."""
+        order: dict[str, None] = {}
+        for b in beats:
+            if b.line and b.line.line.delivery == Delivery.on and b.line.line.speaker != NARRATOR_ID:
+                order.setdefault(b.line.line.speaker, None)
+        for cid in self.scene.characters:
+            order.setdefault(cid, None)
+        for b in beats:
+            if b.kind == "action":
+                for cid in self.index.mentioned(b.text):
+                    order.setdefault(cid, None)
+        for cid in order:
+            self.side(cid)
+        shown = {b.line.line.speaker for b in beats if b.line} | {c for b in beats if b.kind == "action" for c in self.index.mentioned(b.text)}
+        for cid in self.scene.characters:
+            if cid not in shown:  # declared for the scene (人物：…) but never named again: there all along
+                self.appeared.setdefault(cid, None)
+
+    def side(self, cid: str) -> tuple[ScreenThird, Facing]:
+        if cid not in self.sides:
+            n = len(self.sides)
+            self.sides[cid] = _SIDES[n] if n < 3 else _SIDES[(n - 3) % 2]
+        return self.sides[cid]
+
+    def place(self, cid: str, depth: Depth = Depth.midground, facing: Facing | None = None) -> Placement:
+        third, face = self.side(cid)
+        return Placement(character=cid, third=third, depth=depth, facing=facing or face)
+
+    def listener_for(self, speaker: str) -> str | None:
+        for cid in reversed(self.recent_speakers):
+            if cid != speaker:
+                return cid
+        return next((c for c in self.appeared if c != speaker and c != NARRATOR_ID), None)
+
+    def new_location(self) -> bool:
+        scenes = self.doc.scenes
+        i = next((k for k, s in enumerate(scenes) if s.id == self.scene.id), 0)
+        here = self.scene.location or self.words.place
+        if not here:
+            return False
+        prev = scenes[i - 1] if i > 0 else None
+        return prev is None or (prev.location or SceneWords.of(self.doc, prev).place) != here
+
+    def carried_transition(self) -> Transition:
+        """A transition that ends the previous scene opens this one (DISSOLVE TO:, FADE OUT. → fade in)."""
+        scenes = self.doc.scenes
+        i = next((k for k, s in enumerate(scenes) if s.id == self.scene.id), 0)
+        if i == 0:
+            return Transition.cut
+        for raw in reversed(scenes[i - 1].elements):
+            kind = raw.get("type")
+            if kind == "transition":
+                t = transition_of(str(raw.get("text", "")))
+                return Transition.fade_in if t == Transition.fade_out else t
+            if kind in ("action", "dialogue", "caption", "cutaway", "centered", "lyric"):
+                break
+        return Transition.cut
+
+    # ------------------------------------------------------------------ drafting shots
+
+    def add(self, draft: _Draft) -> _Draft:
+        if self.pending != Transition.cut:
+            draft.transition = self.pending
+            draft.transition_duration = 1.0 if self.pending in (Transition.dissolve, Transition.fade_in) else 0.5
+            self.pending = Transition.cut
+        if self.pending_music:
+            draft.music, self.pending_music = self.pending_music, ""
+        self.drafts.append(draft)
+        return draft
+
+    def establishing(self, opening: str) -> None:
+        exterior = self.scene.int_ext == IntExt.EXT
+        people = [c for c in self.index.mentioned(opening)] if opening else []
+        self.add(
+            _Draft(
+                kind=ShotKind.establishing,
+                size=ShotSize.EWS if exterior else ShotSize.WS,
+                angle=Angle.high if exterior else Angle.eye,
+                move=CameraMove.pan_right,
+                composition=[self.place(c, Depth.background) for c in people],
+                action=opening,
+                sfx=sounds_in(opening),
+                visual_seconds=max(3.0, action_seconds(opening, base=2.5, high=6.0)) if opening else 3.0,
+            )
+        )
+
+    def action(self, text: str, *, shown: bool = True) -> None:
+        people = self.index.mentioned(text)
+        for cid in people:
+            self.appeared.setdefault(cid, None)
+        move = camera_move_for_action(text)
+        if shown:
+            n = len(people)
+            if n == 0:
+                kind, size = ShotKind.action, ShotSize.WS if self.scene.int_ext == IntExt.EXT else ShotSize.LS
+            elif n == 1:
+                kind, size = ShotKind.action, ShotSize.LS if move != CameraMove.static else ShotSize.MS
+            elif n == 2:
+                kind, size = ShotKind.two_shot, ShotSize.MLS if move != CameraMove.static else ShotSize.MS
+            else:
+                kind, size = ShotKind.group, ShotSize.WS if move != CameraMove.static else ShotSize.LS
+            depths = [Depth.midground, Depth.midground]
+            comp = [self.place(c, depths[i] if i < 2 else Depth.background) for i, c in enumerate(people)]
+            self.add(_Draft(kind=kind, size=size, move=move, composition=comp, action=text, sfx=sounds_in(text), visual_seconds=action_seconds(text)))
+        for subject, prop in self.objects(text, people)[:2]:
+            small = is_small_object(subject)
+            self.add(
+                _Draft(
+                    kind=ShotKind.insert,
+                    size=ShotSize.ECU if small else ShotSize.CU,
+                    angle=Angle.high if small else Angle.eye,
+                    props=[prop] if prop else [],
+                    subject=subject,
+                    visual_seconds=2.0,
+                )
+            )
+
+    def objects(self, text: str, people: list[str]) -> list[tuple[str, str | None]]:
+        """Things to insert: the cast's props named here; without cast props, objects the action handles."""
+        props = self.doc.cast.props
+        if props:
+            hits = []
+            for p in props:
+                for form in (p.name, p.id):
+                    pos = text.find(form) if has_cjk(form) else _find_word(text, form)
+                    if pos >= 0:
+                        hits.append((pos, p.name, p.id))
+                        break
+            return [(name, pid) for _, name, pid in sorted(hits)]
+        return [(o, None) for o in objects_in(text, self.not_objects)]
+
+    def cutaway(self, text: str, *, opening: bool) -> None:
+        exterior = self.scene.int_ext == IntExt.EXT
+        self.add(
+            _Draft(
+                kind=ShotKind.cutaway,
+                size=ShotSize.EWS if exterior and opening else ShotSize.WS,
+                move=CameraMove.pan_right if opening else CameraMove.static,
+                subject=text,
+                sfx=sounds_in(text),
+                visual_seconds=action_seconds(text, base=2.5, low=2.5, high=5.0),
+            )
+        )
+
+    def caption(self, text: str) -> None:
+        self.add(_Draft(kind=ShotKind.caption, size=ShotSize.WS, caption=text, visual_seconds=caption_seconds(text)))
+
+    def dialogue(self, ln: _Line, following: _Beat | None) -> None:
+        d = ln.line
+        last = self.drafts[-1] if self.drafts else None
+        if d.delivery != Delivery.on:
+            listener = None
+            if d.delivery == Delivery.os:  # whoever hears it, even if they have not been seen yet
+                listener = self.listener_for(d.speaker) or next((c for c in self.sides if c not in (d.speaker, NARRATOR_ID)), None)
+                if listener is not None:
+                    self.appeared.setdefault(listener, None)
+            if listener is not None:  # off screen: we watch the one who hears it
+                self.add(_Draft(kind=ShotKind.reaction, size=ShotSize.MCU, composition=[self.place(listener)], lines=[ln]))
+            elif last is not None and last.kind in _VISUAL_KINDS and not last.on_screen_speakers:
+                last.lines.append(ln)  # a voice over the picture already there
+            else:
+                self.cutaway("", opening=False)
+                self.drafts[-1].lines.append(ln)
+            return
+        speaker = d.speaker
+        if last is not None and self.last_beat == "dialogue" and last.kind in DIALOGUE_KINDS:
+            if ln.dual or last.on_screen_speakers == {speaker}:
+                if ln.dual and speaker not in last.on_screen_speakers:  # dual dialogue: both at once, in one frame
+                    both = sorted({*last.on_screen_speakers, speaker}, key=lambda c: list(self.sides).index(c) if c in self.sides else 99)
+                    last.kind, last.size, last.angle, last.move = ShotKind.two_shot, ShotSize.MS, Angle.eye, CameraMove.static
+                    last.composition = [self.place(c) for c in both]
+                last.lines.append(ln)
+                self._remember(speaker)
+                return
+        self.appeared.setdefault(speaker, None)
+        listener = self.listener_for(speaker)
+        present = [c for c in self.appeared if c != NARRATOR_ID]
+        n = self.dialogue_shots
+        if n == 0 and listener is not None and len(present) >= 3:
+            draft = _Draft(kind=ShotKind.group, size=ShotSize.LS, composition=[self.place(c, Depth.midground if i < 2 else Depth.background) for i, c in enumerate(present)])
+        elif n == 0 and listener is not None:
+            pair = sorted([speaker, listener], key=lambda c: list(self.sides).index(c))
+            draft = _Draft(kind=ShotKind.two_shot, size=ShotSize.MS, composition=[self.place(c) for c in pair])
+        elif ln.emotional:
+            draft = _Draft(kind=ShotKind.single, size=ShotSize.CU, move=CameraMove.push_in, composition=[self.place(speaker)])
+        elif listener is not None and n % 2 == 1:
+            draft = _Draft(
+                kind=ShotKind.ots,
+                size=ShotSize.MCU,
+                angle=Angle.ots,
+                composition=[self.place(speaker), self.place(listener, Depth.foreground, Facing.away)],
+            )
+        else:
+            draft = _Draft(kind=ShotKind.single, size=ShotSize.MS if n == 0 else ShotSize.MCU, composition=[self.place(speaker)])
+        draft.lines.append(ln)
+        self.add(draft)
+        self.dialogue_shots += 1
+        self._remember(speaker)
+        if ln.emotional and listener is not None and self.dialogue_shots - self.last_reaction >= _REACTION_SPACING:
+            answers = following is not None and following.line is not None and following.line.line.speaker == listener
+            if not answers:
+                self.add(_Draft(kind=ShotKind.reaction, size=ShotSize.CU, composition=[self.place(listener)], visual_seconds=1.5))
+                self.last_reaction = self.dialogue_shots
+
+    def _remember(self, speaker: str) -> None:
+        if speaker in self.recent_speakers:
+            self.recent_speakers.remove(speaker)
+        self.recent_speakers.append(speaker)
+
+    def transition(self, text: str) -> None:
+        t = transition_of(text)
+        if t == Transition.fade_out:
+            if self.drafts:
+                self.drafts[-1].transition = Transition.fade_out
+                self.drafts[-1].transition_duration = 1.0
+            self.pending = Transition.fade_in
+        elif t != Transition.cut:
+            self.pending = t
+
+    # ------------------------------------------------------------------ the plan
+
+    def plan(self) -> list[Shot]:
+        beats = self.beats()
+        self.assign_sides(beats)
+        self.pending = self.carried_transition()
+        content = [b for b in beats if b.kind in ("action", "dialogue", "caption", "cutaway")]
+        first = content[0] if content else None
+        absorbed: _Beat | None = None
+        if self.new_location() and (first is None or first.kind != "cutaway"):
+            absorbed = first if first is not None and first.kind == "action" else None
+            self.establishing(absorbed.text if absorbed else "")
+        for i, beat in enumerate(beats):
+            following = next((b for b in beats[i + 1 :] if b.kind in ("action", "dialogue", "caption", "cutaway")), None)
+            if beat.kind == "transition":
+                self.transition(beat.text)
+                continue
+            if beat.kind == "music":
+                if self.drafts and not self.drafts[-1].music:
+                    self.drafts[-1].music = beat.text
+                else:
+                    self.pending_music = beat.text
+                continue
+            if beat.kind == "action":
+                self.action(beat.text, shown=beat is not absorbed)
+            elif beat.kind == "cutaway":
+                self.cutaway(beat.text, opening=beat is first and self.new_location())
+            elif beat.kind == "caption":
+                self.caption(beat.text)
+            elif beat.kind == "dialogue" and beat.line is not None:
+                self.dialogue(beat.line, following)
+            self.last_beat = beat.kind
+        return [self.finish(k, d) for k, d in enumerate(self.drafts)]
+
+    def finish(self, k: int, d: _Draft) -> Shot:
+        texts = [ln.line.text for ln in d.lines]
+        if d.kind in DIALOGUE_KINDS and texts:
+            duration = dialogue_seconds(texts)
+        elif texts:
+            duration = max(d.visual_seconds, dialogue_seconds(texts))
+        else:
+            duration = max(d.visual_seconds, 1.5)
+        shot = Shot(
+            id=f"{self.scene.id}-{k + 1:03d}",
+            scene=self.scene.id,
+            order=(k + 1) * 10,
+            kind=d.kind,
+            size=d.size,
+            angle=d.angle,
+            move=d.move,
+            lens=LENS[d.size],
+            composition=d.composition,
+            action=d.action,
+            lighting=self.words.lighting,
+            dialogue=[ln.line for ln in d.lines],
+            sfx=d.sfx,
+            music=d.music,
+            caption=d.caption,
+            props=d.props,
+            transition=d.transition,
+            transition_duration=d.transition_duration,
+            duration=duration,
+            duration_source="estimate",
+        )
+        words = {
+            "description": describe(shot, self.words, d.subject),
+            "image_prompt": image_prompt(shot, self.words, d.subject),
+            "video_prompt": video_prompt(shot, self.words, d.subject),
+        }
+        return shot.model_copy(update=words)
+
+
+def _find_word(text: str, word: str) -> int:
+    m = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.I)
+    return m.start() if m else -1
+
+
+def plan_scene_shots(doc: Document, scene: Scene) -> list[Shot]:
+    """Coverage for one scene; ids ``<scene-id>-001``…, ``order`` in steps of 10 within the scene."""
+    return ScenePlanner(doc, scene).plan()

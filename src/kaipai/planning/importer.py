@@ -1,0 +1,191 @@
+"""Screenplay → production document: project, cast, locations and scenes, no shots yet.
+
+The importer decides identities once (character and location ids, scene ids) so that
+re-importing the same script yields the same ids, and the planner, the voices and the
+director's edits all keep pointing at the same people and places.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kaipai.document.models import (
+    Cast,
+    Character,
+    Delivery,
+    Document,
+    IntExt,
+    Language,
+    Location,
+    Project,
+    Scene,
+    TimeOfDay,
+)
+from kaipai.planning.lexicon import delivery_of
+from kaipai.planning.names import (
+    NameIndex,
+    detect_language,
+    display_name,
+    is_narrator,
+    name_key,
+    normalize_name,
+    parenthesised,
+    previz_colour,
+    slugify,
+    unique_id,
+)
+from kaipai.screenplay.model import Element, ElementType, Screenplay, ScreenplayScene
+
+#: Element types that put something on screen or in the ear; a preamble holding one becomes a scene.
+CONTENT_TYPES = frozenset({ElementType.action, ElementType.dialogue, ElementType.caption, ElementType.cutaway, ElementType.lyric, ElementType.centered})
+
+_INT_EXT = {"INT": IntExt.INT, "EXT": IntExt.EXT, "INT/EXT": IntExt.INT_EXT, "EXT/INT": IntExt.INT_EXT, "I/E": IntExt.INT_EXT, "E/I": IntExt.INT_EXT, "内": IntExt.INT, "外": IntExt.EXT, "内外": IntExt.INT_EXT}
+_TIME = {t.value: t for t in TimeOfDay} | {"日": TimeOfDay.day, "夜": TimeOfDay.night, "晨": TimeOfDay.dawn, "黄昏": TimeOfDay.dusk, "昏": TimeOfDay.dusk, "morning": TimeOfDay.day, "evening": TimeOfDay.dusk, "afternoon": TimeOfDay.day}
+
+
+@dataclass
+class _Person:
+    name: str
+    forms: list[str] = field(default_factory=list)
+    description: str = ""
+
+
+def document_from_screenplay(
+    sp: Screenplay,
+    *,
+    language: str | None = None,
+    title: str | None = None,
+    screenplay_path: str | None = None,
+) -> Document:
+    """Build a document from a parsed screenplay: cast, locations and scenes, ready for planning."""
+    scenes = _scenes_with_preamble(sp)
+    lang = language or _language(sp, scenes)
+    project = Project(title=_title(sp, title, screenplay_path, lang), language=Language(lang))
+
+    people = _people(scenes)
+    characters: list[Character] = []
+    taken: set[str] = {"narrator"}
+    colours: list[str] = []
+    for i, person in enumerate(people.values()):
+        cid = unique_id(slugify(person.name), taken)
+        colour = previz_colour(i, colours)
+        colours.append(colour)
+        aliases = []
+        for form in person.forms:
+            if form != person.name and form not in aliases:
+                aliases.append(form)
+        characters.append(Character(id=cid, name=person.name, aliases=aliases, description=person.description, color=colour))
+    index = NameIndex([(c.id, c.name, c.aliases) for c in characters])
+
+    locations: list[Location] = []
+    loc_ids: dict[str, str] = {}
+    loc_taken: set[str] = set()
+    doc_scenes: list[Scene] = []
+    width = max(2, len(str(len(scenes))))
+    for n, sc in enumerate(scenes, start=1):
+        loc_id = None
+        place = (sc.location or "").strip()
+        if place:
+            key = re.sub(r"\s+", " ", place).casefold()
+            if key not in loc_ids:
+                loc_ids[key] = unique_id(slugify(place), loc_taken)
+                locations.append(Location(id=loc_ids[key], name=display_name(place) if place.isascii() else place))
+            loc_id = loc_ids[key]
+        doc_scenes.append(
+            Scene(
+                id=f"S{n:0{width}d}",
+                heading=sc.heading,
+                int_ext=_INT_EXT.get(sc.int_ext.strip().upper().replace(" ", ""), IntExt.INT),
+                time_of_day=_TIME.get(sc.time_of_day.strip().lower(), TimeOfDay.unspecified),
+                location=loc_id,
+                synopsis=" ".join(el.text.strip() for el in sc.elements if el.type == ElementType.synopsis and el.text.strip()),
+                characters=_present(sc, index),
+                elements=[el.model_dump(mode="json") for el in sc.elements],
+            )
+        )
+    return Document(
+        project=project,
+        cast=Cast(characters=characters, locations=locations),
+        screenplay=screenplay_path,
+        scenes=doc_scenes,
+    )
+
+
+def _scenes_with_preamble(sp: Screenplay) -> list[ScreenplayScene]:
+    """The scenes, led by an opening scene when the text before the first heading shows or says something."""
+    scenes = list(sp.scenes)
+    if any(el.type in CONTENT_TYPES and (el.text.strip() or el.character) for el in sp.preamble):
+        zh = sp.format == "zh" or detect_language(el.text for el in sp.preamble) == "zh"
+        line = next((el.line for el in sp.preamble), 0)
+        scenes.insert(0, ScreenplayScene(heading="序幕" if zh else "OPENING", line=line, elements=list(sp.preamble)))
+    return scenes
+
+
+def _language(sp: Screenplay, scenes: list[ScreenplayScene]) -> str:
+    texts: list[str] = [sp.title]
+    for sc in scenes:
+        texts.append(sc.heading)
+        texts.extend(el.text for el in sc.elements if el.type in CONTENT_TYPES)
+    return detect_language(texts)
+
+
+def _title(sp: Screenplay, title: str | None, screenplay_path: str | None, lang: str) -> str:
+    if title and title.strip():
+        return title.strip()
+    written = re.sub(r"[*_]+", "", sp.title)
+    written = re.sub(r"\s+", " ", written).strip()
+    if written:
+        return written
+    if screenplay_path:
+        stem = re.sub(r"\.[^./\\]+$", "", screenplay_path.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+        if stem and stem.casefold() not in ("screenplay", "script"):
+            return stem.replace("-", " ").replace("_", " ")
+    return "未命名" if lang == "zh" else "Untitled"
+
+
+def _people(scenes: list[ScreenplayScene]) -> dict[str, _Person]:
+    """Every speaking or declared person, keyed by normalised name, in order of first appearance."""
+    people: dict[str, _Person] = {}
+
+    def add(raw: str, description: str = "", *, as_written: bool = True) -> None:
+        raw = raw.strip()
+        if not normalize_name(raw) or is_narrator(raw):
+            return
+        key = name_key(raw)
+        person = people.setdefault(key, _Person(name=display_name(raw)))
+        form = raw.lstrip("@").rstrip("^").strip() if as_written else normalize_name(raw)
+        if form not in person.forms:
+            person.forms.append(form)
+        if description and not person.description:
+            person.description = description
+
+    for sc in scenes:
+        for raw in sc.characters:
+            add(raw, "；".join(parenthesised(raw)), as_written=False)  # 人物：林晓（女，25岁）
+        for el in sc.elements:
+            if el.type == ElementType.dialogue and el.character:
+                add(el.character)
+    return people
+
+
+def _present(sc: ScreenplayScene, index: NameIndex) -> list[str]:
+    """Ids of the characters in the scene: declared, speaking on screen, or named in the action."""
+    found: dict[str, None] = {}
+    for raw in sc.characters:
+        cid = index.resolve(raw)
+        if cid:
+            found.setdefault(cid, None)
+    for el in sc.elements:
+        if el.type == ElementType.dialogue and el.character:
+            cid = index.resolve(el.character)
+            if cid and not _voice_over(el):
+                found.setdefault(cid, None)
+        elif el.type in (ElementType.action, ElementType.centered):
+            for cid in index.mentioned(el.text):
+                found.setdefault(cid, None)
+    return list(found)
+
+
+def _voice_over(el: Element) -> bool:
+    return delivery_of(el.extension, el.character, el.parenthetical) == Delivery.vo
