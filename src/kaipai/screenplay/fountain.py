@@ -227,7 +227,7 @@ def _action(scene: ScreenplayScene | None, sp: Screenplay, line: _Line) -> None:
     s = line.text.strip()
     if s.startswith("!"):
         s = s[1:].strip()
-    s = strip_emphasis(s)
+    s = re.sub(r"(?<=\S) {2,}(?=\S)", " ", strip_emphasis(s))  # where an inline note or boneyard was
     target = scene.elements if scene is not None else sp.preamble
     if target and target[-1].type == ElementType.action and target[-1].line + target[-1].text.count("\n") + 1 == line.number:
         target[-1].text += "\n" + s
