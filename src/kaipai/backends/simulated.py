@@ -1,0 +1,315 @@
+"""``simulated``: a stand-in for paid generators, for tests and benchmarks. Never the default.
+
+It behaves like a provider — latency drawn from a distribution, transient failures at a
+set rate (with ``retry_after``), concurrency and rate limits, a price list, and, when
+``asynchronous``, submit-then-poll jobs that survive the client being killed — and it
+writes real small files: a WAV of the spoken length, a PNG, an MP4 (or, with
+``media: bytes``, a file of deterministic bytes, for speed). Its output depends only on
+the request and seed, so a re-render that reuses takes can be compared byte for byte
+with one that generated them.
+
+Options (``backends: {video: {use: simulated, options: {...}}}``), each either one value
+or a mapping per capability (``{speech: 0.05, video: 0.4}``):
+
+- ``latency`` mean seconds per request (0); ``jitter`` log-normal sigma (0 = fixed)
+- ``failure_rate`` chance of a transient failure per attempt (0); ``retry_after`` seconds
+- ``concurrency`` (4) and ``rpm`` (none): the limits it declares
+- ``cost`` per unit and ``cost_unit``; ``sheet``: extra capability-sheet fields per capability
+- ``asynchronous`` (false) with ``server`` (a folder playing the provider's job store)
+- ``log``: a file that gets one line per generation the "provider" accepted (its key)
+- ``refuse``: text that makes a prompt or line be refused; ``fail_text``: text that always fails
+- ``media``: ``real`` (default) or ``bytes``; ``seconds_per_char`` of speech (0.18)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import random
+import tempfile
+import threading
+import time
+import wave
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kaipai.backends.base import (
+    Backend,
+    Capability,
+    CapabilitySheet,
+    ImageRequest,
+    JobContext,
+    LipsyncRequest,
+    MusicRequest,
+    RefusedError,
+    Request,
+    Result,
+    SpeechRequest,
+    TransientError,
+    VideoRequest,
+)
+
+_UNITS = {"speech": "character", "image": "image", "video": "second", "lipsync": "second", "music": "second"}
+
+
+def _unit_float(key: str) -> float:
+    """A deterministic number in [0, 1) from a string."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64
+
+
+def _colour(key: str) -> tuple[int, int, int]:
+    raw = hashlib.sha256(key.encode()).digest()
+    return 40 + raw[0] % 180, 40 + raw[1] % 180, 40 + raw[2] % 180
+
+
+class SimulatedBackend(Backend):
+    name = "simulated"
+    capabilities = frozenset({Capability.speech, Capability.image, Capability.video, Capability.lipsync, Capability.music})
+    version = "1"
+
+    def __init__(self, model: str | None = None, **options: Any) -> None:
+        super().__init__(model=model, **options)
+        self._attempts: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
+        server = options.get("server")
+        self.server = Path(server) if server else Path(tempfile.gettempdir()) / "kaipai-simulated-server"
+        self.log = Path(options["log"]) if options.get("log") else None
+        self.media = str(options.get("media", "real"))
+
+    # ------------------------------------------------------------------ configuration
+
+    def _opt(self, name: str, cap: str, default: Any) -> Any:
+        value = self.options.get(name, default)
+        if isinstance(value, dict):
+            return value.get(cap, default)
+        return value
+
+    def sheet(self, capability: Capability) -> CapabilitySheet:
+        cap = capability.value
+        fields: dict[str, Any] = {
+            "capability": capability,
+            "model": self.model or f"simulated-{cap}",
+            "cost_per_unit": float(self._opt("cost", cap, 0.0)),
+            "cost_unit": self._opt("cost_unit", cap, _UNITS.get(cap, "request")),
+            "max_concurrency": int(self._opt("concurrency", cap, 4)),
+            "requests_per_minute": self._opt("rpm", cap, None),
+            "asynchronous": bool(self._opt("asynchronous", cap, False)),
+            "typical_seconds": float(self._opt("latency", cap, 0.0)) or 0.01,
+        }
+        extra = (self.options.get("sheet") or {}).get(cap, {})
+        fields.update(extra)
+        return CapabilitySheet(**fields)
+
+    def check(self) -> str:
+        return "simulated: no real generation, for tests and benchmarks"
+
+    # ------------------------------------------------------------------ capabilities
+
+    def synthesize(self, request: SpeechRequest, ctx: JobContext) -> Result:
+        seconds = max(0.5, float(self._opt("seconds_per_char", "speech", 0.18)) * len(request.text))
+        seconds = round(seconds, 3)
+
+        def produce(out: Path) -> Result:
+            path = out / "voice.wav"
+            rate = request.sample_rate
+            t = np.arange(int(round(seconds * rate))) / rate
+            pitch = 140 + 120 * _unit_float(request.speaker + str(request.seed))
+            envelope = 0.5 + 0.5 * np.sin(2 * math.pi * 3.0 * t) ** 2
+            tone = (0.3 * envelope * np.sin(2 * math.pi * pitch * t) * 32767).astype("<i2")
+            with wave.open(str(path), "wb") as fh:
+                fh.setnchannels(1)
+                fh.setsampwidth(2)
+                fh.setframerate(rate)
+                fh.writeframes(tone.tobytes())
+            return Result(files=[path], duration=len(t) / rate)
+
+        return self._perform("speech", request, request.text, len(request.text), ctx, produce)
+
+    def generate_image(self, request: ImageRequest, ctx: JobContext) -> Result:
+        def produce(out: Path) -> Result:
+            from PIL import Image, ImageDraw
+
+            path = out / "keyframe.png"
+            tag = f"{request.prompt}|{request.seed}"
+            img = Image.new("RGB", (request.width, request.height), _colour(tag))
+            draw = ImageDraw.Draw(img)
+            x = int(_unit_float(tag) * request.width)
+            draw.rectangle([x, 0, min(request.width, x + request.width // 10), request.height], fill=_colour(tag[::-1]))
+            img.save(path, format="PNG")
+            return Result(files=[path], width=request.width, height=request.height)
+
+        return self._perform("image", request, request.prompt, 1, ctx, produce)
+
+    def generate_video(self, request: VideoRequest, ctx: JobContext) -> Result:
+        def produce(out: Path) -> Result:
+            tag = f"{request.prompt}|{request.seed}|{request.duration}|{_file_tag(request.image)}"
+            path = self._video(out / "clip", tag, request.width, request.height, request.fps, request.duration)
+            return Result(files=[path], duration=request.duration, width=request.width, height=request.height, fps=request.fps)
+
+        return self._perform("video", request, request.prompt, request.duration, ctx, produce)
+
+    def lipsync(self, request: LipsyncRequest, ctx: JobContext) -> Result:
+        duration, size = _probe(request.video, request.audio)
+
+        def produce(out: Path) -> Result:
+            tag = f"lipsync|{_file_tag(request.video)}|{_file_tag(request.audio)}|{request.seed}"
+            path = self._video(out / "lipsync", tag, size[0], size[1], request.fps, duration)
+            return Result(files=[path], duration=duration, width=size[0], height=size[1], fps=request.fps)
+
+        return self._perform("lipsync", request, "", duration, ctx, produce)
+
+    def generate_music(self, request: MusicRequest, ctx: JobContext) -> Result:
+        def produce(out: Path) -> Result:
+            path = out / "music.wav"
+            rate = request.sample_rate
+            t = np.arange(int(round(request.duration * rate))) / rate
+            tone = (0.2 * np.sin(2 * math.pi * 220 * t) * 32767).astype("<i2")
+            with wave.open(str(path), "wb") as fh:
+                fh.setnchannels(1)
+                fh.setsampwidth(2)
+                fh.setframerate(rate)
+                fh.writeframes(tone.tobytes())
+            return Result(files=[path], duration=request.duration)
+
+        return self._perform("music", request, request.prompt, request.duration, ctx, produce)
+
+    # ------------------------------------------------------------------ the "provider"
+
+    def _perform(self, cap: str, request: Request, text: str, units: float, ctx: JobContext, produce: Callable[[Path], Result]) -> Result:
+        key = ctx.key or hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+        refuse = self._opt("refuse", cap, "")
+        if refuse and refuse in text:
+            raise RefusedError(f"simulated provider refused the request: it contains {refuse!r}", provider_reason="content_policy")
+        if self._opt("fail_text", cap, "") and self._opt("fail_text", cap, "") in text:
+            raise TransientError("simulated provider keeps timing out on this request", retry_after=self._retry_after(cap))
+        latency = self._latency(cap, key)
+        if self._opt("asynchronous", cap, False):
+            self._run_async(cap, key, latency, ctx)
+        else:
+            self._maybe_fail(cap, key)
+            self._record(cap, key)
+            self._wait(time.monotonic() + latency, ctx)
+        result = produce(ctx.out_dir)
+        unit = self._opt("cost_unit", cap, _UNITS.get(cap, "request"))
+        cost = float(self._opt("cost", cap, 0.0)) * (units if unit in ("second", "character", "token") else 1.0)
+        return result.model_copy(update={"cost": round(cost, 6), "cost_units": units, "model": self.model or f"simulated-{cap}"})
+
+    def _run_async(self, cap: str, key: str, latency: float, ctx: JobContext) -> None:
+        """Submit (once, idempotently by job id) and poll until the job is due."""
+        self.server.mkdir(parents=True, exist_ok=True)
+        job_id = ctx.job_id or f"sim-{key[:32]}"
+        if ctx.job_id is None:
+            ctx.record_job_id(job_id)  # persisted by the engine before anything is submitted
+        job = self.server / f"{job_id}.json"
+        if not job.exists():
+            self._maybe_fail(cap, key)  # a 429 on submit: nothing was accepted
+            fd, tmp = tempfile.mkstemp(dir=self.server, prefix=".job.")
+            with os.fdopen(fd, "w") as fh:
+                json.dump({"key": key, "capability": cap, "due": time.time() + latency}, fh)
+            try:
+                os.link(tmp, job)  # create-if-absent, atomically
+                accepted = True
+            except FileExistsError:
+                accepted = False
+            finally:
+                os.unlink(tmp)
+            if accepted:
+                self._record(cap, key)
+        due = json.loads(job.read_text())["due"]
+        self._wait(time.monotonic() + max(0.0, due - time.time()), ctx)
+
+    def _wait(self, until: float, ctx: JobContext) -> None:
+        left = until - time.monotonic()
+        if left > 0 and ctx.cancel_event.wait(left):
+            raise TransientError("cancelled while waiting for the simulated provider")
+
+    def latency_for(self, cap: str, key: str) -> float:
+        """The (deterministic) seconds a request with this key takes; benchmarks use it for bounds."""
+        return self._latency(cap, key)
+
+    def _latency(self, cap: str, key: str) -> float:
+        mean = float(self._opt("latency", cap, 0.0))
+        sigma = float(self._opt("jitter", cap, 0.0))
+        if mean <= 0 or sigma <= 0:
+            return max(0.0, mean)
+        return mean * random.Random(key).lognormvariate(-sigma * sigma / 2, sigma)
+
+    def _retry_after(self, cap: str) -> float | None:
+        value = self._opt("retry_after", cap, None)
+        return float(value) if value is not None else None
+
+    def _maybe_fail(self, cap: str, key: str) -> None:
+        with self._lock:
+            self._attempts[key] += 1
+            attempt = self._attempts[key]
+        rate = float(self._opt("failure_rate", cap, 0.0))
+        if rate > 0 and _unit_float(f"{key}:{attempt}") < rate:
+            raise TransientError("simulated provider: 503 service busy", retry_after=self._retry_after(cap))
+
+    def _record(self, cap: str, key: str) -> None:
+        if self.log is not None:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, f"{key}\t{cap}\t{os.getpid()}\n".encode())
+            finally:
+                os.close(fd)
+
+    def _video(self, stem: Path, tag: str, width: int, height: int, fps: int, duration: float) -> Path:
+        frames = max(1, int(round(duration * fps)))
+        if self.media == "bytes":
+            path = stem.with_suffix(".sim")
+            seedbytes = hashlib.sha256(f"{tag}|{width}x{height}@{fps}|{frames}".encode()).digest()
+            path.write_bytes(b"KAIPAI-SIMULATED-VIDEO\n" + seedbytes * 32)
+            return path
+        import av
+
+        path = stem.with_suffix(".mp4")
+        base = np.array(_colour(tag), dtype=np.uint8)
+        w, h = width - width % 2, height - height % 2
+        with av.open(str(path), "w") as container:
+            stream = container.add_stream("libx264", rate=fps)
+            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+            stream.options = {"preset": "ultrafast", "crf": "35"}
+            img = np.empty((h, w, 3), dtype=np.uint8)
+            bar = max(2, w // 12)
+            for i in range(frames):
+                img[:] = base
+                x = int((i / max(1, frames - 1)) * (w - bar))
+                img[:, x : x + bar] = 255 - base
+                for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        return path
+
+
+def _file_tag(path: Path | None) -> str:
+    """A short content tag of an input file, so outputs follow their inputs."""
+    if path is None or not Path(path).exists():
+        return ""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        h.update(fh.read(1 << 20))
+    return h.hexdigest()[:16]
+
+
+def _probe(video: Path, audio: Path) -> tuple[float, tuple[int, int]]:
+    """Duration and size of a video; a simulated byte clip carries neither, so the audio's length stands in."""
+    with contextlib.suppress(Exception):
+        import av
+
+        with av.open(str(video)) as c:
+            s = c.streams.video[0]
+            duration = float(s.frames / s.average_rate) if s.frames and s.average_rate else float(c.duration or 0) / 1e6
+            return duration, (s.codec_context.width, s.codec_context.height)
+    with contextlib.suppress(Exception), wave.open(str(audio), "rb") as fh:
+        return fh.getnframes() / fh.getframerate(), (64, 36)
+    return 1.0, (64, 36)

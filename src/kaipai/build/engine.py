@@ -1,0 +1,860 @@
+"""The render engine: resolve the artifact graph against the takes database, run what is
+not current, and record every result as a new take.
+
+A node is resolved in two steps. When all its inputs are current, its request is built,
+snapped to what the backend accepts and checked (so nothing impossible is paid for), and
+its key computed; a take with that key is a cache hit. Otherwise the node runs, within its
+backend's concurrency and rate limits, with retries for transient failures, inside the
+cost budget. Results move into the content-addressed store and are committed to the
+database in one transaction; an asynchronous backend's job id is committed before it is
+waited on, so a killed render resumes the job instead of paying for it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import random
+import shutil
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kaipai.backends.base import (
+    Backend,
+    BackendError,
+    Capability,
+    CapabilitySheet,
+    ImageRequest,
+    JobContext,
+    LipsyncRequest,
+    NotConfigured,
+    Registry,
+    Request,
+    Result,
+    SpeechRequest,
+    TransientError,
+    UnsupportedRequest,
+    VideoRequest,
+    check_request,
+    snap_request,
+)
+from kaipai.build import requests as rq
+from kaipai.build.audio import mix_lines, read_mono
+from kaipai.build.db import Take, TakesDB
+from kaipai.build.events import EventSink, NodeEvent, RenderDone, RenderTotals, RenderPlanned
+from kaipai.build.executor import Executor, ThreadExecutor
+from kaipai.build.graph import STAGES, Node, build_graph, effective_duration, place_lines
+from kaipai.build.keys import ENGINE_VERSION, artifact_key, default_seed, file_digest, inputs_key
+from kaipai.build.report import NodeStatus, RenderSummary
+from kaipai.build.scheduling import RateLimiter, RetryPolicy, Slots
+from kaipai.build.store import Store
+from kaipai.document.models import BackendChoice, Document, Shot
+from kaipai.service.project import ProjectPaths
+
+ENGINE_BACKEND = "kaipai"  # the "backend" of computed artifacts (shot_audio)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Knobs a user rarely touches; tests and benchmarks shorten the backoff."""
+
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    write_durations: bool = True
+    jitter_seed: int | None = None
+
+
+class RenderBusy(BackendError):
+    """Another render holds this project's lock."""
+
+
+@dataclass
+class Generated:
+    """A job's output, still in its scratch folder."""
+
+    result: Result
+    backend: str
+    version: str
+    model: str
+    seconds: float
+    scratch: Path
+
+
+@dataclass
+class Blocked:
+    reason: str
+
+
+@dataclass
+class Prepared:
+    """A node ready to run or reuse: its request, key and estimate."""
+
+    node: Node
+    backend: BackendHandle | None
+    request: Request | None
+    inputs: dict[str, str]
+    inputs_key: str
+    seed: int
+    key: str
+    params: dict[str, Any]
+    take: Take | None
+    est_cost: float
+    est_seconds: float
+    audio_lines: list[tuple[Path, float]] = field(default_factory=list)
+    audio_length: float = 0.0
+
+
+class BackendHandle:
+    """One backend instance per (name, model, options) in a render, with its limits per capability."""
+
+    def __init__(self, choice: BackendChoice, registry: Registry) -> None:
+        self.name = choice.use
+        self.model = choice.model
+        self.label = choice.use + (f":{choice.model}" if choice.model else "")
+        self.error: str | None = None
+        self.instance: Backend | None = None
+        self.version = ""
+        self.checked = False
+        self._sheets: dict[str, CapabilitySheet] = {}
+        self.slots: dict[str, Slots] = {}
+        self.limiters: dict[str, RateLimiter] = {}
+        try:
+            self.instance = registry.create(choice.use, choice.model, dict(choice.options))
+            self.version = str(type(self.instance).version)
+        except BackendError as exc:
+            self.error = str(exc)
+        except (TypeError, ValueError) as exc:
+            self.error = f"backend {choice.use!r} does not accept these options: {exc}"
+
+    def sheet(self, capability: str) -> CapabilitySheet:
+        if self.error is not None or self.instance is None:
+            raise NotConfigured(self.error or f"backend {self.name!r} is unavailable")
+        if capability not in self._sheets:
+            cap = Capability(capability)
+            if cap not in type(self.instance).capabilities:
+                raise UnsupportedRequest(f"backend {self.name!r} does not do {capability}; choose another under backends.{capability}")
+            self._sheets[capability] = self.instance.sheet(cap)
+        return self._sheets[capability]
+
+    def limits(self, capability: str) -> tuple[Slots, RateLimiter]:
+        if capability not in self.slots:
+            sheet = self.sheet(capability)
+            self.slots[capability] = Slots(sheet.max_concurrency)
+            self.limiters[capability] = RateLimiter(sheet.requests_per_minute)
+        return self.slots[capability], self.limiters[capability]
+
+    def concurrency(self) -> int:
+        """Jobs this backend may run at once, over the capabilities used so far."""
+        return sum(max(1, sheet.max_concurrency) for sheet in self._sheets.values())
+
+    def close(self) -> None:
+        if self.instance is not None:
+            with contextlib.suppress(Exception):
+                self.instance.close()
+
+
+def estimate(sheet: CapabilitySheet, request: Request | None, media_seconds: float) -> tuple[float, float]:
+    """(cost, seconds) of one request from the backend's declared prices and typical time."""
+    units = 1.0
+    if sheet.cost_unit == "second":
+        units = media_seconds
+    elif sheet.cost_unit in ("character", "token"):
+        text = getattr(request, "text", None) or getattr(request, "prompt", "") or ""
+        units = float(len(text))
+    return sheet.cost_per_unit * units, sheet.typical_seconds
+
+
+def _speech_seconds(text: str) -> float:
+    """A rough spoken length for estimates before the real audio exists."""
+    return max(0.6, 0.22 * len(text))
+
+
+def call_backend(backend: Backend, request: Request, ctx: JobContext) -> Result:
+    """Dispatch a request to the capability method that takes it."""
+    if isinstance(request, SpeechRequest):
+        return backend.synthesize(request, ctx)  # type: ignore[attr-defined]
+    if isinstance(request, ImageRequest):
+        return backend.generate_image(request, ctx)  # type: ignore[attr-defined]
+    if isinstance(request, VideoRequest):
+        return backend.generate_video(request, ctx)  # type: ignore[attr-defined]
+    if isinstance(request, LipsyncRequest):
+        return backend.lipsync(request, ctx)  # type: ignore[attr-defined]
+    raise TypeError(f"no capability takes {type(request).__name__}")
+
+
+@contextlib.contextmanager
+def render_lock(paths: ProjectPaths) -> Iterator[None]:
+    """One render per project at a time (the CLI and the studio may both try)."""
+    paths.state.mkdir(parents=True, exist_ok=True)
+    with open(paths.state / "render.lock", "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RenderBusy("another render is running in this project; wait for it to finish or cancel it") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+class Engine:
+    """Resolves and renders one document against one project's store and database."""
+
+    def __init__(
+        self,
+        paths: ProjectPaths,
+        doc: Document,
+        db: TakesDB,
+        *,
+        registry: Registry | None = None,
+        settings: EngineSettings | None = None,
+    ) -> None:
+        self.paths = paths
+        self.doc = doc
+        self.db = db
+        self.store = Store(paths.store)
+        self.registry = registry or Registry()
+        self.settings = settings or EngineSettings()
+        self.graph = build_graph(doc)
+        self.shots: dict[str, Shot] = {s.id: s for s in doc.shots}
+        self._lock = threading.RLock()
+        self._backends: dict[str, BackendHandle] = {}
+        self._digests: dict[Path, str] = {}
+        self._prepared: dict[tuple[Any, ...], Prepared | Blocked] = {}
+        self.by_key: dict[str, Take] = {}
+        self.by_node: dict[str, list[Take]] = defaultdict(list)
+        self.circled: dict[str, Take] = {}
+        for take in db.all_takes():
+            self._remember(take)
+        self.failures = db.failures()
+        self.jobs = db.jobs()  # key → job id of submitted asynchronous jobs (this engine is their only writer)
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _remember(self, take: Take) -> None:
+        with self._lock:
+            old = self.by_key.get(take.key)
+            if old is not None:
+                self.by_node[take.node] = [t for t in self.by_node[take.node] if t.id != old.id]
+            self.by_key[take.key] = take
+            self.by_node[take.node].append(take)
+            if take.status == "circled":
+                prev = self.circled.get(take.node)
+                if prev is not None and prev.id != take.id:
+                    demoted = Take(**{**prev.__dict__, "status": "pending"})
+                    self.by_key[prev.key] = demoted
+                    self.by_node[take.node] = [demoted if t.id == prev.id else t for t in self.by_node[take.node]]
+                self.circled[take.node] = take
+
+    def close(self) -> None:
+        for handle in self._backends.values():
+            handle.close()
+        self._backends.clear()
+
+    def handles(self) -> list[BackendHandle]:
+        return list(self._backends.values())
+
+    def choice(self, node: Node) -> BackendChoice:
+        shot = self.shots[node.shot]
+        if node.stage == "voice":
+            line = next(d for d in shot.dialogue if d.id == node.item)
+            return rq.speech_choice(self.doc, shot, self.doc.character(line.speaker))
+        cap = node.capability
+        assert cap is not None
+        return self.doc.backend_for(cap, shot)
+
+    def handle(self, choice: BackendChoice) -> BackendHandle:
+        ident = json.dumps([choice.use, choice.model, choice.options], sort_keys=True, default=str)
+        with self._lock:
+            if ident not in self._backends:
+                self._backends[ident] = BackendHandle(choice, self.registry)
+            return self._backends[ident]
+
+    def _file_digest(self, path: Path) -> str:
+        if path not in self._digests:
+            if not path.exists():
+                raise FileNotFoundError(f"{path} does not exist; add it to the project or remove the reference from kaipai.yaml")
+            self._digests[path] = file_digest(path)
+        return self._digests[path]
+
+    def _resolve(self, relative: str) -> Path:
+        return self.paths.inside(relative)
+
+    # ------------------------------------------------------------------ resolving one node
+
+    def _shot_audio(self, node: Node, upstream: dict[str, Take]) -> Prepared:
+        shot = self.shots[node.shot]
+        voices = [upstream[d] for d in node.deps]
+        durations = {t.item: float(t.duration or 0.0) for t in voices}
+        placed = place_lines(shot, durations)
+        length = effective_duration(shot, durations)
+        lines = [(self.store.path(t.media), p.start) for t, p in zip(voices, placed)]
+        params = {"length": length, "lines": [[p.line, p.speaker, p.start, p.end, p.on_screen] for p in placed]}
+        inputs = {d: upstream[d].key for d in node.deps}
+        ik = inputs_key(node.stage, node.id, inputs, ENGINE_BACKEND, ENGINE_VERSION, "", params)
+        key = artifact_key(ik, 0)
+        return Prepared(node, None, None, inputs, ik, 0, key, params, self._usable(key), 0.0, 0.0, lines, length)
+
+    def _usable(self, key: str) -> Take | None:
+        take = self.by_key.get(key)
+        return take if take is not None and take.status != "rejected" else None
+
+    def prepare(self, node: Node, upstream: dict[str, Take], seed: int | None = None) -> Prepared | Blocked:
+        """Build, snap and check the node's request and compute its key (inputs must be current).
+
+        Memoised on the node, its inputs' keys and the seed: the status computed before a
+        render is reused by the render itself.
+        """
+        memo = (node.id, tuple(upstream[d].key for d in node.deps), seed)
+        with self._lock:
+            found = self._prepared.get(memo)
+        if found is None:
+            found = self._prepare(node, upstream, seed)
+            with self._lock:
+                self._prepared[memo] = found
+        if isinstance(found, Prepared):
+            found.take = self.by_key.get(found.key)
+        return found
+
+    def _prepare(self, node: Node, upstream: dict[str, Take], seed: int | None) -> Prepared | Blocked:
+        if node.stage == "shot_audio":
+            return self._shot_audio(node, upstream)
+        shot = self.shots[node.shot]
+        choice = self.choice(node)
+        handle = self.handle(choice)
+        cap = node.capability
+        assert cap is not None
+        try:
+            sheet = handle.sheet(cap)
+            media_seconds = shot.duration
+            if node.stage == "voice":
+                request: Request = rq.speech_request(self.doc, shot, node.item, 0, choice)
+                media_seconds = _speech_seconds(request.text)  # type: ignore[attr-defined]
+            elif node.stage == "keyframe":
+                request = rq.keyframe_request(self.doc, shot, 0, choice, self._resolve)
+            elif node.stage == "clip":
+                voices = {upstream[d].item: float(upstream[d].duration or 0.0) for d in node.deps if "/voice/" in d}
+                duration = effective_duration(shot, voices if shot.dialogue else None)
+                keyframe = self.store.path(upstream[node.deps[0]].media)
+                request = rq.clip_request(self.doc, shot, keyframe, duration, 0, choice)
+                media_seconds = duration
+            else:  # lipsync
+                clip, audio = upstream[node.deps[0]], upstream[node.deps[1]]
+                speakers = [(line[1], float(line[2]), float(line[3])) for line in audio.params.get("lines", []) if line[4]]
+                request = rq.lipsync_request(self.doc, shot, self.store.path(clip.media), self.store.path(audio.media), speakers, 0, choice)
+                media_seconds = float(audio.duration or shot.duration)
+            request = snap_request(sheet, request)
+            check_request(sheet, request)
+            params = rq.key_params(request, self._file_digest, self._resolve)
+        except (BackendError, FileNotFoundError) as exc:
+            return Blocked(str(exc))
+        except Exception as exc:  # a document problem: one message, not a traceback
+            return Blocked(f"{type(exc).__name__}: {exc}")
+        if isinstance(request, VideoRequest):
+            media_seconds = request.duration
+        model = choice.model or sheet.model
+        # A clip follows its keyframe and its length; the voices only decide that length, so a
+        # reworded line of the same length leaves the clip alone.
+        inputs = {d: upstream[d].key for d in node.deps if not (node.stage == "clip" and "/voice/" in d)}
+        ik = inputs_key(node.stage, node.id, inputs, handle.name, handle.version, model, params)
+        fixed = shot.generation.seed
+        if seed is None:
+            if fixed is not None:
+                seed = fixed
+            elif node.id in self.circled:
+                seed = self.circled[node.id].seed
+            else:
+                seed = default_seed(node.id)
+            salt = 0
+            while (t := self.by_key.get(artifact_key(ik, seed))) is not None and t.status == "rejected":
+                if fixed is not None:
+                    return Blocked(f"take {t.id} was rejected and the shot fixes generation.seed = {fixed}; change or remove the seed")
+                salt += 1
+                seed = default_seed(node.id, salt)
+        key = artifact_key(ik, seed)
+        cost, secs = estimate(sheet, request, media_seconds)
+        request = request.model_copy(update={"seed": seed})
+        return Prepared(node, handle, request, inputs, ik, seed, key, params, self.by_key.get(key), cost, secs)
+
+    def rough_estimate(self, node: Node) -> tuple[float, float, str | None]:
+        """Cost and time of a node whose inputs are not rendered yet (no key can be computed)."""
+        if node.stage == "shot_audio":
+            return 0.0, 0.0, None
+        shot = self.shots[node.shot]
+        try:
+            sheet = self.handle(self.choice(node)).sheet(node.capability or "")
+        except BackendError as exc:
+            return 0.0, 0.0, str(exc)
+        seconds = shot.duration
+        if node.stage == "voice":
+            text = next(d.text for d in shot.dialogue if d.id == node.item)
+            seconds = _speech_seconds(text)
+        cost, secs = estimate(sheet, None, seconds)
+        return cost, secs, None
+
+    # ------------------------------------------------------------------ status
+
+    def plan(self) -> tuple[list[NodeStatus], dict[str, Take]]:
+        """The state of every node, and the current take of each node that has one."""
+        resolved: dict[str, Take] = {}
+        states: dict[str, str] = {}
+        out: list[NodeStatus] = []
+        for node in self.graph.values():
+            has_takes = bool(self.by_node.get(node.id))
+            circled = self.circled.get(node.id)
+            status = NodeStatus(node=node.id, shot=node.shot, stage=node.stage, item=node.item, state="missing", take_id=circled.id if circled else None)
+            bad = [d for d in node.deps if states.get(d) in ("blocked", "failed")]
+            if bad:
+                status.state, status.reason = "blocked", f"waits on {bad[0]}"
+            elif any(d not in resolved for d in node.deps):
+                cost, secs, error = self.rough_estimate(node)
+                if error:
+                    status.state, status.reason = "blocked", error
+                else:
+                    status.state = "stale" if has_takes else "missing"
+                    status.est_cost, status.est_seconds = cost, secs
+            else:
+                prep = self.prepare(node, resolved)
+                if isinstance(prep, Blocked):
+                    status.state, status.reason = "blocked", prep.reason
+                else:
+                    status.key, status.inputs_key = prep.key, prep.inputs_key
+                    status.backend = prep.backend.label if prep.backend else ENGINE_BACKEND
+                    if prep.take is not None and prep.take.status != "rejected":
+                        status.state, status.take_id = "current", prep.take.id
+                        resolved[node.id] = prep.take
+                    else:
+                        status.state = "failed" if prep.key in self.failures else ("stale" if has_takes else "missing")
+                        status.reason = self.failures.get(prep.key, "")
+                        status.est_cost, status.est_seconds = prep.est_cost, prep.est_seconds
+            if not status.backend and node.stage != "shot_audio":
+                status.backend = self.handle(self.choice(node)).label
+            states[node.id] = status.state
+            out.append(status)
+        return out, resolved
+
+    def eta(self, statuses: list[NodeStatus]) -> float:
+        """Rough wall time of the work that would run: per backend, its work over its concurrency."""
+        load: dict[str, float] = defaultdict(float)
+        width: dict[str, int] = {}
+        for st in statuses:
+            if st.will_run and st.stage != "shot_audio":
+                node = self.graph[st.node]
+                handle = self.handle(self.choice(node))
+                try:
+                    width[st.backend + st.stage] = handle.sheet(node.capability or "").max_concurrency
+                except BackendError:
+                    continue
+                load[st.backend + st.stage] += st.est_seconds
+        return max((load[k] / max(1, width[k]) for k in load), default=0.0)
+
+    # ------------------------------------------------------------------ rendering
+
+    def render(
+        self,
+        *,
+        stages: set[str] | None = None,
+        shots: set[str] | None = None,
+        forced: dict[str, int] | None = None,
+        budget: float | None = None,
+        on_event: EventSink | None = None,
+        cancel: threading.Event | None = None,
+        circle_forced: bool | None = None,
+    ) -> RenderSummary:
+        """Render what is not current among the selected nodes (all by default).
+
+        ``forced`` (node → seed) makes new takes of those nodes whatever their state (a
+        retake); they are circled per ``circle_forced`` (None: only if the node has no
+        circled take). Every other new take is circled: the document changed on purpose.
+        """
+        with render_lock(self.paths):
+            self._clean_scratch()
+            run = _Run(self, stages, shots, forced or {}, budget, on_event, cancel or threading.Event(), circle_forced)
+            try:
+                return asyncio.run(run.main())
+            finally:
+                self.close()
+
+    def _clean_scratch(self) -> None:
+        if self.paths.jobs.exists():
+            shutil.rmtree(self.paths.jobs, ignore_errors=True)
+        self.store.sweep_incoming()
+
+    # -- executed in worker threads
+
+    def generate(self, prep: Prepared, cancel: threading.Event, progress: Any) -> Generated:
+        """Run one job in a fresh scratch folder (in a worker thread, holding a backend slot)."""
+        scratch = self.paths.jobs / prep.key[:40]
+        if scratch.exists():
+            shutil.rmtree(scratch)
+        scratch.mkdir(parents=True)
+        started = time.monotonic()
+        try:
+            if prep.node.stage == "shot_audio":
+                out = scratch / "shot_audio.wav"
+                length = mix_lines(prep.audio_lines, prep.audio_length, out)
+                return Generated(Result(files=[out], duration=length), ENGINE_BACKEND, ENGINE_VERSION, "", time.monotonic() - started, scratch)
+            assert prep.backend is not None and prep.backend.instance is not None and prep.request is not None
+            handle = prep.backend
+            ctx = JobContext(
+                out_dir=scratch,
+                key=prep.key,
+                job_id=self.jobs.get(prep.key),
+                on_job_id=lambda job_id: self._record_job(prep, handle.name, job_id),
+                on_progress=progress,
+                cancel_event=cancel,
+            )
+            result = call_backend(handle.instance, prep.request, ctx)
+            model = result.model or (prep.request.model or "") or handle.sheet(prep.node.capability or "").model
+            return Generated(result, handle.name, handle.version, model, time.monotonic() - started, scratch)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+
+    def commit(self, prep: Prepared, gen: Generated, attempts: int, circle: bool | None) -> Take:
+        """Move a job's files into the store and record its take (in a worker thread, slot released)."""
+        try:
+            return self._commit(prep, gen.result, gen.backend, gen.version, gen.model, gen.seconds, attempts, circle, gen.scratch)
+        finally:
+            try:
+                gen.scratch.rmdir()  # empty once its files moved into the store
+            except OSError:
+                shutil.rmtree(gen.scratch, ignore_errors=True)
+
+    def _record_job(self, prep: Prepared, backend: str, job_id: str) -> None:
+        self.db.record_job(prep.key, prep.node.id, backend, job_id)  # committed before the backend waits
+        with self._lock:
+            self.jobs[prep.key] = job_id
+
+    def forget_job(self, key: str) -> None:
+        with self._lock:
+            had = self.jobs.pop(key, None)
+        if had is not None:
+            self.db.clear_job(key)
+
+    def _commit(self, prep: Prepared, result: Result, backend: str, version: str, model: str, seconds: float, attempts: int, circle: bool | None, scratch: Path) -> Take:
+        if not result.files:
+            raise BackendError(f"{backend} returned no file for {prep.node.id}")
+        for f in result.files:
+            if not Path(f).is_file():
+                raise BackendError(f"{backend} said it wrote {f}, but there is no such file")
+        duration = result.duration
+        if duration is None and prep.node.stage == "voice":
+            samples, rate = read_mono(Path(result.files[0]))
+            duration = len(samples) / rate
+        inside = str(scratch) + os.sep
+        stored = [self.store.put(Path(f), move=str(f).startswith(inside)) for f in result.files]
+        request = prep.request.model_dump(mode="json", exclude={"shot", "scene", "characters", "style", "character"}) if prep.request else {}
+        take = self.db.add_take(
+            {
+                "node": prep.node.id,
+                "shot": prep.node.shot,
+                "stage": prep.node.stage,
+                "item": prep.node.item,
+                "key": prep.key,
+                "inputs_key": prep.inputs_key,
+                "seed": prep.seed,
+                "backend": backend,
+                "backend_version": version,
+                "model": model,
+                "params": prep.params,
+                "request": request,
+                "media": stored[0],
+                "files": stored,
+                "duration": duration,
+                "width": result.width,
+                "height": result.height,
+                "fps": result.fps,
+                "cost": result.cost or prep.est_cost,
+                "seconds": round(seconds, 3),
+                "attempts": attempts,
+                "metadata": result.metadata,
+            },
+            circle=circle,
+            clear=prep.key in self.jobs or prep.key in self.failures,
+        )
+        with self._lock:
+            self.jobs.pop(prep.key, None)
+            self.failures.pop(prep.key, None)
+        self._remember(take)
+        return take
+
+    # ------------------------------------------------------------------ durations back to the document
+
+    def audio_durations(self, resolved: dict[str, Take]) -> dict[str, float]:
+        """Shot id → duration set by its rendered voices, for shots whose every line is current."""
+        out: dict[str, float] = {}
+        for shot in self.doc.shots:
+            if not shot.dialogue or shot.duration_source == "manual":
+                continue
+            ids = [f"{shot.id}/voice/{d.id}" for d in shot.dialogue]
+            if all(i in resolved for i in ids):
+                out[shot.id] = effective_duration(shot, {resolved[i].item: float(resolved[i].duration or 0.0) for i in ids})
+        return out
+
+    def write_durations(self, resolved: dict[str, Take]) -> list[str]:
+        """Write audio-derived durations into kaipai.yaml (locked, comment-preserving); return changed shots."""
+        wanted = {sid: d for sid, d in self.audio_durations(resolved).items() if abs(self.shots[sid].duration - d) > 1e-6 or self.shots[sid].duration_source != "audio"}
+        if not wanted or not self.paths.document.exists():
+            return []
+        from kaipai.document.io import update
+
+        changed: list[str] = []
+        rendered = {sid: self.shots[sid].dialogue for sid in wanted}
+
+        def change(doc: Document) -> None:
+            for shot in doc.shots:
+                if shot.id in wanted and shot.dialogue == rendered[shot.id] and shot.duration_source != "manual":
+                    shot.duration = wanted[shot.id]
+                    shot.duration_source = "audio"
+                    changed.append(shot.id)
+
+        loaded = update(self.paths.document, change)
+        from kaipai.build.doccache import remember
+
+        remember(self.paths, self.paths.document.read_bytes(), loaded.doc)
+        return changed
+
+
+class _Run:
+    """The state of one render in flight (one asyncio loop)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        stages: set[str] | None,
+        shots: set[str] | None,
+        forced: dict[str, int],
+        budget: float | None,
+        on_event: EventSink | None,
+        cancel: threading.Event,
+        circle_forced: bool | None,
+    ) -> None:
+        self.e = engine
+        self.stages = stages
+        self.shots = shots
+        self.forced = forced
+        self.budget = budget
+        self.sink = on_event
+        self.cancel = cancel
+        self.circle_forced = circle_forced
+        self.summary = RenderSummary(budget=budget)
+        self.spent = 0.0
+        self.reserved = 0.0
+        self.stopped: dict[str, str] = {}  # shot → why it was stopped
+        self.resolved: dict[str, Take] = {}
+        self.rng = random.Random(engine.settings.jitter_seed)
+        self.started = time.monotonic()
+        self.voices_left = sum(1 for n in engine.graph.values() if n.stage == "voice")
+        self.durations_task: asyncio.Task[list[str]] | None = None
+
+    def emit(self, event: Any) -> None:
+        if self.sink is not None:
+            self.sink(event)
+
+    def node_event(self, kind: str, node: Node, **kw: Any) -> None:
+        self.emit(NodeEvent(kind=kind, node=node.id, shot=node.shot, stage=node.stage, **kw))  # type: ignore[arg-type]
+
+    def selected(self, node: Node) -> bool:
+        if node.id in self.forced:
+            return True
+        return (self.stages is None or node.stage in self.stages) and (self.shots is None or node.shot in self.shots)
+
+    async def main(self) -> RenderSummary:
+        statuses, _ = self.e.plan()
+        to_run: dict[str, int] = {s: 0 for s in STAGES}
+        reused: dict[str, int] = {s: 0 for s in STAGES}
+        est_cost = 0.0
+        for st in statuses:
+            node = self.e.graph[st.node]
+            if st.node in self.forced or (st.will_run and self.selected(node)):
+                to_run[st.stage] += 1
+                est_cost += st.est_cost
+            elif st.state == "current":
+                reused[st.stage] += 1
+        self.emit(RenderPlanned(stages=to_run, reused=reused, est_seconds=self.e.eta([s for s in statuses if self.selected(self.e.graph[s.node])]), est_cost=est_cost))
+        workers = sum(h.concurrency() for h in self.e.handles())
+        self.executor: Executor = ThreadExecutor(max(2, workers + 1))
+        try:
+            self.futures: dict[str, asyncio.Future[Take | None]] = {n: asyncio.get_running_loop().create_future() for n in self.e.graph}
+            tasks = [asyncio.create_task(self.run_node(node)) for node in self.e.graph.values()]
+            await asyncio.gather(*tasks)
+        finally:
+            await asyncio.to_thread(self.executor.close)
+        if self.durations_task is not None:
+            try:
+                self.summary.durations_updated = await self.durations_task
+            except Exception as exc:  # the document changed under us; the takes are safe either way
+                self.summary.failures["kaipai.yaml"] = f"shot durations not written back: {exc}"
+        self.summary.cancelled = self.cancel.is_set()
+        self.summary.seconds = round(time.monotonic() - self.started, 3)
+        self.summary.cost = round(self.spent, 6)
+        self.emit(
+            RenderDone(
+                totals=RenderTotals(
+                    generated=self.summary.generated,
+                    reused=self.summary.reused,
+                    failed=self.summary.failed,
+                    skipped=self.summary.skipped,
+                    cost=self.summary.cost,
+                    seconds=self.summary.seconds,
+                    cancelled=self.summary.cancelled,
+                )
+            )
+        )
+        return self.summary
+
+    def finish(self, node: Node, take: Take | None) -> None:
+        if take is not None:
+            self.resolved[node.id] = take
+        self.futures[node.id].set_result(take)
+        if node.stage == "voice":
+            self.voices_left -= 1
+            if self.voices_left == 0 and self.e.settings.write_durations:
+                # Every voice is settled: shot lengths are known, so the document can say so now,
+                # while pictures are still rendering.
+                self.durations_task = asyncio.create_task(asyncio.to_thread(self.e.write_durations, dict(self.resolved)))
+
+    def skip(self, node: Node, reason: str) -> None:
+        self.summary.skipped += 1
+        if node.id in self.forced or self.selected(node):
+            self.summary.failures.setdefault(node.id, reason)
+        self.node_event("skipped", node, message=reason)
+        self.finish(node, None)
+
+    def fail(self, node: Node, reason: str, key: str | None = None, attempts: int = 1) -> None:
+        self.summary.failed += 1
+        self.summary.failures[node.id] = reason
+        self.stopped.setdefault(node.shot, f"{node.id} failed")
+        if key is not None:
+            self.e.db.record_failure(key, node.id, reason, attempts)
+            self.e.failures[key] = reason
+        self.node_event("failed", node, message=reason)
+        self.finish(node, None)
+
+    async def run_node(self, node: Node) -> None:
+        upstream: dict[str, Take] = {}
+        for dep in node.deps:
+            take = await self.futures[dep]
+            if take is None:
+                self.skip(node, f"waits on {dep}, which did not render")
+                return
+            upstream[dep] = take
+        prep = self.e.prepare(node, upstream, self.forced.get(node.id))
+        if isinstance(prep, Blocked):
+            if self.selected(node):
+                self.fail(node, prep.reason)
+            else:
+                self.skip(node, prep.reason)
+            return
+        if prep.take is not None:  # a rejected take only comes back here when a retake names its seed
+            self.summary.reused += 1
+            self.node_event("reused", node, take_id=prep.take.id)
+            self.finish(node, prep.take)
+            return
+        if not self.selected(node):
+            self.skip(node, "not selected (--stage/--shot)")
+            return
+        if node.shot in self.stopped:
+            self.skip(node, f"shot stopped: {self.stopped[node.shot]}")
+            return
+        self.node_event("queued", node, est_seconds=prep.est_seconds)
+        await self.run_job(node, prep)
+
+    async def run_job(self, node: Node, prep: Prepared) -> None:
+        cap = node.capability
+        if prep.backend is not None and cap is not None:
+            slots, limiter = prep.backend.limits(cap)
+            if not prep.backend.checked:
+                prep.backend.checked = True
+                try:
+                    await self.executor.run(prep.backend.instance.check)  # type: ignore[union-attr]
+                except BackendError as exc:
+                    prep.backend.error = str(exc)
+            if prep.backend.error:
+                self.fail(node, prep.backend.error, prep.key)
+                return
+        else:
+            slots, limiter = Slots(1_000_000), RateLimiter(None)
+        priority = (0 if node.stage == "voice" else 1, node.position, STAGES.index(node.stage))
+        circle = self.circle_forced if node.id in self.forced else True
+        loop = asyncio.get_running_loop()
+
+        def progress(fraction: float, message: str) -> None:
+            loop.call_soon_threadsafe(lambda: self.node_event("progress", node, fraction=fraction, message=message))
+
+        attempt = 0
+        while True:
+            attempt += 1
+            await slots.acquire(priority)
+            transient: TransientError | None = None
+            reserved = generated_ok = False
+            try:
+                if self.cancel.is_set():
+                    self.skip(node, "cancelled")
+                    return
+                if node.shot in self.stopped:
+                    self.skip(node, f"shot stopped: {self.stopped[node.shot]}")
+                    return
+                if self.budget is not None and self.spent + self.reserved + prep.est_cost > self.budget + 1e-9:
+                    left = max(0.0, self.budget - self.spent - self.reserved)
+                    self.skip(node, f"over budget: needs {prep.est_cost:.2f}, {left:.2f} of {self.budget:.2f} left")
+                    return
+                self.reserved += prep.est_cost
+                reserved = True
+                await limiter.wait()
+                self.node_event("started", node, est_seconds=prep.est_seconds)
+                generated = await self.executor.run(self.e.generate, prep, self.cancel, progress)
+                generated_ok = True
+            except TransientError as exc:
+                transient = exc
+            except BackendError as exc:
+                self.e.forget_job(prep.key)
+                self.fail(node, str(exc), prep.key, attempt)
+                return
+            except Exception as exc:  # a backend bug must not take the whole render down
+                self.fail(node, f"{type(exc).__name__}: {exc}", prep.key, attempt)
+                return
+            finally:
+                slots.release()  # the provider is free again; storing the result does not need it
+                if reserved and not generated_ok:
+                    self.reserved -= prep.est_cost
+            if transient is not None:
+                if attempt >= self.e.settings.retry.max_attempts:
+                    self.fail(node, f"gave up after {attempt} attempts: {transient}", prep.key, attempt)
+                    return
+                wait = self.e.settings.retry.delay(attempt, transient.retry_after, self.rng)
+                self.node_event("retry", node, message=f"attempt {attempt} failed ({transient}); retrying in {wait:.1f} s")
+                if await self._sleep_or_cancel(wait):
+                    self.skip(node, "cancelled")
+                    return
+                continue
+            try:
+                take = await self.executor.run(self.e.commit, prep, generated, attempt, circle)
+            except Exception as exc:
+                self.fail(node, f"the result could not be stored: {type(exc).__name__}: {exc}", prep.key, attempt)
+                return
+            finally:
+                self.reserved -= prep.est_cost
+            self.spent += take.cost
+            self.summary.generated += 1
+            self.summary.takes[node.id] = take.id
+            self.node_event("done", node, take_id=take.id, cost=take.cost, seconds=take.seconds)
+            self.finish(node, take)
+            return
+
+    async def _sleep_or_cancel(self, seconds: float) -> bool:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if self.cancel.is_set():
+                return True
+            await asyncio.sleep(min(left, 0.1))
+        return self.cancel.is_set()
+

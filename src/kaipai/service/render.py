@@ -1,0 +1,86 @@
+"""Rendering a project: the service API the CLI and the studio call.
+
+``render`` builds what is not current (voices, shot audio, keyframes, clips, lip sync),
+reusing every take whose key is unchanged; ``status`` says, per shot and stage, what is
+current and what a render would do and cost. Both are synchronous: call them from a
+worker thread in an async server (the render runs its own event loop).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from kaipai.build.db import TakesDB
+from kaipai.build.engine import Engine, EngineSettings
+from kaipai.build.events import EventSink
+from kaipai.build.graph import STAGES
+from kaipai.build.report import NodeStatus, RenderSummary
+from kaipai.document.io import DocumentError, Problem
+from kaipai.document.models import Document
+from kaipai.build.doccache import load_document
+from kaipai.service.project import ProjectPaths
+
+__all__ = ["NodeStatus", "RenderSummary", "EngineSettings", "render", "status"]
+
+
+def _selection(paths: ProjectPaths, doc: Document, stages: list[str] | set[str] | None, shots: list[str] | set[str] | None) -> tuple[set[str] | None, set[str] | None]:
+    problems = []
+    for stage in stages or ():
+        if stage not in STAGES:
+            problems.append(Problem(str(paths.document), 0, 0, "--stage", f"unknown stage {stage!r}; choose from {', '.join(STAGES)}"))
+    known = {s.id for s in doc.shots}
+    for sid in shots or ():
+        if sid not in known:
+            problems.append(Problem(str(paths.document), 0, 0, "shots", f"no shot {sid!r} in the document; 'kaipai shots' lists them"))
+    if problems:
+        raise DocumentError(problems)
+    return (set(stages) if stages else None), (set(shots) if shots else None)
+
+
+def render(
+    paths: ProjectPaths,
+    *,
+    budget: float | None = None,
+    dry_run: bool = False,
+    stages: list[str] | set[str] | None = None,
+    shots: list[str] | set[str] | None = None,
+    on_event: EventSink | None = None,
+    cancel: threading.Event | None = None,
+    settings: EngineSettings | None = None,
+) -> RenderSummary:
+    """Render the project's takes; return what was generated, reused, failed and spent.
+
+    - ``budget``: a cost ceiling (in the backends' currency); work that would pass it is not started.
+    - ``dry_run``: change nothing; the summary lists every node (``nodes``) with its state and
+      the estimated cost and time of what would run.
+    - ``stages``/``shots``: restrict the work (nodes outside still serve as inputs when current).
+    - ``on_event``: receives :mod:`kaipai.build.events` events on the calling thread.
+    - ``cancel``: set it (from any thread) to stop starting new work; running jobs finish.
+
+    Raises DocumentError for an unusable document, RenderBusy when another render holds the project.
+    """
+    doc = load_document(paths)
+    stage_set, shot_set = _selection(paths, doc, stages, shots)
+    with TakesDB(paths.database) as db:
+        engine = Engine(paths, doc, db, settings=settings)
+        if not dry_run:
+            return engine.render(stages=stage_set, shots=shot_set, budget=budget, on_event=on_event, cancel=cancel)
+        try:
+            statuses, _ = engine.plan()
+            chosen = [s for s in statuses if (stage_set is None or s.stage in stage_set) and (shot_set is None or s.shot in shot_set)]
+            running = [s for s in chosen if s.will_run]
+            return RenderSummary(
+                dry_run=True,
+                budget=budget,
+                nodes=chosen,
+                est_cost=round(sum(s.est_cost for s in running), 6),
+                est_seconds=round(engine.eta(running), 3),
+                reused=sum(1 for s in chosen if s.state == "current"),
+            )
+        finally:
+            engine.close()
+
+
+def status(paths: ProjectPaths) -> list[NodeStatus]:
+    """Per shot and stage (and voice line): current / stale / missing / blocked / failed, with estimates."""
+    return render(paths, dry_run=True).nodes

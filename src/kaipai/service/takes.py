@@ -1,0 +1,307 @@
+"""Takes: what the director reviews, circles, rejects and retakes — and what the edit uses.
+
+Every render or retake adds takes; none is ever overwritten. Per node (one stage of one
+shot, or one voice line) at most one take is *circled*: the edit uses circled takes, and
+a circled take stays usable even when the document has changed since (it is then marked
+``stale``) until a render or retake replaces it.
+
+``circled_media`` is the contract with the edit (``kaipai.service.cut.make_cut``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from kaipai.backends.base import BackendError
+from kaipai.build.db import Take, TakesDB, TakeStatus
+from kaipai.build.engine import Engine, EngineSettings
+from kaipai.build.events import EventSink
+from kaipai.build.graph import GENERATED_STAGES, effective_duration, node_id, place_lines
+from kaipai.build.report import NodeStatus
+from kaipai.build.store import Store
+from kaipai.document.io import DocumentError, Problem
+from kaipai.document.models import Document
+from kaipai.build.doccache import load_document
+from kaipai.service.project import ProjectPaths
+
+__all__ = [
+    "TakeInfo",
+    "VoiceMedia",
+    "CircledMedia",
+    "RetakeFailed",
+    "list_takes",
+    "circle",
+    "reject",
+    "retake",
+    "retake_with_note",
+    "circled_media",
+    "take_history",
+]
+
+
+class RetakeFailed(BackendError):
+    """A retake could not be made; the message says why."""
+
+
+class TakeInfo(BaseModel):
+    """One take as the director sees it."""
+
+    id: int
+    shot: str
+    stage: str
+    item: str = Field(default="", description="Dialogue line id for voice takes.")
+    node: str
+    key: str
+    status: TakeStatus
+    seed: int
+    backend: str
+    model: str
+    params: dict[str, Any]
+    created: str
+    seconds: float
+    cost: float
+    qc: dict[str, Any]
+    media: Path = Field(description="The take's file in the project store.")
+    duration: float | None = None
+    stale: bool = Field(description="Made from inputs that have changed since (still usable if circled).")
+
+
+class VoiceMedia(BaseModel):
+    """A circled voice line and where it sits in its shot."""
+
+    line: str
+    speaker: str
+    path: Path
+    start: float
+    end: float
+    duration: float
+    on_screen: bool
+
+
+class CircledMedia(BaseModel):
+    """What the edit needs of one shot: its circled files and its length.
+
+    ``picture`` is the lip-synced clip when there is one, else the clip; None means no
+    clip exists yet and the edit shows a slate for ``duration`` seconds.
+    """
+
+    shot: str
+    position: int
+    duration: float
+    keyframe: Path | None = None
+    clip: Path | None = None
+    lipsync: Path | None = None
+    audio: Path | None = Field(default=None, description="The shot's dialogue track (voices placed), a WAV as long as the shot.")
+    voices: list[VoiceMedia] = Field(default_factory=list)
+    stale: bool = Field(default=False, description="Some circled take was made from inputs that changed since.")
+
+    @property
+    def picture(self) -> Path | None:
+        return self.lipsync or self.clip
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _problem(paths: ProjectPaths, field: str, message: str) -> DocumentError:
+    return DocumentError([Problem(str(paths.document), 0, 0, field, message)])
+
+
+def _check_shot(paths: ProjectPaths, doc: Document, shot_id: str) -> None:
+    if doc.shot(shot_id) is None:
+        raise _problem(paths, "shots", f"no shot {shot_id!r} in the document; 'kaipai shots' lists them")
+
+
+def _info(take: Take, store: Store, current: dict[str, NodeStatus]) -> TakeInfo:
+    st = current.get(take.node)
+    stale = st is None or st.inputs_key is None or st.inputs_key != take.inputs_key
+    return TakeInfo(
+        id=take.id,
+        shot=take.shot,
+        stage=take.stage,
+        item=take.item,
+        node=take.node,
+        key=take.key,
+        status=take.status,
+        seed=take.seed,
+        backend=take.backend,
+        model=take.model,
+        params=take.params,
+        created=take.created,
+        seconds=take.seconds,
+        cost=take.cost,
+        qc=take.qc,
+        media=store.path(take.media),
+        duration=take.duration,
+        stale=stale,
+    )
+
+
+def _plan(paths: ProjectPaths, doc: Document, db: TakesDB) -> dict[str, NodeStatus]:
+    engine = Engine(paths, doc, db)
+    try:
+        statuses, _ = engine.plan()
+    finally:
+        engine.close()
+    return {s.node: s for s in statuses}
+
+
+# --------------------------------------------------------------------------- API
+
+
+def list_takes(paths: ProjectPaths, shot_id: str, stage: str | None = None) -> list[TakeInfo]:
+    """Every take of a shot (optionally one stage), oldest first."""
+    doc = load_document(paths)
+    _check_shot(paths, doc, shot_id)
+    with TakesDB(paths.database) as db:
+        takes = [t for t in db.takes_for_shot(shot_id) if stage is None or t.stage == stage]
+        current = _plan(paths, doc, db) if takes else {}
+    store = Store(paths.store)
+    return [_info(t, store, current) for t in takes]
+
+
+def _set_status(paths: ProjectPaths, shot_id: str, take_id: int, status: TakeStatus) -> TakeInfo:
+    doc = load_document(paths)
+    _check_shot(paths, doc, shot_id)
+    with TakesDB(paths.database) as db:
+        take = db.take(take_id)
+        if take is None or take.shot != shot_id:
+            known = ", ".join(str(t.id) for t in db.takes_for_shot(shot_id)) or "none yet"
+            raise _problem(paths, "takes", f"shot {shot_id} has no take {take_id}; its takes: {known} ('kaipai takes {shot_id}')")
+        take = db.set_status(take_id, status)
+        current = _plan(paths, doc, db)
+    return _info(take, Store(paths.store), current)
+
+
+def circle(paths: ProjectPaths, shot_id: str, take_id: int) -> TakeInfo:
+    """Make a take its node's choice (the previous choice becomes pending). What depends on it
+    becomes stale and is re-rendered by the next render."""
+    return _set_status(paths, shot_id, take_id, "circled")
+
+
+def reject(paths: ProjectPaths, shot_id: str, take_id: int) -> TakeInfo:
+    """Reject a take: it is kept (nothing is deleted) but never used or reused again; when it was
+    the circled one, the next render makes a new take with a fresh seed."""
+    return _set_status(paths, shot_id, take_id, "rejected")
+
+
+def retake(
+    paths: ProjectPaths,
+    shot_id: str,
+    stage: str | None = None,
+    seed: int | None = None,
+    on_event: EventSink | None = None,
+    *,
+    settings: EngineSettings | None = None,
+) -> list[TakeInfo]:
+    """Make a new take of one stage of a shot (default: the clip) with a new seed, or ``seed``.
+
+    For ``voice`` every line of the shot gets a new take. The new takes are pending — the
+    director circles the one they prefer — unless the node had no circled take yet. Inputs
+    the stage needs that are not rendered yet are rendered first. A seed that already has a
+    take returns that take instead of paying for it again.
+    """
+    stage = stage or "clip"
+    if stage not in GENERATED_STAGES:
+        raise _problem(paths, "--stage", f"cannot retake {stage!r}; choose from {', '.join(GENERATED_STAGES)}")
+    if seed is not None and not 0 <= seed <= 2**32 - 1:
+        raise _problem(paths, "--seed", f"seed {seed} is out of range; use 0 to {2**32 - 1}")
+    doc = load_document(paths)
+    _check_shot(paths, doc, shot_id)
+    with TakesDB(paths.database) as db:
+        engine = Engine(paths, doc, db, settings=settings)
+        targets = [n for n in engine.graph.values() if n.shot == shot_id and n.stage == stage]
+        if not targets:
+            why = {"voice": "has no dialogue", "lipsync": "has no on-screen speaker"}.get(stage, f"has no {stage}")
+            raise _problem(paths, "--stage", f"shot {shot_id} {why}, so there is nothing to retake at that stage")
+        forced = {n.id: seed if seed is not None else secrets.randbelow(2**32) for n in targets}
+        needed: set[str] = set()
+        todo = list(forced)
+        while todo:
+            for dep in engine.graph[todo.pop()].deps:
+                if dep not in needed:
+                    needed.add(dep)
+                    todo.append(dep)
+        summary = engine.render(shots={shot_id}, stages={engine.graph[n].stage for n in needed} or {stage}, forced=forced, on_event=on_event, circle_forced=None)
+        failed = {n: summary.failures[n] for n in forced if n in summary.failures}
+        if failed:
+            raise RetakeFailed("; ".join(f"{n}: {why}" for n, why in failed.items()))
+        takes = []
+        for n, s in forced.items():
+            take = db.take(summary.takes[n]) if n in summary.takes else next((t for t in db.takes_for_shot(shot_id) if t.node == n and t.seed == s), None)
+            if take is not None:
+                takes.append(take)
+        current = _plan(paths, doc, db)
+    store = Store(paths.store)
+    return [_info(t, store, current) for t in takes]
+
+
+def retake_with_note(
+    paths: ProjectPaths, shot_id: str, note: str, stage: str | None = None, seed: int | None = None, on_event: EventSink | None = None
+) -> list[TakeInfo]:
+    """Revise the shot from a director's note (a language-model planner rewrites it), then retake."""
+    try:
+        from kaipai.service.revise import revise_shot  # type: ignore[import-not-found]
+    except ImportError:
+        raise _problem(
+            paths,
+            "backends.planner",
+            "a note needs a language-model planner to rewrite the shot; set backends.planner (e.g. use: openai) or edit the shot in kaipai.yaml and run 'kaipai retake' without --note",
+        ) from None
+    revise_shot(paths, shot_id, note)
+    return retake(paths, shot_id, stage=stage, seed=seed, on_event=on_event)
+
+
+def circled_media(paths: ProjectPaths) -> dict[str, CircledMedia]:
+    """Per shot id, in film order: the circled files the edit uses and the shot's length.
+
+    A stale circled take is still returned (flagged); a shot with no clip yet has ``clip=None``.
+    """
+    doc = load_document(paths)
+    store = Store(paths.store)
+    with TakesDB(paths.database) as db:
+        circled = {t.node: t for t in db.all_takes() if t.status == "circled"}
+        current = _plan(paths, doc, db) if circled else {}
+    out: dict[str, CircledMedia] = {}
+    for position, shot in enumerate(doc.ordered_shots()):
+        mine = {n: t for n, t in circled.items() if t.shot == shot.id}
+        voice_takes = {line.id: mine.get(node_id(shot.id, "voice", line.id)) for line in shot.dialogue}
+        durations = {lid: float(t.duration or 0.0) for lid, t in voice_takes.items() if t is not None}
+        complete = bool(shot.dialogue) and len(durations) == len(shot.dialogue)
+        voices = []
+        for p in place_lines(shot, durations):
+            t = voice_takes.get(p.line)
+            if t is not None:
+                voices.append(VoiceMedia(line=p.line, speaker=p.speaker, path=store.path(t.media), start=p.start, end=p.end, duration=p.end - p.start, on_screen=p.on_screen))
+
+        def media(stage: str, _mine: dict[str, Take] = mine, _sid: str = shot.id) -> Path | None:
+            t = _mine.get(node_id(_sid, stage))
+            return store.path(t.media) if t is not None else None
+
+        stale = any(_info(t, store, current).stale for t in mine.values())
+        out[shot.id] = CircledMedia(
+            shot=shot.id,
+            position=position,
+            duration=effective_duration(shot, durations if complete else None),
+            keyframe=media("keyframe"),
+            clip=media("clip"),
+            lipsync=media("lipsync"),
+            audio=media("shot_audio"),
+            voices=voices,
+            stale=stale,
+        )
+    return out
+
+
+def take_history(paths: ProjectPaths) -> list[TakeInfo]:
+    """Every take of the project (for the studio's review page)."""
+    doc = load_document(paths)
+    with TakesDB(paths.database) as db:
+        takes = db.all_takes()
+        current = _plan(paths, doc, db) if takes else {}
+    store = Store(paths.store)
+    return [_info(t, store, current) for t in takes]
