@@ -1,0 +1,92 @@
+"""The default picture backend: previz keyframes, camera-move clips, lip sync and a music bed.
+
+Offline, deterministic and fast on any laptop: the animatic a director wants before spending
+money on generation. It sits behind the same interface as the generative backends, so moving a
+stage to a real model is one line in the document.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PIL import Image
+
+from kaipai.backends.base import (
+    Backend,
+    Capability,
+    CapabilitySheet,
+    ImageRequest,
+    JobContext,
+    LipsyncRequest,
+    MusicRequest,
+    Result,
+    VideoRequest,
+)
+
+
+class PrevizBackend(Backend):
+    name = "previz"
+    capabilities = frozenset({Capability.image, Capability.video, Capability.lipsync, Capability.music})
+    version = "1"
+
+    def sheet(self, capability: Capability) -> CapabilitySheet:
+        typical = {Capability.image: 0.05, Capability.video: 0.6, Capability.lipsync: 0.6, Capability.music: 0.1}
+        return CapabilitySheet(capability=capability, model="previz", max_concurrency=2, typical_seconds=typical.get(capability, 0.1), max_reference_images=99)
+
+    def generate_image(self, request: ImageRequest, ctx: JobContext) -> Result:
+        from kaipai.previz.draw import draw_keyframe, save_keyframe
+
+        if request.shot is None:  # a reference sheet or a bare prompt: a titled card
+            from kaipai.document.models import Shot
+
+            shot = Shot(id="card", scene=request.scene.id if request.scene else "S1", order=1, description=request.prompt)
+        else:
+            shot = request.shot
+        img, layout = draw_keyframe(shot, request.scene, request.characters, request.style, request.width, request.height, request.language)
+        out = ctx.out_dir / "keyframe.png"
+        save_keyframe(img, layout, str(out))
+        return Result(files=[out], width=request.width, height=request.height, model="previz", metadata={"mouths": sorted(layout.mouths)})
+
+    def generate_video(self, request: VideoRequest, ctx: JobContext) -> Result:
+        from kaipai.previz.motion import encode, frame_count, frames, split_band
+
+        if request.image is None:
+            from kaipai.backends.base import UnsupportedRequest
+
+            raise UnsupportedRequest("previz video animates the shot's keyframe; render the keyframe stage first")
+        move = request.shot.move.value if request.shot is not None else "static"
+        with Image.open(request.image) as src:
+            src.load()
+            picture, band, layout = split_band(src)
+            band_h = int(round(band.height * request.height / src.height / 2) * 2) if band is not None else 0
+        meta = {"move": move, "seed": request.seed, "picture": list(picture.size), "band_h": band_h, "layout": layout.to_json() if layout else ""}
+        total = frame_count(request.duration, request.fps)
+        out = ctx.out_dir / "clip.mp4"
+        count = encode(
+            frames(request.image, move, request.duration, request.fps, request.width, request.height, request.seed),
+            out,
+            request.fps,
+            request.width,
+            request.height,
+            {"comment": json.dumps(meta)},
+            on_frame=lambda i: ctx.progress(i / total) if i % 24 == 0 else None,
+        )
+        return Result(files=[out], duration=count / request.fps, width=request.width, height=request.height, fps=request.fps, model="previz", metadata={"move": move, "frames": count})
+
+    def lipsync(self, request: LipsyncRequest, ctx: JobContext) -> Result:
+        from kaipai.previz.mouth import lipsync_clip
+
+        out = ctx.out_dir / "lipsync.mp4"
+        count = lipsync_clip(request.video, request.audio, list(request.speakers), request.fps, out)
+        return Result(files=[out], duration=count / request.fps, fps=request.fps, model="previz", metadata={"speakers": sorted({s[0] for s in request.speakers})})
+
+    def generate_music(self, request: MusicRequest, ctx: JobContext) -> Result:
+        from kaipai.previz.music import write_pad
+
+        out = ctx.out_dir / "music.wav"
+        seconds = write_pad(out, request.prompt, request.duration, request.sample_rate)
+        return Result(files=[out], duration=seconds, model="previz")
+
+    def check(self) -> str:
+        return "previz: offline animatic, always available"
