@@ -1,0 +1,109 @@
+"""Cutting the film from the circled takes, and handing it to an editor: the post side of the service API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kaipai.build.doccache import load_document
+from kaipai.fonts import font_dir
+from kaipai.post.assemble import Progress, assemble, render_stems
+from kaipai.post.cut import Cut, CutShot, build_cut
+from kaipai.post.slate import draw_slate
+from kaipai.post.storyboard import contact_sheet, storyboard_pdf
+from kaipai.post.subtitles import write_subtitles
+from kaipai.post.timeline import FORMATS, export
+from kaipai.service.project import ProjectPaths
+from kaipai.service.takes import circled_media
+
+__all__ = ["CutResult", "Progress", "current_cut", "export_all", "make_cut"]
+
+
+@dataclass
+class CutResult:
+    film: Path
+    srt: Path
+    ass: Path
+    duration: float
+    shots: int
+    missing: list[str] = field(default_factory=list)
+    loudness: dict[str, float] = field(default_factory=dict)
+
+
+def current_cut(paths: ProjectPaths) -> Cut:
+    """The cut as the circled takes make it now."""
+    return build_cut(load_document(paths), circled_media(paths))
+
+
+def _slates(paths: ProjectPaths, cut: Cut) -> Callable[[CutShot], Path]:
+    return lambda shot: draw_slate(shot, cut.width, cut.height, paths.state / "slates")
+
+
+def music_beds(paths: ProjectPaths, cut: Cut) -> dict[int, Path]:
+    """A file per music cue: the previz pad until a music backend renders one (cached by content)."""
+    from kaipai.previz.music import write_pad
+
+    out: dict[int, Path] = {}
+    folder = paths.state / "music"
+    folder.mkdir(parents=True, exist_ok=True)
+    for j, cue in enumerate(cut.music):
+        import hashlib
+
+        key = hashlib.sha256(f"{cue.prompt}|{cue.end - cue.start:.3f}".encode()).hexdigest()[:16]
+        path = folder / f"pad-{key}.wav"
+        if not path.exists():
+            tmp = path.with_suffix(".partial.wav")
+            write_pad(tmp, cue.prompt, cue.end - cue.start)
+            tmp.replace(path)
+        out[j] = path
+    return out
+
+
+def make_cut(paths: ProjectPaths, *, profile: str = "web", burn_subtitles: bool = False, on_event: Callable[[Any], None] | None = None) -> CutResult:
+    """Render ``output/film.mp4`` and its subtitles from whatever takes are circled.
+
+    A shot with no clip yet shows its keyframe, or a slate with its description, so a partial
+    film is always watchable.
+    """
+    cut = current_cut(paths)
+    subs = write_subtitles(cut, paths.output)
+    music = music_beds(paths, cut)
+    film = paths.output / "film.mp4"
+    loudness = assemble(
+        cut,
+        film,
+        profile=profile,
+        music=music,
+        subtitles=subs["ass"] if burn_subtitles else None,
+        fonts_dir=font_dir(),
+        slate=_slates(paths, cut),
+        on_progress=on_event,
+    )
+    missing = [s.shot for s in cut.shots if s.picture is None]
+    return CutResult(film=film, srt=subs["srt"], ass=subs["ass"], duration=cut.duration, shots=len(cut.shots), missing=missing, loudness=loudness)
+
+
+def export_all(paths: ProjectPaths, dest: Path, formats: list[str] | None = None) -> dict[str, Path]:
+    """NLE timelines (OTIO, FCPXML, FCP7 XML, EDL) with their media, audio stems, storyboard PDF and contact sheet."""
+    doc = load_document(paths)
+    cut = build_cut(doc, circled_media(paths))
+    slate = _slates(paths, cut)
+    slates = {s.shot: slate(s) for s in cut.shots if s.picture is None and s.still is None}
+    music = music_beds(paths, cut)
+    chosen = formats or [*FORMATS, "stems", "storyboard", "contactsheet"]
+    out: dict[str, Path] = {}
+    timeline_formats = [f for f in chosen if f in FORMATS]
+    if timeline_formats:
+        out.update(export(cut, dest, timeline_formats, slates=slates, music=music))
+    stills = {s.shot: (s.still or slates.get(s.shot)) for s in cut.shots}
+    stills = {k: v for k, v in stills.items() if v is not None}
+    if "stems" in chosen:
+        for name, path in render_stems(cut, dest / "stems", music).items():
+            out[f"stem {name}"] = path
+    if "storyboard" in chosen:
+        out["storyboard"] = storyboard_pdf(doc, cut, stills, dest / "storyboard.pdf")
+    if "contactsheet" in chosen:
+        out["contact sheet"] = contact_sheet(cut, stills, dest / "contact-sheet.png")
+    return out
