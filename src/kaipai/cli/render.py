@@ -166,22 +166,11 @@ def render(
 
 
 def _make_cut(paths: Any) -> None:
-    """Assemble the film from the circled takes when post-production is installed."""
-    try:
-        from kaipai.service.cut import make_cut  # type: ignore[import-not-found]
-    except ImportError:
-        console.print("[dim]the edit step is not available in this installation; takes are rendered[/]")
-        return
+    """Assemble the film from the circled takes."""
+    from kaipai.cli.post import run_cut
 
-    def on_cut_event(event: Any) -> None:
-        message = getattr(event, "message", None)
-        if message:
-            console.print(f"[dim]{message}[/]", highlight=False)
-
-    result = make_cut(paths, on_event=on_cut_event)
-    film = getattr(result, "film", None) or result
-    if film:
-        console.print(f"[green]film[/] {film}")
+    result = run_cut(paths)
+    console.print(f"[green]film[/] {result.film}  ({result.duration:.1f} s)")
 
 
 @app.command(rich_help_panel="Render")

@@ -109,7 +109,7 @@ def encode(frames_iter: Iterator[np.ndarray], out: Path, fps: int, width: int, h
             container.metadata[k] = v
         stream = container.add_stream("libx264", rate=Fraction(fps, 1))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"preset": "veryfast", "crf": "20", "tune": "animation"}
+        stream.options = {"preset": "ultrafast", "crf": "18"}  # an intermediate: the cut re-encodes it
         stream.codec_context.time_base = Fraction(1, fps)
         for arr in frames_iter:
             frame = av.VideoFrame.from_ndarray(arr, format="rgb24")

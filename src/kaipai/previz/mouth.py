@@ -85,7 +85,7 @@ def lipsync_frames(video: Path, audio: Path, speakers: list[tuple[str, float, fl
                     x, y, cw, ch = window(move, i / max(1, n - 1), pw, ph_src, seed)
                     mx, my, mw, mh = layout["mouths"][who]
                     sx, sy = width / cw, out_ph / ch
-                    open_mouth(arr, (mx - x) * sx, (my - y) * sy, mw * sx, mh * sy * 1.6, float(env[i]))
+                    open_mouth(arr, (mx - x) * sx, (my - y) * sy, mw * sx * 1.2, mh * sy * 2.4, float(env[i]))
                 yield arr
         finally:
             container.close()

@@ -1,0 +1,99 @@
+"""Commands of post-production: cut the film, and export it for an editor."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from kaipai.cli.app import ProjectOption, app, console, export_app, project_paths, user_errors
+
+
+class Profile(str, Enum):
+    web = "web"
+    broadcast = "broadcast"
+
+
+class ExportFormat(str, Enum):
+    otio = "otio"
+    fcpxml = "fcpxml"
+    fcp7 = "fcp7"
+    edl = "edl"
+    stems = "stems"
+    storyboard = "storyboard"
+    contactsheet = "contactsheet"
+
+
+def run_cut(paths: Any, profile: str = "web", burn: bool = False) -> Any:
+    """Cut with a Rich progress bar fed by ffmpeg's own progress."""
+    from kaipai.service.cut import make_cut
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task("cut", total=1.0)
+        result = make_cut(paths, profile=profile, burn_subtitles=burn, on_event=lambda e: bar.update(task, completed=e.fraction))
+        bar.update(task, completed=1.0)
+    return result
+
+
+@app.command(rich_help_panel="Edit")
+@user_errors
+def cut(
+    profile: Profile = typer.Option(Profile.web, "--profile", help="Delivery loudness: web (-14 LUFS) or broadcast (-23 LUFS)."),
+    burn_subtitles: bool = typer.Option(False, "--burn-subtitles", help="Burn the subtitles into the picture (they are always written as SRT and ASS too)."),
+    project: Path | None = ProjectOption,
+) -> None:
+    """Cut the film from the circled takes: output/film.mp4 (H.264/AAC, plays in any browser) with
+    film.srt and film.ass beside it.
+
+    Shots without a clip yet show their keyframe or a slate with their description, so a partial
+    film is always watchable. Dialogue is placed from the real voice timing, music is ducked under
+    it, and loudness is normalised to the profile in two passes.
+    """
+    paths = project_paths(project)
+    result = run_cut(paths, profile.value, burn_subtitles)
+    console.print(f"[green]film[/] {result.film}  ({result.duration:.1f} s, {result.shots} shots)")
+    console.print(f"subtitles {result.srt}, {result.ass}")
+    if result.missing:
+        console.print(f"[yellow]{len(result.missing)} shots have no clip yet and show a still or slate:[/] {', '.join(result.missing)}")
+
+
+def _export(formats: list[str], dest: Path | None, project: Path | None) -> None:
+    from kaipai.service.cut import export_all
+
+    paths = project_paths(project)
+    folder = dest or paths.output / "exports"
+    for name, path in export_all(paths, folder, formats).items():
+        console.print(f"[green]{name}[/] {path}")
+
+
+def _register(fmt: ExportFormat, summary: str) -> None:
+    def command(
+        dest: Path | None = typer.Option(None, "--dest", "-o", help="Export folder (default: output/exports). Media are copied into its media/ folder and referenced relatively, so the folder can be zipped and moved."),
+        project: Path | None = ProjectOption,
+    ) -> None:
+        _export([fmt.value], dest, project)
+
+    command.__doc__ = summary
+    export_app.command(fmt.value)(user_errors(command))
+
+
+_register(ExportFormat.otio, "OpenTimelineIO timeline (.otio): picture, dialogue, music and effects tracks, markers with shot ids.")
+_register(ExportFormat.fcpxml, "FCPXML for Final Cut Pro and DaVinci Resolve.")
+_register(ExportFormat.fcp7, "FCP7 XML for Premiere Pro (and Resolve).")
+_register(ExportFormat.edl, "CMX 3600 EDL of the picture track.")
+_register(ExportFormat.stems, "Dialogue, music and effects stems as WAV, aligned with the film.")
+_register(ExportFormat.storyboard, "Storyboard PDF: every shot's frame, shot data and dialogue, in the project's language.")
+_register(ExportFormat.contactsheet, "Contact sheet PNG: every shot's frame in a grid with its id and time.")
+
+
+@export_app.command("all")
+@user_errors
+def export_everything(
+    dest: Path | None = typer.Option(None, "--dest", "-o", help="Export folder (default: output/exports)."),
+    project: Path | None = ProjectOption,
+) -> None:
+    """Everything an editor needs: OTIO, FCPXML, FCP7 XML, EDL, stems, storyboard and contact sheet."""
+    _export([f.value for f in ExportFormat], dest, project)
