@@ -1,0 +1,167 @@
+"""`kaipai demo`: the bundled screenplay becomes a film with audible dialogue where the subtitles say,
+exports an editor can open, and a master that plays in a browser."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import av
+import numpy as np
+import opentimelineio as otio
+import pysubs2
+import pytest
+
+from kaipai.document.io import load, update
+from kaipai.service.demo import DemoResult, create_demo, run_demo
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    folder = tmp_path_factory.mktemp("demo") / "film"
+    paths = create_demo(folder, "zh")
+
+    def smaller(doc):  # the same film at a quarter of the pixels, to keep the suite fast
+        doc.project.resolution = (640, 360)
+
+    update(paths.document, smaller)
+    return run_demo(folder, "zh")
+
+
+def decode_audio(film: Path) -> tuple[np.ndarray, int, float]:
+    with av.open(str(film)) as c:
+        stream = c.streams.audio[0]
+        pcm = np.concatenate([f.to_ndarray().reshape(-1, stream.channels if hasattr(stream, "channels") else 2).mean(axis=1) if f.format.is_packed else f.to_ndarray().mean(axis=0) for f in c.decode(stream)])
+        return pcm, stream.rate, float(c.duration) / 1e6
+
+
+def test_film_is_as_long_as_the_planned_shots(demo: DemoResult) -> None:
+    doc = load(demo.paths.document).doc
+    planned = sum(round(s.duration * doc.project.fps) for s in doc.shots) / doc.project.fps
+    with av.open(str(demo.film)) as c:
+        video = c.streams.video[0]
+        frames = sum(1 for _ in c.demux(video) if True) - 1  # the flush packet
+        assert (video.codec_context.width, video.codec_context.height) == (640, 360)
+        assert video.codec_context.pix_fmt == "yuv420p"
+    assert abs(frames - planned * doc.project.fps) <= 2
+    assert all(s.duration_source == "audio" for s in doc.shots if s.dialogue)
+
+
+def test_every_line_is_audible_where_and_in_the_order_the_subtitles_say(demo: DemoResult) -> None:
+    doc = load(demo.paths.document).doc
+    subs = pysubs2.load(str(demo.outputs["subtitles (srt)"]))
+    spoken = [line.text for shot in doc.ordered_shots() for line in shot.dialogue]
+    assert [e.plaintext.replace("\n", "") for e in subs] == spoken
+    pcm, rate, _ = decode_audio(demo.film)
+
+    def rms(a: float, b: float) -> float:
+        seg = pcm[int(a * rate) : int(b * rate)]
+        return float(np.sqrt(np.mean(seg**2))) if len(seg) else 0.0
+
+    gaps = [(subs[i].end / 1000 + 0.05, subs[i + 1].start / 1000 - 0.05) for i in range(len(subs) - 1) if subs[i + 1].start - subs[i].end > 400]
+    quiet = np.median([rms(a, b) for a, b in gaps]) if gaps else 0.0
+    for event in subs:
+        assert rms(event.start / 1000, event.end / 1000) > 3 * quiet + 1e-3, f"no speech under {event.plaintext!r}"
+
+
+def test_exports_reopen_with_the_same_cut(demo: DemoResult) -> None:
+    doc = load(demo.paths.document).doc
+    order = [s.id for s in doc.ordered_shots()]
+    durations = [round(s.duration * doc.project.fps) for s in doc.ordered_shots()]
+    for name in ("otio", "fcpxml", "fcp7", "edl"):
+        path = demo.outputs[name]
+        tl = otio.adapters.read_from_file(str(path))
+        video = next(t for t in tl.tracks if t.kind == otio.schema.TrackKind.Video)
+        clips = list(video.find_clips())
+        assert len(clips) == len(order), name
+        assert [c.source_range.duration.to_frames() for c in clips] == durations, name
+        if name != "edl":
+            assert [c.name for c in clips] == order, name
+            for c in clips:
+                target = (path.parent / c.media_reference.target_url) if "://" not in c.media_reference.target_url else Path(c.media_reference.target_url.split("://", 1)[1])
+                assert target.exists(), f"{name}: {c.media_reference.target_url}"
+    assert demo.outputs["storyboard"].stat().st_size > 10_000
+    assert demo.outputs["contact sheet"].stat().st_size > 10_000
+
+
+def test_rerunning_the_demo_renders_nothing_new(demo: DemoResult) -> None:
+    again = run_demo(demo.paths.root, "zh")
+    assert again.summary.generated == 0 and again.summary.reused > 0
+
+
+class RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves byte ranges, as any web server does, so the browser can seek."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        spec = self.headers.get("Range", "")
+        path = Path(self.translate_path(self.path))
+        if not spec.startswith("bytes=") or not path.is_file():
+            return super().send_head()
+        size = path.stat().st_size
+        first, _, last = spec[6:].partition("-")
+        start = int(first or 0)
+        end = min(int(last) if last else size - 1, size - 1)
+        handle = path.open("rb")
+        handle.seek(start)
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        return _Limited(handle, end - start + 1)
+
+
+class _Limited:
+    def __init__(self, handle, length: int) -> None:  # type: ignore[no-untyped-def]
+        self.handle, self.left = handle, length
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n < 0 else min(n, self.left)
+        data = self.handle.read(n)
+        self.left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+@pytest.fixture
+def served(demo: DemoResult) -> Iterator[str]:
+    handler = partial(RangeHandler, directory=str(demo.film.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    (demo.film.parent / "play.html").write_text('<video id="v" src="film.mp4" muted playsinline></video>')
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/play.html"
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.browser
+def test_master_plays_to_the_end_in_chromium(served: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--autoplay-policy=no-user-gesture-required"])
+        page = browser.new_page()
+        page.goto(served)
+        result = page.evaluate(
+            """() => new Promise(resolve => {
+                const v = document.getElementById('v');
+                if (!v.canPlayType('video/mp4; codecs="avc1.640028, mp4a.40.2"')) resolve('cannot play H.264/AAC');
+                setTimeout(() => resolve('timeout at ' + v.currentTime + ' of ' + v.duration), 60000);
+                v.addEventListener('error', () => resolve('error ' + (v.error && v.error.code)));
+                v.addEventListener('ended', () => resolve('ended'));
+                const start = () => { v.currentTime = Math.max(0, v.duration - 1.5); v.play().catch(e => resolve('play failed: ' + e)); };
+                if (v.readyState >= 1) start(); else v.addEventListener('loadedmetadata', start);
+            })"""
+        )
+        browser.close()
+    assert result == "ended"

@@ -1,0 +1,105 @@
+"""Previz frames communicate the shot: size, placement, light, and who is speaking."""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+from kaipai.backends.base import ImageRequest, JobContext, LipsyncRequest, VideoRequest
+from kaipai.backends.previz import PrevizBackend
+from kaipai.document.models import Character, Placement, Scene, Shot, Style
+
+W, H = 480, 270
+ANA = Character(id="ana", name="Ana", color="#e04040")
+BO = Character(id="bo", name="Bo", color="#3060e0")
+
+
+def scene(tod: str = "day", int_ext: str = "EXT") -> Scene:
+    return Scene(id="S1", heading="EXT. PARK - DAY", int_ext=int_ext, time_of_day=tod)
+
+
+def shot(size: str = "MS", placements: list[Placement] | None = None, move: str = "static", angle: str = "eye") -> Shot:
+    return Shot(id="S1-001", scene="S1", order=1, size=size, angle=angle, move=move, description="Ana waits", composition=placements if placements is not None else [Placement(character="ana")])
+
+
+def keyframe(tmp: Path, s: Shot, sc: Scene | None = None, chars: list[Character] | None = None) -> tuple[np.ndarray, Path]:
+    out = tmp / f"k{len(list(tmp.iterdir()))}"
+    out.mkdir()
+    r = PrevizBackend().generate_image(ImageRequest(prompt="", width=W, height=H, shot=s, scene=sc or scene(), characters=chars or [ANA, BO], style=Style()), JobContext(out_dir=out))
+    return np.asarray(Image.open(r.files[0]).convert("RGB")), r.files[0]
+
+
+def colour_mask(img: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
+    return np.abs(img.astype(int) - np.array(rgb)).sum(axis=2) < 40
+
+
+def test_close_up_figure_fills_much_more_of_the_frame_than_a_wide_shot(tmp_path: Path) -> None:
+    cu, _ = keyframe(tmp_path, shot("CU"))
+    ws, _ = keyframe(tmp_path, shot("WS"))
+    red = (0xE0, 0x40, 0x40)
+    assert colour_mask(cu, red).mean() > 4 * colour_mask(ws, red).mean() > 0
+
+
+def test_left_and_right_follow_the_composition(tmp_path: Path) -> None:
+    img, _ = keyframe(tmp_path, shot("MS", [Placement(character="ana", third="left"), Placement(character="bo", third="right")]))
+    ana_x = np.nonzero(colour_mask(img, (0xE0, 0x40, 0x40)))[1].mean()
+    bo_x = np.nonzero(colour_mask(img, (0x30, 0x60, 0xE0)))[1].mean()
+    assert ana_x < W / 2 < bo_x
+
+
+def test_night_is_darker_than_day(tmp_path: Path) -> None:
+    day, _ = keyframe(tmp_path, shot(), scene("day"))
+    night, _ = keyframe(tmp_path, shot(), scene("night"))
+    assert night.mean() < 0.6 * day.mean()
+
+
+def test_the_same_spec_draws_the_same_pixels(tmp_path: Path) -> None:
+    a, _ = keyframe(tmp_path, shot("MCU"))
+    b, _ = keyframe(tmp_path, shot("MCU"))
+    assert np.array_equal(a, b)
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def test_push_in_moves_the_picture_and_keeps_size_fps_and_length(tmp_path: Path) -> None:
+    _, key = keyframe(tmp_path, shot("MS", move="push_in"))
+    out = tmp_path / "clip"
+    out.mkdir()
+    r = PrevizBackend().generate_video(VideoRequest(prompt="", image=key, width=W, height=H, fps=12, duration=2.0, shot=shot("MS", move="push_in")), JobContext(out_dir=out))
+    frames = _frames(r.files[0])
+    assert len(frames) == 24 and frames[0].shape == (H, W, 3) and r.fps == 12
+    band = int(H * 0.14)
+    assert np.abs(frames[0][: H - band].astype(int) - frames[-1][: H - band].astype(int)).mean() > 5  # the picture moved
+    assert np.abs(frames[0][H - band + 4 :].astype(int) - frames[-1][H - band + 4 :].astype(int)).mean() < 2  # the caption did not
+
+
+def test_only_the_speakers_mouth_moves(tmp_path: Path) -> None:
+    two = shot("MS", [Placement(character="ana", third="left"), Placement(character="bo", third="right")])
+    _, key = keyframe(tmp_path, two)
+    backend = PrevizBackend()
+    (tmp_path / "c").mkdir()
+    clip = backend.generate_video(VideoRequest(prompt="", image=key, width=W, height=H, fps=12, duration=2.0, shot=two), JobContext(out_dir=tmp_path / "c")).files[0]
+    rate = 24000
+    t = np.arange(2 * rate) / rate
+    tone = (0.5 * np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)) * 32767).astype("<i2")
+    audio = tmp_path / "line.wav"
+    with wave.open(str(audio), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate), w.writeframes(tone.tobytes())
+    (tmp_path / "l").mkdir()
+    synced = backend.lipsync(LipsyncRequest(video=clip, audio=audio, speakers=[("bo", 0.0, 2.0)], shot=two, characters=[ANA, BO], fps=12), JobContext(out_dir=tmp_path / "l")).files[0]
+    frames = np.stack(_frames(synced)).astype(int)
+    changing = np.abs(np.diff(frames, axis=0)).sum(axis=3).max(axis=0) > 90  # beyond compression noise
+    ys, xs = np.nonzero(changing)
+    assert len(xs) > 0, "no mouth moved"
+    with av.open(str(clip)) as c:
+        mouths = json.loads(json.loads(c.metadata["comment"])["layout"])["mouths"]
+    bx, by = mouths["bo"][0], mouths["bo"][1]
+    assert xs.min() > W / 2 and np.hypot(xs.mean() - bx, ys.mean() - by) < H * 0.08  # only around Bo's mouth
