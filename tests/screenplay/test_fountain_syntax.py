@@ -108,3 +108,15 @@ def test_emphasis_markup_is_stripped_unless_escaped() -> None:
 def test_time_of_day_words() -> None:
     sp = parse_text("EXT. FIELD - DUSK\n\nWind.\n\nINT. BARN - NIGHT\n\nDark.\n\nEXT. ROAD - DAWN\n\nLight.\n", filename="x.fountain")
     assert [s.time_of_day for s in sp.scenes] == ["dusk", "night", "dawn"]
+
+
+def test_emphasis_needs_markers_that_hug_words() -> None:
+    # arithmetic and file names keep their asterisks and underscores
+    assert strip_emphasis("5 * 3 and 2 * 4 in his_head_now.") == "5 * 3 and 2 * 4 in his_head_now."
+    assert strip_emphasis("**bold *and italic* words** and _*underlined italic*_") == "bold and italic words and underlined italic"
+
+
+def test_stacked_headings_are_not_scenes_as_the_spec_says() -> None:
+    sp = parse_fountain("INT. HOUSE - DAY\nEXT. HOUSE - DAY\n\nEXT. YARD - NIGHT\n\nQuiet.\n")
+    assert [s.heading for s in sp.scenes] == ["EXT. YARD - NIGHT"]
+    assert sp.preamble[0].type == ElementType.action

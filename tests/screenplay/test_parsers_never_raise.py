@@ -16,6 +16,7 @@ FRAGMENTS = [
     "> FADE <", ">", "~la la", "[[note", "]]", "/*", "*/", "# Act", "= synopsis", "===", "**bold", "_u_", "\\*",
     "Title: X", "  ", "", "1-1 日 内 客厅", "第1场 夜 外", "场景一：", "### 场1-1", "日 内 地点", "第1集", "人物：张三、李四",
     "张三：你好", "张三（低声）：", "（OS）", "△", "旁白：", "【空镜：", "【字幕：字】", "】", "晨外", "：", "（", "）",
+    "日 内 客厅", "内景 仓库 夜", "1-1 客厅（日/内）", "张三（内心OS）：", "“接着说”", "5 * 3", "his_name", "\x07",
 ]
 script_like = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=12), max_size=40).map("\n".join)
 
@@ -65,3 +66,21 @@ def test_gb18030_file(tmp_path: Path) -> None:
     path = tmp_path / "script.txt"
     path.write_bytes("1-1 日 内 客厅\n张三：你好。\n".encode("gb18030"))
     assert parse_file(path).scenes[0].elements[0].text == "你好。"
+
+
+def test_documents_that_need_exporting_say_how(tmp_path: Path) -> None:
+    cases = {
+        "script.pdf": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
+        "script.docx": (b"PK\x03\x04\x14\x00\x06\x00", "Word"),
+        "script.fdx": (b'<?xml version="1.0" encoding="UTF-8"?>\n<FinalDraft DocumentType="Script">', "Final Draft"),
+        "noise.txt": (bytes(range(1, 32)) * 20, "not a text file"),
+    }
+    for name, (data, words) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        try:
+            parse_file(path)
+        except ScreenplayError as exc:
+            assert str(path) in str(exc) and words in str(exc), str(exc)
+        else:
+            raise AssertionError(f"{name} parsed")

@@ -75,7 +75,8 @@ def test_bundled_english_example() -> None:
     sp = parse_file(example_path("en"))
     assert sp.format == "fountain" and sp.title == "The Lighthouse Keeper's Letter"
     assert len(sp.scenes) == 3 and sp.dialogue_count() == 8 and sp.characters() == ["MAYA", "ELI"]
-    assert [s.time_of_day for s in sp.scenes] == ["night", "night", "dawn"]
+    assert [s.time_of_day for s in sp.scenes] == ["night", "night", "day"]  # MORNING reads as day
+    assert [s.int_ext for s in sp.scenes] == ["EXT", "INT", "EXT"]
     lines = [el for s in sp.scenes for el in s.elements if el.type == ElementType.dialogue]
     assert lines[0].parenthetical == "(whispering)"
     assert any(el.extension == "V.O." for el in lines)

@@ -97,3 +97,36 @@ def test_detection() -> None:
     assert detect_format("INT. HOUSE - DAY\n\nBOB\nHi.\n") == "fountain"
     assert detect_format("anything", "a.fountain") == "fountain"
     assert detect_format("他走进房间，看着窗外的雨。") == "zh"
+
+
+@pytest.mark.parametrize(
+    ("heading", "int_ext", "tod", "location"),
+    [
+        ("1-1 客厅（日/内）", "INT", "day", "客厅"),
+        ("场景1：咖啡馆（日，内）", "INT", "day", "咖啡馆"),
+        ("日 内 客厅", "INT", "day", "客厅"),
+        ("内景 仓库 夜", "INT", "night", "仓库"),
+        ("外景·天台·黄昏", "EXT", "dusk", "天台"),
+    ],
+)
+def test_bracketed_and_unnumbered_headings(heading: str, int_ext: str, tod: str, location: str) -> None:
+    sp = parse(f"{heading}\n张三：到了。\n")
+    assert len(sp.scenes) == 1
+    assert (sp.scenes[0].int_ext, sp.scenes[0].time_of_day, sp.scenes[0].location) == (int_ext, tod, location)
+    assert sp.scenes[0].elements[0].character == "张三"
+
+
+def test_a_sentence_with_time_words_is_not_a_heading() -> None:
+    sp = parse("1-1 日 内 客厅\n夜里，外面下起了雨。\n△她关上窗。\n")
+    assert len(sp.scenes) == 1 and sp.scenes[0].elements[0].type == ElementType.action
+
+
+@pytest.mark.parametrize(("cue", "extension"), [("内心OS", "VO"), ("电话 OS", "OS"), ("O.S.", "OS"), ("V.O.", "VO"), ("心声", "VO")])
+def test_voice_marks_combined_with_notes(cue: str, extension: str) -> None:
+    el = parse(f"1-1 日 内 客厅\n张三（{cue}）：我知道。\n").scenes[0].elements[0]
+    assert (el.character, el.extension, el.parenthetical) == ("张三", extension, "")
+
+
+def test_a_quoted_line_after_dialogue_continues_it() -> None:
+    els = parse("1-1 日 内 客厅\n张三：“你听我说。”\n“这件事不怪你。”\n△李四低头。\n").scenes[0].elements
+    assert [(e.type, e.text) for e in els] == [(ElementType.dialogue, "你听我说。\n这件事不怪你。"), (ElementType.action, "李四低头。")]

@@ -11,17 +11,15 @@ from pathlib import Path
 from kaipai.screenplay.detect import detect_format
 from kaipai.screenplay.fountain import parse_fountain
 from kaipai.screenplay.model import Element, ElementType, Screenplay, ScreenplayError, ScreenplayScene
+from kaipai.screenplay.source import check_plain_text, decode_screenplay
 from kaipai.screenplay.zh import parse_zh
 
 __all__ = ["Element", "ElementType", "Screenplay", "ScreenplayError", "ScreenplayScene", "detect_format", "parse_file", "parse_text"]
 
-ENCODINGS = ("utf-8-sig", "gb18030")
-
 
 def parse_text(text: str, *, filename: str = "", format: str | None = None) -> Screenplay:
     """Parse screenplay text; ``format`` is ``fountain`` or ``zh``, detected when not given."""
-    if "\x00" in text:
-        raise ScreenplayError("this is not a text file (it contains NUL bytes); save the screenplay as plain text (.fountain or .txt)", file=filename)
+    check_plain_text(text, filename)
     if not text.strip():
         raise ScreenplayError("the screenplay is empty; write at least one scene", file=filename)
     fmt = format or detect_format(text, filename)
@@ -44,12 +42,4 @@ def parse_file(path: Path | str, *, format: str | None = None) -> Screenplay:
         raise ScreenplayError("this is a folder, not a screenplay file", file=str(path)) from None
     except OSError as exc:
         raise ScreenplayError(f"cannot read the file ({exc.strerror})", file=str(path)) from None
-    for encoding in ENCODINGS:
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ScreenplayError("the file is neither UTF-8 nor GB18030 text; save it as UTF-8", file=str(path))
-    return parse_text(text, filename=str(path), format=format)
+    return parse_text(decode_screenplay(data, str(path)), filename=str(path), format=format)

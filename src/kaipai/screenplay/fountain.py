@@ -17,7 +17,14 @@ _HEADING = re.compile(r"^(?:INT\.?/EXT|INT/EXT|I\.?/E|INT|EXT|EST)(?:\.|\s)", re
 _SCENE_NUMBER = re.compile(r"\s*#([\w.\-]+)#\s*$")
 _TITLE_KEY = re.compile(r"^([A-Za-z][A-Za-z ]*?):\s*(.*)$")
 _CHARACTER = re.compile(r"^(?P<name>[^()\^]*?)\s*(?P<ext>(?:\([^)]*\)\s*)*)\s*(?P<dual>\^)?\s*$")
-_EMPHASIS = [re.compile(r"(?<!\\)\*\*\*(.+?)(?<!\\)\*\*\*"), re.compile(r"(?<!\\)\*\*(.+?)(?<!\\)\*\*"), re.compile(r"(?<!\\)\*(.+?)(?<!\\)\*"), re.compile(r"(?<!\\)_(.+?)(?<!\\)_")]
+#: Emphasis markers hug the words they mark (``*word*``, not ``5 * 3 * 2``); underline does not
+#: start or end inside a word (``file_name`` stays as written).
+_EMPHASIS = [
+    re.compile(r"(?<!\\)\*\*\*(?=\S)(.+?)(?<=\S)(?<!\\)\*\*\*"),
+    re.compile(r"(?<!\\)\*\*(?=\S)(.+?)(?<=\S)(?<!\\)\*\*"),
+    re.compile(r"(?<![\\*])\*(?=[^\s*])(.+?)(?<=[^\s\\])\*"),
+    re.compile(r"(?<![\\\w])_(?=\S)(.+?)(?<=[^\s\\])_(?!\w)"),
+]
 _TIMES = {
     "DAY": "day", "MORNING": "day", "AFTERNOON": "day", "NOON": "day", "NIGHT": "night", "EVENING": "dusk",
     "DUSK": "dusk", "SUNSET": "dusk", "TWILIGHT": "dusk", "DAWN": "dawn", "SUNRISE": "dawn", "MIDNIGHT": "night",

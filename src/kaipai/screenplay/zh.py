@@ -70,7 +70,7 @@ def _is_place(s: str) -> bool:
 
 def read_heading_rest(rest: str) -> tuple[str, str, str, bool]:
     """(INT/EXT, time of day, location, whether any time or INT/EXT word was found) of a heading's tail."""
-    tokens = [t for t in re.split(r"[\s、，,/|·。．.\-－—]+", rest.strip(" ：:")) if t]
+    tokens = [t for t in re.split(r"[\s、，,/|·。．.\-－—（）()\[\]【】]+", rest.strip(" ：:")) if t]
     int_ext, tod, location, found = "INT", "unspecified", [], False
     for token in tokens:
         time, place, left = _time_and_place(token)
@@ -95,14 +95,46 @@ def _heading(s: str) -> tuple[str, str] | None:
     m = _NUMBERED.match(s)
     if m and read_heading_rest(m.group(2))[3] and len(m.group(2)) <= 30:
         return m.group(1), m.group(2).strip()
+    if _unnumbered_heading(s):
+        return "", s
     return None
 
 
+def _numbered_heading(s: str) -> bool:
+    return bool((head := _heading(s)) and head[0])
+
+
+def _unnumbered_heading(s: str) -> bool:
+    """``日 内 客厅`` / ``内景 客厅 日`` on a line of its own: both a time and INT/EXT, and little else."""
+    if len(s) > 30 or re.search(r"[。！？!?，,：:“”\"]", s):
+        return False
+    tokens = [t for t in re.split(r"[\s、/|·（）()]+", s) if t]
+    if not 2 <= len(tokens) <= 4:
+        return False
+    times = places = 0
+    for token in tokens:
+        time, place, left = _time_and_place(token)
+        if left:
+            continue
+        times += time is not None
+        places += place is not None
+    return times >= 1 and places >= 1
+
+
+_VOICE_MARK = re.compile(r"(?<![a-z])(?:(o\.?s\.?)|(v\.?o\.?))(?![a-z])")
+
+
 def _voice(paren: str) -> tuple[str, str]:
-    """Split a bracketed cue into (extension, parenthetical): （OS）→ OS; （低声）→ a parenthetical."""
+    """Split a bracketed cue into (extension, parenthetical): （OS）→ OS; （低声）→ a parenthetical.
+
+    Writers also combine the mark with a note (（内心OS）, （电话 OS）); those are voice too.
+    """
     key = paren.strip().lower().replace(" ", "")
     if key in _VOICE:
         return _VOICE[key], ""
+    if m := _VOICE_MARK.search(key):
+        inner = any(word in key for word in ("内心", "心声", "独白"))
+        return ("VO" if m.group(2) or inner else "OS"), ""
     return "", paren.strip()
 
 
@@ -169,11 +201,11 @@ def parse_zh(text: str) -> Screenplay:
             if not found and i < len(lines):
                 nxt = lines[i].strip()
                 n_ie, n_tod, n_loc, n_found = read_heading_rest(nxt)
-                if n_found and nxt and not _heading(nxt) and not _CAST.match(nxt) and not _DIALOGUE.match(nxt) and len(nxt) <= 30:
+                if n_found and nxt and not _numbered_heading(nxt) and not _CAST.match(nxt) and not _DIALOGUE.match(nxt) and len(nxt) <= 30:
                     int_ext, tod, location = n_ie, n_tod, n_loc or location
                     heading_text = f"{heading_text} {nxt}"
                     i += 1
-            scene = ScreenplayScene(heading=heading_text, line=number, number=num, int_ext=int_ext, time_of_day=tod, location=location, episode=episode)
+            scene = ScreenplayScene(heading=heading_text, line=number, number=num or None, int_ext=int_ext, time_of_day=tod, location=location, episode=episode)
             sp.scenes.append(scene)
             continue
         if m := _CAST.match(s):
@@ -196,6 +228,10 @@ def parse_zh(text: str) -> Screenplay:
         if s.rstrip("：:。.") in _TRANSITIONS:
             emit(Element(type=ElementType.transition, text=s.rstrip("：:。."), line=number))
             continue
+        if _continues_dialogue(scene.elements if scene is not None else sp.preamble, s):
+            previous = (scene.elements if scene is not None else sp.preamble)[-1]
+            previous.text = f"{previous.text}\n{_strip_quotes(s)}".strip()
+            continue
         if (m := _DIALOGUE.match(s)) and _speaker(m.group("name"), known, m.group("text")):
             name = m.group("name")
             ext, paren = "", ""
@@ -212,6 +248,11 @@ def parse_zh(text: str) -> Screenplay:
             continue
         emit(Element(type=ElementType.action, text=s, line=number))
     return sp
+
+
+def _continues_dialogue(elements: list[Element], s: str) -> bool:
+    """A line wholly in quotes right after a speaker's line is more of what they say."""
+    return bool(elements) and elements[-1].type == ElementType.dialogue and len(s) >= 2 and s[0] in "“\"「『" and s[-1] in "”\"」』"
 
 
 def _speaker(name: str, known: set[str], text: str) -> bool:
