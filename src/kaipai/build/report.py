@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from kaipai.build.events import RenderTotals
+
 NodeState = Literal["current", "stale", "missing", "blocked", "failed"]
 
 
@@ -36,16 +38,9 @@ class NodeStatus(BaseModel):
         return self.state in ("stale", "missing", "failed")
 
 
-class RenderSummary(BaseModel):
+class RenderSummary(RenderTotals):
     """The outcome of ``render`` (or, with ``dry_run``, what it would do)."""
 
-    generated: int = 0
-    reused: int = 0
-    failed: int = 0
-    skipped: int = 0
-    cost: float = 0.0
-    seconds: float = 0.0
-    cancelled: bool = False
     dry_run: bool = False
     budget: float | None = None
     est_cost: float = Field(default=0.0, description="Estimated cost of the work that would run.")
