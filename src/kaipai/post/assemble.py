@@ -77,7 +77,8 @@ def _picture_input(g: Graph, shot: CutShot, slate: Callable[[CutShot], Path], le
 def video_chain(g: Graph, cut: Cut, slate: Callable[[CutShot], Path]) -> str:
     """Add the picture of every shot and their transitions; return the output label."""
     w, h, fps = cut.width, cut.height, cut.fps
-    acc, acc_len = "", 0.0
+    group: list[str] = []  # labels joined by plain cuts, concatenated in one filter
+    acc_len = 0.0
     for i, (shot, (head, tail)) in enumerate(zip(cut.shots, _handles(cut), strict=True)):
         length = head + shot.duration + tail
         k = _picture_input(g, shot, slate, length, fps)
@@ -96,19 +97,24 @@ def video_chain(g: Graph, cut: Cut, slate: Callable[[CutShot], Path]) -> str:
         if shot.transition == "fade_out" and shot.transition_duration:
             parts.append(f"fade=t=out:st={length - shot.transition_duration:.4f}:d={shot.transition_duration:.4f}")
         g.chains.append(f"[{k}:v]{','.join(parts)}[v{i}]")
-        if i == 0:
-            acc, acc_len = f"v{i}", length
-            continue
-        out = f"x{i}"
-        if shot.transition in XFADE and shot.transition_duration:
+        if shot.transition in XFADE and shot.transition_duration and group:
+            # close the run of cuts with one concat, then dissolve or wipe into this shot
+            left = _concat(g, group, f"g{i}")
             td = shot.transition_duration
-            g.chains.append(f"[{acc}][v{i}]xfade=transition={XFADE[shot.transition]}:duration={td:.4f}:offset={acc_len - td:.4f}[{out}]")
-            acc_len += length - td
+            g.chains.append(f"[{left}][v{i}]xfade=transition={XFADE[shot.transition]}:duration={td:.4f}:offset={acc_len - td:.4f}[x{i}]")
+            group, acc_len = [f"x{i}"], acc_len + length - td
         else:
-            g.chains.append(f"[{acc}][v{i}]concat=n=2:v=1:a=0[{out}]")
+            group.append(f"v{i}")
             acc_len += length
-        acc = out
+    acc = _concat(g, group, "vall")
     return acc
+
+
+def _concat(g: Graph, labels: list[str], out: str) -> str:
+    if len(labels) == 1:
+        return labels[0]
+    g.chains.append(f"{''.join(f'[{x}]' for x in labels)}concat=n={len(labels)}:v=1:a=0[{out}]")
+    return out
 
 
 def audio_chain(g: Graph, cut: Cut, music: dict[int, Path]) -> tuple[str, str, str]:
