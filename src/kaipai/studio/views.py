@@ -1,0 +1,142 @@
+"""What each studio page shows, as JSON, assembled from the service layer (never from files directly)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kaipai.build.doccache import load_document
+from kaipai.build.graph import GENERATED_STAGES, STAGES
+from kaipai.document.models import Angle, CameraMove, Delivery, Document, Shot, ShotKind, ShotSize, Transition
+from kaipai.service.project import ProjectPaths
+from kaipai.service.render import NodeStatus, status
+from kaipai.service.takes import TakeInfo, list_takes, take_history
+
+#: A shot's status is its worst node's; "blocked" reads as failed to the director, with the reason.
+SEVERITY = ("current", "missing", "stale", "blocked", "failed")
+IMAGE = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
+VIDEO = {".mp4", ".webm", ".mov", ".m4v"}
+AUDIO = {".wav", ".mp3", ".m4a", ".ogg", ".flac", ".aac"}
+SUBTITLES = {".srt", ".vtt", ".ass"}
+MEDIA_SUFFIXES = IMAGE | VIDEO | AUDIO | SUBTITLES | {".pdf"}
+
+
+def media_url(paths: ProjectPaths, path: Path | None) -> str | None:
+    """The studio URL of a file inside the project (None for anything outside it)."""
+    if path is None:
+        return None
+    try:
+        rel = Path(path).resolve().relative_to(paths.root.resolve())
+    except ValueError:
+        return None
+    return "/media/" + rel.as_posix()
+
+
+def media_kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    return "image" if suffix in IMAGE else "video" if suffix in VIDEO else "audio" if suffix in AUDIO else "file"
+
+
+def enums() -> dict[str, list[str]]:
+    return {
+        "size": [e.value for e in ShotSize],
+        "angle": [e.value for e in Angle],
+        "move": [e.value for e in CameraMove],
+        "kind": [e.value for e in ShotKind],
+        "transition": [e.value for e in Transition],
+        "delivery": [e.value for e in Delivery],
+        "stages": list(GENERATED_STAGES),
+    }
+
+
+def _take(paths: ProjectPaths, t: TakeInfo) -> dict[str, Any]:
+    data = t.model_dump(mode="json", exclude={"media", "params"})
+    data["url"] = media_url(paths, t.media)
+    data["media_kind"] = media_kind(t.media)
+    data["prompt"] = str(t.params.get("prompt") or t.params.get("text") or "")
+    data["params"] = {k: v for k, v in t.params.items() if isinstance(v, (str, int, float, bool))}
+    return data
+
+
+def _shot_state(nodes: list[NodeStatus]) -> tuple[str, str]:
+    if not nodes:
+        return "missing", ""
+    worst = max(nodes, key=lambda n: SEVERITY.index(n.state))
+    return worst.state, worst.reason
+
+
+def _shot_card(paths: ProjectPaths, doc: Document, shot: Shot, nodes: list[NodeStatus], takes: dict[int, TakeInfo]) -> dict[str, Any]:
+    state, reason = _shot_state(nodes)
+    picture = {}
+    for stage in ("keyframe", "clip", "lipsync"):
+        node = next((n for n in nodes if n.stage == stage), None)
+        take = takes.get(node.take_id) if node and node.take_id is not None else None
+        picture[stage] = media_url(paths, take.media) if take else None
+    data = shot.model_dump(mode="json", exclude={"generation"})
+    scene = doc.scene(shot.scene)
+    data.update(
+        status=state,
+        reason=reason,
+        stages={st: _shot_state([n for n in nodes if n.stage == st])[0] for st in STAGES if any(n.stage == st for n in nodes)},
+        keyframe=picture["keyframe"],
+        clip=picture["lipsync"] or picture["clip"],
+        scene_heading=scene.heading if scene else shot.scene,
+        speakers={d.speaker: _name(doc, d.speaker) for d in shot.dialogue},
+    )
+    return data
+
+
+def _name(doc: Document, speaker: str) -> str:
+    character = doc.character(speaker)
+    return character.name if character else speaker
+
+
+def storyboard(paths: ProjectPaths) -> dict[str, Any]:
+    """Shots in film order, grouped by scene, with each shot's current picture and status."""
+    doc = load_document(paths)
+    nodes = status(paths)
+    takes = {t.id: t for t in take_history(paths)}
+    by_shot: dict[str, list[NodeStatus]] = {}
+    for n in nodes:
+        by_shot.setdefault(n.shot, []).append(n)
+    shots = [_shot_card(paths, doc, s, by_shot.get(s.id, []), takes) for s in doc.ordered_shots()]
+    return {
+        "project": doc.project.model_dump(mode="json"),
+        "scenes": [{"id": s.id, "heading": s.heading} for s in doc.scenes],
+        "characters": [{"id": c.id, "name": c.name, "color": c.color} for c in doc.cast.characters],
+        "shots": shots,
+        "enums": enums(),
+        "spent": round(sum(t.cost for t in takes.values()), 4),
+        "estimate": round(sum(n.est_cost for n in nodes if n.will_run), 4),
+    }
+
+
+def shot_page(paths: ProjectPaths, shot_id: str) -> dict[str, Any]:
+    """One shot and all its takes, stage by stage, oldest first."""
+    doc = load_document(paths)
+    takes = list_takes(paths, shot_id)
+    shot = doc.shot(shot_id)
+    assert shot is not None  # list_takes refused an unknown shot
+    nodes = [n for n in status(paths) if n.shot == shot_id]
+    card = _shot_card(paths, doc, shot, nodes, {t.id: t for t in takes})
+    stages = [{"stage": st, "state": _shot_state([n for n in nodes if n.stage == st])[0], "takes": [_take(paths, t) for t in takes if t.stage == st]} for st in STAGES if any(n.stage == st for n in nodes)]
+    return {"shot": card, "stages": stages, "enums": enums(), "characters": [{"id": c.id, "name": c.name} for c in doc.cast.characters]}
+
+
+def cast_page(paths: ProjectPaths) -> dict[str, Any]:
+    """Characters with their reference sheets and a voice preview (their circled voice takes), and the style bible."""
+    doc = load_document(paths)
+    lines = {d.id: (d.speaker, d.text) for s in doc.shots for d in s.dialogue}
+    voices: dict[str, list[dict[str, Any]]] = {}
+    for t in take_history(paths):
+        if t.stage == "voice" and t.status == "circled" and t.item in lines:
+            speaker, text = lines[t.item]
+            voices.setdefault(speaker, []).append({"line": t.item, "text": text, "url": media_url(paths, t.media), "stale": t.stale})
+    characters = []
+    for c in doc.cast.characters:
+        data = c.model_dump(mode="json")
+        data["references"] = [media_url(paths, paths.root / r) for r in c.reference_images]
+        data["voices"] = voices.get(c.id, [])
+        characters.append(data)
+    places = [{**loc.model_dump(mode="json"), "references": [media_url(paths, paths.root / r) for r in loc.reference_images]} for loc in doc.cast.locations]
+    return {"project": doc.project.model_dump(mode="json"), "characters": characters, "locations": places, "style": doc.style.model_dump(mode="json")}
