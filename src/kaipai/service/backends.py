@@ -1,0 +1,135 @@
+"""What the CLI and the studio show about backends: what is installed, what it can do, whether it is ready.
+
+Listing never touches the network; ``check`` does, and only with requests that cost nothing
+(a status page, a lookup of a task that does not exist). Secrets are never shown: a backend's
+status says whether its key was found, not the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kaipai.backends.base import Backend, BackendError, Capability, CapabilitySheet, Registry
+from kaipai.backends.remote_sheets import sheet_ids, sheets_for
+from kaipai.document.io import DocumentError
+from kaipai.service.project import find_project, open_document
+
+#: Backends whose models are described by shipped sheet files (every model, not only the chosen one).
+SHEET_FILES = ("dashscope", "kling")
+
+
+@dataclass
+class BackendInfo:
+    name: str
+    capabilities: list[str] = field(default_factory=list)
+    installed: bool = True
+    configured: bool = False
+    status: str = ""
+    sheets: dict[str, CapabilitySheet] = field(default_factory=dict)
+    uses: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+def project_choices(project: Path | None) -> tuple[dict[str, tuple[str | None, dict[str, Any]]], list[str], Path | None]:
+    """Backend name → (model, options) as the project chooses it, and which capabilities use it."""
+    try:
+        paths = find_project(project)
+        doc = open_document(paths).document
+    except (DocumentError, FileNotFoundError):
+        if project is not None:
+            raise
+        return {}, [], None
+    choices: dict[str, tuple[str | None, dict[str, Any]]] = {}
+    uses: list[str] = []
+    for cap in Capability:
+        choice = doc.backend_for(cap.value)
+        choices.setdefault(choice.use, (choice.model, dict(choice.options)))
+        uses.append(f"{cap.value}:{choice.use}")
+    return choices, uses, paths.root
+
+
+def _create(registry: Registry, name: str, choice: tuple[str | None, dict[str, Any]] | None, root: Path | None) -> Backend:
+    model, options = choice if choice is not None else (None, {})
+    if root is not None and name == "comfyui":
+        options = {"base_dir": str(root), **options}
+    return registry.create(name, model, options)
+
+
+def list_backends(project: Path | None = None) -> list[BackendInfo]:
+    """Every installed backend, its sheets and whether it is configured (no network)."""
+    registry = Registry()
+    choices, uses, root = project_choices(project)
+    out: list[BackendInfo] = []
+    for name in registry.names():
+        info = BackendInfo(name=name, uses=[u.split(":")[0] for u in uses if u.endswith(":" + name)])
+        try:
+            cls = registry.load(name)
+        except BackendError as exc:
+            info.installed, info.status = False, str(exc)
+            out.append(info)
+            continue
+        info.capabilities = sorted(c.value for c in cls.capabilities)
+        try:
+            instance = _create(registry, name, choices.get(name), root)
+        except (BackendError, TypeError, ValueError) as exc:
+            info.status = str(exc)
+            out.append(info)
+            continue
+        try:
+            info.status = instance.check()
+            info.configured = True
+        except BackendError as exc:
+            info.status = str(exc)
+        info.sheets = _sheets(name, instance)
+        instance.close()
+        out.append(info)
+    return out
+
+
+def _sheets(name: str, instance: Backend) -> dict[str, CapabilitySheet]:
+    if name in SHEET_FILES and sheet_ids(name):
+        found: dict[str, CapabilitySheet] = {}
+        for cap in type(instance).capabilities:
+            found.update(sheets_for(name, cap))
+        return found
+    found = {}
+    for cap in sorted(type(instance).capabilities, key=lambda c: c.value):
+        try:
+            found[cap.value] = instance.sheet(cap)
+        except (BackendError, NotImplementedError):
+            continue
+    return found
+
+
+def check_backends(names: list[str] | None = None, project: Path | None = None) -> list[CheckResult]:
+    """Configuration and reachability of the named backends (default: those the project uses, or the remote ones)."""
+    registry = Registry()
+    choices, _, root = project_choices(project)
+    if not names:
+        names = sorted(choices) if choices else [n for n in ("comfyui", "dashscope", "kling") if n in registry.names()]
+    results: list[CheckResult] = []
+    for name in names:
+        try:
+            instance = _create(registry, name, choices.get(name), root)
+        except (BackendError, TypeError, ValueError) as exc:
+            results.append(CheckResult(name, False, str(exc)))
+            continue
+        try:
+            detail = instance.check()
+            reach = getattr(instance, "reachable", None)
+            if callable(reach):
+                detail = reach()
+            results.append(CheckResult(name, True, detail))
+        except BackendError as exc:
+            results.append(CheckResult(name, False, str(exc)))
+        finally:
+            instance.close()
+    return results

@@ -1,0 +1,1 @@
+"""Protocol doubles: local servers that speak each provider's documented protocol, failures included."""

@@ -1,0 +1,225 @@
+"""The comfyui backend against a local ComfyUI protocol double (HTTP + /ws websocket)."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from doubles.comfyui_double import ComfyDouble
+from doubles.server import png_bytes, serve
+from PIL import Image
+
+from kaipai.backends.base import BackendError, Capability, ImageRequest, JobContext, NotConfigured, TransientError, VideoRequest, snap_request
+from kaipai.backends.comfyui import ComfyUIBackend
+from kaipai.backends.comfyui_workflow import load_workflow
+
+FAST = {"poll_interval": 0.05, "poll_max_interval": 0.05, "deadline": 10, "timeout": 3}
+WAN_MODELS = {"wan2.1_i2v_480p_14B_fp8_e4m3fn.safetensors", "umt5_xxl_fp8_e4m3fn_scaled.safetensors", "wan_2.1_vae.safetensors", "clip_vision_h.safetensors"}
+
+
+class Killed(Exception):
+    pass
+
+
+@pytest.fixture
+def double(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ComfyDouble]:
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "no-config.toml"))
+    d = ComfyDouble(models={"sd_xl_base_1.0.safetensors", *WAN_MODELS})
+    with serve(d.app()) as url:
+        d.url = url  # type: ignore[attr-defined]
+        yield d
+        d.release.set()
+
+
+def backend(double: ComfyDouble, **options: Any) -> ComfyUIBackend:
+    return ComfyUIBackend(**{"url": double.url, **FAST, **options})  # type: ignore[attr-defined]
+
+
+def ctx_for(tmp_path: Path, job_id: str | None = None, on_job_id: Any = None, key: str = "job-key-1") -> tuple[JobContext, list[str], list[tuple[float, str]]]:
+    recorded: list[str] = []
+    progress: list[tuple[float, str]] = []
+    out = tmp_path / "job"
+    out.mkdir(exist_ok=True)
+
+    def record(job: str) -> None:
+        recorded.append(job)
+        if on_job_id is not None:
+            on_job_id(job)
+
+    return JobContext(out_dir=out, key=key, job_id=job_id, on_job_id=record, on_progress=lambda f, m: progress.append((f, m))), recorded, progress
+
+
+def reference(tmp_path: Path) -> Path:
+    path = tmp_path / "ref.png"
+    path.write_bytes(png_bytes(80, 60, (10, 200, 30)))
+    return path
+
+
+def test_load_scale_save_uploads_queues_and_fetches_the_real_output(double: ComfyDouble, tmp_path: Path) -> None:
+    ctx, recorded, _ = ctx_for(tmp_path)
+    request = ImageRequest(prompt="unused", width=32, height=24, reference_images=[reference(tmp_path)])
+    result = backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx)
+    assert len(recorded) == 1 and double.prompts_received == 1
+    assert list(double.uploads) == [next(iter(double.uploads))] and next(iter(double.uploads)).startswith("kaipai/")
+    with Image.open(result.files[0]) as img:
+        assert img.size == (32, 24) and img.getpixel((5, 5)) == (10, 200, 30)  # the uploaded image, really scaled
+    assert result.metadata["prompt_id"] == recorded[0]
+    assert double.sockets_opened and double.sockets_opened[0].startswith("kaipai-")
+
+
+def test_shipped_keyframe_workflow_binds_shot_fields_and_reports_progress(double: ComfyDouble, tmp_path: Path) -> None:
+    double.step_delay = 0.03
+    ctx, recorded, progress = ctx_for(tmp_path)
+    request = ImageRequest(prompt="雨夜小巷，霓虹", negative_prompt="text", width=1344, height=768, seed=42)
+    result = backend(double, workflow="keyframe_sdxl").generate_image(request, ctx)
+    graph = double.history[recorded[0]]["prompt"][2]
+    assert graph["6"]["inputs"]["text"] == "雨夜小巷，霓虹" and graph["7"]["inputs"]["text"] == "text"
+    assert graph["3"]["inputs"]["seed"] == 42 and (graph["5"]["inputs"]["width"], graph["5"]["inputs"]["height"]) == (1344, 768)
+    assert result.files[0].suffix == ".png"
+    assert any("Sampler 3/3" in message for _, message in progress), progress  # from the websocket
+    fractions = [f for f, _ in progress]
+    assert fractions == sorted(fractions) and 0 < fractions[-1] < 1
+
+
+def test_shipped_wan_workflow_turns_duration_into_4n_plus_1_frames(double: ComfyDouble, tmp_path: Path) -> None:
+    comfy = backend(double, workflow="wan_i2v")
+    sheet = comfy.sheet(Capability.video)
+    request = snap_request(sheet, VideoRequest(prompt="she walks", image=reference(tmp_path), width=1280, height=720, fps=24, duration=3.0, seed=5))
+    assert request.fps == 16 and request.width * request.height <= 832 * 480
+    ctx, recorded, _ = ctx_for(tmp_path)
+    result = comfy.generate_video(request, ctx)
+    graph = double.history[recorded[0]]["prompt"][2]
+    assert graph["50"]["inputs"]["length"] == 49 and graph["57"]["inputs"]["fps"] == 16  # 3 s x 16 fps -> 48 -> 4n+1
+    assert graph["52"]["inputs"]["image"].startswith("kaipai/")
+    assert result.files[0].suffix == ".mp4" and result.duration == pytest.approx(49 / 16, abs=0.1)
+
+
+def test_killed_render_resumes_the_queued_prompt_without_queueing_again(double: ComfyDouble, tmp_path: Path) -> None:
+    double.hold.set()
+
+    def die(job: str) -> None:
+        raise Killed(job)
+
+    request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
+    ctx, recorded, _ = ctx_for(tmp_path, on_job_id=die)
+    with pytest.raises(Killed):
+        backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx)
+    assert recorded[0] not in double.history  # still running on the server
+    threading.Timer(0.3, double.release.set).start()
+    again, again_recorded, _ = ctx_for(tmp_path, job_id=recorded[0])
+    result = backend(double, workflow="smoke_load_scale_save").generate_image(request, again)
+    assert double.prompts_received == 1 and again_recorded == [] and result.files[0].is_file()
+    assert double.sockets_opened[0] == double.sockets_opened[1]  # the same client id: its messages still arrive
+
+
+def test_a_finished_prompt_is_collected_and_a_forgotten_one_queued_again(double: ComfyDouble, tmp_path: Path) -> None:
+    request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
+    ctx, recorded, _ = ctx_for(tmp_path)
+    backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx)
+    again, again_recorded, _ = ctx_for(tmp_path, job_id=recorded[0])
+    assert backend(double, workflow="smoke_load_scale_save").generate_image(request, again).files
+    assert double.prompts_received == 1 and again_recorded == []
+    double.forget()  # the server restarted and lost its history
+    third, third_recorded, _ = ctx_for(tmp_path, job_id=recorded[0])
+    assert backend(double, workflow="smoke_load_scale_save").generate_image(request, third).files
+    assert double.prompts_received == 2 and len(third_recorded) == 1
+
+
+def test_missing_model_names_the_node_and_the_model(double: ComfyDouble, tmp_path: Path) -> None:
+    double.models = set()
+    ctx, recorded, _ = ctx_for(tmp_path)
+    with pytest.raises(NotConfigured) as info:
+        backend(double, workflow="keyframe_sdxl").generate_image(ImageRequest(prompt="p", width=1024, height=1024), ctx)
+    assert "node 4 'Load Checkpoint' (CheckpointLoaderSimple)" in str(info.value)
+    assert "sd_xl_base_1.0.safetensors" in str(info.value) and recorded == []
+
+
+def test_missing_custom_node_is_named(double: ComfyDouble, tmp_path: Path) -> None:
+    clip, audio = tmp_path / "clip.mp4", tmp_path / "voice.wav"
+    clip.write_bytes(b"x")
+    audio.write_bytes(b"y")
+    from kaipai.backends.base import LipsyncRequest
+
+    ctx, _, _ = ctx_for(tmp_path)
+    with pytest.raises(NotConfigured, match=r"node 1 'Clip' \(VHS_LoadVideo\).*not found.*custom node"):
+        backend(double, workflow="latentsync").lipsync(LipsyncRequest(video=clip, audio=audio), ctx)
+
+
+def test_execution_error_names_the_failing_node(double: ComfyDouble, tmp_path: Path) -> None:
+    double.fail_node = "3"
+    ctx, _, _ = ctx_for(tmp_path)
+    with pytest.raises(BackendError, match=r"failed at node 3 'Sampler' \(KSampler\).*RuntimeError: mat1 and mat2") as info:
+        backend(double, workflow="keyframe_sdxl").generate_image(ImageRequest(prompt="p", width=1024, height=1024), ctx)
+    assert not info.value.transient
+
+
+def test_progress_is_followed_by_polling_when_the_socket_is_unavailable(double: ComfyDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kaipai.backends import comfyui_client
+
+    monkeypatch.setattr(comfyui_client.ComfyClient, "open_socket", lambda self, client_id, stack: None)
+    ctx, _, _ = ctx_for(tmp_path)
+    request = ImageRequest(prompt="p", width=16, height=16, reference_images=[reference(tmp_path)])
+    assert backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx).files
+
+
+def test_cancel_interrupts_the_prompt_and_keeps_it_resumable(double: ComfyDouble, tmp_path: Path) -> None:
+    double.hold.set()
+    ctx, recorded, _ = ctx_for(tmp_path)
+    threading.Timer(0.3, ctx.cancel_event.set).start()
+    request = ImageRequest(prompt="p", width=16, height=16, reference_images=[reference(tmp_path)])
+    with pytest.raises(TransientError, match="cancelled"):
+        backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx)
+    assert double.interrupted.is_set() or recorded[0] in double.history
+
+
+def test_deadline_and_unreachable_server(double: ComfyDouble, tmp_path: Path) -> None:
+    double.hold.set()
+    ctx, _, _ = ctx_for(tmp_path)
+    request = ImageRequest(prompt="p", width=16, height=16, reference_images=[reference(tmp_path)])
+    with pytest.raises(TransientError, match="still running"):
+        backend(double, workflow="smoke_load_scale_save", deadline=0.3).generate_image(request, ctx)
+    with pytest.raises(TransientError, match="could not be reached"):
+        ComfyUIBackend(url="http://127.0.0.1:9", workflow="smoke_load_scale_save", **FAST).reachable()
+    assert "ComfyUI 0.3.99-double" in backend(double, workflow="smoke_load_scale_save").reachable()
+
+
+def test_bindings_by_id_and_input_and_clear_binding_errors(tmp_path: Path) -> None:
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"10": {"class_type": "CLIPTextEncode", "inputs": {"text": ""}, "_meta": {"title": "Pos"}}, "11": {"class_type": "KSampler", "inputs": {"noise_seed": 0}}}))
+    wf = load_workflow("mine.json", tmp_path)
+    wf.bind = {"prompt": "10.text", "seed": "11"}
+    graph = wf.apply({"prompt": "hello", "seed": 9})
+    assert graph["10"]["inputs"]["text"] == "hello" and graph["11"]["inputs"]["noise_seed"] == 9
+    assert wf.graph["10"]["inputs"]["text"] == ""  # the loaded workflow is never changed
+    wf.bind = {"prompt": "Positive"}
+    with pytest.raises(NotConfigured, match="no node has that title or id.*Pos"):
+        wf.check_required("image")
+    wf.bind = {"width": "Pos"}
+    with pytest.raises(NotConfigured, match="bind 'prompt'"):
+        wf.check_required("image")
+    with pytest.raises(NotConfigured, match="has no input for 'width'"):
+        wf.targets("width")
+    ui = tmp_path / "ui.json"
+    ui.write_text(json.dumps({"nodes": [], "links": []}))
+    with pytest.raises(NotConfigured, match="Save \\(API Format\\)"):
+        load_workflow(str(ui))
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"1": {')
+    with pytest.raises(NotConfigured, match=r"broken.json:1:\d+: not valid JSON"):
+        load_workflow(str(broken))
+
+
+def test_own_workflow_with_sidecar_defaults(double: ComfyDouble, tmp_path: Path) -> None:
+    graph = json.loads((Path(__file__).parents[2] / "src/kaipai/workflows/smoke_load_scale_save.json").read_text())
+    (tmp_path / "flow.json").write_text(json.dumps(graph))
+    (tmp_path / "flow.kaipai.json").write_text(json.dumps({"bind": {"prompt": None, "reference_images": "Input Image", "width": "Scale.width", "height": "Scale.height"}}))
+    ctx, _, _ = ctx_for(tmp_path)
+    request = ImageRequest(prompt="p", width=20, height=10, reference_images=[reference(tmp_path)])
+    result = backend(double, workflow="flow.json", base_dir=str(tmp_path)).generate_image(request, ctx)
+    with Image.open(io.BytesIO(result.files[0].read_bytes())) as img:
+        assert img.size == (20, 10)
