@@ -21,13 +21,22 @@ OFFLOAD = ("none", "model", "sequential")
 
 
 def require_extra() -> None:
-    """Raise NotConfigured naming the extra when torch or diffusers is missing."""
-    try:
-        import diffusers  # noqa: F401
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError as exc:
-        raise NotConfigured(f"the diffusers backend needs torch, diffusers and transformers ({exc.name or exc} is missing): {EXTRA_HINT}") from None
+    """Raise NotConfigured naming the extra when torch or diffusers is missing.
+
+    Looks the packages up without importing them: importing torch takes seconds, and
+    ``kaipai backends`` asks this of every backend.
+    """
+    import importlib.util
+
+    import sys
+
+    for name in ("torch", "diffusers", "transformers"):
+        try:
+            missing = (name in sys.modules and sys.modules[name] is None) or importlib.util.find_spec(name) is None
+        except (ImportError, ValueError):
+            missing = True
+        if missing:
+            raise NotConfigured(f"the diffusers backend needs torch, diffusers and transformers ({name} is missing): {EXTRA_HINT}")
 
 
 def pick_device(requested: str = "auto") -> str:
