@@ -8,11 +8,13 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 from PIL import Image
 
 from kaipai.backends.base import ImageRequest, JobContext, LipsyncRequest, VideoRequest
 from kaipai.backends.previz import PrevizBackend
 from kaipai.document.models import Character, Placement, Scene, Shot, Style
+from kaipai.previz.motion import window
 
 W, H = 480, 270
 ANA = Character(id="ana", name="Ana", color="#e04040")
@@ -81,25 +83,60 @@ def test_push_in_moves_the_picture_and_keeps_size_fps_and_length(tmp_path: Path)
     assert np.abs(frames[0][H - band + 4 :].astype(int) - frames[-1][H - band + 4 :].astype(int)).mean() < 2  # the caption did not
 
 
-def test_only_the_speakers_mouth_moves(tmp_path: Path) -> None:
-    two = shot("MS", [Placement(character="ana", third="left"), Placement(character="bo", third="right")])
+@pytest.mark.parametrize("move", ["static", "push_in"])
+def test_only_the_speakers_mouth_moves_and_it_opens_with_the_loudness(tmp_path: Path, move: str) -> None:
+    two = shot("MS", [Placement(character="ana", third="left"), Placement(character="bo", third="right")], move=move)
     _, key = keyframe(tmp_path, two)
     backend = PrevizBackend()
     (tmp_path / "c").mkdir()
     clip = backend.generate_video(VideoRequest(prompt="", image=key, width=W, height=H, fps=12, duration=2.0, shot=two), JobContext(out_dir=tmp_path / "c")).files[0]
     rate = 24000
     t = np.arange(2 * rate) / rate
-    tone = (0.5 * np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)) * 32767).astype("<i2")
+    loudness = np.clip(np.sin(2 * np.pi * 1.5 * t), 0, None)  # three bursts of "speech" with silence between
+    tone = (0.5 * np.sin(2 * np.pi * 180 * t) * loudness * 32767).astype("<i2")
     audio = tmp_path / "line.wav"
     with wave.open(str(audio), "wb") as w:
         w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate), w.writeframes(tone.tobytes())
     (tmp_path / "l").mkdir()
     synced = backend.lipsync(LipsyncRequest(video=clip, audio=audio, speakers=[("bo", 0.0, 2.0)], shot=two, characters=[ANA, BO], fps=12), JobContext(out_dir=tmp_path / "l")).files[0]
-    frames = np.stack(_frames(synced)).astype(int)
-    changing = np.abs(np.diff(frames, axis=0)).sum(axis=3).max(axis=0) > 90  # beyond compression noise
-    ys, xs = np.nonzero(changing)
-    assert len(xs) > 0, "no mouth moved"
+    before, after = np.stack(_frames(clip)).astype(int), np.stack(_frames(synced)).astype(int)
+    assert before.shape == after.shape
+    changed = np.abs(after - before).sum(axis=3) > 90  # beyond re-encoding noise
     with av.open(str(clip)) as c:
-        mouths = json.loads(json.loads(c.metadata["comment"])["layout"])["mouths"]
-    bx, by = mouths["bo"][0], mouths["bo"][1]
-    assert xs.min() > W / 2 and np.hypot(xs.mean() - bx, ys.mean() - by) < H * 0.08  # only around Bo's mouth
+        meta = json.loads(c.metadata["comment"])
+    bx, by = json.loads(meta["layout"])["mouths"]["bo"][:2]
+    areas = changed.reshape(len(changed), -1).sum(axis=1)
+    assert areas.max() > 0, "no mouth moved"
+    for i in np.nonzero(areas)[0]:
+        ys, xs = np.nonzero(changed[i])
+        x, y, cw, ch = window(move, i / (len(changed) - 1), *meta["picture"], 0, (len(changed) - 1) / 12)
+        ex, ey = (bx - x) * W / cw, (by - y) * (H - meta["band_h"]) / ch  # where Bo's mouth is in this frame
+        assert xs.min() > W / 2 and np.hypot(xs.mean() - ex, ys.mean() - ey) < H * 0.05, i  # only around Bo's mouth
+    frame_loudness = np.array([loudness[int(i * rate / 12) : int((i + 1) * rate / 12)].mean() for i in range(len(areas))])
+    assert np.corrcoef(areas, frame_loudness)[0, 1] > 0.7  # open when loud, shut in the pauses
+
+
+def sky_share(img: np.ndarray) -> float:
+    picture = img[: int(H * 0.86)].astype(int)
+    r, g, b = picture[..., 0], picture[..., 1], picture[..., 2]
+    return float(((b > 150) & (b > g) & (g > r)).mean())  # the day sky's blues; the grass is green
+
+
+def test_a_low_angle_looks_up_at_the_sky_and_a_high_angle_down_at_the_ground(tmp_path: Path) -> None:
+    low, _ = keyframe(tmp_path, shot("MS", angle="low"))
+    eye, _ = keyframe(tmp_path, shot("MS", angle="eye"))
+    high, _ = keyframe(tmp_path, shot("MS", angle="high"))
+    assert sky_share(low) > sky_share(eye) + 0.2 and sky_share(eye) > sky_share(high)
+
+
+def test_an_insert_shows_its_object_as_big_as_the_shot_size_says(tmp_path: Path) -> None:
+    def insert(size: str, description: str) -> np.ndarray:
+        s = Shot(id="S1-002", scene="S1", order=2, size=size, kind="insert", description=description)
+        return keyframe(tmp_path, s)[0][: int(H * 0.86)].astype(int)
+
+    area = []
+    for size in ("ECU", "LS"):
+        empty = insert(size, "A quiet moment.")  # names no object: just the set
+        lantern = insert(size, "Insert, close-up of the lantern.")
+        area.append(float((np.abs(lantern - empty).sum(axis=2) > 60).mean()))
+    assert area[0] > 0.15 and area[0] > 4 * area[1] > 0

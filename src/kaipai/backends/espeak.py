@@ -29,6 +29,7 @@ _CHARS_UTF8 = 1
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 LANGUAGE_VOICES = {"zh": "cmn", "en": "en-us"}
+MIN_SECONDS = 0.5  # the shortest line: a held beat, so a "……" still gets its moment on screen
 FEMALE_VARIANTS = ["f1", "f2", "f3", "f4", "f5"]
 MALE_VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7"]
 _FEMALE = re.compile(r"女|妈|母|姐|妹|婆|奶|姑|姨|娘|嫂|she\b|her\b|woman|girl|female|mother|mom|sister|wife|lady|grandma|aunt", re.IGNORECASE)
@@ -107,19 +108,49 @@ def _stable(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
 
 
+_AGE = re.compile(r"(\d{1,2})\s*(?:岁|歲|years?\b|yrs?\b|y/o|s\b)|\baged?\s*(\d{1,2})", re.IGNORECASE)
+_OLD = re.compile(r"老|爷|奶|婆|翁|elderly|\bold\b|grand", re.IGNORECASE)
+_CHILD = re.compile(r"孩|童|小男孩|小女孩|娃|child|kid\b|boy\b|girl\b", re.IGNORECASE)
+
+
+def age_of(character: Character) -> int | None:
+    """The character's age as the document suggests it ("26岁", "(30s)", "aged 60", "老周", "a boy"), if it does."""
+    text = " ".join([character.description, character.wardrobe])
+    match = _AGE.search(text)
+    if match:
+        return int(match.group(1) or match.group(2))
+    names = " ".join([character.name, *character.aliases, character.description])
+    if _CHILD.search(names):
+        return 9
+    if _OLD.search(names):
+        return 65
+    return None
+
+
 def voice_for(character: Character | None, speaker: str, language: str) -> tuple[str, int, int]:
-    """(eSpeak voice name, pitch, words per minute) for a character: distinct and stable across the film."""
+    """(eSpeak voice name, pitch, words per minute) for a character: distinct and stable across the film.
+
+    The document's voice settings win; otherwise the variant, pitch and pace come from the
+    character's id (stable), their sex and their age as the description suggests them.
+    """
     base = LANGUAGE_VOICES.get(language, language)
     if character is None:  # the narrator: a calm, low, steady voice
         return f"{base}+m3", 35, 150 if language == "zh" else 160
     voice = character.voice
     text = " ".join([character.name, character.description, character.wardrobe, *character.aliases])
     female = bool(_FEMALE.search(text))
-    pool = FEMALE_VARIANTS if female else MALE_VARIANTS
+    age = age_of(character)
+    child = age is not None and age < 14
+    pool = FEMALE_VARIANTS if female or child else MALE_VARIANTS  # a child's voice sits where a woman's does
     h = _stable(character.id)
+    pitch_shift, pace = 0, 0
+    if child:
+        pitch_shift, pace = 20, 10
+    elif age is not None and age >= 55:
+        pitch_shift, pace = -8, -18
     name = voice.voice or f"{base}+{pool[h % len(pool)]}"
-    pitch = voice.pitch if voice.pitch is not None else (55 + h % 30 if female else 25 + h % 25)
-    rate = voice.rate if voice.rate is not None else (165 if language == "zh" else 170) + (h >> 8) % 25 - 12
+    pitch = voice.pitch if voice.pitch is not None else max(0, min(99, (55 + h % 30 if female or child else 25 + h % 25) + pitch_shift))
+    rate = voice.rate if voice.rate is not None else (165 if language == "zh" else 170) + (h >> 8) % 25 - 12 + pace
     return name, pitch, rate
 
 
@@ -166,6 +197,8 @@ class EspeakBackend(Backend):
         text = request.text.strip() or "…"
         pcm, src_rate = _Engine.speak(text, name, rate, pitch, volume, pitch_range)
         pcm = _resample(pcm, src_rate, request.sample_rate)
+        if len(pcm) < MIN_SECONDS * request.sample_rate:  # a beat of silence for a line with nothing to say ("……")
+            pcm = np.concatenate([pcm, np.zeros(int(MIN_SECONDS * request.sample_rate) - len(pcm), dtype=np.int16)])
         out = ctx.out_dir / "line.wav"
         write_wav(out, pcm, request.sample_rate)
         return Result(

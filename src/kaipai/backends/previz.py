@@ -8,7 +8,6 @@ stage to a real model is one line in the document.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from PIL import Image
 
@@ -37,10 +36,11 @@ class PrevizBackend(Backend):
     def generate_image(self, request: ImageRequest, ctx: JobContext) -> Result:
         from kaipai.previz.draw import draw_keyframe, save_keyframe
 
-        if request.shot is None:  # a reference sheet or a bare prompt: a titled card
-            from kaipai.document.models import Shot
+        if request.shot is None:  # a reference sheet or a bare prompt: the characters lined up, full length
+            from kaipai.document.models import Placement, Shot
 
-            shot = Shot(id="card", scene=request.scene.id if request.scene else "S1", order=1, description=request.prompt)
+            lineup = [Placement(character=c.id) for c in request.characters]
+            shot = Shot(id="card", scene=request.scene.id if request.scene else "S1", order=1, size="LS" if lineup else "MS", composition=lineup, description=request.prompt)
         else:
             shot = request.shot
         img, layout = draw_keyframe(shot, request.scene, request.characters, request.style, request.width, request.height, request.language)

@@ -15,28 +15,20 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from PIL.PngImagePlugin import PngInfo
 
 from kaipai.document.models import Character, Scene, Shot, Style
 from kaipai.fonts import cjk_font_path
-from kaipai.previz.look import RGB, SetLook, character_colour, lit, set_look, skin
+from kaipai.previz.figures import draw_figure, draw_from_above, face_box, horizon_y, name_tag, place, standing
+from kaipai.previz.look import RGB, set_look
+from kaipai.previz.scenery import backdrop, draw_object
 
 BAND = 0.14  # caption band, as a fraction of the frame height
 META_KEY = "kaipai-previz"
+DUTCH = 12  # degrees the dutch angle tilts the picture
+WALL_DISTANCE = 2.2  # an interior's back wall, in multiples of the main figure's distance
 
-#: shot size → (head height as a fraction of the picture height, head centre y, full figure visible)
-SIZES: dict[str, tuple[float, float, bool]] = {
-    "ECU": (1.25, 0.55, False),
-    "CU": (0.58, 0.46, False),
-    "MCU": (0.40, 0.38, False),
-    "MS": (0.26, 0.32, False),
-    "MLS": (0.17, 0.27, False),
-    "LS": (0.105, 0.0, True),
-    "WS": (0.06, 0.0, True),
-    "EWS": (0.024, 0.0, True),
-}
 SIZE_NAMES = {
     "zh": {"ECU": "大特写", "CU": "特写", "MCU": "近景", "MS": "中景", "MLS": "中全景", "LS": "全景", "WS": "远景", "EWS": "大远景"},
     "en": {"ECU": "extreme close-up", "CU": "close-up", "MCU": "medium close-up", "MS": "medium shot", "MLS": "medium long shot", "LS": "long shot", "WS": "wide shot", "EWS": "extreme wide shot"},
@@ -45,20 +37,6 @@ MOVE_NAMES = {
     "zh": {"static": "固定", "push_in": "推", "pull_out": "拉", "pan_left": "左摇", "pan_right": "右摇", "tilt_up": "上摇", "tilt_down": "下摇", "truck_left": "左移", "truck_right": "右移", "crane_up": "升", "crane_down": "降", "handheld": "手持", "orbit": "环绕"},
     "en": {m: m.replace("_", " ") for m in ("static", "push_in", "pull_out", "pan_left", "pan_right", "tilt_up", "tilt_down", "truck_left", "truck_right", "crane_up", "crane_down", "handheld", "orbit")},
 }
-THIRD_X = {"left": 1 / 3, "center": 0.5, "right": 2 / 3}
-DEPTH = {"foreground": (1.45, 0.10), "midground": (1.0, 0.0), "background": (0.6, -0.08)}  # scale, y shift
-
-
-@dataclass
-class Figure:
-    character: Character
-    x: float  # centre, pixels
-    head_y: float
-    head: float  # head height, pixels
-    facing: str
-    depth: str
-    full: bool
-    colour: RGB
 
 
 @dataclass
@@ -83,113 +61,6 @@ class Layout:
 @lru_cache(maxsize=32)
 def font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(cjk_font_path()), size)
-
-
-HORIZON = {"eye": 0.45, "ots": 0.45, "pov": 0.45, "dutch": 0.45, "high": 0.2, "low": 0.78, "worms_eye": 0.92, "overhead": None}
-
-
-def horizon_y(angle: str, h: float) -> float | None:
-    """Where the horizon sits: a low camera looks up (horizon low), a high one looks down; none overhead."""
-    frac = HORIZON.get(angle, 0.45)
-    return None if frac is None else h * frac
-
-
-def _gradient(w: int, h: int, top: RGB, mid: RGB, bottom: RGB, horizon: float | None) -> np.ndarray:
-    ys = np.arange(h, dtype=np.float32)[:, None]
-    if horizon is None:  # overhead: all ground
-        col = np.array(bottom, np.float32)[None, None, :] * (0.85 + 0.15 * ys[:, :, None] / max(h, 1))
-        return np.broadcast_to(col, (h, w, 3)).astype(np.uint8)
-    top_a, mid_a, bot_a = (np.array(c, np.float32) for c in (top, mid, bottom))
-    t_sky = np.clip(ys / max(horizon, 1), 0, 1)[:, :, None]
-    sky = top_a * (1 - t_sky) + mid_a * t_sky
-    t_ground = np.clip((ys - horizon) / max(h - horizon, 1), 0, 1)[:, :, None]
-    ground = bot_a * (0.8 + 0.2 * t_ground)
-    img = np.where((ys < horizon)[:, :, None], sky, ground)
-    return np.broadcast_to(img, (h, w, 3)).astype(np.uint8)
-
-
-def _set(draw: ImageDraw.ImageDraw, w: int, h: int, hy: float | None, look: SetLook) -> None:
-    """Perspective lines on the ground towards a vanishing point, a window or moon for the light."""
-    line = tuple(max(0, c - 30) for c in look.ground)
-    if hy is None:
-        step = w / 8
-        for i in range(9):
-            draw.line([(i * step, 0), (i * step, h)], fill=line, width=2)
-            draw.line([(0, i * step), (w, i * step)], fill=line, width=2)
-        return
-    vx = w * 0.5
-    for i in range(-6, 7):
-        draw.line([(vx, hy), (vx + i * w * 0.25, h)], fill=line, width=2)
-    for k in range(1, 6):
-        y = hy + (h - hy) * (k / 6) ** 1.8
-        draw.line([(0, y), (w, y)], fill=line, width=1)
-    if look.exterior and hy > h * 0.15:
-        r = h * 0.05
-        cx, cy = w * 0.82, hy * 0.35
-        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(235, 235, 210) if look.night else (255, 240, 170))
-    elif not look.exterior and hy > h * 0.25:
-        wx, wy, ww, wh = w * 0.7, hy * 0.25, w * 0.14, hy * 0.5
-        glass = (40, 60, 110) if look.night else (190, 220, 245)
-        draw.rectangle([wx, wy, wx + ww, wy + wh], fill=glass, outline=line, width=3)
-        draw.line([(wx + ww / 2, wy), (wx + ww / 2, wy + wh)], fill=line, width=3)
-
-
-def _figures(shot: Shot, characters: list[Character], w: int, h: int, hy: float | None, look: SetLook) -> list[Figure]:
-    by_id = {c.id: c for c in characters}
-    head_frac, head_y_frac, full = SIZES.get(shot.size.value, SIZES["MS"])
-    placed = [p for p in shot.composition if p.character in by_id]
-    figures = []
-    n_same_third: dict[str, int] = {}
-    for p in placed:
-        scale, shift = DEPTH.get(p.depth.value, (1.0, 0.0))
-        if not full:
-            scale = 1 + (scale - 1) * 0.5  # a close shot has little depth to play with
-        head = h * head_frac * scale
-        k = n_same_third.get(p.third.value, 0)
-        n_same_third[p.third.value] = k + 1
-        x = w * THIRD_X[p.third.value] + k * head * 1.2 * (1 if p.third.value != "right" else -1)
-        if full:
-            ground = (hy if hy is not None else h * 0.3) + (h - (hy or h * 0.3)) * (0.55 + shift * 2.5)
-            head_y = ground - head * 6.5
-        else:
-            head_y = h * (head_y_frac + shift)
-        figures.append(Figure(by_id[p.character], x, head_y, head, p.facing.value, p.depth.value, full, lit(character_colour(p.character, by_id[p.character].color), look)))
-    figures.sort(key=lambda f: ("background", "midground", "foreground").index(f.depth))
-    return figures
-
-
-def _draw_figure(draw: ImageDraw.ImageDraw, f: Figure, look: SetLook, layout: Layout, lang: str) -> None:
-    hw = f.head * 0.4  # head half-width
-    cx, cy = f.x, f.head_y
-    body_top = cy + f.head * 0.5
-    shoulders = f.head * 1.15
-    body_bottom = cy + f.head * (6.5 if f.full else 4.0)
-    outline = (20, 20, 20) if not look.night else (5, 5, 10)
-    ow = max(1, int(f.head / 40))
-    draw.polygon([(cx - shoulders, body_top + f.head * 0.35), (cx + shoulders, body_top + f.head * 0.35), (cx + shoulders * 0.8, body_bottom), (cx - shoulders * 0.8, body_bottom)], fill=f.colour, outline=outline)
-    draw.rounded_rectangle([cx - shoulders, body_top + f.head * 0.15, cx + shoulders, body_top + f.head * 0.9], radius=f.head * 0.3, fill=f.colour, outline=outline)
-    draw.rectangle([cx - hw * 0.35, body_top - f.head * 0.05, cx + hw * 0.35, body_top + f.head * 0.25], fill=skin(look))
-    hair = lit(tuple(int(c * 0.35) for c in f.colour), look)  # type: ignore[arg-type]
-    draw.ellipse([cx - hw, cy - f.head * 0.5, cx + hw, cy + f.head * 0.5], fill=skin(look) if f.facing != "away" else hair, outline=outline, width=ow)
-    layout.figures[f.character.id] = (int(cx - shoulders), int(cy - f.head * 0.5), int(cx + shoulders), int(body_bottom))
-    if f.facing != "away":
-        draw.chord([cx - hw, cy - f.head * 0.5, cx + hw, cy + f.head * 0.1], 180, 360, fill=hair)
-        look_dx = {"camera": 0.0, "left": -0.35, "right": 0.35}.get(f.facing, 0.0) * hw
-        eye_r = max(1.0, f.head * 0.055)
-        for side in (-1, 1) if f.facing == "camera" else (-0.5, 0.5):
-            ex, ey = cx + look_dx + side * hw * 0.42, cy + f.head * 0.02
-            draw.ellipse([ex - eye_r, ey - eye_r, ex + eye_r, ey + eye_r], fill=(25, 25, 30))
-        mx, my = cx + look_dx * 0.8, cy + f.head * 0.27
-        mw, mh = hw * 0.55, f.head * 0.16
-        draw.line([(mx - mw / 2, my), (mx + mw / 2, my)], fill=(120, 40, 40), width=max(1, int(f.head / 50)))
-        layout.mouths[f.character.id] = (mx, my, mw, mh)
-    size = max(12, min(48, int(f.head * 0.28)))
-    tag = f.character.name
-    tf = font(size)
-    tw = draw.textlength(tag, font=tf)
-    ty = max(2, cy - f.head * 0.5 - size * 1.6)
-    draw.rounded_rectangle([cx - tw / 2 - size * 0.4, ty, cx + tw / 2 + size * 0.4, ty + size * 1.35], radius=size * 0.4, fill=f.colour, outline=(255, 255, 255), width=2)
-    draw.text((cx, ty + size * 0.68), tag, font=tf, fill=(255, 255, 255) if sum(f.colour) < 450 else (0, 0, 0), anchor="mm")
 
 
 def _arrow(draw: ImageDraw.ImageDraw, x0: float, y0: float, x1: float, y1: float, colour: RGB, width: int) -> None:
@@ -257,18 +128,31 @@ def draw_keyframe(
     """Draw the frame for ``shot``. Deterministic: the same spec always gives the same pixels."""
     band = int(round(height * BAND / 2) * 2)
     ph = height - band
-    look = set_look(scene.int_ext.value if scene else "INT", scene.time_of_day.value if scene else "day", style.palette, style.lighting)
-    angle = shot.angle.value
-    hy = horizon_y(angle, ph)
-    picture = Image.fromarray(np.ascontiguousarray(_gradient(width, ph, look.top, look.horizon, look.ground, hy)))
+    lighting = f"{style.lighting} {shot.lighting}".strip()
+    look = set_look(scene.int_ext.value if scene else "INT", scene.time_of_day.value if scene else "day", style.palette, lighting)
+    hy = horizon_y(shot, ph)
+    wall = standing(shot, ph, WALL_DISTANCE)
+    picture = backdrop(width, ph, hy, look, (scene.location or scene.id) if scene else "", wall)
     draw = ImageDraw.Draw(picture)
-    _set(draw, width, ph, hy, look)
     layout = Layout(width, height, band)
-    for f in _figures(shot, characters, width, ph, hy, look):
-        _draw_figure(draw, f, look, layout, language)
-    if angle == "dutch":
-        picture = picture.rotate(12, resample=Image.BILINEAR, expand=False, fillcolor=look.ground)
-        layout.mouths = {k: _rotate(v, width, ph, 12) for k, v in layout.mouths.items()}
+    figures = place(shot, characters, width, ph, hy, look)
+    tag_size = max(12, int(ph * 0.035))
+    for f in figures:
+        if hy is None:
+            layout.figures[f.character.id] = draw_from_above(draw, f, look)
+            continue
+        box, mouth = draw_figure(draw, f, look)
+        layout.figures[f.character.id] = box
+        if mouth is not None:
+            layout.mouths[f.character.id] = mouth
+    taken = [face_box(f) for f in figures if f.facing != "away" and hy is not None]
+    for f in reversed(figures):  # the nearest first: it has the least choice
+        taken.append(name_tag(draw, f, font(int(min(ph * 0.07, max(tag_size, f.head * 0.26)))), width, ph, taken))
+    if not figures and (shot.kind.value == "insert" or shot.props):
+        draw_object(draw, shot, width, ph, hy, look, font(max(14, int(ph * 0.05))))
+    if shot.angle.value == "dutch":
+        picture = picture.rotate(DUTCH, resample=Image.BILINEAR, expand=False, fillcolor=look.ground)
+        layout.mouths = {k: _rotate(v, width, ph, DUTCH) for k, v in layout.mouths.items()}
     img = Image.new("RGB", (width, height))
     img.paste(picture, (0, 0))
     _caption(img, shot, language, band)

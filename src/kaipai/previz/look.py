@@ -88,3 +88,13 @@ def lit(colour: RGB, look: SetLook) -> RGB:
 
 def skin(look: SetLook) -> RGB:
     return lit((236, 200, 170), look) if not look.night else (110, 100, 105)
+
+
+def shade(colour: RGB, k: float) -> RGB:
+    """The colour darkened (``k`` < 1) or lightened (``k`` > 1), as for a sleeve in shadow or hair."""
+    return (min(255, int(colour[0] * k)), min(255, int(colour[1] * k)), min(255, int(colour[2] * k)))
+
+
+def mix(a: RGB, b: RGB, t: float) -> RGB:
+    """``a`` moved a fraction ``t`` of the way to ``b``."""
+    return _mix(a, b, t)

@@ -15,10 +15,14 @@ from pathlib import Path
 import av
 import numpy as np
 
+from kaipai.previz import yuv
 from kaipai.previz.motion import encode, frame_count, previz_metadata, window
+from kaipai.previz.yuv import colour_yuv
 
-MOUTH_DARK = np.array([70, 20, 25], dtype=np.uint8)
-TEETH = np.array([235, 230, 225], dtype=np.uint8)
+MOUTH_DARK = (70, 20, 25)
+TEETH = (235, 230, 225)
+MOUTH_YUV = colour_yuv(MOUTH_DARK)
+TEETH_YUV = colour_yuv(TEETH)
 
 
 def envelope(audio: Path, fps: int, n: int) -> np.ndarray:
@@ -46,24 +50,39 @@ def speaker_at(t: float, speakers: list[tuple[str, float, float]]) -> str | None
     return None
 
 
+def _ellipse(shape: tuple[int, int], cx: float, cy: float, w: float, h: float) -> tuple[slice, slice, np.ndarray, np.ndarray] | None:
+    """The bounding slices of an ellipse in a plane of ``shape``, its mask there and the rows' y."""
+    x0, x1 = int(max(0, cx - w / 2 - 1)), int(min(shape[1], cx + w / 2 + 2))
+    y0, y1 = int(max(0, cy - h / 2 - 1)), int(min(shape[0], cy + h / 2 + 2))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32) + 0.5
+    inside = ((xs - cx) / (w / 2)) ** 2 + ((ys - cy) / (h / 2)) ** 2 <= 1.0
+    return slice(y0, y1), slice(x0, x1), inside, ys
+
+
 def open_mouth(frame: np.ndarray, cx: float, cy: float, mw: float, mh: float, openness: float) -> None:
-    """Draw an open mouth (a dark ellipse with a line of teeth) in place."""
+    """Draw an open mouth (a dark ellipse with a line of teeth) in place on a packed yuv420p frame."""
     h = max(1.0, mh * openness)
     w = max(2.0, mw * (0.75 + 0.25 * openness))
-    x0, x1 = int(max(0, cx - w / 2 - 1)), int(min(frame.shape[1], cx + w / 2 + 2))
-    y0, y1 = int(max(0, cy - h / 2 - 1)), int(min(frame.shape[0], cy + h / 2 + 2))
-    if x1 <= x0 or y1 <= y0:
+    y_plane, u_plane, v_plane = yuv.views(frame)
+    luma = _ellipse(y_plane.shape, cx, cy, w, h)
+    if luma is None:
         return
-    ys, xs = np.mgrid[y0:y1, x0:x1]
-    inside = ((xs - cx) / (w / 2)) ** 2 + ((ys - cy) / (h / 2)) ** 2 <= 1.0
-    region = frame[y0:y1, x0:x1]
-    region[inside] = MOUTH_DARK
+    rows, cols, inside, ys = luma
     teeth = inside & (ys < cy - h * 0.2)
-    region[teeth] = TEETH
+    region = y_plane[rows, cols]
+    region[inside] = MOUTH_YUV[0]
+    region[teeth] = TEETH_YUV[0]
+    chroma = _ellipse(u_plane.shape, cx / 2, cy / 2, w / 2, h / 2)
+    if chroma is not None:
+        rows, cols, inside, _ = chroma
+        u_plane[rows, cols][inside] = MOUTH_YUV[1]
+        v_plane[rows, cols][inside] = MOUTH_YUV[2]
 
 
 def lipsync_frames(video: Path, audio: Path, speakers: list[tuple[str, float, float]], fps: int) -> tuple[Iterator[np.ndarray], dict, int, int, int]:
-    """Frames of ``video`` with the speakers' mouths moving; also its metadata, size and frame count."""
+    """Frames of ``video`` (packed yuv420p) with the speakers' mouths moving; also its metadata, size and frame count."""
     container = av.open(str(video))
     stream = container.streams.video[0]
     meta = previz_metadata(container) or {}
@@ -79,10 +98,10 @@ def lipsync_frames(video: Path, audio: Path, speakers: list[tuple[str, float, fl
     def gen() -> Iterator[np.ndarray]:
         try:
             for i, frame in enumerate(container.decode(stream)):
-                arr = frame.to_ndarray(format="rgb24")
+                arr = np.ascontiguousarray(frame.to_ndarray(format="yuv420p"))
                 who = speaker_at(i / fps, speakers)
                 if layout and who and who in layout["mouths"] and i < len(env) and env[i] > 0.08:
-                    x, y, cw, ch = window(move, i / max(1, n - 1), pw, ph_src, seed)
+                    x, y, cw, ch = window(move, i / max(1, n - 1), pw, ph_src, seed, (n - 1) / fps)
                     mx, my, mw, mh = layout["mouths"][who]
                     sx, sy = width / cw, out_ph / ch
                     open_mouth(arr, (mx - x) * sx, (my - y) * sy, mw * sx * 1.2, mh * sy * 2.4, float(env[i]))
