@@ -10,13 +10,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pyloudnorm
-import pysubs2
 import pytest
 
 from kaipai.post.assemble import assemble, ffmpeg
 from kaipai.post.cut import Cut, CutLine, CutShot
 from kaipai.post.slate import draw_slate
-from kaipai.post.subtitles import write_subtitles
 
 W, H, FPS, RATE = 160, 90, 25, 48000
 COLOURS = ["red", "blue", "green", "yellow"]
@@ -130,16 +128,62 @@ def test_missing_picture_shows_a_slate(tmp_path: Path) -> None:
     assert len(frames) == FPS and frames[0].std() > 5  # text on the card, not a black frame
 
 
-def test_subtitles_match_the_dialogue(tmp_path: Path) -> None:
+def colour_runs(frames: list[np.ndarray], pure: list[np.ndarray]) -> list[int]:
+    """Per frame, the index of the pure colour it shows, or -1 while it is a mix (a transition)."""
+    out = []
+    for f in frames:
+        px = f[45, 80].astype(int)
+        near = [i for i, c in enumerate(pure) if np.abs(px - c).sum() <= 24]
+        out.append(near[0] if near else -1)
+    return out
+
+
+def test_wipe_has_its_length(tmp_path: Path) -> None:
+    cut = beep_flash_cut(tmp_path, transition="wipe", td=0.8)
+    film = tmp_path / "film.mp4"
+    assemble(cut, film, slate=slate(tmp_path))
+    frames, _, _ = decode(film)
+    assert len(frames) == round(cut.duration * FPS)
+    boundary = round(cut.shots[1].start * FPS)
+    # a wipe is a moving edge: frames in which both red and blue are on screen at once
+    both = [f for f in frames[boundary - FPS : boundary + FPS] if (np.abs(f[45].astype(int) - [254, 0, 0]).sum(axis=1) < 30).any() and (np.abs(f[45].astype(int) - [0, 0, 254]).sum(axis=1) < 30).any()]
+    assert abs(len(both) - 0.8 * FPS) <= 2
+
+
+def test_fades_from_and_to_black(tmp_path: Path) -> None:
     cut = beep_flash_cut(tmp_path)
-    cut.lines[0].text = "A rather long line of dialogue that a viewer cannot read in one go, so it is wrapped and split into two subtitles"
-    cut.lines[1].translation = "第二句"
-    out = write_subtitles(cut, tmp_path)
-    subs = pysubs2.load(str(out["srt"]))
-    first = [e for e in subs if e.start < cut.lines[1].start * 1000]
-    assert len(first) == 2 and first[0].start == round(cut.lines[0].start * 1000) and first[-1].end == round(cut.lines[0].end * 1000)
-    assert all(len(row) <= 42 for e in subs for row in e.plaintext.splitlines())
-    second = next(e for e in subs if "line 1" in e.plaintext)
-    assert "第二句" in second.plaintext
-    assert abs(second.start - cut.lines[1].start * 1000) <= 1
-    assert pysubs2.load(str(out["ass"])).styles["Default"].fontname == "Noto Sans CJK SC"
+    cut.shots[0].transition, cut.shots[0].transition_duration = "fade_in", 0.4
+    cut.shots[3].transition, cut.shots[3].transition_duration = "fade_out", 0.6
+    film = tmp_path / "film.mp4"
+    assemble(cut, film, slate=slate(tmp_path))
+    frames, _, _ = decode(film)
+    brightness = [f.mean() for f in frames]
+    assert brightness[0] < 8 and brightness[10] > 60  # from black, up by frame 10
+    assert sum(1 for b in brightness[:20] if b < brightness[15] - 5) == 10
+    assert brightness[-1] < 12 and sum(1 for b in brightness[-20:] if b < brightness[-20] - 5) in (14, 15)
+
+
+def test_conforming_clips_joined_by_cuts_are_stream_copied(tmp_path: Path) -> None:
+    cut = beep_flash_cut(tmp_path)
+    cut.shots[2].picture = clip(tmp_path, "c2full", "green", cut.shots[2].duration, 12)  # full length this time
+    film = tmp_path / "film.mp4"
+    events: list[float] = []
+    result = assemble(cut, film, slate=slate(tmp_path), on_progress=lambda p: events.append(p.fraction))
+    assert result["stream_copy"] == 1.0
+    frames, _, _ = decode(film)
+    assert len(frames) == round(cut.duration * FPS)
+    with av.open(str(cut.shots[1].picture)) as src:
+        original = [f.to_ndarray(format="rgb24") for f in src.decode(video=0)]
+    start = round(cut.shots[1].start * FPS)
+    # pixel for pixel the clip's own frames: a re-encode would have changed them
+    assert all(np.array_equal(a, b) for a, b in zip(frames[start : start + len(original)], original, strict=True))
+    assert events[-1] == 1.0
+
+
+def test_progress_reaches_the_end(tmp_path: Path) -> None:
+    cut = beep_flash_cut(tmp_path, transition="dissolve", td=0.4)
+    seen: list[tuple[str, float]] = []
+    assemble(cut, tmp_path / "film.mp4", slate=slate(tmp_path), on_progress=lambda p: seen.append((p.kind, p.fraction)))
+    encode = [f for kind, f in seen if kind == "assemble the film"]
+    assert encode[-1] == 1.0 and encode == sorted(encode)
+    assert ("measure loudness", 1.0) in seen

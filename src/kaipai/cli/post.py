@@ -22,6 +22,7 @@ class ExportFormat(str, Enum):
     fcpxml = "fcpxml"
     fcp7 = "fcp7"
     edl = "edl"
+    subtitles = "subtitles"
     stems = "stems"
     storyboard = "storyboard"
     contactsheet = "contactsheet"
@@ -33,7 +34,7 @@ def run_cut(paths: Any, profile: str = "web", burn: bool = False) -> Any:
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(), console=console) as bar:
         task = bar.add_task("cut", total=1.0)
-        result = make_cut(paths, profile=profile, burn_subtitles=burn, on_event=lambda e: bar.update(task, completed=e.fraction))
+        result = make_cut(paths, profile=profile, burn_subtitles=burn, on_event=lambda e: bar.update(task, completed=e.fraction, description=e.kind))
         bar.update(task, completed=1.0)
     return result
 
@@ -56,6 +57,9 @@ def cut(
     result = run_cut(paths, profile.value, burn_subtitles)
     console.print(f"[green]film[/] {result.film}  ({result.duration:.1f} s, {result.shots} shots)")
     console.print(f"subtitles {result.srt}, {result.ass}")
+    if "input_i" in result.loudness:
+        target = -14.0 if profile.value == "web" else -23.0
+        console.print(f"loudness {result.loudness['input_i']:.1f} LUFS measured, normalised to {target:.0f} LUFS ({profile.value})")
     if result.missing:
         console.print(f"[yellow]{len(result.missing)} shots have no clip yet and show a still or slate:[/] {', '.join(result.missing)}")
 
@@ -84,6 +88,7 @@ _register(ExportFormat.otio, "OpenTimelineIO timeline (.otio): picture, dialogue
 _register(ExportFormat.fcpxml, "FCPXML for Final Cut Pro and DaVinci Resolve.")
 _register(ExportFormat.fcp7, "FCP7 XML for Premiere Pro (and Resolve).")
 _register(ExportFormat.edl, "CMX 3600 EDL of the picture track.")
+_register(ExportFormat.subtitles, "Subtitles as SRT and styled ASS from the real dialogue timing (bilingual when lines have translations).")
 _register(ExportFormat.stems, "Dialogue, music and effects stems as WAV, aligned with the film.")
 _register(ExportFormat.storyboard, "Storyboard PDF: every shot's frame, shot data and dialogue, in the project's language.")
 _register(ExportFormat.contactsheet, "Contact sheet PNG: every shot's frame in a grid with its id and time.")
@@ -95,5 +100,5 @@ def export_everything(
     dest: Path | None = typer.Option(None, "--dest", "-o", help="Export folder (default: output/exports)."),
     project: Path | None = ProjectOption,
 ) -> None:
-    """Everything an editor needs: OTIO, FCPXML, FCP7 XML, EDL, stems, storyboard and contact sheet."""
+    """Everything an editor needs: OTIO, FCPXML, FCP7 XML, EDL, subtitles, stems, storyboard and contact sheet."""
     _export([f.value for f in ExportFormat], dest, project)

@@ -39,6 +39,7 @@ class CutShot:
     transition_duration: float = 0.0
     notes: str = ""
     stale: bool = False
+    sfx: list[str] = field(default_factory=list)  # sound effects wanted (no effects backend renders them yet)
 
     @property
     def end(self) -> float:
@@ -70,7 +71,8 @@ class Cut:
 
 
 def frames(seconds: float, fps: int) -> int:
-    return int(round(seconds * fps))
+    """Whole frames in ``seconds`` (half a frame rounds up, so 4.5 s at 25 fps is 113 frames)."""
+    return int(seconds * fps + 0.5 + 1e-9)
 
 
 def build_cut(doc: Document, media: dict[str, object]) -> Cut:
@@ -101,6 +103,7 @@ def build_cut(doc: Document, media: dict[str, object]) -> Cut:
                 transition_duration=td,
                 notes=shot.notes,
                 stale=bool(getattr(m, "stale", False)),
+                sfx=list(shot.sfx),
             )
         )
         for v in getattr(m, "voices", []) if m is not None else []:

@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from kaipai.document.models import Document
 from kaipai.fonts import cjk_font_path
+from kaipai.planning.vocabulary import ANGLE, MOVE, NARRATOR, SIZE, label
 from kaipai.post.cut import Cut
 
 LABELS = {
@@ -24,7 +25,7 @@ def storyboard_pdf(doc: Document, cut: Cut, stills: dict[str, Path], out: Path) 
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.add_font("cjk", "", str(cjk_font_path()))
     pdf.set_auto_page_break(False)
-    names = {c.id: c.name for c in doc.cast.characters}
+    names = {c.id: c.name for c in doc.cast.characters} | {"narrator": NARRATOR[lang]}
     shots = {s.id: s for s in doc.shots}
     per_page, top, row_h = 3, 22, 88
     for i, cs in enumerate(cut.shots):
@@ -45,8 +46,9 @@ def storyboard_pdf(doc: Document, cut: Cut, stills: dict[str, Path], out: Path) 
         pdf.cell(75, 6, f"{words['shot']} {cs.shot}   {cs.start:.1f}s", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("cjk", size=9)
         pdf.set_xy(125, y + 7)
-        pdf.multi_cell(75, 4.5, f"{words['size']}: {shot.size.value}  {words['angle']}: {shot.angle.value}\n{words['move']}: {shot.move.value}  {words['duration']}: {cs.duration:.1f}s\n{shot.description}"[:400])
-        lines = [f"{names.get(d.speaker, d.speaker)}：{d.text}" for d in shot.dialogue]
+        pdf.multi_cell(75, 4.5, f"{words['size']}: {label(SIZE, shot.size, lang)}  {words['angle']}: {label(ANGLE, shot.angle, lang)}\n{words['move']}: {label(MOVE, shot.move, lang)}  {words['duration']}: {cs.duration:.1f}s\n{shot.description}"[:400])
+        colon = "：" if lang == "zh" else ": "
+        lines = [f"{names.get(d.speaker, d.speaker)}{colon}{d.text}" for d in shot.dialogue]
         if lines:
             pdf.set_x(125)
             pdf.multi_cell(75, 4.5, f"{words['dialogue']}:\n" + "\n".join(lines)[:500])

@@ -7,6 +7,7 @@ with relative paths, ready to be zipped and moved.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -37,8 +38,12 @@ def _media(path: Path, name: str, media_dir: Path | None) -> str:
         return path.resolve().as_uri()
     media_dir.mkdir(parents=True, exist_ok=True)
     target = media_dir / f"{name}{path.suffix}"
-    if not target.exists() or target.stat().st_size != path.stat().st_size:
-        shutil.copyfile(path, target)
+    if not (target.exists() and os.path.samefile(path, target)):
+        target.unlink(missing_ok=True)
+        try:  # a hard link costs no space; the store's files are never modified in place
+            os.link(path, target)
+        except OSError:
+            shutil.copyfile(path, target)
     return f"{media_dir.name}/{target.name}"
 
 
@@ -56,19 +61,40 @@ def build_timeline(cut: Cut, *, media_dir: Path | None = None, slates: dict[str,
         else:
             ref = otio.schema.MissingReference()
         clip = otio.schema.Clip(name=shot.shot, media_reference=ref, source_range=_range(0, shot.duration, fps))
-        clip.metadata["kaipai"] = {"shot": shot.shot, "stale": shot.stale, "description": shot.description}
-        clip.markers.append(otio.schema.Marker(name=shot.shot, marked_range=_range(0, 0, fps), color=otio.schema.MarkerColor.RED if shot.stale else otio.schema.MarkerColor.GREEN, metadata={"notes": shot.notes}))
+        clip.metadata["kaipai"] = {"shot": shot.shot, "stale": shot.stale, "description": shot.description, "sfx": list(shot.sfx), "transition": shot.transition, "transition_duration": shot.transition_duration}
+        color = otio.schema.MarkerColor.RED if shot.stale else otio.schema.MarkerColor.GREEN
+        clip.markers.append(otio.schema.Marker(name=shot.shot, marked_range=_range(0, 0, fps), color=color, comment=shot.notes, metadata={"notes": shot.notes}))
         if transitions and shot.transition in ("dissolve", "wipe") and len(video) and shot.transition_duration:
             half = _rt(shot.transition_duration / 2, fps)
-            video.append(otio.schema.Transition(name=shot.transition, transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve, in_offset=half, out_offset=half))
+            kind = otio.schema.TransitionTypes.SMPTE_Dissolve if shot.transition == "dissolve" else otio.schema.TransitionTypes.Custom
+            video.append(otio.schema.Transition(name=shot.transition, transition_type=kind, in_offset=half, out_offset=half))
         video.append(clip)
     tl.tracks.append(video)
     tl.tracks.append(_placed_track("dialogue", [(ln.start, ln.end - ln.start, ln.path, f"{ln.line}") for ln in cut.lines], fps, media_dir))
     if music:
         cues = [(c.start, c.end - c.start, music[j], f"music-{j + 1}") for j, c in enumerate(cut.music) if j in music]
         tl.tracks.append(_placed_track("music", cues, fps, media_dir))
-    tl.tracks.append(otio.schema.Track(name="effects", kind=otio.schema.TrackKind.Audio))
+    tl.tracks.append(_effects_track(cut))
     return tl
+
+
+def _effects_track(cut: Cut) -> otio.schema.Track:
+    """Placeholders where the document asks for sound effects: a clip with no media yet under each
+    shot that wants some, named after the effects, so the editor sees what to lay in."""
+    fps = cut.fps
+    track = otio.schema.Track(name="effects", kind=otio.schema.TrackKind.Audio)
+    cursor = 0
+    for shot in cut.shots:
+        begin, length = frames(shot.start, fps), max(1, frames(shot.duration, fps))
+        if not shot.sfx:
+            continue
+        if begin > cursor:
+            track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(begin - cursor, fps))))
+        clip = otio.schema.Clip(name=" / ".join(shot.sfx), media_reference=otio.schema.MissingReference(), source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(length, fps)))
+        clip.metadata["kaipai"] = {"shot": shot.shot, "sfx": list(shot.sfx)}
+        track.append(clip)
+        cursor = begin + length
+    return track
 
 
 def _placed_track(name: str, items: list[tuple[float, float, Path, str]], fps: int, media_dir: Path | None) -> otio.schema.Track:
@@ -96,11 +122,13 @@ def export(cut: Cut, dest: Path, formats: list[str] | None = None, *, slates: di
     for name in formats or list(FORMATS):
         adapter, filename = FORMATS[name]
         # EDL has one video track and no room for our audio layout; FCP formats get the full timeline.
-        tl = build_timeline(cut, media_dir=dest / "media", slates=slates, music=music)
+        # an EDL dissolve must reach into media before the clip's first frame, which generated clips
+        # do not have: the EDL carries the cuts (the other formats carry the transitions)
+        tl = build_timeline(cut, media_dir=dest / "media", slates=slates, music=music, transitions=name != "edl")
         if name == "edl":
             tl.tracks[:] = [tl.tracks[0]]
-        elif name != "otio":
-            tl.tracks[:] = [t for t in tl.tracks if len(t)]
+        elif name != "otio":  # NLEs need media behind every clip: keep the tracks that have it
+            tl.tracks[:] = [t for t in tl.tracks if len(t) and all(not isinstance(c.media_reference, otio.schema.MissingReference) for c in t.find_clips())]
         path = dest / filename
         otio.adapters.write_to_file(tl, str(path), adapter_name=adapter)
         out[name] = path

@@ -86,19 +86,23 @@ def make_cut(paths: ProjectPaths, *, profile: str = "web", burn_subtitles: bool 
 
 
 def export_all(paths: ProjectPaths, dest: Path, formats: list[str] | None = None) -> dict[str, Path]:
-    """NLE timelines (OTIO, FCPXML, FCP7 XML, EDL) with their media, audio stems, storyboard PDF and contact sheet."""
+    """NLE timelines (OTIO, FCPXML, FCP7 XML, EDL) with their media, subtitles, audio stems, storyboard
+    PDF and contact sheet, into ``dest`` (media referenced relatively, so the folder can be zipped)."""
     doc = load_document(paths)
     cut = build_cut(doc, circled_media(paths))
     slate = _slates(paths, cut)
     slates = {s.shot: slate(s) for s in cut.shots if s.picture is None and s.still is None}
     music = music_beds(paths, cut)
-    chosen = formats or [*FORMATS, "stems", "storyboard", "contactsheet"]
+    chosen = formats or [*FORMATS, "subtitles", "stems", "storyboard", "contactsheet"]
     out: dict[str, Path] = {}
     timeline_formats = [f for f in chosen if f in FORMATS]
     if timeline_formats:
         out.update(export(cut, dest, timeline_formats, slates=slates, music=music))
     stills = {s.shot: (s.still or slates.get(s.shot)) for s in cut.shots}
     stills = {k: v for k, v in stills.items() if v is not None}
+    if "subtitles" in chosen:
+        for name, path in write_subtitles(cut, dest).items():
+            out[f"subtitles ({name})"] = path
     if "stems" in chosen:
         for name, path in render_stems(cut, dest / "stems", music).items():
             out[f"stem {name}"] = path

@@ -1,0 +1,80 @@
+"""Subtitles follow the heard dialogue, read comfortably, and carry the translation when there is one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pysubs2
+from conftest import Media
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kaipai.post.cut import CutLine
+from kaipai.post.subtitles import READING, hold_for_reading, split_line, wrap, write_subtitles
+
+words = st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12), min_size=1, max_size=40)
+hanzi = st.text(alphabet="雨夜的公交站台她看着远处灯光，。！？我们走吧", min_size=1, max_size=120)
+
+
+@given(words, st.integers(min_value=8, max_value=50))
+def test_latin_wrap_keeps_every_word_and_the_width(ws: list[str], width: int) -> None:
+    rows = wrap(" ".join(ws), width)
+    assert " ".join(rows) == " ".join(ws)
+    assert all(len(r) <= width or " " not in r for r in rows)
+
+
+@given(hanzi)
+def test_chinese_wrap_keeps_every_character_and_no_row_starts_with_punctuation(text: str) -> None:
+    rows = wrap(text, 16)
+    assert "".join(rows) == "".join(text.split())
+    assert all(len(r) <= 18 for r in rows)
+    assert all(r[0] not in "，。！？" for r in rows[1:])
+
+
+@settings(max_examples=60)
+@given(st.one_of(words.map(" ".join), hanzi), st.floats(min_value=0, max_value=100), st.floats(min_value=0.05, max_value=30))
+def test_split_line_covers_the_line_in_order_within_its_time(text: str, start: float, length: float) -> None:
+    events = split_line(text, start, start + length, "en")
+    assert events[0][0] == start and abs(events[-1][1] - (start + length)) < 1e-9
+    assert all(abs(a[1] - b[0]) < 1e-9 for a, b in zip(events, events[1:], strict=False))
+    assert all(len(e[2].split("\n")) <= 2 for e in events)
+    joined = "".join(e[2].replace("\n", "" if any("\u4e00" <= c <= "\u9fff" for c in text) else " ") for e in events)
+    assert joined.replace(" ", "") == text.replace(" ", "")
+
+
+def test_a_fast_line_stays_up_long_enough_to_read_but_never_over_the_next() -> None:
+    text = "A line said far faster than anyone could read it"
+    held = hold_for_reading([(1.0, 1.5, text), (2.5, 3.0, "next")], "en", 10.0)
+    assert held[0][1] == 2.5  # stopped by the next subtitle
+    alone = hold_for_reading([(1.0, 1.5, text)], "en", 10.0)
+    assert abs(alone[0][1] - (1.0 + len(text) / READING["en"].cps)) < 1e-9
+
+
+def test_srt_times_match_the_dialogue_and_translations_appear(media: Media, tmp_path: Path) -> None:
+    cut = media.film(["red", "blue", "green"])
+    long = "A rather long line of dialogue that a viewer cannot read in one go, so it is wrapped and split into two subtitles"
+    cut.lines[0].text, cut.lines[0].end = long, cut.lines[0].start + 1.9
+    cut.lines[1].translation = "第二句"
+    out = write_subtitles(cut, tmp_path)
+    subs = pysubs2.load(str(out["srt"]))
+    first = [e for e in subs if e.start < cut.lines[1].start * 1000]
+    assert len(first) == 2 and first[0].start == round(cut.lines[0].start * 1000)
+    assert first[0].end == first[1].start  # the second half appears as the first half goes
+    assert " ".join(e.plaintext.replace("\n", " ") for e in first) == long
+    assert all(len(row) <= 42 for e in subs for row in e.plaintext.splitlines())
+    second = next(e for e in subs if "line 1" in e.plaintext)
+    assert second.plaintext.splitlines() == ["line 1", "第二句"]
+    assert second.start == round(cut.lines[1].start * 1000)
+    for line, event in zip(cut.lines[1:], [e for e in subs if e.start >= cut.lines[1].start * 1000], strict=True):
+        assert event.start == round(line.start * 1000) and event.end >= round(line.end * 1000)
+    ass = pysubs2.load(str(out["ass"]))
+    assert ass.styles["Default"].fontname == "Noto Sans CJK SC"
+    assert any(r"{\rTranslation}第二句" in e.text for e in ass)
+
+
+def test_chinese_lines_wrap_at_sixteen_characters(media: Media, tmp_path: Path) -> None:
+    cut = media.film(["red"], language="zh")
+    cut.lines[0] = CutLine(line="L0", speaker="a", name="林", text="雨夜的公交站台上，她看着远处的灯光慢慢靠近，终于说出了那句话。", translation="", path=cut.lines[0].path, start=0.2, end=1.9, on_screen=True)
+    subs = pysubs2.load(str(write_subtitles(cut, tmp_path)["srt"]))
+    rows = [r for e in subs for r in e.plaintext.splitlines()]
+    assert "".join(rows) == cut.lines[0].text and all(len(r) <= 18 for r in rows) and len(rows) >= 2
