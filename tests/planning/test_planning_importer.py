@@ -8,7 +8,7 @@ from planning_scripts import en_screenplay, zh_screenplay
 
 from kaipai.document.io import new_document_text, parse_text
 from kaipai.document.models import IntExt, TimeOfDay, reference_errors
-from kaipai.planning.importer import document_from_screenplay
+from kaipai.planning.importer import document_from_screenplay, keep_scene_ids
 from kaipai.screenplay.model import Element, ElementType, Screenplay, ScreenplayScene
 
 
@@ -94,3 +94,51 @@ def test_import_is_deterministic_and_round_trips_through_yaml() -> None:
     assert a == b
     loaded = parse_text(new_document_text(a))
     assert loaded.doc == a
+
+
+def test_a_character_is_described_as_the_action_introduces_them() -> None:
+    sp = Screenplay(
+        format="fountain",
+        scenes=[
+            ScreenplayScene(
+                heading="EXT. PIER - NIGHT",
+                location="PIER",
+                elements=[
+                    Element(type=ElementType.action, text="MAYA (30s, raincoat, a sealed envelope in her hand) walks to the end of the pier."),
+                    Element(type=ElementType.dialogue, character="MAYA", text="He said the light would still be on."),
+                    Element(type=ElementType.action, text="ELI (V.O.) is heard first. Then Eli (70s, oilskin coat) steps out of the shadows."),
+                    Element(type=ElementType.dialogue, character="ELI", text="Every night."),
+                    Element(type=ElementType.action, text="MAYA (smiling) nods."),
+                ],
+            )
+        ],
+    )
+    doc = document_from_screenplay(sp)
+    assert doc.character("maya").description == "30s, raincoat, a sealed envelope in her hand"  # type: ignore[union-attr]
+    assert doc.character("eli").description == "70s, oilskin coat"  # type: ignore[union-attr]  # not the voice mark
+    lin = document_from_screenplay(
+        Screenplay(
+            format="zh",
+            scenes=[
+                ScreenplayScene(
+                    heading="1-1 夜 外 站台",
+                    location="站台",
+                    elements=[Element(type=ElementType.action, text="林夏（女，26岁，护士）站在站牌下。"), Element(type=ElementType.dialogue, character="林夏", text="末班车还没走吧。")],
+                )
+            ],
+        )
+    ).character("林夏")
+    assert lin is not None and lin.description == "女，26岁，护士"
+
+
+def test_reimported_scenes_keep_their_ids_and_new_ones_get_letters() -> None:
+    old = document_from_screenplay(en_screenplay()).scenes
+    sp = en_screenplay()
+    extra = ScreenplayScene(heading="EXT. STREET - NIGHT", location="STREET", elements=[Element(type=ElementType.action, text="Rain.")])
+    sp.scenes = [extra.model_copy(), sp.scenes[0], extra, sp.scenes[1], sp.scenes[2].model_copy(update={"heading": "EXT. HARBOUR - DUSK"})]
+    fresh = document_from_screenplay(sp).scenes
+    assert [s.id for s in fresh] == ["S01", "S02", "S03", "S04", "S05"]
+    kept = keep_scene_ids(old, fresh)
+    assert [s.id for s in kept] == ["S00A", "S01", "S01A", "S02", "S03"]  # an edited heading in place keeps its id
+    assert [s.heading for s in kept] == [s.heading for s in fresh]
+    assert keep_scene_ids([], fresh) == fresh

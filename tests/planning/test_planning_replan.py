@@ -127,3 +127,38 @@ def test_locked_shots_of_a_scene_that_is_gone_are_kept() -> None:
     result = plan_document(doc)
     assert result.document.shot(gone.id) == doc.shot(gone.id)
     assert gone.id in result.kept_locked
+
+
+def test_shots_keep_their_ids_through_a_script_edit_so_only_the_edit_is_reported() -> None:
+    doc = first_plan()
+    shot_of_line = {d.text: s.id for s in doc.shots for d in s.dialogue}
+    cut = "I told you not to open his letters."
+    doc.scenes[0].elements = [el for el in doc.scenes[0].elements if el.get("text") != cut]
+    doc.scenes[1].elements.append(Element(type=ElementType.dialogue, character="JOHN", text="Goodnight then.", line=40).model_dump(mode="json"))
+    result = plan_document(doc)
+    new = result.document
+    now = {d.text: s.id for s in new.shots for d in s.dialogue}
+    assert all(now[text] == sid for text, sid in shot_of_line.items() if text != cut)  # every other line: same shot id
+    assert shot_of_line[cut] in result.removed and now["Goodnight then."] in result.added
+    assert len(result.added) <= 2 and len(result.removed) <= 2  # the edit, not the scene after it
+    unchanged = [s for s in doc.shots if s.scene == "S03"]
+    assert all(new.shot(s.id) == s.model_copy(update={"order": new.shot(s.id).order}) for s in unchanged)  # type: ignore[union-attr]
+    assert len({s.id for s in new.shots}) == len(new.shots)
+
+
+def test_a_line_rewritten_under_a_locked_shot_gets_a_new_shot_and_the_locked_one_keeps_its_take() -> None:
+    doc = first_plan()
+    holder = next(s for s in doc.shots if any(d.text == "Who is it from?" for d in s.dialogue))
+    doc = lock(doc, holder.id)
+    for el in doc.scenes[0].elements:
+        if el.get("text") == "Who is it from?":
+            el["text"] = "Who sent it?"
+    result = plan_document(doc)
+    new = result.document
+    assert new.shot(holder.id) == doc.shot(holder.id)  # the approved take, as approved
+    fresh = [s for s in new.shots if any(d.text == "Who sent it?" for d in s.dialogue)]
+    assert len(fresh) == 1 and fresh[0].id in result.added and not fresh[0].locked
+    assert fresh[0].dialogue[0].id != doc.shot(holder.id).dialogue[0].id  # type: ignore[union-attr]
+    assert set(line_owners(new).values()) == {1}
+    assert result.stale_locked == [holder.id]  # the director is told the locked shot no longer matches the script
+    assert plan_document(first_plan()).stale_locked == []

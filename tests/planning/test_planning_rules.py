@@ -152,16 +152,21 @@ def test_cutaways_captions_and_transitions() -> None:
 
 def test_words_lighting_and_lens_follow_the_scene_and_the_language() -> None:
     doc = document_from_screenplay(zh_screenplay())
-    doc.style = Style(lighting="低调光，暖色实用光源", visual_style="温暖的现实主义，35mm 胶片质感")
+    doc.style = Style(lighting="低调光，暖色实用光源", visual_style="温暖的现实主义，35mm 胶片质感", palette=["#FFB000", "#007F80"])
     shots = plan_document(doc).document.ordered_shots()
     night = [s for s in shots if s.scene == "S01"]
     assert all(s.lighting.startswith("内景·夜") and "暖色实用光源" in s.lighting for s in night)
+    assert all(s.lighting.endswith("主色调：琥珀色、青色") for s in shots)  # the palette, in words
+    assert all("主色调" in s.image_prompt for s in shots if s.kind != ShotKind.caption)
     assert all("外景·日" in s.lighting for s in shots if s.scene == "S02")
     for s in shots:
         assert has_cjk(s.description) and has_cjk(s.image_prompt) and has_cjk(s.video_prompt)
         assert "温暖的现实主义" in s.image_prompt
         assert re.fullmatch(r"\d+mm( macro)?", s.lens)
-    en = planned(en_screenplay())
+    en_doc = document_from_screenplay(en_screenplay())
+    en_doc.style = Style(palette=["#0A1A50"])
+    en = plan_document(en_doc).document
+    assert all(s.lighting.endswith("palette of navy") for s in en.shots)
     for s in en.shots:
         assert not has_cjk(s.description + s.image_prompt + s.video_prompt)
         assert s.image_prompt and s.video_prompt and s.description
@@ -208,3 +213,110 @@ def test_dual_dialogue_is_one_two_shot_and_sounds_become_sfx() -> None:
     assert [p.character for p in both[0].composition] == ["brick", "steel"]
     assert {"phone rings", "sound"} <= set(doc.ordered_shots()[0].sfx)
     assert side_violations(doc) == []
+
+
+def _scene(*elements: Element, heading: str = "EXT. PIER - NIGHT", location: str = "PIER") -> Screenplay:
+    return Screenplay(format="fountain", scenes=[ScreenplayScene(heading=heading, int_ext="EXT", time_of_day="night", location=location, elements=list(elements))])
+
+
+def test_an_action_that_names_nobody_frames_who_is_there_and_inserts_what_is_handed_over() -> None:
+    doc = planned(
+        _scene(
+            Element(type=ElementType.action, text="Rain on the planks."),
+            Element(type=ElementType.dialogue, character="MAYA", text="He said the light would still be on."),
+            Element(type=ElementType.dialogue, character="ELI", text="It has been on every night."),
+            Element(type=ElementType.action, text="She hands him the envelope. He does not open it."),
+        )
+    )
+    shots = doc.ordered_shots()
+    handing = next(s for s in shots if s.action.startswith("She hands him"))
+    assert handing.kind == ShotKind.two_shot and [p.character for p in handing.composition] == ["maya", "eli"]
+    after = shots[shots.index(handing) + 1]
+    assert after.kind == ShotKind.insert and "envelope" in after.description
+    assert side_violations(doc) == []
+
+
+def test_a_voice_over_from_someone_in_the_scene_watches_them_silent() -> None:
+    doc = planned(
+        _scene(
+            Element(type=ElementType.dialogue, character="ELI", text="Your mother wrote this?"),
+            Element(type=ElementType.dialogue, character="MAYA", text="She never sent it."),
+            Element(type=ElementType.dialogue, character="ELI", extension="V.O.", text="Some letters take forty years."),
+            Element(type=ElementType.dialogue, character="ELI", extension="V.O.", text="This one took forty-one."),
+        )
+    )
+    thought = next(s for s in doc.shots if any(d.delivery == Delivery.vo for d in s.dialogue))
+    assert [p.character for p in thought.composition] == ["eli"] and thought.size == ShotSize.CU
+    assert [d.text for d in thought.dialogue] == ["Some letters take forty years.", "This one took forty-one."]
+    assert "speaks" not in thought.video_prompt and "lips still" in thought.video_prompt
+
+
+def test_the_first_line_is_spoken_in_the_two_shot_the_action_just_drew() -> None:
+    doc = planned(
+        _scene(
+            Element(type=ElementType.action, text="Gulls overhead."),
+            Element(type=ElementType.action, text="Eli and Maya stand at the railing."),
+            Element(type=ElementType.dialogue, character="ELI", text="She asked me to keep the light on."),
+            Element(type=ElementType.dialogue, character="MAYA", text="She did come home."),
+        )
+    )
+    shots = doc.ordered_shots()
+    railing = next(s for s in shots if "railing" in s.action)
+    assert railing.kind == ShotKind.two_shot and [d.text for d in railing.dialogue] == ["She asked me to keep the light on."]
+    assert railing.duration >= 2.0  # long enough for the action as well as the line
+    assert shots[shots.index(railing) + 1].kind != ShotKind.two_shot
+
+
+def test_fade_in_written_as_action_opens_the_film_with_a_fade_and_is_not_a_shot() -> None:
+    doc = planned(_scene(Element(type=ElementType.action, text="**FADE IN:**"), Element(type=ElementType.action, text="A river at dawn.")))
+    shots = doc.ordered_shots()
+    assert all("FADE" not in s.action for s in shots)
+    assert shots[0].transition == Transition.fade_in
+
+
+def test_the_same_frame_is_never_cut_to_itself() -> None:
+    doc = planned(
+        _scene(
+            Element(type=ElementType.action, text="The lamp room, late."),
+            Element(type=ElementType.action, text="Eli polishes the brass."),
+            Element(type=ElementType.action, text="Eli hums to himself."),
+            Element(type=ElementType.action, text="Eli yawns."),
+            Element(type=ElementType.dialogue, character="ELI", text="Bed."),
+        )
+    )
+    shots = [s for s in doc.ordered_shots() if s.kind == ShotKind.action]
+    assert len(shots) == 3
+    assert all(a.size != b.size for a, b in zip(shots, shots[1:]))
+    assert all(s.lens for s in shots) and shots[0].lens != shots[1].lens  # the lens follows the size
+
+
+def test_an_opening_without_a_heading_names_no_place() -> None:
+    sp = _scene(Element(type=ElementType.action, text="Mary walks to the pier."))
+    sp.preamble = [Element(type=ElementType.action, text="A river at dawn.")]
+    doc = planned(sp)
+    opening = next(s for s in doc.ordered_shots() if s.scene == "S01")
+    assert "OPENING" not in opening.description + opening.image_prompt and "A river at dawn." in opening.description
+    zh = Screenplay(format="zh", preamble=[Element(type=ElementType.action, text="雨夜，城市的灯光。")], scenes=zh_screenplay().scenes)
+    first = plan_document(document_from_screenplay(zh)).document.ordered_shots()[0]
+    assert "序幕" not in first.description and "：。" not in first.description and "雨夜" in first.description
+
+
+def test_centered_text_is_a_title_card() -> None:
+    doc = planned(_scene(Element(type=ElementType.action, text="Night falls."), Element(type=ElementType.centered, text="**THE END**")))
+    last = doc.ordered_shots()[-1]
+    assert last.kind == ShotKind.caption and last.caption == "THE END" and last.composition == []
+
+
+def test_prompts_read_script_capitals_and_introductions_as_plain_words() -> None:
+    doc = planned(
+        _scene(
+            Element(type=ElementType.action, text="Gulls."),
+            Element(type=ElementType.action, text="WILL (29, soaked) drops a BIRTHDAY CARD. The TV is on."),
+            Element(type=ElementType.dialogue, character="WILL", text="I will keep it."),
+        )
+    )
+    shot = next(s for s in doc.shots if s.action.startswith("WILL (29"))
+    assert doc.character("will").description == "29, soaked"  # type: ignore[union-attr]
+    assert "Will (29, soaked) at screen" in shot.image_prompt  # the look, once, where the person is placed
+    assert "Will drops a birthday card" in shot.image_prompt and "The TV is on" in shot.video_prompt
+    assert shot.action.startswith("WILL (29, soaked)")  # the shot keeps the script's own words

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,13 @@ from kaipai.planning.importer import document_from_screenplay
 from kaipai.planning.names import has_cjk
 from kaipai.planning.rules import plan_document
 
+from kaipai.screenplay.examples import example_path
+
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "src" / "kaipai" / "examples"
-SHARED = Path("/work/shared/screenplays")
-SAMPLES_DIR = SHARED if SHARED.is_dir() else REPO / "tests" / "fixtures" / "screenplays"
+FIXTURES = REPO / "tests" / "fixtures" / "screenplays"
+SAMPLES_DIR = FIXTURES if any(FIXTURES.glob("*.fountain")) else Path("/work/shared/screenplays")
 SAMPLES = sorted(SAMPLES_DIR.glob("*.fountain"))
-BUNDLED = [EXAMPLES / "zh" / "screenplay.txt", EXAMPLES / "en" / "screenplay.fountain"]
+BUNDLED = [example_path("zh"), example_path("en")]
 
 
 def plan_file(path: Path) -> Document:
@@ -43,6 +45,14 @@ def check_grammar(doc: Document) -> None:
         previous = scene.location
     orders = [s.order for s in ordered]
     assert orders == sorted(set(orders))
+    for a, b in zip(ordered, ordered[1:]):
+        if a.scene == b.scene and b.kind != ShotKind.caption:  # the same frame twice in a row is a jump cut (title cards aside)
+            assert (a.kind, a.size, a.angle, a.move, a.composition) != (b.kind, b.size, b.angle, b.move, b.composition), f"{a.id} → {b.id}"
+    for shot in ordered:
+        if shot.kind == ShotKind.ots:  # over a shoulder on the other side of the frame
+            speaker, shoulder = shot.composition
+            assert speaker.third != shoulder.third and shoulder.facing.value == "away", shot.id
+        assert not re.search(r"：。|\bof \.|\bof$|OPENING|序幕", shot.description), f"{shot.id}: {shot.description!r}"
 
 
 def test_the_sample_folder_holds_the_fountain_samples() -> None:

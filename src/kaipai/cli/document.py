@@ -7,6 +7,7 @@ from enum import Enum
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from kaipai.cli.app import ProjectOption, app, console, export_app, project_paths, user_errors
@@ -57,6 +58,11 @@ def plan(project: Path | None = ProjectOption) -> None:
         if ids:
             shown = ", ".join(ids[:12]) + (f" … (+{len(ids) - 12})" if len(ids) > 12 else "")
             console.print(f"  [{colour}]{label}[/] {len(ids)}: {shown}")
+    if report.stale_locked:
+        console.print(
+            f"  [yellow]check[/] locked shots whose lines the script has changed or cut: {', '.join(report.stale_locked)} "
+            "(unlock them to re-plan, or edit their dialogue by hand)"
+        )
 
 
 @app.command(rich_help_panel="Document")
@@ -78,10 +84,11 @@ def shots(
     table = Table(title=f"{doc.project.title} — {len(selected)} shots", show_lines=False)
     for col in ("shot", "size", "angle", "move", "in frame", "description / dialogue", "s", ""):
         table.add_column(col, overflow="fold")
+    names = {c.id: c.name for c in doc.cast.characters} | {"narrator": "旁白" if doc.project.language.value == "zh" else "Narrator"}
     total = 0.0
     for s in selected:
-        framed = " ".join(f"{p.character}({p.third.value[0].upper()})" for p in s.composition)
-        lines = [s.description] + [f"[bold]{d.speaker}[/]: {d.text}" for d in s.dialogue]
+        framed = " ".join(f"{names.get(p.character, p.character)}({p.third.value[0].upper()})" for p in s.composition)
+        lines = [s.description] + [f"[bold]{escape(names.get(d.speaker, d.speaker))}[/]: {escape(d.text)}" for d in s.dialogue]
         total += s.duration
         table.add_row(s.id, s.size.value, s.angle.value, s.move.value, framed, "\n".join(x for x in lines if x), f"{s.duration:.1f}", "🔒" if s.locked else "")
     console.print(table)

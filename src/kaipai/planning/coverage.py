@@ -4,8 +4,10 @@ An establishing shot when the film arrives somewhere new; dialogue covered with 
 two-shot, then shot/reverse-shot (over the shoulder, singles) that keep every character
 on the same side of the 180° line for the whole scene; close-ups and a push-in on
 emotional lines, a reaction after them; inserts of what the action handles; 空镜
-cutaways and 字幕 captions as their own shots. Every dialogue line lands in exactly one
-shot, with an id that belongs to the scene (``S03-L4``), so re-cutting keeps its voice take.
+cutaways and 字幕 captions as their own shots. An action that only says "she" frames the
+people last seen; the same frame is never cut to itself. Every dialogue line lands in
+exactly one shot, with an id that belongs to the scene (``S03-L4``), so re-cutting keeps
+its voice take.
 """
 
 from __future__ import annotations
@@ -45,6 +47,16 @@ DIALOGUE_KINDS = frozenset({ShotKind.single, ShotKind.ots, ShotKind.two_shot, Sh
 _VISUAL_KINDS = frozenset({ShotKind.establishing, ShotKind.action, ShotKind.cutaway, ShotKind.insert})
 #: Dialogue shots between two reaction shots, at least: reactions punctuate, they do not pad.
 _REACTION_SPACING = 3
+#: Words that point at someone already on screen ("she hands him the envelope", "他沉默了").
+_PRONOUN = re.compile(r"\b(?:he|she|they|him|her|them|his|hers|their)\b|他|她", re.I)
+#: Edit instructions that scripts often write as plain action.
+_EDIT_WORDS = re.compile(r"\s*(?:FADE IN|FADE OUT|FADE TO BLACK|FADE TO WHITE|CUT TO|SMASH CUT TO|MATCH CUT TO|DISSOLVE TO|CUT TO BLACK)\s*[:.]?\s*", re.I)
+#: The size to cut to instead of repeating a frame: one step tighter, or wider at the tight end.
+_VARIATION = {
+    ShotSize.EWS: ShotSize.WS, ShotSize.WS: ShotSize.LS, ShotSize.LS: ShotSize.WS, ShotSize.MLS: ShotSize.MS,
+    ShotSize.MS: ShotSize.MCU, ShotSize.MCU: ShotSize.CU, ShotSize.CU: ShotSize.MCU, ShotSize.ECU: ShotSize.CU,
+}  # fmt: skip
+_INSERT_VARIATION = _VARIATION | {ShotSize.CU: ShotSize.ECU, ShotSize.ECU: ShotSize.CU}
 _SIDES = [(ScreenThird.left, Facing.right), (ScreenThird.right, Facing.left), (ScreenThird.center, Facing.camera)]
 
 
@@ -88,9 +100,9 @@ class _Draft:
 def transition_of(text: str) -> Transition:
     """The edit a screenplay transition asks for (FADE IN:, DISSOLVE TO:, 淡出…)."""
     t = text.upper()
-    if "FADE IN" in t or "淡入" in t:
+    if "FADE IN" in t or "淡入" in t or "渐显" in t:
         return Transition.fade_in
-    if "FADE OUT" in t or "FADE TO BLACK" in t or "淡出" in t:
+    if "FADE OUT" in t or "FADE TO BLACK" in t or "淡出" in t or "渐隐" in t or "黑场" in t:
         return Transition.fade_out
     if "DISSOLVE" in t or "叠化" in t or "溶" in t:
         return Transition.dissolve
@@ -126,6 +138,8 @@ class ScenePlanner:
         self.recent_speakers: list[str] = []
         #: Who has been seen or heard on screen so far; a two-shot never shows someone before they arrive.
         self.appeared: dict[str, None] = {}
+        #: Who was last seen or heard on screen, most recent last: whom "she" and "他" point at.
+        self.recent_people: list[str] = []
         self.dialogue_shots = 0
         self.last_reaction = -_REACTION_SPACING
         self.pending = Transition.cut
@@ -135,7 +149,7 @@ class ScenePlanner:
     # ------------------------------------------------------------------ reading the scene
 
     def speaker_id(self, raw: str) -> str:
-        if is_narrator(raw):
+        if is_narrator(raw) or not normalize_name(raw):  # a cue with no name in it is an unnamed voice
             return NARRATOR_ID
         return self.index.resolve(raw) or slugify(normalize_name(raw))
 
@@ -153,8 +167,12 @@ class ScenePlanner:
                 delivery = Delivery.vo if speaker == NARRATOR_ID else delivery_of(el.extension, el.character, paren)
                 line = DialogueLine(id=f"{self.scene.id}-L{n}", speaker=speaker, text=text, parenthetical=paren, delivery=delivery)
                 beats.append(_Beat("dialogue", text, _Line(line, dual=el.dual, emotional=is_emotional(text, paren))))
-            elif el.type in (ElementType.action, ElementType.centered) and text:
+            elif el.type in (ElementType.action, ElementType.centered) and _EDIT_WORDS.fullmatch(re.sub(r"[*_]", "", text)):
+                beats.append(_Beat("transition", text))  # "FADE IN:" written as action, as most scripts open
+            elif el.type == ElementType.action and text:
                 beats.append(_Beat("action", text))
+            elif el.type == ElementType.centered and text:
+                beats.append(_Beat("caption", re.sub(r"[*_]+", "", text)))  # > THE END <: a title card
             elif el.type in (ElementType.caption, ElementType.cutaway) and text:
                 beats.append(_Beat(el.type.value, text))
             elif el.type == ElementType.transition and text:
@@ -225,6 +243,10 @@ class ScenePlanner:
     # ------------------------------------------------------------------ drafting shots
 
     def add(self, draft: _Draft) -> _Draft:
+        last = self.drafts[-1] if self.drafts else None
+        if last is not None and draft.kind != ShotKind.caption and _framing(last) == _framing(draft):
+            # The same frame twice is a jump cut: a storyboard artist changes the size.
+            draft.size = (_INSERT_VARIATION if draft.kind == ShotKind.insert else _VARIATION)[draft.size]
         if self.pending != Transition.cut:
             draft.transition = self.pending
             draft.transition_duration = 1.0 if self.pending in (Transition.dissolve, Transition.fade_in) else 0.5
@@ -251,9 +273,10 @@ class ScenePlanner:
         )
 
     def action(self, text: str, *, shown: bool = True) -> None:
-        people = self.index.mentioned(text)
+        people = self.index.mentioned(text) or self.referred_to(text)
         for cid in people:
             self.appeared.setdefault(cid, None)
+            self._seen(cid)
         move = camera_move_for_action(text)
         if shown:
             n = len(people)
@@ -280,6 +303,16 @@ class ScenePlanner:
                     visual_seconds=2.0,
                 )
             )
+
+    def referred_to(self, text: str) -> list[str]:
+        """Who an action that names nobody means by its pronouns: the (at most two) people last on screen.
+
+        Both are framed when two are there, so whichever "he" is meant is in the shot.
+        """
+        if not _PRONOUN.search(text):
+            return []
+        recent = [c for c in self.recent_people if c in self.appeared]
+        return sorted(recent[-2:], key=lambda c: list(self.sides).index(c) if c in self.sides else 99)
 
     def objects(self, text: str, people: list[str]) -> list[tuple[str, str | None]]:
         """Things to insert: the cast's props named here; without cast props, objects the action handles."""
@@ -324,6 +357,11 @@ class ScenePlanner:
                 self.add(_Draft(kind=ShotKind.reaction, size=ShotSize.MCU, composition=[self.place(listener)], lines=[ln]))
             elif last is not None and last.kind in _VISUAL_KINDS and not last.on_screen_speakers:
                 last.lines.append(ln)  # a voice over the picture already there
+            elif last is not None and self.last_beat == "dialogue" and last.lines and all(x.line.speaker == d.speaker and x.line.delivery == Delivery.vo for x in last.lines):
+                last.lines.append(ln)  # the same voice goes on
+            elif d.speaker in self.appeared and d.speaker != NARRATOR_ID:  # their thoughts: we watch them, silent
+                self.add(_Draft(kind=ShotKind.single, size=ShotSize.CU, composition=[self.place(d.speaker)], lines=[ln]))
+                self._seen(d.speaker)
             else:
                 self.cutaway("", opening=False)
                 self.drafts[-1].lines.append(ln)
@@ -342,6 +380,12 @@ class ScenePlanner:
         listener = self.listener_for(speaker)
         present = [c for c in self.appeared if c != NARRATOR_ID]
         n = self.dialogue_shots
+        if n == 0 and listener is not None and last is not None and self.last_beat == "action" and last.kind in (ShotKind.two_shot, ShotKind.group) and not last.lines:
+            if {speaker, listener} <= {p.character for p in last.composition}:  # they speak in the shot that shows them
+                last.lines.append(ln)
+                self.dialogue_shots += 1
+                self._remember(speaker)
+                return
         if n == 0 and listener is not None and len(present) >= 3:
             draft = _Draft(kind=ShotKind.group, size=ShotSize.LS, composition=[self.place(c, Depth.midground if i < 2 else Depth.background) for i, c in enumerate(present)])
         elif n == 0 and listener is not None:
@@ -349,7 +393,7 @@ class ScenePlanner:
             draft = _Draft(kind=ShotKind.two_shot, size=ShotSize.MS, composition=[self.place(c) for c in pair])
         elif ln.emotional:
             draft = _Draft(kind=ShotKind.single, size=ShotSize.CU, move=CameraMove.push_in, composition=[self.place(speaker)])
-        elif listener is not None and n % 2 == 1:
+        elif listener is not None and n % 2 == 1 and self.side(listener)[0] != self.side(speaker)[0]:  # over a shoulder on the other side
             draft = _Draft(
                 kind=ShotKind.ots,
                 size=ShotSize.MCU,
@@ -372,6 +416,14 @@ class ScenePlanner:
         if speaker in self.recent_speakers:
             self.recent_speakers.remove(speaker)
         self.recent_speakers.append(speaker)
+        self._seen(speaker)
+
+    def _seen(self, cid: str) -> None:
+        if cid == NARRATOR_ID:
+            return
+        if cid in self.recent_people:
+            self.recent_people.remove(cid)
+        self.recent_people.append(cid)
 
     def transition(self, text: str) -> None:
         t = transition_of(text)
@@ -391,6 +443,11 @@ class ScenePlanner:
         self.pending = self.carried_transition()
         content = [b for b in beats if b.kind in ("action", "dialogue", "caption", "cutaway")]
         first = content[0] if content else None
+        leading = beats[: next(i for i, b in enumerate(beats) if b is first)] if first is not None else beats
+        before_first = {id(b) for b in leading}
+        for beat in leading:  # "FADE IN:" before anything is seen opens the first shot, establishing included
+            if beat.kind == "transition":
+                self.transition(beat.text)
         absorbed: _Beat | None = None
         if self.new_location() and (first is None or first.kind != "cutaway"):
             absorbed = first if first is not None and first.kind == "action" else None
@@ -398,7 +455,8 @@ class ScenePlanner:
         for i, beat in enumerate(beats):
             following = next((b for b in beats[i + 1 :] if b.kind in ("action", "dialogue", "caption", "cutaway")), None)
             if beat.kind == "transition":
-                self.transition(beat.text)
+                if id(beat) not in before_first:
+                    self.transition(beat.text)
                 continue
             if beat.kind == "music":
                 if self.drafts and not self.drafts[-1].music:
@@ -419,9 +477,7 @@ class ScenePlanner:
 
     def finish(self, k: int, d: _Draft) -> Shot:
         texts = [ln.line.text for ln in d.lines]
-        if d.kind in DIALOGUE_KINDS and texts:
-            duration = dialogue_seconds(texts)
-        elif texts:
+        if texts:  # long enough for its lines, and for the action it also shows
             duration = max(d.visual_seconds, dialogue_seconds(texts))
         else:
             duration = max(d.visual_seconds, 1.5)
@@ -453,6 +509,10 @@ class ScenePlanner:
             "video_prompt": video_prompt(shot, self.words, d.subject),
         }
         return shot.model_copy(update=words)
+
+
+def _framing(d: _Draft) -> tuple[object, ...]:
+    return (d.kind, d.size, d.angle, d.move, [(p.character, p.third, p.depth, p.facing) for p in d.composition])
 
 
 def _find_word(text: str, word: str) -> int:

@@ -8,7 +8,10 @@ director's edits all keep pointing at the same people and places.
 from __future__ import annotations
 
 import re
+import string
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from kaipai.document.models import (
     Cast,
@@ -27,6 +30,7 @@ from kaipai.planning.names import (
     NameIndex,
     detect_language,
     display_name,
+    has_cjk,
     is_narrator,
     name_key,
     normalize_name,
@@ -112,6 +116,49 @@ def document_from_screenplay(
     )
 
 
+def keep_scene_ids(old: list[Scene], fresh: list[Scene]) -> list[Scene]:
+    """Re-imported scenes keep the ids they had, the way a shooting script locks its scene numbers.
+
+    Scenes are matched in order by heading; a scene whose heading was edited in place keeps
+    its id too. A scene added between S02 and S03 becomes S02A (then S02B…), so every shot,
+    line and voice take of the scenes around it keeps its id.
+    """
+    if not old:
+        return fresh
+    keys = [_heading_key(s.heading) for s in old], [_heading_key(s.heading) for s in fresh]
+    ids: list[str | None] = [None] * len(fresh)
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, *keys, autojunk=False).get_opcodes():
+        if tag in ("equal", "replace"):
+            for k in range(min(i2 - i1, j2 - j1)):
+                ids[j1 + k] = old[i1 + k].id
+    taken = {s.id for s in old}
+    previous = "S00"
+    out = []
+    for scene, sid in zip(fresh, ids, strict=True):
+        if sid is None:
+            sid = next(f"{previous}{suffix}" for suffix in _suffixes() if f"{previous}{suffix}" not in taken)
+            taken.add(sid)
+        previous = sid
+        out.append(scene if scene.id == sid else scene.model_copy(update={"id": sid}))
+    return out
+
+
+def _heading_key(heading: str) -> str:
+    return re.sub(r"\s+", " ", heading).strip().casefold()
+
+
+def _suffixes() -> Iterator[str]:
+    """A, B, … Z, AA, AB, …"""
+    n = 1
+    while True:
+        for k in range(26**n):
+            word, rest = "", k
+            for _ in range(n):
+                word, rest = string.ascii_uppercase[rest % 26] + word, rest // 26
+            yield word
+        n += 1
+
+
 def _scenes_with_preamble(sp: Screenplay) -> list[ScreenplayScene]:
     """The scenes, led by an opening scene when the text before the first heading shows or says something."""
     scenes = list(sp.scenes)
@@ -166,7 +213,37 @@ def _people(scenes: list[ScreenplayScene]) -> dict[str, _Person]:
         for el in sc.elements:
             if el.type == ElementType.dialogue and el.character:
                 add(el.character)
+    _introductions(scenes, people)
     return people
+
+
+def _introductions(scenes: list[ScreenplayScene], people: dict[str, _Person]) -> None:
+    """Describe each undescribed person as the action introduces them: ``MAYA (30s, raincoat)``, ``林夏（女，26岁）``."""
+    waiting = {key: person for key, person in people.items() if not person.description}
+    if not waiting:
+        return
+    by_form: dict[str, _Person] = {}
+    for person in waiting.values():
+        for form in {person.name, *person.forms}:
+            form = normalize_name(form)
+            if form:
+                by_form.setdefault(form if has_cjk(form) else form.upper(), person)
+    names = "|".join(re.escape(f) for f in sorted(by_form, key=len, reverse=True))
+    intro = re.compile(rf"(?<![\w])({names})\s*[(（]([^()（）]{{2,120}})[)）]", re.I)
+    for sc in scenes:
+        for el in sc.elements:
+            if el.type not in (ElementType.action, ElementType.centered):
+                continue
+            for m in intro.finditer(el.text):
+                person = by_form.get(m.group(1)) or by_form.get(m.group(1).upper())
+                note = m.group(2).strip()
+                if person is not None and not person.description and not _is_cue_mark(note):
+                    person.description = note
+
+
+def _is_cue_mark(note: str) -> bool:
+    """``(V.O.)``, ``(O.S.)``, ``（画外音）``: a voice mark, not a description."""
+    return delivery_of(note) != Delivery.on or note.upper().replace(" ", "") in ("CONT'D", "CONTD", "CONT’D")
 
 
 def _present(sc: ScreenplayScene, index: NameIndex) -> list[str]:

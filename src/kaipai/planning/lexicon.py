@@ -68,18 +68,22 @@ def camera_move_for_action(text: str) -> CameraMove:
 
 _EN_HANDLE = (
     r"(?:picks? up|picking up|opens?|opening|holds?|holding|reads?|reading|grabs?|grabbing|takes? out|pulls? out|"
-    r"hands? (?:over )?|shows?|looks? at|looking at|stares? at|staring at|finds?|drops?|throws?(?: down)?|tosses?|writes?|"
+    r"hands?(?: over)?|shows?|looks? at|looking at|stares? at|staring at|finds?|drops?|throws?(?: down)?|tosses?|writes?|"
     r"puts? down|sets? down|lifts?|examines?|unfolds?|clutch(?:es)?|clutching|produces?|slides?|pockets?|lights?|"
-    r"dials?|hangs? up|studies|rips? open|tears? open|seals?|signs?|points? at|raises?|gripping|grips?)"
+    r"dials?|hangs? up|studies|rips? open|tears? open|seals?|signs?|points? at|raises?|gripping|grips?|sets?|places?|"
+    r"puts?|lays?|gives?|passes?|offers?|carr(?:y|ies|ying)|hides?|burns?|tears? up|crumples?|fold(?:s|ing)?)"
 )
 _EN_DET = r"(?:the|a|an|his|her|their|its|my|your|our|one|another|some|this|that|two|three)"
-_EN_OBJECT = re.compile(rf"\b{_EN_HANDLE}\s+{_EN_DET}\s+((?:[A-Za-z][\w'\-]*\s*){{1,3}})", re.I)
+#: "hands him the envelope": the one who receives it may stand between the verb and the thing.
+_EN_OBJECT = re.compile(rf"\b{_EN_HANDLE}\s+(?:(?:him|her|them|me|us)\s+)?{_EN_DET}\s+((?:[A-Za-z][\w'\-]*\s*){{1,3}})", re.I)
+#: "sets the lantern and the letter on the table": a second thing joined to the first.
+_EN_AND_OBJECT = re.compile(rf"\s*(?:,\s*)?(?:and|or)\s+{_EN_DET}\s+((?:[A-Za-z][\w'\-]*\s*){{1,3}})", re.I)
 _EN_CAPS_OBJECT = re.compile(r"\b(?:the|a|an|his|her|their|its|another)\s+((?:[A-Z][A-Z'\-]+)(?:\s+[A-Z][A-Z'\-]+){0,2})\b")
 _EN_STOP = {
     "on", "in", "at", "to", "from", "with", "and", "or", "but", "as", "into", "onto", "out", "up", "down", "over",
     "off", "of", "for", "while", "then", "that", "which", "who", "back", "again", "away", "before", "after", "when",
     "like", "too", "very", "so", "is", "are", "was", "were", "he", "she", "they", "it", "him", "her", "them", "there",
-    "here", "just", "still", "inside", "across", "through", "toward", "towards", "around", "about", "if", "carefully",
+    "here", "just", "still", "we", "you", "i", "me", "us", "can", "will", "would", "should", "must", "inside", "across", "through", "toward", "towards", "around", "about", "if", "carefully",
     "slowly", "quickly", "gently", "finally", "open", "closed", "shut", "aside", "himself", "herself", "themselves",
     "by", "near", "beside", "behind", "under", "above", "below", "against", "along", "without", "within", "upon",
     "until", "the", "a", "an", "his", "its", "their", "my", "your", "our", "this", "these", "those", "what", "where",
@@ -132,7 +136,7 @@ def _clean_en(phrase: str) -> str:
     words: list[str] = []
     for w in phrase.split():
         lw = w.lower()
-        if lw in _EN_STOP or (lw.endswith("ly") and len(lw) > 4) or (words and lw.endswith("ed") and len(lw) > 4):
+        if lw in _EN_STOP or (lw.endswith("ly") and len(lw) > 4) or (words and lw.endswith("ed") and len(lw) > 3):
             break
         words.append(w.strip("'-"))
     if words and words[-1].lower().endswith("ing") and len(words[-1]) > 5:
@@ -183,7 +187,11 @@ def objects_in(text: str, exclude: Iterable[str] = ()) -> list[str]:
             continue
         add(_clean_en(phrase).lower())
     for m in _EN_OBJECT.finditer(text):
-        add(_clean_en(m.group(1)).lower())
+        first = _clean_en(m.group(1))
+        add(first.lower())
+        rest = text[m.start(1) + len(first) :] if first else ""
+        if more := _EN_AND_OBJECT.match(rest):
+            add(_clean_en(more.group(1)).lower())
     return found
 
 

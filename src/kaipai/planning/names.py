@@ -84,7 +84,10 @@ def slugify(name: str) -> str:
     """An id matching ``^[\\w\\-]+$``: lower-case words joined by ``-``; Chinese stays Chinese."""
     s = unicodedata.normalize("NFKC", name).casefold()
     s = re.sub(r"['’`]", "", s)
-    s = re.sub(r"[^\w]+", "-", s).strip("-_")
+    # Only what every regex engine calls a word character (letters, marks, digits, _): a document
+    # checker reading ids with the schema's pattern must accept them too.
+    s = "".join(c if c in "_-" or unicodedata.category(c)[0] in "LM" or unicodedata.category(c) == "Nd" else "-" for c in s)
+    s = re.sub(r"-+", "-", s).strip("-_")
     return re.sub(r"-{2,}", "-", s) or "x"
 
 

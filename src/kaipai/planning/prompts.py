@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+from functools import lru_cache
 
 from kaipai.document.models import Character, Delivery, Document, IntExt, Scene, Shot, ShotKind, Style, TimeOfDay
+from kaipai.planning.names import has_cjk
 from kaipai.planning.vocabulary import ANGLE, FACING, INT_EXT, MOVE_PROMPT, NARRATOR, SIZE, THIRD, TIME, label, lang_of
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 _LIGHT = {
     "zh": {
@@ -77,14 +79,23 @@ class SceneWords:
         return c.name if c else cid
 
     def setting(self) -> str:
+        """``Harbour Pier (exterior, night)``; empty where the script never says where we are."""
+        if not self.place:
+            return ""
         ie = INT_EXT[self.lang][self.scene.int_ext]
         tod = TIME[self.lang][self.scene.time_of_day]
         if self.lang == "zh":
-            return f"{self.place}（{ie}{'·' + tod if tod else ''}）" if self.place else f"{ie}{'·' + tod if tod else ''}"
-        return f"{self.place} ({ie}{', ' + tod if tod else ''})" if self.place else f"{ie}{', ' + tod if tod else ''}"
+            return f"{self.place}（{ie}{'·' + tod if tod else ''}）"
+        return f"{self.place} ({ie}{', ' + tod if tod else ''})"
+
+
+#: Headings the importer gives the text before the first scene heading: no place is named there.
+OPENING_HEADINGS = frozenset({"OPENING", "序幕"})
 
 
 def _heading_place(heading: str) -> str:
+    if heading.strip() in OPENING_HEADINGS:
+        return ""
     return re.sub(r"^\s*(?:\d+[-–.]\d+|\d+\.?|INT\.?/EXT\.?|INT\.?|EXT\.?|I/E\.?)\s*", "", heading, flags=re.I).strip(" .-")
 
 
@@ -96,18 +107,75 @@ def first_sentences(text: str, n: int) -> str:
     return ("" if _CJK.search(text) else " ").join(p.strip() for p in parts[:n] if p.strip())
 
 
+#: Colour words for the style bible's palette: image models read "teal", not "#008080".
+_COLOURS = [
+    ((0, 0, 0), "black", "黑"), ((255, 255, 255), "white", "白"), ((128, 128, 128), "grey", "灰"),
+    ((200, 30, 40), "red", "红"), ((128, 0, 32), "burgundy", "酒红"), ((255, 140, 0), "orange", "橙"),
+    ((255, 176, 0), "amber", "琥珀"), ((240, 210, 60), "yellow", "黄"), ((110, 140, 60), "olive green", "橄榄绿"),
+    ((40, 150, 60), "green", "绿"), ((0, 128, 128), "teal", "青"), ((60, 130, 220), "blue", "蓝"),
+    ((20, 30, 90), "navy", "藏青"), ((120, 60, 160), "purple", "紫"), ((240, 150, 180), "pink", "粉"),
+    ((140, 90, 50), "brown", "棕"), ((225, 205, 170), "beige", "米"), ((180, 110, 60), "copper", "铜"),
+]  # fmt: skip
+
+
+def colour_words(palette: list[str], language: str) -> list[str]:
+    """The nearest colour word for each ``#RRGGBB`` of the palette, without repeats."""
+    zh = lang_of(language) == "zh"
+    words: list[str] = []
+    for hex_colour in palette:
+        rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+        _, en, cn = min(_COLOURS, key=lambda c: sum((a - b) ** 2 for a, b in zip(c[0], rgb, strict=True)))
+        word = cn + "色" if zh else en
+        if word not in words:
+            words.append(word)
+    return words
+
+
+def prompt_text(text: str, w: SceneWords) -> str:
+    """Script prose as a model should read it: ``ELI (70s, oilskin coat) steps`` → ``Eli steps``.
+
+    The introduction is already in the character's look; screenplay capitals (names, sounds,
+    props) become plain words, short acronyms (TV, FBI) stay.
+    """
+    pattern, names = _name_pattern(tuple((c.name, tuple(c.aliases)) for c in w.people.values()))
+    if pattern is not None:
+        text = pattern.sub(lambda m: names[m.group(m.lastgroup or 0)], text)
+    return re.sub(r"\b[A-Z][A-Z'\-]{3,}\b", lambda m: m.group(0).lower(), text)
+
+
+@lru_cache(maxsize=64)
+def _name_pattern(people: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """One pattern for every way the cast is written, with an introduction in brackets after it.
+
+    Names match as written, in capitals or capitalised only: "will" the verb is not WILL the man.
+    """
+    names: dict[str, str] = {}
+    for name, aliases in people:
+        for form in (name, *aliases):
+            form = form.strip()
+            for variant in {form} if has_cjk(form) else {form, form.upper(), form.title()}:
+                if variant:
+                    names.setdefault(variant, name)
+    forms = sorted(names, key=len, reverse=True)
+    latin = "|".join(re.escape(f) for f in forms if not has_cjk(f))
+    cjk = "|".join(re.escape(f) for f in forms if has_cjk(f))
+    alternatives = ([rf"(?<!\w)(?P<latin>{latin})(?!\w)(?:\s*\([^()]*\))?"] if latin else []) + ([rf"(?P<cjk>{cjk})(?:[（(][^（）()]*[）)])?"] if cjk else [])
+    return (re.compile("|".join(alternatives)) if alternatives else None), names
+
+
 def lighting_for(scene: Scene, style: Style, language: str) -> str:
-    """Lighting from interior/exterior and time of day, then the style bible's own tonality."""
+    """Lighting from interior/exterior and time of day, then the style bible's own tonality and palette."""
     lang = lang_of(language)
     exterior = scene.int_ext == IntExt.EXT
     base = _LIGHT[lang][(exterior, scene.time_of_day)]
     ie = INT_EXT[lang][scene.int_ext]
     tod = TIME[lang][scene.time_of_day]
+    colours = colour_words(style.palette, lang)
     if lang == "zh":
-        text = f"{ie}{'·' + tod if tod else ''}：{base}"
-        return f"{text}；{style.lighting}" if style.lighting else text
-    text = f"{ie.capitalize()}{', ' + tod if tod else ''}: {base}"
-    return f"{text}; {style.lighting}" if style.lighting else text
+        parts = [f"{ie}{'·' + tod if tod else ''}：{base}", style.lighting, "主色调：" + "、".join(colours) if colours else ""]
+        return "；".join(p for p in parts if p)
+    parts = [f"{ie.capitalize()}{', ' + tod if tod else ''}: {base}", style.lighting, "palette of " + ", ".join(colours) if colours else ""]
+    return "; ".join(p for p in parts if p)
 
 
 def _who(shot: Shot, w: SceneWords) -> str:
@@ -128,10 +196,12 @@ def describe(shot: Shot, w: SceneWords, subject: str = "") -> str:
     who = _who(shot, w)
     action = shot.action.strip()
     zh = w.lang == "zh"
+    where = w.setting()
     if shot.kind == ShotKind.establishing:
-        core = f"{size}：{w.setting()}" if zh else f"{size.capitalize()} of {w.setting()}"
+        core = (f"{size}：{where}" if zh else f"{size.capitalize()} of {where}") if where else (size if zh else size.capitalize())
     elif shot.kind == ShotKind.cutaway:
-        core = f"空镜：{subject or w.setting()}" if zh else f"Cutaway: {subject or w.setting()}"
+        seen = subject or where or ("环境" if zh else "the surroundings")
+        core = f"空镜：{seen}" if zh else f"Cutaway: {seen}"
     elif shot.kind == ShotKind.caption:
         core = f"字幕卡：{shot.caption}" if zh else f"Caption card: {shot.caption}"
     elif shot.kind == ShotKind.insert:
@@ -146,7 +216,8 @@ def describe(shot: Shot, w: SceneWords, subject: str = "") -> str:
     elif shot.kind == ShotKind.reaction:
         core = f"反应镜头，{size}：{who}，倾听并作出反应" if zh else f"Reaction, {size} of {who}, listening"
     else:
-        core = f"{size}：{who}" if zh else f"{size.capitalize()} of {who}" if who else f"{size.capitalize()} of {w.setting()}"
+        seen = who or where
+        core = (f"{size}：{seen}" if zh else f"{size.capitalize()} of {seen}") if seen else (size if zh else size.capitalize())
     sentences = [core]
     if action and shot.kind not in (ShotKind.cutaway, ShotKind.caption):
         sentences.append(action)
@@ -185,7 +256,7 @@ def image_prompt(shot: Shot, w: SceneWords, subject: str = "") -> str:
         else:
             parts.append(f"{w.name(p.character)}{' (' + look + ')' if look else ''} at {side if side == 'centre' else 'screen ' + side}, {facing}")
     if shot.action and shot.kind not in (ShotKind.caption, ShotKind.cutaway):
-        parts.append(first_sentences(shot.action, 1))  # a keyframe is one moment
+        parts.append(prompt_text(first_sentences(shot.action, 1), w))  # a keyframe is one moment
     if shot.kind != ShotKind.caption:
         parts.append(w.setting() + (f"，{w.place_description}" if zh and w.place_description else (f", {w.place_description}" if w.place_description else "")))
         parts.append(shot.lighting)
@@ -206,7 +277,7 @@ def video_prompt(shot: Shot, w: SceneWords, subject: str = "") -> str:
     elif shot.kind == ShotKind.cutaway and subject:
         parts.append(subject)
     if shot.action and shot.kind not in (ShotKind.caption, ShotKind.cutaway):
-        parts.append(first_sentences(shot.action, 2))  # clip models follow a short prompt best
+        parts.append(prompt_text(first_sentences(shot.action, 2), w))  # clip models follow a short prompt best
     framed = {p.character for p in shot.composition}
     for d in shot.dialogue:
         if d.delivery == Delivery.on and d.speaker in framed:
@@ -215,6 +286,9 @@ def video_prompt(shot: Shot, w: SceneWords, subject: str = "") -> str:
                 parts.append(f"{w.name(d.speaker)}{'（' + note + '）' if note else ''}说话，口型清晰")
             else:
                 parts.append(f"{w.name(d.speaker)} speaks{' (' + note + ')' if note else ''}, clear lip movement")
+    thinking = [p.character for p in shot.composition if any(d.speaker == p.character and d.delivery == Delivery.vo for d in shot.dialogue)]
+    for cid in thinking:  # their own voice over their face: the lips stay still
+        parts.append(f"{w.name(cid)}沉默不语，若有所思" if zh else f"{w.name(cid)} silent, lost in thought, lips still")
     if shot.kind == ShotKind.reaction:
         names = "、".join(w.name(p.character) for p in shot.composition) if zh else " and ".join(w.name(p.character) for p in shot.composition)
         parts.append(f"{names}静静倾听，表情细微变化" if zh else f"{names} listens, a subtle change of expression")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 
 from kaipai.document.models import DialogueLine, Document, Scene, Shot
@@ -29,6 +29,8 @@ class PlanResult:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     kept_locked: list[str] = field(default_factory=list)
+    #: Locked shots holding a line the script no longer has (as written): worth a look.
+    stale_locked: list[str] = field(default_factory=list)
 
 
 def replan(doc: Document, plan_scene: Callable[[Document, Scene], list[Shot]]) -> PlanResult:
@@ -49,9 +51,12 @@ def replan(doc: Document, plan_scene: Callable[[Document, Scene], list[Shot]]) -
 
     sequence: list[Shot] = []
     scene_ids = [s.id for s in doc.scenes]
+    script_lines: set[tuple[str, str, str]] = set()
     for scene in doc.scenes:
         scene_old = old_by_scene.get(scene.id, [])
-        fresh = _keep_line_ids(plan_scene(doc, scene), [d for s in scene_old for d in s.dialogue], scene.id)
+        fresh = _keep_line_ids(plan_scene(doc, scene), [d for s in scene_old for d in s.dialogue], scene.id, locked_lines)
+        fresh = _keep_shot_ids(fresh, scene_old, scene.id)
+        script_lines.update((scene.id, d.speaker, d.text) for s in fresh for d in s.dialogue)
         mine = {s.id: s for s in locked_by_scene.get(scene.id, [])}
         reserved = used_ids | {s.id for s in fresh}
         keyed: list[tuple[tuple[float, int], Shot]] = []
@@ -77,8 +82,10 @@ def replan(doc: Document, plan_scene: Callable[[Document, Scene], list[Shot]]) -
             used_ids.add(shot.id)
             reserved.add(shot.id)
             keyed.append(((pos, 0), shot))
+        floor = float("-inf")  # locked shots keep their order among themselves: their ``order`` never changes
         for rank, lk in enumerate(locked_by_scene.get(scene.id, [])):
-            keyed.append(((_anchor(lk, scene_old, slot_pos, line_pos), 1 + rank), lk))
+            floor = max(floor, _anchor(lk, scene_old, slot_pos, line_pos))
+            keyed.append(((floor, 1 + rank), lk))
         sequence.extend(shot for _, shot in sorted(keyed, key=lambda item: item[0]))
     # Locked shots of scenes that are gone stay, at the end, in their old order.
     sequence.extend(s for s in locked if s.scene not in scene_ids)
@@ -92,17 +99,19 @@ def replan(doc: Document, plan_scene: Callable[[Document, Scene], list[Shot]]) -
         changed=[i for i in new_free if i in old_free and _content(new_free[i]) != _content(old_free[i])],
         removed=[s.id for s in old_order if not s.locked and s.id not in new_free],
         kept_locked=[s.id for s in sequence if s.locked],
+        stale_locked=[s.id for s in sequence if s.locked and any((s.scene, d.speaker, d.text) not in script_lines for d in s.dialogue)],
     )
     doc.shots = sequence
     return result
 
 
-def _keep_line_ids(fresh: list[Shot], old_lines: list[DialogueLine], scene_id: str) -> list[Shot]:
+def _keep_line_ids(fresh: list[Shot], old_lines: list[DialogueLine], scene_id: str, locked_lines: Set[str] = frozenset()) -> list[Shot]:
     """Give each planned line the id it had before, so its voice take and any locked shot still find it.
 
     A line is the same line when speaker and text match; failing that, when it keeps its place
     (same positional id) and speaker while its old text appears nowhere now (the text was
-    edited). Any other line is new and gets an id no earlier line used.
+    edited) and no locked shot holds the old text. Any other line is new and gets an id no
+    earlier line used.
     """
     planned = [d for s in fresh for d in s.dialogue]
     if not old_lines or not planned:
@@ -121,7 +130,8 @@ def _keep_line_ids(fresh: list[Shot], old_lines: list[DialogueLine], scene_id: s
     texts_now = {(d.speaker, d.text) for d in planned}
     for i, d in enumerate(planned):
         old = old_by_id.get(d.id)
-        if i not in chosen and old is not None and d.id not in taken and old.speaker == d.speaker and (old.speaker, old.text) not in texts_now:
+        edited = old is not None and old.speaker == d.speaker and (old.speaker, old.text) not in texts_now and d.id not in locked_lines
+        if i not in chosen and edited and d.id not in taken:
             chosen[i] = d.id
             taken.add(d.id)
     reserved = taken | set(old_by_id) | {d.id for i, d in enumerate(planned) if i not in chosen}
@@ -141,6 +151,54 @@ def _keep_line_ids(fresh: list[Shot], old_lines: list[DialogueLine], scene_id: s
             shot = shot.model_copy(update={"dialogue": lines})
         out.append(shot)
     return out
+
+
+def _keep_shot_ids(fresh: list[Shot], scene_old: list[Shot], scene_id: str) -> list[Shot]:
+    """Give each planned shot the id of the shot it was before, so a script edit only touches what it changed.
+
+    A shot is the same shot when it holds the same lines (ids kept by :func:`_keep_line_ids`);
+    without lines, when it shows the same thing (kind, action, caption, props, and for an
+    empty frame its description), failing that the same action however it was described,
+    failing that the same kind in the same slot. A new shot takes its place-numbered id when
+    no earlier shot had it, else the next unused number: an id never passes to another shot.
+    """
+    if not scene_old or not fresh:
+        return fresh
+    chosen: dict[int, str] = {}
+    for key in (_identity, _loose_identity, _slot):
+        pool: dict[tuple[object, ...], list[str]] = defaultdict(list)
+        for s in scene_old:
+            if s.id not in chosen.values():
+                pool[key(s)].append(s.id)
+        for i, s in enumerate(fresh):
+            if i not in chosen and (ids := pool.get(key(s))):
+                chosen[i] = ids.pop(0)
+    old_ids = {s.id for s in scene_old}
+    used = set(chosen.values())
+    reserved = old_ids | used | {s.id for s in fresh}
+    for i, s in enumerate(fresh):
+        if i in chosen:
+            continue
+        chosen[i] = s.id if s.id not in old_ids and s.id not in used else _free_id(scene_id, reserved)
+        used.add(chosen[i])
+        reserved.add(chosen[i])
+    return [s if chosen[i] == s.id else s.model_copy(update={"id": chosen[i]}) for i, s in enumerate(fresh)]
+
+
+def _identity(shot: Shot) -> tuple[object, ...]:
+    if shot.dialogue:
+        return ("lines", *(d.id for d in shot.dialogue))
+    return (shot.kind, shot.action, shot.caption, *shot.props, "" if shot.composition else shot.description)
+
+
+def _loose_identity(shot: Shot) -> tuple[object, ...]:
+    if shot.dialogue:
+        return ("lines", *(d.id for d in shot.dialogue))
+    return (shot.kind, shot.action, shot.caption, *shot.props)
+
+
+def _slot(shot: Shot) -> tuple[object, ...]:
+    return (shot.kind, shot.id)
 
 
 def _anchor(shot: Shot, scene_old: list[Shot], slot_pos: dict[str, int], line_pos: dict[str, int]) -> float:

@@ -40,7 +40,7 @@ def _with_speakers(doc: Document) -> Document:
     for scene in doc.scenes:
         for el in scene_elements(doc, scene):
             if el.type == ElementType.dialogue and el.character.strip() and el.text.strip():
-                if not is_narrator(el.character) and index.resolve(el.character) is None:
+                if normalize_name(el.character) and not is_narrator(el.character) and index.resolve(el.character) is None:
                     missing.setdefault(normalize_name(el.character).casefold(), el.character)
     if not missing:
         return doc

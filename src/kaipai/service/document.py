@@ -35,6 +35,7 @@ class PlanReport:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     kept_locked: list[str] = field(default_factory=list)
+    stale_locked: list[str] = field(default_factory=list)
     shots: int = 0
     scenes: int = 0
 
@@ -56,6 +57,9 @@ def new_project(folder: Path, *, script: Path | None = None, language: str | Non
         target = folder / f"screenplay{script.suffix or '.txt'}"
         if script.resolve() != target.resolve():
             shutil.copyfile(script, target)
+        if title is None and not screenplay.title:  # no title page: the film is named after the script file, else the folder
+            stem = script.stem.replace("-", " ").replace("_", " ").strip()
+            title = stem if stem and stem.casefold() not in ("screenplay", "script", "剧本") else folder.resolve().name
         doc = document_from_screenplay(screenplay, language=language, title=title, screenplay_path=target.name)
     else:
         folder.mkdir(parents=True, exist_ok=True)
@@ -73,7 +77,7 @@ def reimport_screenplay(paths: ProjectPaths, doc: Document) -> Document:
     """
     if not doc.screenplay:
         return doc
-    from kaipai.planning.importer import document_from_screenplay
+    from kaipai.planning.importer import document_from_screenplay, keep_scene_ids
     from kaipai.screenplay import parse_file
 
     source = paths.inside(doc.screenplay)
@@ -88,7 +92,7 @@ def reimport_screenplay(paths: ProjectPaths, doc: Document) -> Document:
         locs.setdefault(loc.id, loc)
     old_scenes = {s.id: s for s in doc.scenes}
     scenes = []
-    for s in fresh.scenes:
+    for s in keep_scene_ids(doc.scenes, fresh.scenes):
         old = old_scenes.get(s.id)
         if old is not None and old.synopsis and not s.synopsis:
             s = s.model_copy(update={"synopsis": old.synopsis})
@@ -121,10 +125,14 @@ def plan_project(paths: ProjectPaths) -> PlanReport:
             planner = Registry().create(choice.use, choice.model, choice.options)
         result = plan_document(doc, planner=planner) if planner is not None else plan_document(doc)
         report.added, report.changed, report.removed, report.kept_locked = result.added, result.changed, result.removed, result.kept_locked
+        report.stale_locked = result.stale_locked
         report.shots, report.scenes = len(result.document.shots), len(result.document.scenes)
         return result.document
 
-    update(paths.document, change)
+    from kaipai.service.write import drafts_folder, keep_drafts
+
+    with keep_drafts(drafts_folder(paths)):  # a language model's invalid plan is kept as a draft, not lost
+        update(paths.document, change)
     return report
 
 
