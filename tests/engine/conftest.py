@@ -15,7 +15,7 @@ from kaipai.document.io import new_document_text
 from kaipai.document.models import BackendChoice, Cast, Character, DialogueLine, Document, Placement, Project, Scene, Shot, Style
 from kaipai.service.project import ProjectPaths
 
-CAPS = ("speech", "image", "video", "lipsync")
+CAPS = ("speech", "image", "video", "lipsync", "music")
 FAST = EngineSettings(retry=RetryPolicy(max_attempts=4, base=0.01, cap=0.05))
 
 

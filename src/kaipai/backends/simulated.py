@@ -169,8 +169,11 @@ class SimulatedBackend(Backend):
         def produce(out: Path) -> Result:
             path = out / "music.wav"
             rate = request.sample_rate
-            t = np.arange(int(round(request.duration * rate))) / rate
-            tone = (0.2 * np.sin(2 * math.pi * 220 * t) * 32767).astype("<i2")
+            total = int(round(request.duration * rate))
+            # A whole number of hertz repeats every second: synthesise one second and tile it.
+            pitch = 110 + int(220 * _unit_float(f"{request.prompt}|{request.seed}"))
+            second = (0.2 * np.sin(2 * math.pi * pitch * np.arange(rate) / rate) * 32767).astype("<i2")
+            tone = np.tile(second, total // rate + 1)[:total]
             with wave.open(str(path), "wb") as fh:
                 fh.setnchannels(1)
                 fh.setsampwidth(2)

@@ -35,6 +35,7 @@ from kaipai.backends.base import (
     ImageRequest,
     JobContext,
     LipsyncRequest,
+    MusicRequest,
     NotConfigured,
     Registry,
     Request,
@@ -51,7 +52,7 @@ from kaipai.build.audio import mix_lines, read_mono
 from kaipai.build.db import Take, TakesDB
 from kaipai.build.events import EventSink, NodeEvent, RenderDone, RenderTotals, RenderPlanned
 from kaipai.build.executor import Executor, ThreadExecutor
-from kaipai.build.graph import STAGES, Node, build_graph, effective_duration, place_lines
+from kaipai.build.graph import STAGES, Node, build_graph, cue_length, effective_duration, music_duration, place_lines
 from kaipai.build.keys import ENGINE_VERSION, artifact_key, default_seed, file_digest, inputs_key
 from kaipai.build.report import NodeStatus, RenderSummary
 from kaipai.build.scheduling import RateLimiter, RetryPolicy, Slots
@@ -114,7 +115,7 @@ class Prepared:
 class BackendHandle:
     """One backend instance per (name, model, options) in a render, with its limits per capability."""
 
-    def __init__(self, choice: BackendChoice, registry: Registry) -> None:
+    def __init__(self, choice: BackendChoice, registry: Registry, project_dir: Path | None = None) -> None:
         self.name = choice.use
         self.model = choice.model
         self.label = choice.use + (f":{choice.model}" if choice.model else "")
@@ -126,7 +127,7 @@ class BackendHandle:
         self.slots: dict[str, Slots] = {}
         self.limiters: dict[str, RateLimiter] = {}
         try:
-            self.instance = registry.create(choice.use, choice.model, dict(choice.options))
+            self.instance = registry.create(choice.use, choice.model, dict(choice.options), project_dir=project_dir)
             self.version = str(type(self.instance).version)
         except BackendError as exc:
             self.error = str(exc)
@@ -186,6 +187,8 @@ def call_backend(backend: Backend, request: Request, ctx: JobContext) -> Result:
         return backend.generate_video(request, ctx)  # type: ignore[attr-defined]
     if isinstance(request, LipsyncRequest):
         return backend.lipsync(request, ctx)  # type: ignore[attr-defined]
+    if isinstance(request, MusicRequest):
+        return backend.generate_music(request, ctx)  # type: ignore[attr-defined]
     raise TypeError(f"no capability takes {type(request).__name__}")
 
 
@@ -274,7 +277,7 @@ class Engine:
         ident = json.dumps([choice.use, choice.model, choice.options], sort_keys=True, default=str)
         with self._lock:
             if ident not in self._backends:
-                self._backends[ident] = BackendHandle(choice, self.registry)
+                self._backends[ident] = BackendHandle(choice, self.registry, self.paths.root)
             return self._backends[ident]
 
     def _file_digest(self, path: Path) -> str:
@@ -339,6 +342,10 @@ class Engine:
                 media_seconds = _speech_seconds(request.text)  # type: ignore[attr-defined]
             elif node.stage == "keyframe":
                 request = rq.keyframe_request(self.doc, shot, 0, choice, self._resolve)
+            elif node.stage == "music":
+                length = cue_length([self.shots[s] for s in node.span], {t.item: float(t.duration or 0.0) for t in (upstream[d] for d in node.deps)}, self.doc.project.fps)
+                request = rq.music_request(shot, self._music_seconds(sheet, length), 0, choice)
+                media_seconds = request.duration  # type: ignore[attr-defined]
             elif node.stage == "clip":
                 voices = {upstream[d].item: float(upstream[d].duration or 0.0) for d in node.deps if "/voice/" in d}
                 duration = effective_duration(shot, voices if shot.dialogue else None)
@@ -360,9 +367,9 @@ class Engine:
         if isinstance(request, VideoRequest):
             media_seconds = request.duration
         model = choice.model or sheet.model
-        # A clip follows its keyframe and its length; the voices only decide that length, so a
-        # reworded line of the same length leaves the clip alone.
-        inputs = {d: upstream[d].key for d in node.deps if not (node.stage == "clip" and "/voice/" in d)}
+        # A clip follows its keyframe and its length, music its cue and its length; the voices
+        # only decide lengths, so a reworded line of the same length leaves them alone.
+        inputs = {d: upstream[d].key for d in node.deps if not (node.stage in ("clip", "music") and "/voice/" in d)}
         ik = inputs_key(node.stage, node.id, inputs, handle.name, handle.version, model, params)
         fixed = shot.generation.seed
         if seed is None:
@@ -383,6 +390,12 @@ class Engine:
         request = request.model_copy(update={"seed": seed})
         return Prepared(node, handle, request, inputs, ik, seed, key, params, self.by_key.get(key), cost, secs)
 
+    @staticmethod
+    def _music_seconds(sheet: CapabilitySheet, length: float) -> float:
+        """The cue's length in whole seconds, within what the backend makes (the edit loops nothing: it trims)."""
+        seconds = max(music_duration(length), sheet.min_duration)
+        return min(seconds, sheet.max_duration) if sheet.max_duration is not None else seconds
+
     def rough_estimate(self, node: Node) -> tuple[float, float, str | None]:
         """Cost and time of a node whose inputs are not rendered yet (no key can be computed)."""
         if node.stage == "shot_audio":
@@ -396,6 +409,8 @@ class Engine:
         if node.stage == "voice":
             text = next(d.text for d in shot.dialogue if d.id == node.item)
             seconds = _speech_seconds(text)
+        elif node.stage == "music":
+            seconds = self._music_seconds(sheet, cue_length([self.shots[s] for s in node.span], None, self.doc.project.fps))
         cost, secs = estimate(sheet, None, seconds)
         return cost, secs, None
 

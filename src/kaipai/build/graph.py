@@ -5,6 +5,11 @@ Stages, in dependency order::
     voice (one per dialogue line) ──▶ shot_audio ─────────────┐
           └── real durations ──▶ shot duration ──▶ clip ──▶ lipsync
     keyframe ───────────────────────────────────────▶ clip
+    voices of the shots a music cue spans ──▶ its length ──▶ music
+
+A music cue starts at a shot whose ``music`` field is set and runs until the next cue or the
+end of the film (as the edit places it, ``kaipai.post.cut``); it has one ``music`` node,
+under the shot where it starts.
 
 Node ids are readable paths (``S01-002/voice/S01-L1``, ``S01-002/clip``) because they
 appear in progress output, the takes database and error messages.
@@ -12,14 +17,15 @@ appear in progress output, the takes database and error messages.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from kaipai.document.models import Document, Shot
 
-STAGES: tuple[str, ...] = ("voice", "shot_audio", "keyframe", "clip", "lipsync")
+STAGES: tuple[str, ...] = ("voice", "shot_audio", "keyframe", "clip", "lipsync", "music")
 #: Stages a director can retake (shot_audio is computed, not generated).
-GENERATED_STAGES: tuple[str, ...] = ("voice", "keyframe", "clip", "lipsync")
-CAPABILITY: dict[str, str | None] = {"voice": "speech", "shot_audio": None, "keyframe": "image", "clip": "video", "lipsync": "lipsync"}
+GENERATED_STAGES: tuple[str, ...] = ("voice", "keyframe", "clip", "lipsync", "music")
+CAPABILITY: dict[str, str | None] = {"voice": "speech", "shot_audio": None, "keyframe": "image", "clip": "video", "lipsync": "lipsync", "music": "music"}
 
 LEAD_IN = 0.3  # silence before the first line
 GAP = 0.25  # between sequential lines
@@ -35,6 +41,7 @@ class Node:
     item: str  # the dialogue line id for voice nodes, else ""
     deps: tuple[str, ...]
     position: int  # the shot's place in the film; earlier shots are scheduled first
+    span: tuple[str, ...] = ()  # music: the shots the cue runs across, in film order
 
     @property
     def capability(self) -> str | None:
@@ -62,7 +69,24 @@ def build_graph(doc: Document) -> dict[str, Node]:
         if shot.speakers_on_screen:
             lip = node_id(shot.id, "lipsync")
             nodes[lip] = Node(lip, shot.id, "lipsync", "", (clip, audio), position)
+    ordered = doc.ordered_shots()
+    place = {s.id: i for i, s in enumerate(ordered)}
+    for first, span in music_cues(doc):
+        music = node_id(first.id, "music")
+        voices = tuple(node_id(s.id, "voice", line.id) for s in span for line in s.dialogue)
+        nodes[music] = Node(music, first.id, "music", "", voices, place[first.id], tuple(s.id for s in span))
     return nodes
+
+
+def music_cues(doc: Document) -> list[tuple[Shot, list[Shot]]]:
+    """Each music cue: the shot it starts at and the shots it runs across (to the next cue or the end)."""
+    cues: list[tuple[Shot, list[Shot]]] = []
+    for shot in doc.ordered_shots():
+        if shot.music:
+            cues.append((shot, [shot]))
+        elif cues:
+            cues[-1][1].append(shot)
+    return cues
 
 
 # --------------------------------------------------------------------------- timing
@@ -100,3 +124,24 @@ def effective_duration(shot: Shot, durations: dict[str, float] | None) -> float:
         return shot.duration
     last = max(p.end for p in place_lines(shot, durations))
     return round(max(MIN_SHOT, last + TAIL), 3)
+
+
+def cue_length(span: list[Shot], durations: dict[str, float] | None, fps: int) -> float:
+    """Seconds a music cue runs in the edit: its shots' lengths, each snapped to whole frames as the cut does.
+
+    ``durations`` (line id → seconds) covers the voices of the span; None before they exist.
+    """
+    total = 0.0
+    for shot in span:
+        own = None if durations is None else {d.id: durations.get(d.id, 0.0) for d in shot.dialogue}
+        total += int(effective_duration(shot, own) * fps + 0.5 + 1e-9) / fps
+    return round(total, 3)
+
+
+def music_duration(length: float) -> float:
+    """What is asked of the music backend: the cue's length rounded up to a whole second.
+
+    The edit trims the bed to the cue and fades it out, so a line that grows by a fraction of a
+    second does not pay for new music.
+    """
+    return float(max(1, math.ceil(length - 1e-6)))

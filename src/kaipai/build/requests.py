@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kaipai.backends.base import ImageRequest, LipsyncRequest, Request, SpeechRequest, VideoRequest
+from kaipai.backends.base import ImageRequest, LipsyncRequest, MusicRequest, Request, SpeechRequest, VideoRequest
 from kaipai.document.models import BackendChoice, Character, Document, Shot
 
 #: The shot fields a picture depends on (dialogue, duration and notes are not among them).
@@ -151,6 +151,11 @@ def lipsync_request(
         model=choice.model,
         options=dict(choice.options),
     )
+
+
+def music_request(shot: Shot, duration: float, seed: int, choice: BackendChoice) -> MusicRequest:
+    """The cue as the director wrote it: music never depends on the picture's style bible."""
+    return MusicRequest(prompt=shot.music, duration=duration, seed=seed, model=choice.model, options=dict(choice.options))
 
 
 # --------------------------------------------------------------------------- key material

@@ -14,7 +14,7 @@ from rich.table import Table
 from kaipai.cli.app import ProjectOption, app, console, project_paths, user_errors
 
 STATE_STYLE = {"current": "green", "stale": "yellow", "missing": "cyan", "blocked": "red", "failed": "bold red"}
-STAGE_ORDER = ("voice", "shot_audio", "keyframe", "clip", "lipsync")
+STAGE_ORDER = ("voice", "shot_audio", "keyframe", "clip", "lipsync", "music")
 
 
 class StageName(str, Enum):
@@ -23,6 +23,7 @@ class StageName(str, Enum):
     keyframe = "keyframe"
     clip = "clip"
     lipsync = "lipsync"
+    music = "music"
 
 
 class RetakeStage(str, Enum):
@@ -30,10 +31,24 @@ class RetakeStage(str, Enum):
     keyframe = "keyframe"
     clip = "clip"
     lipsync = "lipsync"
+    music = "music"
 
 
 def _money(value: float) -> str:
     return f"{value:.2f}"
+
+
+def _seconds(value: float) -> str:
+    """A wall time as a person reads it: 0.4 s, 12 s, 3 min 20 s, 2 h 05 min."""
+    if value < 10:
+        return f"{value:.1f} s"
+    if value < 60:
+        return f"{value:.0f} s"
+    minutes, secs = divmod(round(value), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 class RenderProgress:
@@ -85,7 +100,7 @@ def _print_summary(summary: Any) -> None:
     console.print(
         f"[{colour}]render {'cancelled' if summary.cancelled else 'done'}[/]: "
         f"[bold]{summary.generated}[/] generated, {summary.reused} reused, {summary.failed} failed, {summary.skipped} not run; "
-        f"cost {_money(summary.cost)}, {summary.seconds:.1f} s"
+        f"cost {_money(summary.cost)}, {_seconds(summary.seconds)}"
     )
     if summary.durations_updated:
         console.print(f"shot durations set from the voices: {', '.join(summary.durations_updated)}")
@@ -99,7 +114,7 @@ def _status_table(nodes: list[Any], title: str) -> Table:
     for stage in STAGE_ORDER:
         table.add_column(stage)
     table.add_column("est. cost", justify="right")
-    table.add_column("est. s", justify="right")
+    table.add_column("est. time", justify="right")
     by_shot: dict[str, dict[str, list[Any]]] = {}
     for n in nodes:
         by_shot.setdefault(n.shot, {}).setdefault(n.stage, []).append(n)
@@ -115,7 +130,7 @@ def _status_table(nodes: list[Any], title: str) -> Table:
             cells.append(f"[{STATE_STYLE[worst.state]}]{label}[/]")
         cost = sum(n.est_cost for g in stages.values() for n in g if n.will_run)
         secs = sum(n.est_seconds for g in stages.values() for n in g if n.will_run)
-        table.add_row(shot, *cells, _money(cost) if cost else "", f"{secs:.0f}" if secs else "")
+        table.add_row(shot, *cells, _money(cost) if cost else "", _seconds(secs) if secs else "")
     return table
 
 
@@ -123,7 +138,7 @@ def _print_plan(summary: Any, title: str) -> None:
     console.print(_status_table(summary.nodes, title))
     running = [n for n in summary.nodes if n.will_run]
     console.print(
-        f"{len(running)} to render, {summary.reused} current; estimated cost [bold]{_money(summary.est_cost)}[/], about {summary.est_seconds:.0f} s"
+        f"{len(running)} to render, {summary.reused} current; estimated cost [bold]{_money(summary.est_cost)}[/], about {_seconds(summary.est_seconds)}"
         + (f" (budget {_money(summary.budget)})" if summary.budget is not None else "")
     )
     if summary.budget is not None and summary.est_cost > summary.budget:
@@ -140,9 +155,10 @@ def render(
     budget: float | None = typer.Option(None, "--budget", min=0, help="Cost ceiling for this render (in the backends' currency); work that would pass it is not started."),
     stage: list[StageName] | None = typer.Option(None, "--stage", help="Only these stages (repeatable), e.g. --stage voice --stage keyframe to review stills before paying for video."),
     shot: list[str] | None = typer.Option(None, "--shot", help="Only these shots (repeatable)."),
+    cut: bool = typer.Option(True, "--cut/--no-cut", help="Cut the film from the circled takes when the render ends (output/film.mp4)."),
     project: Path | None = ProjectOption,
 ) -> None:
-    """Render the film: voices, then keyframes, clips and lip sync, then the edit.
+    """Render the film: voices, then keyframes, clips, lip sync and music, then the edit.
 
     Only what changed is rendered: every take is keyed on everything that decides it, so
     an unchanged shot is reused, never paid for twice. A render stopped at any moment
@@ -159,18 +175,27 @@ def render(
     with RenderProgress() as progress:
         summary = run_render(paths, budget=budget, stages=stages, shots=shot or None, on_event=progress)
     _print_summary(summary)
-    if not summary.cancelled:
-        _make_cut(paths)
-    if summary.failed:
+    cut_ok = True
+    if cut and not summary.cancelled:
+        cut_ok = _make_cut(paths)
+    if summary.failed or not cut_ok:
         raise typer.Exit(1)
 
 
-def _make_cut(paths: Any) -> None:
-    """Assemble the film from the circled takes."""
-    from kaipai.cli.post import run_cut
-
-    result = run_cut(paths)
+def _make_cut(paths: Any) -> bool:
+    """Cut the film from the circled takes (a partial film when some shots are missing); False if it failed."""
+    try:
+        from kaipai.cli.post import run_cut
+        from kaipai.post.ffmpeg import AssemblyError
+    except ImportError:  # an installation without post-production: the takes are the result
+        return True
+    try:
+        result = run_cut(paths)
+    except AssemblyError as exc:
+        console.print(f"[red]the cut failed[/]: {exc}\nthe takes are kept; run [bold]kaipai cut[/] to try again", highlight=False)
+        return False
     console.print(f"[green]film[/] {result.film}  ({result.duration:.1f} s)")
+    return True
 
 
 @app.command(rich_help_panel="Render")
@@ -264,7 +289,7 @@ def reject(
 @user_errors
 def retake(
     shot: str = typer.Argument(..., help="Shot id."),
-    stage: RetakeStage = typer.Option(RetakeStage.clip, "--stage", help="What to retake: voice (every line of the shot), keyframe, clip or lipsync."),
+    stage: RetakeStage = typer.Option(RetakeStage.clip, "--stage", help="What to retake: voice (every line of the shot), keyframe, clip, lipsync or music (the cue starting at the shot)."),
     seed: int | None = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Seed of the new take (default: a fresh random one)."),
     note: str | None = typer.Option(None, "--note", help="A director's note; a language-model planner rewrites the shot from it before the retake."),
     project: Path | None = ProjectOption,

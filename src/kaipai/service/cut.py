@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,18 +43,19 @@ def _slates(paths: ProjectPaths, cut: Cut) -> Callable[[CutShot], Path]:
 
 
 def music_beds(paths: ProjectPaths, cut: Cut) -> dict[int, Path]:
-    """A file per music cue: the previz pad until a music backend renders one (cached by content)."""
+    """A file per music cue: its circled bed, else a previz pad (cached by content) until one is rendered."""
     from kaipai.previz.music import write_pad
 
     out: dict[int, Path] = {}
     folder = paths.state / "music"
-    folder.mkdir(parents=True, exist_ok=True)
     for j, cue in enumerate(cut.music):
-        import hashlib
-
+        if cue.path is not None and cue.path.exists():
+            out[j] = cue.path
+            continue
         key = hashlib.sha256(f"{cue.prompt}|{cue.end - cue.start:.3f}".encode()).hexdigest()[:16]
         path = folder / f"pad-{key}.wav"
         if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".partial.wav")
             write_pad(tmp, cue.prompt, cue.end - cue.start)
             tmp.replace(path)

@@ -1,6 +1,6 @@
 """Rendering a project: the service API the CLI and the studio call.
 
-``render`` builds what is not current (voices, shot audio, keyframes, clips, lip sync),
+``render`` builds what is not current (voices, shot audio, keyframes, clips, lip sync, music),
 reusing every take whose key is unchanged; ``status`` says, per shot and stage, what is
 current and what a render would do and cost. Both are synchronous: call them from a
 worker thread in an async server (the render runs its own event loop).

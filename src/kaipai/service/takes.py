@@ -86,7 +86,9 @@ class CircledMedia(BaseModel):
     """What the edit needs of one shot: its circled files and its length.
 
     ``picture`` is the lip-synced clip when there is one, else the clip; None means no
-    clip exists yet and the edit shows a slate for ``duration`` seconds.
+    clip exists yet and the edit shows a slate for ``duration`` seconds. ``music`` is set on
+    the shot where a music cue starts, once its bed is rendered: a WAV at least as long as
+    the cue (whole seconds), which the edit trims to the cue and fades out.
     """
 
     shot: str
@@ -97,6 +99,7 @@ class CircledMedia(BaseModel):
     lipsync: Path | None = None
     audio: Path | None = Field(default=None, description="The shot's dialogue track (voices placed), a WAV as long as the shot.")
     voices: list[VoiceMedia] = Field(default_factory=list)
+    music: Path | None = Field(default=None, description="The music bed of the cue starting at this shot (circled take).")
     stale: bool = Field(default=False, description="Some circled take was made from inputs that changed since.")
 
     @property
@@ -216,7 +219,7 @@ def retake(
         engine = Engine(paths, doc, db, settings=settings)
         targets = [n for n in engine.graph.values() if n.shot == shot_id and n.stage == stage]
         if not targets:
-            why = {"voice": "has no dialogue", "lipsync": "has no on-screen speaker"}.get(stage, f"has no {stage}")
+            why = {"voice": "has no dialogue", "lipsync": "has no on-screen speaker", "music": "starts no music cue"}.get(stage, f"has no {stage}")
             raise _problem(paths, "--stage", f"shot {shot_id} {why}, so there is nothing to retake at that stage")
         forced = {n.id: seed if seed is not None else secrets.randbelow(2**32) for n in targets}
         needed: set[str] = set()
@@ -226,7 +229,7 @@ def retake(
                 if dep not in needed:
                     needed.add(dep)
                     todo.append(dep)
-        summary = engine.render(shots={shot_id}, stages={engine.graph[n].stage for n in needed} or {stage}, forced=forced, on_event=on_event, circle_forced=None)
+        summary = engine.render(shots={shot_id} | {engine.graph[n].shot for n in needed}, stages={engine.graph[n].stage for n in needed} or {stage}, forced=forced, on_event=on_event, circle_forced=None)
         failed = {n: summary.failures[n] for n in forced if n in summary.failures}
         if failed:
             raise RetakeFailed("; ".join(f"{n}: {why}" for n, why in failed.items()))
@@ -292,6 +295,7 @@ def circled_media(paths: ProjectPaths) -> dict[str, CircledMedia]:
             lipsync=media("lipsync"),
             audio=media("shot_audio"),
             voices=voices,
+            music=media("music"),
             stale=stale,
         )
     return out
