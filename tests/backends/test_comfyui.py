@@ -223,3 +223,32 @@ def test_own_workflow_with_sidecar_defaults(double: ComfyDouble, tmp_path: Path)
     result = backend(double, workflow="flow.json", base_dir=str(tmp_path)).generate_image(request, ctx)
     with Image.open(io.BytesIO(result.files[0].read_bytes())) as img:
         assert img.size == (20, 10)
+
+
+def test_a_project_renders_keyframes_through_its_own_workflow_named_relative_to_the_project(double: ComfyDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kaipai.document.io import new_document_text
+    from kaipai.document.models import BackendChoice, Cast, Character, Document, Placement, Project, Scene, Shot
+    from kaipai.service.project import ProjectPaths
+    from kaipai.service.render import render
+    from kaipai.service.takes import circled_media
+
+    root = tmp_path / "film"
+    (root / "workflows").mkdir(parents=True)
+    graph = json.loads((Path(__file__).parents[2] / "src/kaipai/workflows/smoke_load_scale_save.json").read_text())
+    (root / "workflows/flow.json").write_text(json.dumps(graph))
+    (root / "workflows/flow.kaipai.json").write_text(json.dumps({"bind": {"prompt": None, "reference_images": "Input Image", "width": "Scale.width", "height": "Scale.height"}}))
+    (root / "ref.png").write_bytes(png_bytes(80, 60, (10, 200, 30)))
+    comfy = BackendChoice(use="comfyui", options={"url": double.url, "workflow": "workflows/flow.json", **FAST})  # type: ignore[attr-defined]
+    doc = Document(
+        project=Project(title="t", resolution=(320, 180), fps=12),
+        cast=Cast(characters=[Character(id="lin", name="林晓", reference_images=["ref.png"])]),
+        scenes=[Scene(id="SC1", heading="1-1 夜 内 厨房")],
+        shots=[Shot(id="S1", scene="SC1", order=1, description="厨房", duration=2.0, composition=[Placement(character="lin")])],
+        backends={"image": comfy},
+    )
+    (root / "kaipai.yaml").write_text(new_document_text(doc), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # the workflow is found from the project, not from where kaipai runs
+    summary = render(ProjectPaths(root), stages={"keyframe"})
+    assert summary.failed == 0 and "S1/keyframe" in summary.takes
+    with Image.open(circled_media(ProjectPaths(root))["S1"].keyframe) as img:
+        assert img.size == (320, 176)  # the project size, snapped to the multiple of 16 the sheet asks for

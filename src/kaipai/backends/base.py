@@ -225,6 +225,9 @@ class Backend:
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     #: Bumped when a backend's output for the same request changes; part of every artifact key.
     version: ClassVar[str] = "1"
+    #: True for backends that read files named relative to the project (ComfyUI workflows):
+    #: the registry passes them ``base_dir``, the project folder.
+    reads_project_files: ClassVar[bool] = False
 
     def __init__(self, model: str | None = None, **options: Any) -> None:
         self.model = model
@@ -326,8 +329,12 @@ class Registry:
         cls = getattr(module, attr)
         return cls
 
-    def create(self, name: str, model: str | None = None, options: dict[str, Any] | None = None) -> Backend:
-        return self.load(name)(model=model, **(options or {}))
+    def create(self, name: str, model: str | None = None, options: dict[str, Any] | None = None, project_dir: Path | None = None) -> Backend:
+        cls = self.load(name)
+        options = dict(options or {})
+        if project_dir is not None and cls.reads_project_files:
+            options.setdefault("base_dir", str(project_dir))
+        return cls(model=model, **options)
 
 
 def check_request(sheet: CapabilitySheet, request: Request) -> None:

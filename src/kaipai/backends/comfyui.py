@@ -66,6 +66,7 @@ class ComfyUIBackend(Backend):
     name = "comfyui"
     capabilities = frozenset({Capability.image, Capability.video, Capability.lipsync, Capability.speech})
     version = "1"
+    reads_project_files = True
 
     def __init__(self, model: str | None = None, **options: Any) -> None:
         super().__init__(model=model, **options)

@@ -58,9 +58,7 @@ def project_choices(project: Path | None) -> tuple[dict[str, tuple[str | None, d
 
 def _create(registry: Registry, name: str, choice: tuple[str | None, dict[str, Any]] | None, root: Path | None) -> Backend:
     model, options = choice if choice is not None else (None, {})
-    if root is not None and name == "comfyui":
-        options = {"base_dir": str(root), **options}
-    return registry.create(name, model, options)
+    return registry.create(name, model, options, project_dir=root)
 
 
 def list_backends(project: Path | None = None) -> list[BackendInfo]:
