@@ -117,6 +117,9 @@ def test_dissolves_have_their_length_and_keep_the_film_length(tmp_path: Path) ->
     red, blue = np.array([254, 0, 0]), np.array([0, 0, 254])
     mixed = [f for f in window if np.abs(f[5, 5].astype(int) - red).sum() > 12 and np.abs(f[5, 5].astype(int) - blue).sum() > 12]
     assert abs(len(mixed) - FPS * 1.0) <= 2
+    # a cross-fade: red gives way to blue a little more in every frame
+    reds = [int(f[5, 5, 0]) for f in mixed if f[5, 5].astype(int).sum() < 600]  # not the sync flash
+    assert reds == sorted(reds, reverse=True) and reds[0] - reds[-1] > 150
 
 
 def test_missing_picture_shows_a_slate(tmp_path: Path) -> None:
