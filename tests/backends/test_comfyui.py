@@ -252,3 +252,50 @@ def test_a_project_renders_keyframes_through_its_own_workflow_named_relative_to_
     assert summary.failed == 0 and "S1/keyframe" in summary.takes
     with Image.open(circled_media(ProjectPaths(root))["S1"].keyframe) as img:
         assert img.size == (320, 176)  # the project size, snapped to the multiple of 16 the sheet asks for
+
+
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [("500", "server error \\(HTTP 500\\)"), ("429", "rate-limiting"), ("garbage", "not JSON.*502 Bad Gateway")],
+)
+def test_trouble_when_queueing_is_transient_and_queues_nothing(double: ComfyDouble, tmp_path: Path, fault: str, says: str) -> None:
+    double.faults = [("/prompt", fault)]
+    double.retry_after = "4"
+    request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
+    ctx, recorded, _ = ctx_for(tmp_path)
+    with pytest.raises(TransientError, match=says) as info:
+        backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx)
+    assert recorded == [] and double.prompts_received == 0
+    if fault == "429":
+        assert info.value.retry_after == 4
+    # the engine's retry queues it once
+    assert backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx_for(tmp_path)[0]).files
+    assert double.prompts_received == 1
+
+
+def test_a_server_that_does_not_answer_times_out(double: ComfyDouble, tmp_path: Path) -> None:
+    double.faults, double.slow_seconds = [("/prompt", "slow")], 1.0
+    request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
+    with pytest.raises(TransientError, match="did not answer in time"):
+        backend(double, workflow="smoke_load_scale_save", timeout=0.2).generate_image(request, ctx_for(tmp_path)[0])
+
+
+def test_blips_while_following_a_prompt_are_ridden_out_without_queueing_again(double: ComfyDouble, tmp_path: Path) -> None:
+    double.faults = [("/history", "500"), ("/history", "garbage"), ("/history", "429")]
+    double.retry_after = "0.1"
+    request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
+    result = backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx_for(tmp_path)[0])
+    assert result.files[0].is_file() and double.prompts_received == 1 and double.faults == []
+
+
+def test_a_run_of_failed_status_checks_keeps_the_prompt_for_the_next_attempt(double: ComfyDouble, tmp_path: Path) -> None:
+    double.hold.set()
+    double.faults = [("/history", "500")] * 3
+    request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
+    ctx, recorded, _ = ctx_for(tmp_path)
+    with pytest.raises(TransientError, match="3 failed status checks in a row"):
+        backend(double, workflow="smoke_load_scale_save", max_poll_failures=3).generate_image(request, ctx)
+    double.release.set()
+    again, again_recorded, _ = ctx_for(tmp_path, job_id=recorded[0])
+    assert backend(double, workflow="smoke_load_scale_save").generate_image(request, again).files
+    assert double.prompts_received == 1 and again_recorded == []

@@ -176,6 +176,7 @@ class ComfyUIBackend(Backend):
         """Wait for the prompt, reporting progress from the socket; /history is checked every interval."""
         start = last_check = time.monotonic()
         tracker = _Progress(prompt_id, wf, total, ctx)
+        failures = 0
         while True:
             if ctx.cancelled:
                 self.client.interrupt(prompt_id)
@@ -193,7 +194,18 @@ class ComfyUIBackend(Backend):
                 time.sleep(self.settings.interval)
             if tracker.finished or time.monotonic() - last_check >= self.settings.interval:
                 last_check = time.monotonic()
-                state, entry = self.client.state(prompt_id)
+                try:
+                    state, entry = self.client.state(prompt_id)
+                    failures = 0
+                except TransientError as exc:
+                    # a blip (a proxy's 429 or 502, a restart of the web server): the prompt keeps
+                    # running, so wait it out; only a run of failures hands it back to the engine,
+                    # which resumes the same prompt later
+                    failures += 1
+                    if failures >= self.settings.max_poll_failures:
+                        raise TransientError(f"ComfyUI prompt {prompt_id}: {failures} failed status checks in a row, last: {exc}", retry_after=exc.retry_after) from None
+                    time.sleep(max(0.0, (exc.retry_after or 0.0) - self.settings.interval))
+                    continue
                 if state == "done" and entry is not None:
                     return entry
                 if state == "failed":

@@ -49,6 +49,11 @@ class ComfyDouble:
     outputs: dict[tuple[str, str], bytes] = field(default_factory=dict)
     prompts_received: int = 0
     fail_node: str | None = None
+    #: (path prefix, fault) pairs served once each, in order, before the real answer: "429" (with
+    #: Retry-After, as a proxy in front of ComfyUI sends it), "500", "garbage" (not JSON), "slow"
+    faults: list[tuple[str, str]] = field(default_factory=list)
+    retry_after: str = "1"
+    slow_seconds: float = 1.0
     step_delay: float = 0.0
     hold: threading.Event = field(default_factory=threading.Event)  # set: prompts wait for `release`
     release: threading.Event = field(default_factory=threading.Event)
@@ -197,9 +202,30 @@ class ComfyDouble:
 
     # ------------------------------------------------------------------ HTTP and websocket
 
+    def fault_for(self, path: str) -> str | None:
+        with self.lock:
+            for i, (prefix, kind) in enumerate(self.faults):
+                if path.startswith(prefix):
+                    del self.faults[i]
+                    return kind
+        return None
+
     def app(self) -> FastAPI:
         app = FastAPI()
         threading.Thread(target=self.worker, daemon=True).start()
+
+        @app.middleware("http")
+        async def inject(request: Request, call_next: Any) -> Response:
+            kind = self.fault_for(request.url.path)
+            if kind == "429":
+                return Response("Too Many Requests", status_code=429, headers={"Retry-After": self.retry_after})
+            if kind == "500":
+                return Response("500 Internal Server Error\n\nServer got itself in trouble", status_code=500, media_type="text/plain")
+            if kind == "garbage":
+                return Response("<html><body>502 Bad Gateway</body></html>", status_code=200, media_type="application/json")
+            if kind == "slow":
+                await asyncio.sleep(self.slow_seconds)
+            return await call_next(request)
 
         @app.get("/system_stats")
         def stats() -> dict[str, Any]:
