@@ -17,7 +17,7 @@ from kaipai.document.io import load
 from kaipai.document.models import DialogueLine, Document
 from kaipai.service.render import render
 
-from conftest import small_film  # type: ignore[import-not-found]  # tests/engine is on sys.path
+from films import small_film  # type: ignore[import-not-found]  # tests/engine is on sys.path
 
 RENDER = """
 import sys

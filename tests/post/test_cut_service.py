@@ -14,7 +14,7 @@ from pathlib import Path
 import av
 import pysubs2
 import pytest
-from conftest import FPS, H, W, Media
+from post_media import FPS, H, W, Media
 from typer.testing import CliRunner
 
 import kaipai.service.cut as service_cut

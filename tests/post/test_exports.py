@@ -12,7 +12,7 @@ import numpy as np
 import opentimelineio as otio
 import pypdf
 import pytest
-from conftest import FPS, Media
+from post_media import FPS, Media
 from PIL import Image
 
 from kaipai.post.assemble import render_stems

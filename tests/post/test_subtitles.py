@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pysubs2
-from conftest import Media
+from post_media import Media
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -16,7 +16,6 @@ from kaipai.service.project import ProjectPaths
 from kaipai.service.render import render
 from kaipai.studio.app import create_app
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "studio"
 TOKEN = "test-token-for-the-studio"
 
 

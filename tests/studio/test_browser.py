@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -11,9 +12,9 @@ from kaipai.document.io import load
 from kaipai.service.project import ProjectPaths
 from kaipai.studio.server import Studio
 
-from conftest import ARTIFACTS
-
 pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "studio"  # screenshots, for a person to look at
 
 NEW_LINE = "He swore the light would still be burning."
 
