@@ -26,7 +26,7 @@ def test_status_and_dry_run_list_every_shot_and_stage_with_estimates_and_spend_n
         rows = {line.split("│")[1].strip(): line for line in done.output.splitlines() if re.match(r"^│ S\d", line)}
         assert set(rows) == {"S1", "S2", "S3"}
         assert "missing" in rows["S1"] and "1.04" in rows["S1"]  # keyframe 0.04 + a 2 s clip at 0.5/s
-        assert re.search(r"13 to render, 0 current; estimated cost \d+\.\d\d", done.output)
+        assert re.search(r"15 to render, 0 current; estimated cost \d+\.\d\d", done.output)  # 13 + two reference sheets
     assert f.requests() == []
 
     assert kaipai(f, "render", "--no-cut").exit_code == 0
@@ -36,18 +36,18 @@ def test_status_and_dry_run_list_every_shot_and_stage_with_estimates_and_spend_n
     assert states["S3/voice/F1"] == "stale" and states["S1/clip"] == "current"
     done = kaipai(f, "status")
     s3 = next(line for line in done.output.splitlines() if line.startswith("│ S3"))
-    assert "stale" in s3 and "current" not in s3.split("│")[3]  # the keyframe column is current
-    assert "4 to render, 9 current" in done.output
+    assert "stale" in s3.split("│")[3] and "stale" in s3.split("│")[4]  # the voice and the shot audio
+    assert "4 to render, 11 current" in done.output
 
 
 def test_render_shows_progress_and_a_summary_and_a_rerender_reuses_everything(film) -> None:
     f = film({"cost": {"video": 0.5}})
     done = kaipai(f, "render", "--no-cut")
     assert done.exit_code == 0, done.output
-    assert re.search(r"overall .*13/13", done.output) and re.search(r"clip .*3/3", done.output)
-    assert re.search(r"13 generated, 0 reused, 0 failed, 0 not run; cost \d+\.\d\d", done.output)
+    assert re.search(r"overall .*15/15", done.output) and re.search(r"clip .*3/3", done.output) and re.search(r"sheet .*2/2", done.output)
+    assert re.search(r"15 generated, 0 reused, 0 failed, 0 not run; cost \d+\.\d\d", done.output)
     done = kaipai(f, "render", "--no-cut")
-    assert "0 generated, 13 reused, 0 failed" in done.output
+    assert "0 generated, 15 reused, 0 failed" in done.output
 
 
 def test_budget_refuses_work_beyond_it_and_says_so(film) -> None:

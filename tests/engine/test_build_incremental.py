@@ -15,8 +15,8 @@ def generated_nodes(summary) -> set[str]:  # noqa: ANN001
 def test_first_render_makes_every_take_and_a_second_render_makes_none(film) -> None:
     f = film()
     first = render(f.paths, settings=f.settings)
-    assert first.failed == 0 and first.generated == 13
-    assert len(f.requests()) == 11  # shot_audio is mixed by the engine, not requested
+    assert first.failed == 0 and first.generated == 15
+    assert len(f.requests()) == 13  # shot_audio is mixed by the engine, not requested
     assert {s.state for s in status(f.paths)} == {"current"}
     # The voices set the dialogue shots' durations, written back into kaipai.yaml.
     doc = load(f.paths.document).doc
@@ -24,8 +24,8 @@ def test_first_render_makes_every_take_and_a_second_render_makes_none(film) -> N
     assert set(first.durations_updated) == {"S2", "S3"}
 
     again = render(f.paths, settings=f.settings)
-    assert again.generated == 0 and again.reused == 13
-    assert len(f.requests()) == 11
+    assert again.generated == 0 and again.reused == 15
+    assert len(f.requests()) == 13
 
 
 def test_editing_one_line_rerenders_exactly_that_line_and_what_depends_on_it(film) -> None:
@@ -65,6 +65,7 @@ def test_changing_the_style_bible_rerenders_pictures_but_not_voices(film) -> Non
     update(f.paths.document, restyle)
     summary = render(f.paths, settings=f.settings)
     assert generated_nodes(summary) == {
+        "S2/sheet/lin", "S3/sheet/father",  # the sheets are drawn in the film's look
         "S1/keyframe", "S1/clip",
         "S2/keyframe", "S2/clip", "S2/lipsync",
         "S3/keyframe", "S3/clip", "S3/lipsync",
@@ -115,7 +116,9 @@ def test_a_request_the_backend_cannot_honour_is_refused_before_anything_is_spent
     summary = render(f.paths, settings=f.settings)
     assert "language 'zh'" in summary.failures["S2/voice/L1"]
     assert "S1/clip" in summary.takes
-    assert len(f.requests()) == 2  # only S1's keyframe and clip: no voice and nothing for the stopped shots
+    # S1's keyframe and clip and the characters' sheets (they serve every shot of theirs): no voice
+    # and nothing else for the stopped shots
+    assert sorted(summary.takes) == ["S1/clip", "S1/keyframe", "S2/sheet/lin", "S3/sheet/father"] and len(f.requests()) == 4
 
 
 def test_clip_durations_are_snapped_up_to_what_the_model_accepts(film) -> None:

@@ -39,7 +39,12 @@ class PrevizBackend(Backend):
         if request.shot is None:  # a reference sheet or a bare prompt: the characters lined up, full length
             from kaipai.document.models import Placement, Shot
 
-            lineup = [Placement(character=c.id) for c in request.characters]
+            if request.purpose == "reference_sheet" and request.characters:
+                # one character three times: front, side and back, left to right
+                c = request.characters[0].id
+                lineup = [Placement(character=c, third="left"), Placement(character=c, third="center", facing="right"), Placement(character=c, third="right", facing="away")]
+            else:
+                lineup = [Placement(character=c.id) for c in request.characters]
             shot = Shot(id="card", scene=request.scene.id if request.scene else "S1", order=1, size="LS" if lineup else "MS", composition=lineup, description=request.prompt)
         else:
             shot = request.shot

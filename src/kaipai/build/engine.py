@@ -271,7 +271,8 @@ class Engine:
             return rq.speech_choice(self.doc, shot, self.doc.character(line.speaker))
         cap = node.capability
         assert cap is not None
-        return self.doc.backend_for(cap, shot)
+        # a character's sheet serves every shot they appear in: the project's backend, not a shot's override
+        return self.doc.backend_for(cap, None if node.stage == "sheet" else shot)
 
     def handle(self, choice: BackendChoice) -> BackendHandle:
         ident = json.dumps([choice.use, choice.model, choice.options], sort_keys=True, default=str)
@@ -340,8 +341,13 @@ class Engine:
             if node.stage == "voice":
                 request: Request = rq.speech_request(self.doc, shot, node.item, 0, choice)
                 media_seconds = _speech_seconds(request.text)  # type: ignore[attr-defined]
+            elif node.stage == "sheet":
+                character = self.doc.character(node.item)
+                assert character is not None
+                request = rq.sheet_request(self.doc, character, 0, choice)
             elif node.stage == "keyframe":
-                request = rq.keyframe_request(self.doc, shot, 0, choice, self._resolve)
+                sheets = {upstream[d].item: self.store.path(upstream[d].media) for d in node.deps}
+                request = rq.keyframe_request(self.doc, shot, 0, choice, self._resolve, sheets)
             elif node.stage == "music":
                 length = cue_length([self.shots[s] for s in node.span], {t.item: float(t.duration or 0.0) for t in (upstream[d] for d in node.deps)}, self.doc.project.fps)
                 request = rq.music_request(shot, self._music_seconds(sheet, length), 0, choice)
@@ -669,6 +675,9 @@ class _Run:
         self.started = time.monotonic()
         self.voices_left = sum(1 for n in engine.graph.values() if n.stage == "voice")
         self.durations_task: asyncio.Task[list[str]] | None = None
+        # A character's sheet is filed under the first shot showing them but serves them all:
+        # rendering any keyframe that needs it renders it too, whatever the shot or stage filter.
+        self.pulled = {d for n in engine.graph.values() if n.stage == "keyframe" and self._chosen(n) for d in n.deps}
 
     def emit(self, event: Any) -> None:
         if self.sink is not None:
@@ -677,10 +686,11 @@ class _Run:
     def node_event(self, kind: str, node: Node, **kw: Any) -> None:
         self.emit(NodeEvent(kind=kind, node=node.id, shot=node.shot, stage=node.stage, **kw))  # type: ignore[arg-type]
 
-    def selected(self, node: Node) -> bool:
-        if node.id in self.forced:
-            return True
+    def _chosen(self, node: Node) -> bool:
         return (self.stages is None or node.stage in self.stages) and (self.shots is None or node.shot in self.shots)
+
+    def selected(self, node: Node) -> bool:
+        return node.id in self.forced or self._chosen(node) or node.id in self.pulled
 
     async def main(self) -> RenderSummary:
         statuses, _ = self.e.plan()
@@ -747,7 +757,8 @@ class _Run:
     def fail(self, node: Node, reason: str, key: str | None = None, attempts: int = 1) -> None:
         self.summary.failed += 1
         self.summary.failures[node.id] = reason
-        self.stopped.setdefault(node.shot, f"{node.id} failed")
+        if node.stage != "sheet":  # a sheet belongs to a character, not to the shot it is filed under
+            self.stopped.setdefault(node.shot, f"{node.id} failed")
         if key is not None:
             self.e.db.record_failure(key, node.id, reason, attempts)
             self.e.failures[key] = reason
@@ -777,7 +788,7 @@ class _Run:
         if not self.selected(node):
             self.skip(node, "not selected (--stage/--shot)")
             return
-        if node.shot in self.stopped:
+        if node.shot in self.stopped and node.stage != "sheet":
             self.skip(node, f"shot stopped: {self.stopped[node.shot]}")
             return
         self.node_event("queued", node, est_seconds=prep.est_seconds)
@@ -815,7 +826,7 @@ class _Run:
                 if self.cancel.is_set():
                     self.skip(node, "cancelled")
                     return
-                if node.shot in self.stopped:
+                if node.shot in self.stopped and node.stage != "sheet":
                     self.skip(node, f"shot stopped: {self.stopped[node.shot]}")
                     return
                 if self.budget is not None and self.spent + self.reserved + prep.est_cost > self.budget + 1e-9:

@@ -2,6 +2,7 @@
 
 Stages, in dependency order::
 
+    sheet (one per character in frame without reference images of their own) ──▶ keyframe
     voice (one per dialogue line) ──▶ shot_audio ─────────────┐
           └── real durations ──▶ shot duration ──▶ clip ──▶ lipsync
     keyframe ───────────────────────────────────────▶ clip
@@ -22,10 +23,10 @@ from dataclasses import dataclass
 
 from kaipai.document.models import Document, Shot
 
-STAGES: tuple[str, ...] = ("voice", "shot_audio", "keyframe", "clip", "lipsync", "music")
+STAGES: tuple[str, ...] = ("sheet", "voice", "shot_audio", "keyframe", "clip", "lipsync", "music")
 #: Stages a director can retake (shot_audio is computed, not generated).
-GENERATED_STAGES: tuple[str, ...] = ("voice", "keyframe", "clip", "lipsync", "music")
-CAPABILITY: dict[str, str | None] = {"voice": "speech", "shot_audio": None, "keyframe": "image", "clip": "video", "lipsync": "lipsync", "music": "music"}
+GENERATED_STAGES: tuple[str, ...] = ("sheet", "voice", "keyframe", "clip", "lipsync", "music")
+CAPABILITY: dict[str, str | None] = {"sheet": "image", "voice": "speech", "shot_audio": None, "keyframe": "image", "clip": "video", "lipsync": "lipsync", "music": "music"}
 
 LEAD_IN = 0.3  # silence before the first line
 GAP = 0.25  # between sequential lines
@@ -55,6 +56,9 @@ def node_id(shot: str, stage: str, item: str = "") -> str:
 def build_graph(doc: Document) -> dict[str, Node]:
     """All nodes of the film, in a topological order (dependencies first)."""
     nodes: dict[str, Node] = {}
+    sheets = sheet_nodes(doc)
+    for node in sheets.values():
+        nodes[node.id] = node
     for position, shot in enumerate(doc.ordered_shots()):
         voices = [node_id(shot.id, "voice", line.id) for line in shot.dialogue]
         for line, vid in zip(shot.dialogue, voices):
@@ -63,7 +67,8 @@ def build_graph(doc: Document) -> dict[str, Node]:
         if voices:
             nodes[audio] = Node(audio, shot.id, "shot_audio", "", tuple(voices), position)
         key = node_id(shot.id, "keyframe")
-        nodes[key] = Node(key, shot.id, "keyframe", "", (), position)
+        framed = dict.fromkeys(p.character for p in shot.composition)
+        nodes[key] = Node(key, shot.id, "keyframe", "", tuple(sheets[c].id for c in framed if c in sheets), position)
         clip = node_id(shot.id, "clip")
         nodes[clip] = Node(clip, shot.id, "clip", "", (key, *voices), position)
         if shot.speakers_on_screen:
@@ -76,6 +81,20 @@ def build_graph(doc: Document) -> dict[str, Node]:
         voices = tuple(node_id(s.id, "voice", line.id) for s in span for line in s.dialogue)
         nodes[music] = Node(music, first.id, "music", "", voices, place[first.id], tuple(s.id for s in span))
     return nodes
+
+
+def sheet_nodes(doc: Document) -> dict[str, Node]:
+    """A reference sheet for each character seen in frame who has no reference images of their own
+    (the director's pictures win), keyed by character id and filed under the first shot showing them."""
+    out: dict[str, Node] = {}
+    for position, shot in enumerate(doc.ordered_shots()):
+        for p in shot.composition:
+            character = doc.character(p.character)
+            if character is None or character.reference_images or character.id in out:
+                continue
+            nid = node_id(shot.id, "sheet", character.id)
+            out[character.id] = Node(nid, shot.id, "sheet", character.id, (), position)
+    return out
 
 
 def music_cues(doc: Document) -> list[tuple[Shot, list[Shot]]]:

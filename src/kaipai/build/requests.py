@@ -97,10 +97,12 @@ def speech_request(doc: Document, shot: Shot, line_id: str, seed: int, choice: B
     )
 
 
-def keyframe_request(doc: Document, shot: Shot, seed: int, choice: BackendChoice, resolve: Callable[[str], Path]) -> ImageRequest:
-    """``resolve`` turns a project-relative reference path into an absolute one (refusing escapes)."""
+def keyframe_request(doc: Document, shot: Shot, seed: int, choice: BackendChoice, resolve: Callable[[str], Path], sheets: dict[str, Path] | None = None) -> ImageRequest:
+    """``resolve`` turns a project-relative reference path into an absolute one (refusing escapes);
+    ``sheets`` are the circled reference sheets of the framed characters who have no pictures of their own."""
     chars = framed_characters(doc, shot)
-    refs = [resolve(r) for c in chars for r in c.reference_images]
+    sheets = sheets or {}
+    refs = [p for c in chars for p in ([resolve(r) for r in c.reference_images] or ([sheets[c.id]] if c.id in sheets else []))]
     w, h = doc.project.resolution
     return ImageRequest(
         prompt=keyframe_prompt(doc, shot),
@@ -112,6 +114,24 @@ def keyframe_request(doc: Document, shot: Shot, seed: int, choice: BackendChoice
         shot=shot,
         scene=doc.scene(shot.scene),
         characters=chars,
+        style=doc.style,
+        language=doc.project.language.value,
+        seed=seed,
+        model=choice.model,
+        options=dict(choice.options),
+    )
+
+
+def sheet_request(doc: Document, character: Character, seed: int, choice: BackendChoice) -> ImageRequest:
+    """A character's reference sheet: front, side and back on a neutral background, in the film's look."""
+    w, h = doc.project.resolution
+    return ImageRequest(
+        prompt=_join([f"character reference sheet of {character.name}", character.description, character.wardrobe, doc.style.visual_style, "full body, neutral grey background, even light"]),
+        negative_prompt=doc.style.negative_prompt,
+        width=w,
+        height=h,
+        purpose="reference_sheet",
+        characters=[character],
         style=doc.style,
         language=doc.project.language.value,
         seed=seed,

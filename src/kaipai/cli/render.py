@@ -14,10 +14,11 @@ from rich.table import Table
 from kaipai.cli.app import ProjectOption, app, console, project_paths, user_errors
 
 STATE_STYLE = {"current": "green", "stale": "yellow", "missing": "cyan", "blocked": "red", "failed": "bold red"}
-STAGE_ORDER = ("voice", "shot_audio", "keyframe", "clip", "lipsync", "music")
+STAGE_ORDER = ("sheet", "voice", "shot_audio", "keyframe", "clip", "lipsync", "music")
 
 
 class StageName(str, Enum):
+    sheet = "sheet"
     voice = "voice"
     shot_audio = "shot_audio"
     keyframe = "keyframe"
@@ -27,6 +28,7 @@ class StageName(str, Enum):
 
 
 class RetakeStage(str, Enum):
+    sheet = "sheet"
     voice = "voice"
     keyframe = "keyframe"
     clip = "clip"
@@ -158,7 +160,7 @@ def render(
     cut: bool = typer.Option(True, "--cut/--no-cut", help="Cut the film from the circled takes when the render ends (output/film.mp4)."),
     project: Path | None = ProjectOption,
 ) -> None:
-    """Render the film: voices, then keyframes, clips, lip sync and music, then the edit.
+    """Render the film: reference sheets and voices, then keyframes, clips, lip sync and music, then the edit.
 
     Only what changed is rendered: every take is keyed on everything that decides it, so
     an unchanged shot is reused, never paid for twice. A render stopped at any moment
@@ -219,7 +221,7 @@ def status(
 @app.command(rich_help_panel="Render")
 @user_errors
 def takes(
-    shot: str = typer.Argument(..., help="Shot id, e.g. S01-002."),
+    shot: str = typer.Argument(..., help="Shot id, e.g. S01-002, or a character id for their reference sheet."),
     stage: RetakeStage | None = typer.Option(None, "--stage", help="Only this stage."),
     project: Path | None = ProjectOption,
     as_json: bool = typer.Option(False, "--json", help="Print the takes as JSON (with the full path of each file)."),
@@ -260,7 +262,7 @@ def takes(
 @app.command(rich_help_panel="Render")
 @user_errors
 def circle(
-    shot: str = typer.Argument(..., help="Shot id."),
+    shot: str = typer.Argument(..., help="Shot id, or a character id for their reference sheet."),
     take: int = typer.Argument(..., help="Take id (see 'kaipai takes SHOT')."),
     project: Path | None = ProjectOption,
 ) -> None:
@@ -274,7 +276,7 @@ def circle(
 @app.command(rich_help_panel="Render")
 @user_errors
 def reject(
-    shot: str = typer.Argument(..., help="Shot id."),
+    shot: str = typer.Argument(..., help="Shot id, or a character id for their reference sheet."),
     take: int = typer.Argument(..., help="Take id (see 'kaipai takes SHOT')."),
     project: Path | None = ProjectOption,
 ) -> None:
@@ -288,8 +290,8 @@ def reject(
 @app.command(rich_help_panel="Render")
 @user_errors
 def retake(
-    shot: str = typer.Argument(..., help="Shot id."),
-    stage: RetakeStage = typer.Option(RetakeStage.clip, "--stage", help="What to retake: voice (every line of the shot), keyframe, clip, lipsync or music (the cue starting at the shot)."),
+    shot: str = typer.Argument(..., help="Shot id, or a character id for their reference sheet."),
+    stage: RetakeStage = typer.Option(RetakeStage.clip, "--stage", help="What to retake: voice (every line of the shot), keyframe, clip, lipsync or music (the cue starting at the shot); a character id retakes their reference sheet."),
     seed: int | None = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Seed of the new take (default: a fresh random one)."),
     note: str | None = typer.Option(None, "--note", help="A director's note; a language-model planner rewrites the shot from it before the retake."),
     project: Path | None = ProjectOption,

@@ -20,7 +20,7 @@ from kaipai.backends.base import BackendError
 from kaipai.build.db import Take, TakesDB, TakeStatus
 from kaipai.build.engine import Engine, EngineSettings
 from kaipai.build.events import EventSink
-from kaipai.build.graph import GENERATED_STAGES, effective_duration, node_id, place_lines
+from kaipai.build.graph import GENERATED_STAGES, effective_duration, node_id, place_lines, sheet_nodes
 from kaipai.build.report import NodeStatus
 from kaipai.build.store import Store
 from kaipai.document.io import DocumentError, Problem
@@ -119,6 +119,19 @@ def _check_shot(paths: ProjectPaths, doc: Document, shot_id: str) -> None:
         raise _problem(paths, "shots", f"no shot {shot_id!r} in the document; 'kaipai shots' lists them")
 
 
+def _owner(paths: ProjectPaths, doc: Document, ident: str) -> tuple[str, str | None]:
+    """A shot id, or a character id standing for their reference sheet: (the shot holding the
+    takes, the one node meant or None for the whole shot)."""
+    if doc.shot(ident) is not None:
+        return ident, None
+    sheet = sheet_nodes(doc).get(ident)
+    if sheet is not None:
+        return sheet.shot, sheet.id
+    if doc.character(ident) is not None:
+        raise _problem(paths, "cast", f"{ident!r} has no reference sheet: they have reference images of their own, or appear in no shot's composition")
+    raise _problem(paths, "shots", f"no shot {ident!r} in the document (nor a character of that id); 'kaipai shots' lists the shots")
+
+
 def _info(take: Take, store: Store, current: dict[str, NodeStatus]) -> TakeInfo:
     st = current.get(take.node)
     stale = st is None or st.inputs_key is None or st.inputs_key != take.inputs_key
@@ -157,11 +170,11 @@ def _plan(paths: ProjectPaths, doc: Document, db: TakesDB) -> dict[str, NodeStat
 
 
 def list_takes(paths: ProjectPaths, shot_id: str, stage: str | None = None) -> list[TakeInfo]:
-    """Every take of a shot (optionally one stage), oldest first."""
+    """Every take of a shot (optionally one stage), oldest first; a character id lists their reference sheets."""
     doc = load_document(paths)
-    _check_shot(paths, doc, shot_id)
+    shot_id, node = _owner(paths, doc, shot_id)
     with TakesDB(paths.database) as db:
-        takes = [t for t in db.takes_for_shot(shot_id) if stage is None or t.stage == stage]
+        takes = [t for t in db.takes_for_shot(shot_id) if (stage is None or t.stage == stage) and (node is None or t.node == node)]
         current = _plan(paths, doc, db) if takes else {}
     store = Store(paths.store)
     return [_info(t, store, current) for t in takes]
@@ -169,7 +182,7 @@ def list_takes(paths: ProjectPaths, shot_id: str, stage: str | None = None) -> l
 
 def _set_status(paths: ProjectPaths, shot_id: str, take_id: int, status: TakeStatus) -> TakeInfo:
     doc = load_document(paths)
-    _check_shot(paths, doc, shot_id)
+    shot_id, _ = _owner(paths, doc, shot_id)
     with TakesDB(paths.database) as db:
         take = db.take(take_id)
         if take is None or take.shot != shot_id:
@@ -208,18 +221,18 @@ def retake(
     the stage needs that are not rendered yet are rendered first. A seed that already has a
     take returns that take instead of paying for it again.
     """
-    stage = stage or "clip"
-    if stage not in GENERATED_STAGES:
-        raise _problem(paths, "--stage", f"cannot retake {stage!r}; choose from {', '.join(GENERATED_STAGES)}")
     if seed is not None and not 0 <= seed <= 2**32 - 1:
         raise _problem(paths, "--seed", f"seed {seed} is out of range; use 0 to {2**32 - 1}")
     doc = load_document(paths)
-    _check_shot(paths, doc, shot_id)
+    shot_id, node = _owner(paths, doc, shot_id)
+    stage = "sheet" if node is not None else stage or "clip"
+    if stage not in GENERATED_STAGES:
+        raise _problem(paths, "--stage", f"cannot retake {stage!r}; choose from {', '.join(GENERATED_STAGES)}")
     with TakesDB(paths.database) as db:
         engine = Engine(paths, doc, db, settings=settings)
-        targets = [n for n in engine.graph.values() if n.shot == shot_id and n.stage == stage]
+        targets = [n for n in engine.graph.values() if n.shot == shot_id and n.stage == stage and (node is None or n.id == node)]
         if not targets:
-            why = {"voice": "has no dialogue", "lipsync": "has no on-screen speaker", "music": "starts no music cue"}.get(stage, f"has no {stage}")
+            why = {"voice": "has no dialogue", "lipsync": "has no on-screen speaker", "music": "starts no music cue", "sheet": "is not where a character without reference images first appears (retake a sheet by the character's id)"}.get(stage, f"has no {stage}")
             raise _problem(paths, "--stage", f"shot {shot_id} {why}, so there is nothing to retake at that stage")
         forced = {n.id: seed if seed is not None else secrets.randbelow(2**32) for n in targets}
         needed: set[str] = set()
@@ -299,6 +312,17 @@ def circled_media(paths: ProjectPaths) -> dict[str, CircledMedia]:
             stale=stale,
         )
     return out
+
+
+def character_sheets(paths: ProjectPaths) -> dict[str, Path]:
+    """Each character's circled reference sheet (character id → image)."""
+    doc = load_document(paths)
+    wanted = {n.id: cid for cid, n in sheet_nodes(doc).items()}
+    if not wanted or not paths.database.exists():
+        return {}
+    store = Store(paths.store)
+    with TakesDB(paths.database) as db:
+        return {wanted[t.node]: store.path(t.media) for t in db.all_takes() if t.node in wanted and t.status == "circled"}
 
 
 def take_history(paths: ProjectPaths) -> list[TakeInfo]:

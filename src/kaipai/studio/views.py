@@ -10,7 +10,7 @@ from kaipai.build.graph import GENERATED_STAGES, STAGES
 from kaipai.document.models import Angle, CameraMove, Delivery, Document, Shot, ShotKind, ShotSize, Transition
 from kaipai.service.project import ProjectPaths
 from kaipai.service.render import NodeStatus, status
-from kaipai.service.takes import TakeInfo, list_takes, take_history
+from kaipai.service.takes import TakeInfo, character_sheets, list_takes, take_history
 
 #: A shot's status is its worst node's; "blocked" reads as failed to the director, with the reason.
 SEVERITY = ("current", "missing", "stale", "blocked", "failed")
@@ -132,10 +132,11 @@ def cast_page(paths: ProjectPaths) -> dict[str, Any]:
         if t.stage == "voice" and t.status == "circled" and t.item in lines:
             speaker, text = lines[t.item]
             voices.setdefault(speaker, []).append({"line": t.item, "text": text, "url": media_url(paths, t.media), "stale": t.stale})
+    sheets = character_sheets(paths)
     characters = []
     for c in doc.cast.characters:
         data = c.model_dump(mode="json")
-        data["references"] = [media_url(paths, paths.root / r) for r in c.reference_images]
+        data["references"] = [media_url(paths, paths.root / r) for r in c.reference_images] or ([media_url(paths, sheets[c.id])] if c.id in sheets else [])
         data["voices"] = voices.get(c.id, [])
         characters.append(data)
     places = [{**loc.model_dump(mode="json"), "references": [media_url(paths, paths.root / r) for r in loc.reference_images]} for loc in doc.cast.locations]
