@@ -140,3 +140,19 @@ def test_an_insert_shows_its_object_as_big_as_the_shot_size_says(tmp_path: Path)
         lantern = insert(size, "Insert, close-up of the lantern.")
         area.append(float((np.abs(lantern - empty).sum(axis=2) > 60).mean()))
     assert area[0] > 0.15 and area[0] > 4 * area[1] > 0
+
+
+def test_a_reference_sheet_shows_the_character_front_side_and_back_on_plain_grey(tmp_path: Path) -> None:
+    request = ImageRequest(prompt="sheet", width=480, height=270, purpose="reference_sheet", characters=[ANA], style=Style(), language="en", seed=1)
+    out = tmp_path / "sheet"
+    out.mkdir()
+    result = PrevizBackend().generate_image(request, JobContext(out_dir=out, key="k"))
+    with Image.open(result.files[0]) as im:
+        img = np.asarray(im.convert("RGB"))
+    assert tuple(img[2, 2]) == tuple(img[2, -3]) == (150, 150, 152)  # no set behind them
+    body = colour_mask(img, (0xE0, 0x40, 0x40))
+    columns = body.any(axis=0).astype(int)
+    starts = np.flatnonzero(np.diff(np.concatenate([[0], columns])) == 1)
+    assert len(starts) == 3  # the same figure three times, side by side
+    widths = [int(columns[a:].argmin()) for a in starts]
+    assert max(widths) - min(widths) <= 4  # at the same size

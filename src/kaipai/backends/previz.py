@@ -39,16 +39,20 @@ class PrevizBackend(Backend):
         if request.shot is None:  # a reference sheet or a bare prompt: the characters lined up, full length
             from kaipai.document.models import Placement, Shot
 
-            if request.purpose == "reference_sheet" and request.characters:
+            sheet = request.purpose == "reference_sheet" and bool(request.characters)
+            if sheet:
                 # one character three times: front, side and back, left to right
-                c = request.characters[0].id
-                lineup = [Placement(character=c, third="left"), Placement(character=c, third="center", facing="right"), Placement(character=c, third="right", facing="away")]
+                c = request.characters[0]
+                lineup = [Placement(character=c.id, third="left"), Placement(character=c.id, third="center", facing="right"), Placement(character=c.id, third="right", facing="away")]
+                views = "正面 · 侧面 · 背面" if request.language == "zh" else "front · side · back"
+                shot = Shot(id="sheet", scene="S1", order=1, size="LS", composition=lineup, description=f"{c.name}  {views}  {c.description}".strip())
             else:
                 lineup = [Placement(character=c.id) for c in request.characters]
-            shot = Shot(id="card", scene=request.scene.id if request.scene else "S1", order=1, size="LS" if lineup else "MS", composition=lineup, description=request.prompt)
+                shot = Shot(id="card", scene=request.scene.id if request.scene else "S1", order=1, size="LS" if lineup else "MS", composition=lineup, description=request.prompt)
         else:
+            sheet = False
             shot = request.shot
-        img, layout = draw_keyframe(shot, request.scene, request.characters, request.style, request.width, request.height, request.language)
+        img, layout = draw_keyframe(shot, None if sheet else request.scene, request.characters, request.style, request.width, request.height, request.language, neutral=sheet)
         out = ctx.out_dir / "keyframe.png"
         save_keyframe(img, layout, str(out))
         return Result(files=[out], width=request.width, height=request.height, model="previz", metadata={"mouths": sorted(layout.mouths)})

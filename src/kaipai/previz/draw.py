@@ -123,16 +123,24 @@ def _caption(img: Image.Image, shot: Shot, lang: str, band: int) -> None:
 
 
 def draw_keyframe(
-    shot: Shot, scene: Scene | None, characters: list[Character], style: Style, width: int, height: int, language: str = "zh"
+    shot: Shot, scene: Scene | None, characters: list[Character], style: Style, width: int, height: int, language: str = "zh", neutral: bool = False
 ) -> tuple[Image.Image, Layout]:
-    """Draw the frame for ``shot``. Deterministic: the same spec always gives the same pixels."""
+    """Draw the frame for ``shot``. Deterministic: the same spec always gives the same pixels.
+
+    ``neutral`` puts the figures on plain grey with a floor, as a reference sheet wants them.
+    """
     band = int(round(height * BAND / 2) * 2)
     ph = height - band
     lighting = f"{style.lighting} {shot.lighting}".strip()
     look = set_look(scene.int_ext.value if scene else "INT", scene.time_of_day.value if scene else "day", style.palette, lighting)
     hy = horizon_y(shot, ph)
     wall = standing(shot, ph, WALL_DISTANCE)
-    picture = backdrop(width, ph, hy, look, (scene.location or scene.id) if scene else "", wall)
+    if neutral:
+        picture = Image.new("RGB", (width, ph), (150, 150, 152))
+        if hy is not None:
+            ImageDraw.Draw(picture).rectangle([0, int(hy), width, ph], fill=(128, 128, 130))
+    else:
+        picture = backdrop(width, ph, hy, look, (scene.location or scene.id) if scene else "", wall)
     draw = ImageDraw.Draw(picture)
     layout = Layout(width, height, band)
     figures = place(shot, characters, width, ph, hy, look)
