@@ -117,3 +117,12 @@ def test_master_plays_to_the_end_in_chromium(served: str) -> None:
         )
         browser.close()
     assert result == "ended after 6.00"
+
+
+def test_cutting_again_with_nothing_changed_keeps_the_film_and_a_change_recuts_it(project: ProjectPaths) -> None:
+    first = service_cut.make_cut(project)
+    made = first.film.stat().st_mtime_ns
+    again = service_cut.make_cut(project)
+    assert again.film.stat().st_mtime_ns == made and again.loudness == first.loudness
+    burned = service_cut.make_cut(project, burn_subtitles=True)  # another master: cut again
+    assert burned.film.stat().st_mtime_ns != made

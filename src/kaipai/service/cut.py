@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kaipai import __version__
 from kaipai.build.doccache import load_document
+from kaipai.document.io import atomic_write_text
 from kaipai.fonts import font_dir
 from kaipai.post.assemble import Progress, assemble, render_stems
 from kaipai.post.cut import Cut, CutShot, build_cut
@@ -73,18 +77,43 @@ def make_cut(paths: ProjectPaths, *, profile: str = "web", burn_subtitles: bool 
     subs = write_subtitles(cut, paths.output)
     music = music_beds(paths, cut)
     film = paths.output / "film.mp4"
-    loudness = assemble(
-        cut,
-        film,
-        profile=profile,
-        music=music,
-        subtitles=subs["ass"] if burn_subtitles else None,
-        fonts_dir=font_dir(),
-        slate=_slates(paths, cut),
-        on_progress=on_event,
-    )
+    record = paths.output / ".film.json"
+    key = _cut_key(cut, music, profile, burn_subtitles)
+    loudness = _unchanged(film, record, key)
+    if loudness is None:
+        loudness = assemble(
+            cut,
+            film,
+            profile=profile,
+            music=music,
+            subtitles=subs["ass"] if burn_subtitles else None,
+            fonts_dir=font_dir(),
+            slate=_slates(paths, cut),
+            on_progress=on_event,
+        )
+        atomic_write_text(record, json.dumps({"key": key, "loudness": loudness}))
+    elif on_event is not None:
+        on_event(Progress("assemble the film", 1.0))
     missing = [s.shot for s in cut.shots if s.picture is None]
     return CutResult(film=film, srt=subs["srt"], ass=subs["ass"], duration=cut.duration, shots=len(cut.shots), missing=missing, loudness=loudness)
+
+
+def _cut_key(cut: Cut, music: dict[int, Path], profile: str, burn: bool) -> str:
+    """Everything the master is made from. Takes live in a content-addressed store, so their paths
+    stand for their contents; the version stands for the assembler."""
+    spec = [dataclasses.asdict(cut), {str(k): str(v) for k, v in music.items()}, profile, burn, __version__]
+    return hashlib.sha256(json.dumps(spec, default=str, sort_keys=True).encode()).hexdigest()
+
+
+def _unchanged(film: Path, record: Path, key: str) -> dict[str, float] | None:
+    """The loudness of the master on disk when it was cut from exactly this, else None (cut again)."""
+    try:
+        saved = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not film.exists() or not isinstance(saved, dict) or saved.get("key") != key:
+        return None
+    return dict(saved.get("loudness") or {})
 
 
 def export_all(paths: ProjectPaths, dest: Path, formats: list[str] | None = None) -> dict[str, Path]:
