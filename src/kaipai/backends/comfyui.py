@@ -279,13 +279,8 @@ class ComfyUIBackend(Backend):
                 "Check the workflow's save node, or name it with options.output"
             )
         files = [self.client.download(item, ctx.out_dir) for item in matching]
-        media = remote.probe(files[0])
-        return Result(
-            files=files,
-            duration=media.duration if capability != Capability.image else None,
-            width=media.width,
-            height=media.height,
-            fps=media.fps,
+        return remote.probe(files[0]).result(
+            files,
             model=self.model or Path(wf.name).name.removesuffix(".json"),
             metadata={"provider": "comfyui", "prompt_id": prompt_id, "server": self.url, "workflow": wf.name},
         )

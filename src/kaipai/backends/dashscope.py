@@ -216,10 +216,8 @@ class DashScopeBackend(Backend):
         media = remote.probe(path)
         units = float((data.get("usage") or {}).get("image_count", 1))
         sheet = self.sheet(Capability.image)
-        return Result(
-            files=[path],
-            width=media.width,
-            height=media.height,
+        return media.result(
+            [path],
             cost_units=units,
             cost=units * sheet.cost_per_unit,
             model=model,
@@ -251,12 +249,8 @@ class DashScopeBackend(Backend):
         usage = data.get("usage") or {}
         units = float(usage.get("video_duration") or media.duration or request.duration)
         sheet = self.sheet(Capability.video)
-        return Result(
-            files=[path],
-            duration=media.duration,
-            width=media.width,
-            height=media.height,
-            fps=media.fps,
+        return media.result(
+            [path],
             cost_units=units,
             cost=units * sheet.cost_per_unit,
             model=model,
@@ -290,9 +284,8 @@ class DashScopeBackend(Backend):
         media = remote.probe(path)
         units = float((data.get("usage") or {}).get("characters") or len(request.text))
         sheet = self.sheet(Capability.speech)
-        return Result(
-            files=[path],
-            duration=media.duration,
+        return media.result(
+            [path],
             cost_units=units,
             cost=units * sheet.cost_per_unit,
             model=model,

@@ -203,12 +203,8 @@ class KlingBackend(Backend):
         seconds = float(videos[0].get("duration") or media.duration or request.duration)
         deducted = final.payload.get("final_unit_deduction")
         units = float(deducted) if deducted not in (None, "") else seconds
-        return Result(
-            files=[path],
-            duration=media.duration,
-            width=media.width,
-            height=media.height,
-            fps=media.fps,
+        return media.result(
+            [path],
             cost_units=units,
             cost=seconds * sheet.cost_per_unit,
             model=model,

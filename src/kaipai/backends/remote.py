@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import httpx
 
-from kaipai.backends.base import BackendError, JobContext, NotConfigured, TransientError
+from kaipai.backends.base import BackendError, JobContext, NotConfigured, Result, TransientError
 
 # --------------------------------------------------------------------------- keys and settings
 
@@ -256,6 +256,10 @@ class Media:
     height: int | None = None
     duration: float | None = None
     fps: float | None = None
+
+    def result(self, files: list[Path], **fields: Any) -> Result:
+        """The result of a generation whose first file this is: its size, length and rate as probed."""
+        return Result(files=files, duration=self.duration, width=self.width, height=self.height, fps=self.fps, **fields)
 
 
 def probe(path: Path) -> Media:
