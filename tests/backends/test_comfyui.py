@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 from doubles.comfyui_double import ComfyDouble
+from doubles.jobs import job_context
 from doubles.server import png_bytes, serve
 from PIL import Image
 
-from kaipai.backends.base import BackendError, Capability, ImageRequest, JobContext, NotConfigured, TransientError, VideoRequest, snap_request
+from kaipai.backends.base import BackendError, Capability, ImageRequest, NotConfigured, TransientError, VideoRequest, snap_request
 from kaipai.backends.comfyui import ComfyUIBackend
 from kaipai.backends.comfyui_workflow import load_workflow
 
@@ -40,20 +41,6 @@ def backend(double: ComfyDouble, **options: Any) -> ComfyUIBackend:
     return ComfyUIBackend(**{"url": double.url, **FAST, **options})  # type: ignore[attr-defined]
 
 
-def ctx_for(tmp_path: Path, job_id: str | None = None, on_job_id: Any = None, key: str = "job-key-1") -> tuple[JobContext, list[str], list[tuple[float, str]]]:
-    recorded: list[str] = []
-    progress: list[tuple[float, str]] = []
-    out = tmp_path / "job"
-    out.mkdir(exist_ok=True)
-
-    def record(job: str) -> None:
-        recorded.append(job)
-        if on_job_id is not None:
-            on_job_id(job)
-
-    return JobContext(out_dir=out, key=key, job_id=job_id, on_job_id=record, on_progress=lambda f, m: progress.append((f, m))), recorded, progress
-
-
 def reference(tmp_path: Path) -> Path:
     path = tmp_path / "ref.png"
     path.write_bytes(png_bytes(80, 60, (10, 200, 30)))
@@ -61,7 +48,7 @@ def reference(tmp_path: Path) -> Path:
 
 
 def test_load_scale_save_uploads_queues_and_fetches_the_real_output(double: ComfyDouble, tmp_path: Path) -> None:
-    ctx, recorded, _ = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     request = ImageRequest(prompt="unused", width=32, height=24, reference_images=[reference(tmp_path)])
     result = backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx)
     assert len(recorded) == 1 and double.prompts_received == 1
@@ -74,7 +61,7 @@ def test_load_scale_save_uploads_queues_and_fetches_the_real_output(double: Comf
 
 def test_shipped_keyframe_workflow_binds_shot_fields_and_reports_progress(double: ComfyDouble, tmp_path: Path) -> None:
     double.step_delay = 0.03
-    ctx, recorded, progress = ctx_for(tmp_path)
+    ctx, recorded, progress = job_context(tmp_path)
     request = ImageRequest(prompt="雨夜小巷，霓虹", negative_prompt="text", width=1344, height=768, seed=42)
     result = backend(double, workflow="keyframe_sdxl").generate_image(request, ctx)
     graph = double.history[recorded[0]]["prompt"][2]
@@ -91,7 +78,7 @@ def test_shipped_wan_workflow_turns_duration_into_4n_plus_1_frames(double: Comfy
     sheet = comfy.sheet(Capability.video)
     request = snap_request(sheet, VideoRequest(prompt="she walks", image=reference(tmp_path), width=1280, height=720, fps=24, duration=3.0, seed=5))
     assert request.fps == 16 and request.width * request.height <= 832 * 480
-    ctx, recorded, _ = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     result = comfy.generate_video(request, ctx)
     graph = double.history[recorded[0]]["prompt"][2]
     assert graph["50"]["inputs"]["length"] == 49 and graph["57"]["inputs"]["fps"] == 16  # 3 s x 16 fps -> 48 -> 4n+1
@@ -106,12 +93,12 @@ def test_killed_render_resumes_the_queued_prompt_without_queueing_again(double: 
         raise Killed(job)
 
     request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
-    ctx, recorded, _ = ctx_for(tmp_path, on_job_id=die)
+    ctx, recorded, _ = job_context(tmp_path, on_job_id=die)
     with pytest.raises(Killed):
         backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx)
     assert recorded[0] not in double.history  # still running on the server
     threading.Timer(0.3, double.release.set).start()
-    again, again_recorded, _ = ctx_for(tmp_path, job_id=recorded[0])
+    again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])
     result = backend(double, workflow="smoke_load_scale_save").generate_image(request, again)
     assert double.prompts_received == 1 and again_recorded == [] and result.files[0].is_file()
     assert double.sockets_opened[0] == double.sockets_opened[1]  # the same client id: its messages still arrive
@@ -119,20 +106,20 @@ def test_killed_render_resumes_the_queued_prompt_without_queueing_again(double: 
 
 def test_a_finished_prompt_is_collected_and_a_forgotten_one_queued_again(double: ComfyDouble, tmp_path: Path) -> None:
     request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
-    ctx, recorded, _ = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx)
-    again, again_recorded, _ = ctx_for(tmp_path, job_id=recorded[0])
+    again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])
     assert backend(double, workflow="smoke_load_scale_save").generate_image(request, again).files
     assert double.prompts_received == 1 and again_recorded == []
     double.forget()  # the server restarted and lost its history
-    third, third_recorded, _ = ctx_for(tmp_path, job_id=recorded[0])
+    third, third_recorded, _ = job_context(tmp_path, job_id=recorded[0])
     assert backend(double, workflow="smoke_load_scale_save").generate_image(request, third).files
     assert double.prompts_received == 2 and len(third_recorded) == 1
 
 
 def test_missing_model_names_the_node_and_the_model(double: ComfyDouble, tmp_path: Path) -> None:
     double.models = set()
-    ctx, recorded, _ = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(NotConfigured) as info:
         backend(double, workflow="keyframe_sdxl").generate_image(ImageRequest(prompt="p", width=1024, height=1024), ctx)
     assert "node 4 'Load Checkpoint' (CheckpointLoaderSimple)" in str(info.value)
@@ -145,14 +132,14 @@ def test_missing_custom_node_is_named(double: ComfyDouble, tmp_path: Path) -> No
     audio.write_bytes(b"y")
     from kaipai.backends.base import LipsyncRequest
 
-    ctx, _, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     with pytest.raises(NotConfigured, match=r"node 1 'Clip' \(VHS_LoadVideo\).*not found.*custom node"):
         backend(double, workflow="latentsync").lipsync(LipsyncRequest(video=clip, audio=audio), ctx)
 
 
 def test_execution_error_names_the_failing_node(double: ComfyDouble, tmp_path: Path) -> None:
     double.fail_node = "3"
-    ctx, _, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     with pytest.raises(BackendError, match=r"failed at node 3 'Sampler' \(KSampler\).*RuntimeError: mat1 and mat2") as info:
         backend(double, workflow="keyframe_sdxl").generate_image(ImageRequest(prompt="p", width=1024, height=1024), ctx)
     assert not info.value.transient
@@ -162,14 +149,14 @@ def test_progress_is_followed_by_polling_when_the_socket_is_unavailable(double: 
     from kaipai.backends import comfyui_client
 
     monkeypatch.setattr(comfyui_client.ComfyClient, "open_socket", lambda self, client_id, stack: None)
-    ctx, _, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     request = ImageRequest(prompt="p", width=16, height=16, reference_images=[reference(tmp_path)])
     assert backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx).files
 
 
 def test_cancel_interrupts_the_prompt_and_keeps_it_resumable(double: ComfyDouble, tmp_path: Path) -> None:
     double.hold.set()
-    ctx, recorded, _ = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     threading.Timer(0.3, ctx.cancel_event.set).start()
     request = ImageRequest(prompt="p", width=16, height=16, reference_images=[reference(tmp_path)])
     with pytest.raises(TransientError, match="cancelled"):
@@ -179,7 +166,7 @@ def test_cancel_interrupts_the_prompt_and_keeps_it_resumable(double: ComfyDouble
 
 def test_deadline_and_unreachable_server(double: ComfyDouble, tmp_path: Path) -> None:
     double.hold.set()
-    ctx, _, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     request = ImageRequest(prompt="p", width=16, height=16, reference_images=[reference(tmp_path)])
     with pytest.raises(TransientError, match="still running"):
         backend(double, workflow="smoke_load_scale_save", deadline=0.3).generate_image(request, ctx)
@@ -218,7 +205,7 @@ def test_own_workflow_with_sidecar_defaults(double: ComfyDouble, tmp_path: Path)
     graph = json.loads((Path(__file__).parents[2] / "src/kaipai/workflows/smoke_load_scale_save.json").read_text())
     (tmp_path / "flow.json").write_text(json.dumps(graph))
     (tmp_path / "flow.kaipai.json").write_text(json.dumps({"bind": {"prompt": None, "reference_images": "Input Image", "width": "Scale.width", "height": "Scale.height"}}))
-    ctx, _, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     request = ImageRequest(prompt="p", width=20, height=10, reference_images=[reference(tmp_path)])
     result = backend(double, workflow="flow.json", base_dir=str(tmp_path)).generate_image(request, ctx)
     with Image.open(io.BytesIO(result.files[0].read_bytes())) as img:
@@ -262,14 +249,14 @@ def test_trouble_when_queueing_is_transient_and_queues_nothing(double: ComfyDoub
     double.faults = [("/prompt", fault)]
     double.retry_after = "4"
     request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
-    ctx, recorded, _ = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(TransientError, match=says) as info:
         backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx)
     assert recorded == [] and double.prompts_received == 0
     if fault == "429":
         assert info.value.retry_after == 4
     # the engine's retry queues it once
-    assert backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx_for(tmp_path)[0]).files
+    assert backend(double, workflow="smoke_load_scale_save").generate_image(request, job_context(tmp_path)[0]).files
     assert double.prompts_received == 1
 
 
@@ -277,14 +264,14 @@ def test_a_server_that_does_not_answer_times_out(double: ComfyDouble, tmp_path: 
     double.faults, double.slow_seconds = [("/prompt", "slow")], 1.0
     request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
     with pytest.raises(TransientError, match="did not answer in time"):
-        backend(double, workflow="smoke_load_scale_save", timeout=0.2).generate_image(request, ctx_for(tmp_path)[0])
+        backend(double, workflow="smoke_load_scale_save", timeout=0.2).generate_image(request, job_context(tmp_path)[0])
 
 
 def test_blips_while_following_a_prompt_are_ridden_out_without_queueing_again(double: ComfyDouble, tmp_path: Path) -> None:
     double.faults = [("/history", "500"), ("/history", "garbage"), ("/history", "429")]
     double.retry_after = "0.1"
     request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
-    result = backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx_for(tmp_path)[0])
+    result = backend(double, workflow="smoke_load_scale_save").generate_image(request, job_context(tmp_path)[0])
     assert result.files[0].is_file() and double.prompts_received == 1 and double.faults == []
 
 
@@ -292,10 +279,10 @@ def test_a_run_of_failed_status_checks_keeps_the_prompt_for_the_next_attempt(dou
     double.hold.set()
     double.faults = [("/history", "500")] * 3
     request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
-    ctx, recorded, _ = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(TransientError, match="3 failed status checks in a row"):
         backend(double, workflow="smoke_load_scale_save", max_poll_failures=3).generate_image(request, ctx)
     double.release.set()
-    again, again_recorded, _ = ctx_for(tmp_path, job_id=recorded[0])
+    again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])
     assert backend(double, workflow="smoke_load_scale_save").generate_image(request, again).files
     assert double.prompts_received == 1 and again_recorded == []

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from doubles.dashscope_double import KEY, DashScopeDouble
+from doubles.jobs import job_context
 from doubles.server import png_bytes, serve
 
 from kaipai.backends.base import (
     BackendError,
     Capability,
     ImageRequest,
-    JobContext,
     NotConfigured,
     RefusedError,
     SpeechRequest,
@@ -53,20 +53,6 @@ def backend(double: DashScopeDouble, **options: Any) -> DashScopeBackend:
     return DashScopeBackend(**{"base_url": double.base_url, **FAST, **options})
 
 
-def ctx_for(tmp_path: Path, job_id: str | None = None, on_job_id: Any = None) -> tuple[JobContext, list[str], list[float]]:
-    recorded: list[str] = []
-    progress: list[float] = []
-    out = tmp_path / "job"
-    out.mkdir(exist_ok=True)
-
-    def record(job: str) -> None:
-        recorded.append(job)
-        if on_job_id is not None:
-            on_job_id(job)
-
-    return JobContext(out_dir=out, key="k1", job_id=job_id, on_job_id=record, on_progress=lambda f, m: progress.append(f)), recorded, progress
-
-
 def keyframe(tmp_path: Path) -> Path:
     path = tmp_path / "keyframe.png"
     path.write_bytes(png_bytes())
@@ -83,7 +69,7 @@ def video_request(tmp_path: Path, prompt: str = "she turns and walks into the ra
 
 def test_keyframe_is_queued_polled_and_downloaded(double: DashScopeDouble, tmp_path: Path) -> None:
     seen_status: list[str] = []
-    ctx, recorded, progress = ctx_for(tmp_path, on_job_id=lambda job: seen_status.append(double.tasks[job].status))
+    ctx, recorded, progress = job_context(tmp_path, on_job_id=lambda job: seen_status.append(double.tasks[job].status))
     result = backend(double).generate_image(image_request(), ctx)
     assert recorded == ["task-1"] and seen_status == ["PENDING"]  # recorded before any waiting
     assert result.files[0].read_bytes() == png_bytes() and (result.width, result.height) == (64, 48)
@@ -95,7 +81,7 @@ def test_keyframe_is_queued_polled_and_downloaded(double: DashScopeDouble, tmp_p
 
 
 def test_clip_sends_the_keyframe_and_records_provider_seconds(double: DashScopeDouble, tmp_path: Path) -> None:
-    ctx, _, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     result = backend(double).generate_video(video_request(tmp_path), ctx)
     body = double.tasks["task-1"].body
     assert body["input"]["img_url"].startswith("data:image/png;base64,")
@@ -110,11 +96,11 @@ def test_killed_render_resumes_the_same_task_without_paying_twice(double: DashSc
     def die(job: str) -> None:
         raise Killed(job)
 
-    ctx, recorded, _ = ctx_for(tmp_path, on_job_id=die)
+    ctx, recorded, _ = job_context(tmp_path, on_job_id=die)
     with pytest.raises(Killed):
         backend(double).generate_video(video_request(tmp_path), ctx)
     assert double.tasks[recorded[0]].status == "PENDING"
-    again, again_recorded, _ = ctx_for(tmp_path, job_id=recorded[0])
+    again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])
     result = backend(double).generate_video(video_request(tmp_path), again)  # a fresh process
     assert double.submissions == 1 and again_recorded == []
     assert result.metadata["task_id"] == recorded[0] and result.files[0].is_file()
@@ -122,7 +108,7 @@ def test_killed_render_resumes_the_same_task_without_paying_twice(double: DashSc
 
 def test_result_is_downloaded_the_moment_the_task_succeeds(double: DashScopeDouble, tmp_path: Path) -> None:
     double.url_ttl = 0.5
-    ctx, recorded, _ = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     backend(double).generate_image(image_request(), ctx)
     (name, when), = double.downloads
     assert when - (double.tasks[recorded[0]].succeeded_at or 0) < 0.5
@@ -130,7 +116,7 @@ def test_result_is_downloaded_the_moment_the_task_succeeds(double: DashScopeDoub
 
 def test_expired_result_link_is_a_clear_error_not_a_retry(double: DashScopeDouble, tmp_path: Path) -> None:
     double.url_ttl = -1  # the provider's link is already dead, as after a long outage
-    ctx, _, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     with pytest.raises(BackendError) as info:
         backend(double).generate_image(image_request(), ctx)
     assert not info.value.transient
@@ -141,7 +127,7 @@ def test_expired_result_link_is_a_clear_error_not_a_retry(double: DashScopeDoubl
 def test_429_on_submit_carries_retry_after(double: DashScopeDouble, tmp_path: Path) -> None:
     double.next_faults = ["429"]
     double.retry_after = "7"
-    ctx, recorded, _ = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(TransientError) as info:
         backend(double).generate_image(image_request(), ctx)
     assert info.value.retry_after == 7 and "rate-limiting" in str(info.value)
@@ -150,7 +136,7 @@ def test_429_on_submit_carries_retry_after(double: DashScopeDouble, tmp_path: Pa
 
 def test_429_while_polling_is_waited_out_as_asked(double: DashScopeDouble, tmp_path: Path) -> None:
     double.retry_after = "0.3"
-    ctx, _, _ = ctx_for(tmp_path, on_job_id=lambda job: double.next_faults.extend(["429"]))
+    ctx, _, _ = job_context(tmp_path, on_job_id=lambda job: double.next_faults.extend(["429"]))
     start = time.monotonic()
     result = backend(double).generate_image(image_request(), ctx)
     assert time.monotonic() - start >= 0.3 and result.files and double.submissions == 1
@@ -158,39 +144,39 @@ def test_429_while_polling_is_waited_out_as_asked(double: DashScopeDouble, tmp_p
 
 def test_server_errors_are_transient_and_ridden_out_while_polling(double: DashScopeDouble, tmp_path: Path) -> None:
     double.next_faults = ["500"]
-    ctx, _, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     with pytest.raises(TransientError, match="server error"):
         backend(double).generate_image(image_request(), ctx)
-    ctx, _, _ = ctx_for(tmp_path, on_job_id=lambda job: double.next_faults.extend(["500", "500"]))
+    ctx, _, _ = job_context(tmp_path, on_job_id=lambda job: double.next_faults.extend(["500", "500"]))
     assert backend(double).generate_image(image_request(), ctx).files
     assert double.submissions == 1
 
 
 def test_repeated_polling_failures_keep_the_job_for_the_next_attempt(double: DashScopeDouble, tmp_path: Path) -> None:
-    ctx, recorded, _ = ctx_for(tmp_path, on_job_id=lambda job: double.next_faults.extend(["500"] * 10))
+    ctx, recorded, _ = job_context(tmp_path, on_job_id=lambda job: double.next_faults.extend(["500"] * 10))
     with pytest.raises(TransientError, match="failed status checks"):
         backend(double, max_poll_failures=3).generate_image(image_request(), ctx)
     double.next_faults.clear()
-    again, _, _ = ctx_for(tmp_path, job_id=recorded[0])
+    again, _, _ = job_context(tmp_path, job_id=recorded[0])
     assert backend(double).generate_image(image_request(), again).files and double.submissions == 1
 
 
 def test_a_provider_that_does_not_answer_times_out(double: DashScopeDouble, tmp_path: Path) -> None:
     double.next_faults, double.slow_seconds = ["slow"], 1.0
-    ctx, _, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     with pytest.raises(TransientError, match="did not answer in time"):
         backend(double, timeout=0.2).generate_image(image_request(), ctx)
 
 
 def test_malformed_json_is_reported(double: DashScopeDouble, tmp_path: Path) -> None:
     double.next_faults = ["garbage"]
-    ctx, _, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     with pytest.raises(TransientError, match="not JSON.*502 Bad Gateway"):
         backend(double).generate_image(image_request(), ctx)
 
 
 def test_content_refusal_on_submit_carries_the_providers_reason(double: DashScopeDouble, tmp_path: Path) -> None:
-    ctx, recorded, _ = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(RefusedError) as info:
         backend(double).generate_image(image_request("FORBIDDEN scene"), ctx)
     assert not info.value.transient and "DataInspectionFailed" in str(info.value)
@@ -200,11 +186,11 @@ def test_content_refusal_on_submit_carries_the_providers_reason(double: DashScop
 
 def test_content_refusal_of_a_running_task_is_not_retried(double: DashScopeDouble, tmp_path: Path) -> None:
     double.fail_task_with = ("DataInspectionFailed", "Output data may contain inappropriate content.")
-    ctx, recorded, _ = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(RefusedError, match="Output data may contain inappropriate content"):
         backend(double).generate_video(video_request(tmp_path), ctx)
     # resuming a refused task reports the refusal again instead of paying for a new one
-    again, _, _ = ctx_for(tmp_path, job_id=recorded[0])
+    again, _, _ = job_context(tmp_path, job_id=recorded[0])
     with pytest.raises(RefusedError):
         backend(double).generate_video(video_request(tmp_path), again)
     assert double.submissions == 1
@@ -212,33 +198,33 @@ def test_content_refusal_of_a_running_task_is_not_retried(double: DashScopeDoubl
 
 def test_a_task_that_failed_inside_the_provider_is_submitted_afresh_on_resume(double: DashScopeDouble, tmp_path: Path) -> None:
     double.fail_task_with = ("InternalError.Algo", "algorithm error")
-    ctx, recorded, _ = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(TransientError, match="algorithm error"):
         backend(double).generate_image(image_request(), ctx)
     double.fail_task_with = None
-    again, again_recorded, _ = ctx_for(tmp_path, job_id=recorded[0])
+    again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])
     assert backend(double).generate_image(image_request(), again).files
     assert again_recorded == ["task-2"] and double.submissions == 2
 
 
 def test_deadline_leaves_the_task_to_be_resumed(double: DashScopeDouble, tmp_path: Path) -> None:
     double.polls_to_finish = 10_000
-    ctx, recorded, _ = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(TransientError, match="still running.*picks it up"):
         backend(double, deadline=0.2).generate_video(video_request(tmp_path), ctx)
     double.polls_to_finish = 0
-    again, _, _ = ctx_for(tmp_path, job_id=recorded[0])
+    again, _, _ = job_context(tmp_path, job_id=recorded[0])
     assert backend(double).generate_video(video_request(tmp_path), again).files and double.submissions == 1
 
 
 def test_cosyvoice_speech_uses_the_characters_voice(double: DashScopeDouble, tmp_path: Path) -> None:
-    ctx, _, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     lin = Character(id="lin", name="林", voice=Voice(backend="dashscope", voice="longwan_v2"))
     result = backend(double).synthesize(SpeechRequest(text="我们走吧。", character=lin, speaker="lin"), ctx)
     assert result.files[0].suffix == ".wav" and result.duration == pytest.approx(0.5, abs=0.01)
     assert result.cost_units == 5 and result.metadata["voice"] == "longwan_v2"
     with pytest.raises(RefusedError, match="inappropriate"):
-        backend(double).synthesize(SpeechRequest(text="FORBIDDEN words"), ctx_for(tmp_path)[0])
+        backend(double).synthesize(SpeechRequest(text="FORBIDDEN words"), job_context(tmp_path)[0])
 
 
 def test_missing_key_says_where_to_put_it(double: DashScopeDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -252,14 +238,14 @@ def test_key_from_the_user_config_file(double: DashScopeDouble, tmp_path: Path, 
     config = tmp_path / "config.toml"
     config.write_text(f'[dashscope]\napi_key = "{KEY}"\n')
     monkeypatch.setenv("KAIPAI_CONFIG", str(config))
-    ctx, _, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     assert backend(double).generate_image(image_request(), ctx).files
     assert config.read_text() == f'[dashscope]\napi_key = "{KEY}"\n'
 
 
 def test_wrong_key_is_not_configured_and_never_echoed(double: DashScopeDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-wrong-secret")
-    ctx, _, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     with pytest.raises(NotConfigured) as info:
         backend(double).generate_image(image_request(), ctx)
     assert "sk-wrong-secret" not in str(info.value)

@@ -15,9 +15,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from doubles.kling_double import ACCESS_KEY, SECRET_KEY, KlingDouble, verify_jwt
+from doubles.jobs import job_context
 from doubles.server import png_bytes, serve
 
-from kaipai.backends.base import BackendError, Capability, JobContext, NotConfigured, RefusedError, TransientError, UnsupportedRequest, VideoRequest, check_request, snap_request
+from kaipai.backends.base import BackendError, Capability, NotConfigured, RefusedError, TransientError, UnsupportedRequest, VideoRequest, check_request, snap_request
 from kaipai.backends.kling import KlingBackend, api_token
 
 FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 2}
@@ -42,19 +43,6 @@ def backend(double: KlingDouble, **options: Any) -> KlingBackend:
     return KlingBackend(**{"base_url": double.base_url, **FAST, **options})
 
 
-def ctx_for(tmp_path: Path, job_id: str | None = None, on_job_id: Any = None) -> tuple[JobContext, list[str]]:
-    recorded: list[str] = []
-    out = tmp_path / "job"
-    out.mkdir(exist_ok=True)
-
-    def record(job: str) -> None:
-        recorded.append(job)
-        if on_job_id is not None:
-            on_job_id(job)
-
-    return JobContext(out_dir=out, key="k", job_id=job_id, on_job_id=record), recorded
-
-
 def request(tmp_path: Path, prompt: str = "镜头缓缓推近，她抬起头", duration: float = 5) -> VideoRequest:
     image = tmp_path / "keyframe.png"
     image.write_bytes(png_bytes())
@@ -70,7 +58,7 @@ def test_token_is_a_valid_hs256_jwt_for_the_access_key() -> None:
 
 def test_clip_end_to_end_records_units(double: KlingDouble, tmp_path: Path) -> None:
     statuses: list[str] = []
-    ctx, recorded = ctx_for(tmp_path, on_job_id=lambda job: statuses.append(double.tasks[job]["status"]))
+    ctx, recorded, _ = job_context(tmp_path, on_job_id=lambda job: statuses.append(double.tasks[job]["status"]))
     result = backend(double, mode="pro", model="kling-v1-6").generate_video(request(tmp_path, duration=10), ctx)
     assert recorded == ["1001"] and statuses == ["submitted"]
     body = double.tasks["1001"]["body"]
@@ -84,21 +72,21 @@ def test_killed_render_resumes_without_a_second_submission(double: KlingDouble, 
     def die(job: str) -> None:
         raise Killed(job)
 
-    ctx, recorded = ctx_for(tmp_path, on_job_id=die)
+    ctx, recorded, _ = job_context(tmp_path, on_job_id=die)
     with pytest.raises(Killed):
         backend(double).generate_video(request(tmp_path), ctx)
-    again, again_recorded = ctx_for(tmp_path, job_id=recorded[0])
+    again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])
     assert backend(double).generate_video(request(tmp_path), again).files
     assert double.submissions == 1 and again_recorded == []
 
 
 def test_download_is_immediate_and_an_expired_link_is_clear(double: KlingDouble, tmp_path: Path) -> None:
     double.url_ttl = 0.5
-    ctx, recorded = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     backend(double).generate_video(request(tmp_path), ctx)
     assert double.downloads[0][1] - double.tasks[recorded[0]]["succeeded_at"] < 0.5
     double.url_ttl = -1
-    ctx, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     with pytest.raises(BackendError, match="expire") as info:
         backend(double).generate_video(request(tmp_path), ctx)
     assert not info.value.transient
@@ -110,7 +98,7 @@ def test_download_is_immediate_and_an_expired_link_is_clear(double: KlingDouble,
 )
 def test_provider_trouble_on_submit(double: KlingDouble, tmp_path: Path, fault: str, error: type, pattern: str) -> None:
     double.next_faults = [fault]
-    ctx, recorded = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(error, match=pattern) as info:
         backend(double).generate_video(request(tmp_path), ctx)
     assert recorded == []
@@ -119,42 +107,42 @@ def test_provider_trouble_on_submit(double: KlingDouble, tmp_path: Path, fault: 
 
 
 def test_trouble_while_polling_is_ridden_out(double: KlingDouble, tmp_path: Path) -> None:
-    ctx, _ = ctx_for(tmp_path, on_job_id=lambda job: double.next_faults.extend(["500", "garbage"]))
+    ctx, _, _ = job_context(tmp_path, on_job_id=lambda job: double.next_faults.extend(["500", "garbage"]))
     assert backend(double).generate_video(request(tmp_path), ctx).files and double.submissions == 1
 
 
 def test_timeout_and_deadline(double: KlingDouble, tmp_path: Path) -> None:
     double.polls_to_finish = 10_000
-    ctx, recorded = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(TransientError, match="still running"):
         backend(double, deadline=0.2).generate_video(request(tmp_path), ctx)
     assert recorded == ["1001"]
 
 
 def test_content_refusal_on_submit_and_in_the_task(double: KlingDouble, tmp_path: Path) -> None:
-    ctx, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     with pytest.raises(RefusedError, match="1301.*Trust & Safety") as info:
         backend(double).generate_video(request(tmp_path, prompt="FORBIDDEN"), ctx)
     assert info.value.provider_reason.startswith("Trust & Safety")
     double.fail_task_msg = "Failure to pass the risk control system"
-    ctx, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     with pytest.raises(RefusedError, match="risk control"):
         backend(double).generate_video(request(tmp_path), ctx)
 
 
 def test_a_plain_task_failure_is_retried_with_a_fresh_task(double: KlingDouble, tmp_path: Path) -> None:
     double.fail_task_msg = "generation failed, internal error"
-    ctx, recorded = ctx_for(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(TransientError, match="internal error"):
         backend(double).generate_video(request(tmp_path), ctx)
     double.fail_task_msg = None
-    again, again_recorded = ctx_for(tmp_path, job_id=recorded[0])
+    again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])
     assert backend(double).generate_video(request(tmp_path), again).files and again_recorded == ["1002"]
 
 
 def test_bad_keys_are_not_configured(double: KlingDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KLING_SECRET_KEY", "wrong-secret")
-    ctx, _ = ctx_for(tmp_path)
+    ctx, _, _ = job_context(tmp_path)
     with pytest.raises(NotConfigured, match="refused the keys") as info:
         backend(double).generate_video(request(tmp_path), ctx)
     assert "wrong-secret" not in str(info.value)
