@@ -43,7 +43,7 @@ from kaipai.backends.base import (
     VideoRequest,
     snap_frames,
 )
-from kaipai.backends.comfyui_client import PROVIDER, ComfyClient
+from kaipai.backends.comfyui_client import ComfyClient
 from kaipai.backends.comfyui_workflow import Workflow, configure, load_workflow
 from kaipai.backends.remote_sheets import load_sheet
 
