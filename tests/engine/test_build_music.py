@@ -6,7 +6,8 @@ import math
 import wave
 
 from kaipai.document.io import load, update
-from kaipai.post.cut import build_cut, frames
+from kaipai.document.models import frames
+from kaipai.post.cut import build_cut
 from kaipai.service.render import render, status
 from kaipai.service.takes import circled_media, list_takes, retake
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from kaipai.document.models import Document, Shot
+from kaipai.document.models import Document, Shot, frames
 
 STAGES: tuple[str, ...] = ("sheet", "voice", "shot_audio", "keyframe", "clip", "lipsync", "music")
 #: Stages a director can retake (shot_audio is computed, not generated).
@@ -153,7 +153,7 @@ def cue_length(span: list[Shot], durations: dict[str, float] | None, fps: int) -
     total = 0.0
     for shot in span:
         own = None if durations is None else {d.id: durations.get(d.id, 0.0) for d in shot.dialogue}
-        total += int(effective_duration(shot, own) * fps + 0.5 + 1e-9) / fps
+        total += frames(effective_duration(shot, own), fps) / fps
     return round(total, 3)
 
 

@@ -157,6 +157,14 @@ def check_relative_path(value: str) -> str:
     return value
 
 
+def frames(seconds: float, fps: int) -> int:
+    """Whole frames in ``seconds`` (half a frame rounds up, so 4.5 s at 25 fps is 113 frames).
+
+    The one rounding rule for the film: the edit places shots by it, and the render sizes music to it.
+    """
+    return int(seconds * fps + 0.5 + 1e-9)
+
+
 class Project(Strict):
     title: str = Field(description="Title of the film.")
     language: Language = Field(default=Language.zh, description="Language of dialogue, prompts and the UI.")

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kaipai.document.models import frames
 from kaipai.post import loudness
-from kaipai.post.cut import Cut, CutShot, frames
+from kaipai.post.cut import Cut, CutShot
 from kaipai.post.ffmpeg import AssemblyError, Graph, Progress, escape, ffmpeg, run
 from kaipai.post.mix import RATE, audio_chain
 from kaipai.post.probe import probe_video

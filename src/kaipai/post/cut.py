@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kaipai.document.models import Document
+from kaipai.document.models import Document, frames
 
 
 @dataclass
@@ -68,11 +68,6 @@ class Cut:
     @property
     def duration(self) -> float:
         return self.shots[-1].end if self.shots else 0.0
-
-
-def frames(seconds: float, fps: int) -> int:
-    """Whole frames in ``seconds`` (half a frame rounds up, so 4.5 s at 25 fps is 113 frames)."""
-    return int(seconds * fps + 0.5 + 1e-9)
 
 
 def build_cut(doc: Document, media: dict[str, object]) -> Cut:

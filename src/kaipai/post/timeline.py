@@ -13,7 +13,8 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from kaipai.post.cut import Cut, frames
+from kaipai.document.models import frames
+from kaipai.post.cut import Cut
 
 #: export name → (OTIO adapter, file name)
 FORMATS: dict[str, tuple[str, str]] = {
