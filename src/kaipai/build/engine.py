@@ -271,8 +271,7 @@ class Engine:
             return rq.speech_choice(self.doc, shot, self.doc.character(line.speaker))
         cap = node.capability
         assert cap is not None
-        # a character's sheet serves every shot they appear in: the project's backend, not a shot's override
-        return self.doc.backend_for(cap, None if node.stage == "sheet" else shot)
+        return self.doc.backend_for(cap, None if node.shared else shot)
 
     def handle(self, choice: BackendChoice) -> BackendHandle:
         ident = json.dumps([choice.use, choice.model, choice.options], sort_keys=True, default=str)
@@ -686,6 +685,12 @@ class _Run:
     def node_event(self, kind: str, node: Node, **kw: Any) -> None:
         self.emit(NodeEvent(kind=kind, node=node.id, shot=node.shot, stage=node.stage, **kw))  # type: ignore[arg-type]
 
+    def stopped_by(self, node: Node) -> str | None:
+        """Why the node is not run because its shot was stopped by a failure, or None."""
+        if node.shared or node.shot not in self.stopped:
+            return None
+        return f"shot stopped: {self.stopped[node.shot]}"
+
     def _chosen(self, node: Node) -> bool:
         return (self.stages is None or node.stage in self.stages) and (self.shots is None or node.shot in self.shots)
 
@@ -757,7 +762,7 @@ class _Run:
     def fail(self, node: Node, reason: str, key: str | None = None, attempts: int = 1) -> None:
         self.summary.failed += 1
         self.summary.failures[node.id] = reason
-        if node.stage != "sheet":  # a sheet belongs to a character, not to the shot it is filed under
+        if not node.shared:
             self.stopped.setdefault(node.shot, f"{node.id} failed")
         if key is not None:
             self.e.db.record_failure(key, node.id, reason, attempts)
@@ -788,8 +793,8 @@ class _Run:
         if not self.selected(node):
             self.skip(node, "not selected (--stage/--shot)")
             return
-        if node.shot in self.stopped and node.stage != "sheet":
-            self.skip(node, f"shot stopped: {self.stopped[node.shot]}")
+        if (why := self.stopped_by(node)) is not None:
+            self.skip(node, why)
             return
         self.node_event("queued", node, est_seconds=prep.est_seconds)
         await self.run_job(node, prep)
@@ -826,8 +831,8 @@ class _Run:
                 if self.cancel.is_set():
                     self.skip(node, "cancelled")
                     return
-                if node.shot in self.stopped and node.stage != "sheet":
-                    self.skip(node, f"shot stopped: {self.stopped[node.shot]}")
+                if (why := self.stopped_by(node)) is not None:
+                    self.skip(node, why)
                     return
                 if self.budget is not None and self.spent + self.reserved + prep.est_cost > self.budget + 1e-9:
                     left = max(0.0, self.budget - self.spent - self.reserved)

@@ -48,6 +48,12 @@ class Node:
     def capability(self) -> str | None:
         return CAPABILITY[self.stage]
 
+    @property
+    def shared(self) -> bool:
+        """It serves every shot of a character, not only the shot it is filed under (a reference
+        sheet): that shot's backend overrides and its failures do not apply to it."""
+        return self.stage == "sheet"
+
 
 def node_id(shot: str, stage: str, item: str = "") -> str:
     return f"{shot}/{stage}/{item}" if item else f"{shot}/{stage}"

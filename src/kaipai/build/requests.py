@@ -101,8 +101,10 @@ def keyframe_request(doc: Document, shot: Shot, seed: int, choice: BackendChoice
     """``resolve`` turns a project-relative reference path into an absolute one (refusing escapes);
     ``sheets`` are the circled reference sheets of the framed characters who have no pictures of their own."""
     chars = framed_characters(doc, shot)
-    sheets = sheets or {}
-    refs = [p for c in chars for p in ([resolve(r) for r in c.reference_images] or ([sheets[c.id]] if c.id in sheets else []))]
+    refs: list[Path] = []
+    for c in chars:  # the director's own pictures, else the circled sheet
+        own = [resolve(r) for r in c.reference_images]
+        refs += own or ([sheets[c.id]] if sheets and c.id in sheets else [])
     w, h = doc.project.resolution
     return ImageRequest(
         prompt=keyframe_prompt(doc, shot),
