@@ -3,10 +3,7 @@ exports an editor can open, and a master that plays in a browser."""
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import av
@@ -14,6 +11,7 @@ import numpy as np
 import opentimelineio as otio
 import pysubs2
 import pytest
+from playback import play_to_the_end, serve_film
 
 from kaipai.document.io import load, update
 from kaipai.service.demo import DemoResult, create_demo, run_demo
@@ -92,76 +90,13 @@ def test_rerunning_the_demo_renders_nothing_new(demo: DemoResult) -> None:
     assert again.summary.generated == 0 and again.summary.reused > 0
 
 
-class RangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves byte ranges, as any web server does, so the browser can seek."""
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def send_head(self):  # type: ignore[no-untyped-def]
-        spec = self.headers.get("Range", "")
-        path = Path(self.translate_path(self.path))
-        if not spec.startswith("bytes=") or not path.is_file():
-            return super().send_head()
-        size = path.stat().st_size
-        first, _, last = spec[6:].partition("-")
-        start = int(first or 0)
-        end = min(int(last) if last else size - 1, size - 1)
-        handle = path.open("rb")
-        handle.seek(start)
-        self.send_response(206)
-        self.send_header("Content-Type", self.guess_type(str(path)))
-        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        self.send_header("Content-Length", str(end - start + 1))
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
-        return _Limited(handle, end - start + 1)
-
-
-class _Limited:
-    def __init__(self, handle, length: int) -> None:  # type: ignore[no-untyped-def]
-        self.handle, self.left = handle, length
-
-    def read(self, n: int = -1) -> bytes:
-        n = self.left if n < 0 else min(n, self.left)
-        data = self.handle.read(n)
-        self.left -= len(data)
-        return data
-
-    def close(self) -> None:
-        self.handle.close()
-
-
 @pytest.fixture
 def served(demo: DemoResult) -> Iterator[str]:
-    handler = partial(RangeHandler, directory=str(demo.film.parent))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    (demo.film.parent / "play.html").write_text('<video id="v" src="film.mp4" muted playsinline></video>')
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/play.html"
-    finally:
-        server.shutdown()
+    with serve_film(demo.film) as url:
+        yield url
 
 
 @pytest.mark.browser
 def test_master_plays_to_the_end_in_chromium(served: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--autoplay-policy=no-user-gesture-required"])
-        page = browser.new_page()
-        page.goto(served)
-        result = page.evaluate(
-            """() => new Promise(resolve => {
-                const v = document.getElementById('v');
-                if (!v.canPlayType('video/mp4; codecs="avc1.640028, mp4a.40.2"')) resolve('cannot play H.264/AAC');
-                setTimeout(() => resolve('timeout at ' + v.currentTime + ' of ' + v.duration), 60000);
-                v.addEventListener('error', () => resolve('error ' + (v.error && v.error.code)));
-                v.addEventListener('ended', () => resolve('ended'));
-                const start = () => { v.currentTime = Math.max(0, v.duration - 1.5); v.play().catch(e => resolve('play failed: ' + e)); };
-                if (v.readyState >= 1) start(); else v.addEventListener('loadedmetadata', start);
-            })"""
-        )
-        browser.close()
-    assert result == "ended"
+    # the last second and a half: seeking there also shows the film is served seekable
+    assert play_to_the_end(served, last_seconds=1.5).startswith("ended after ")

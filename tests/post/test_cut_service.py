@@ -4,17 +4,15 @@ plays to the end in a browser."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import av
 import pysubs2
 import pytest
-from post_media import FPS, H, W, Media
+from playback import CHROMIUM, play_to_the_end, serve_film
+from post_media import FPS, H, Media, W
 from typer.testing import CliRunner
 
 import kaipai.service.cut as service_cut
@@ -85,38 +83,15 @@ def test_cut_with_an_unknown_profile_is_one_clear_error(project: ProjectPaths) -
 
 @pytest.fixture
 def served(project: ProjectPaths) -> Iterator[str]:
-    film = service_cut.make_cut(project).film
-    (film.parent / "play.html").write_text('<video id="v" src="film.mp4" muted playsinline></video>')
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(http.server.SimpleHTTPRequestHandler, directory=str(film.parent)))
-    server.RequestHandlerClass.log_message = lambda *a: None  # type: ignore[method-assign]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/play.html"
-    finally:
-        server.shutdown()
+    with serve_film(service_cut.make_cut(project).film) as url:
+        yield url
 
 
 @pytest.mark.browser
 def test_master_plays_to_the_end_in_chromium(served: str) -> None:
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--autoplay-policy=no-user-gesture-required"])
-        page = browser.new_page()
-        page.goto(served)
-        result = page.evaluate(
-            """() => new Promise(resolve => {
-                const v = document.getElementById('v');
-                setTimeout(() => resolve('timeout at ' + v.currentTime), 30000);
-                v.addEventListener('error', () => resolve('error ' + (v.error && v.error.code)));
-                v.addEventListener('ended', () => resolve('ended after ' + v.duration.toFixed(2)));
-                v.play().catch(e => resolve('play failed: ' + e));
-            })"""
-        )
-        browser.close()
-    assert result == "ended after 6.00"
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    assert play_to_the_end(served, timeout_ms=30000) == "ended after 6.00"
 
 
 def test_cutting_again_with_nothing_changed_keeps_the_film_and_a_change_recuts_it(project: ProjectPaths) -> None:
