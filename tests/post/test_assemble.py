@@ -3,58 +3,30 @@ transitions of the right length, subtitles that match the dialogue."""
 
 from __future__ import annotations
 
-import subprocess
-import wave
 from pathlib import Path
 
 import av
 import numpy as np
 import pyloudnorm
 import pytest
+from post_media import FPS, H, Media, W
 
-from kaipai.post.assemble import assemble, ffmpeg
+from kaipai.post.assemble import assemble
 from kaipai.post.cut import Cut, CutLine, CutShot
-from kaipai.post.slate import draw_slate
 
-W, H, FPS, RATE = 160, 90, 25, 48000
 COLOURS = ["red", "blue", "green", "yellow"]
-
-
-def clip(tmp: Path, name: str, colour: str, seconds: float, flash_frame: int) -> Path:
-    out = tmp / f"{name}.mp4"
-    subprocess.run(
-        [ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c={colour}:s={W}x{H}:d={seconds}:r={FPS}",
-         "-vf", f"drawbox=enable='eq(n,{flash_frame})':c=white:t=fill", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(out)],
-        check=True,
-    )  # fmt: skip
-    return out
-
-
-def tone(tmp: Path, name: str, seconds: float, freq: float = 1000.0, amp: float = 0.5, wobble: bool = False) -> Path:
-    rate = 24000
-    t = np.arange(int(seconds * rate)) / rate
-    x = amp * np.sin(2 * np.pi * freq * t)
-    if wobble:  # speech-like: syllables
-        x *= 0.6 + 0.4 * np.sin(2 * np.pi * 4 * t)
-    path = tmp / f"{name}.wav"
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate), w.writeframes((x * 32767).astype("<i2").tobytes())
-    return path
-
-
-def slate(tmp: Path):  # type: ignore[no-untyped-def]
-    return lambda shot: draw_slate(shot, W, H, tmp / "slates")
 
 
 def beep_flash_cut(tmp: Path, transition: str = "cut", td: float = 0.0) -> Cut:
     """Four shots; in each, frame 12 flashes white and a beep starts at that moment."""
     cut = Cut(title="sync", language="en", width=W, height=H, fps=FPS)
     t = 0.0
-    beep = tone(tmp, "beep", 0.12)
+    media = Media(tmp)
+    beep = media.tone("beep", 0.12)
     for i, colour in enumerate(COLOURS):
         duration = 2.0 + 0.4 * i
         # shot 3's clip is shorter than the shot: it must be frozen, never sped up
-        source = clip(tmp, f"c{i}", colour, duration if i != 2 else 1.0, 12)
+        source = media.clip(f"c{i}", colour, duration if i != 2 else 1.0, 12)
         cut.shots.append(CutShot(shot=f"S{i}", start=t, duration=duration, picture=source, still=None, description=colour, transition=transition if i else "cut", transition_duration=td if i else 0.0))
         cut.lines.append(CutLine(line=f"L{i}", speaker="a", name="A", text=f"line {i}", translation="", path=beep, start=t + 12 / FPS, end=t + 12 / FPS + 0.12, on_screen=True))
         t += duration
@@ -74,7 +46,7 @@ def decode(film: Path) -> tuple[list[np.ndarray], np.ndarray, int]:
 def test_length_to_the_frame_and_sync_at_every_cut(tmp_path: Path) -> None:
     cut = beep_flash_cut(tmp_path)
     film = tmp_path / "film.mp4"
-    assemble(cut, film, slate=slate(tmp_path))
+    assemble(cut, film, slate=Media(tmp_path).slate())
     frames, stereo, rate = decode(film)
     pcm = stereo.mean(axis=1)
     assert len(frames) == round(cut.duration * FPS)
@@ -95,11 +67,11 @@ def test_length_to_the_frame_and_sync_at_every_cut(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("profile", "target"), [("web", -14.0), ("broadcast", -23.0)])
 def test_loudness_on_target(tmp_path: Path, profile: str, target: float) -> None:
     cut = Cut(title="loud", language="en", width=W, height=H, fps=FPS)
-    speech = tone(tmp_path, "speech", 5.0, freq=220, amp=0.1, wobble=True)
+    speech = Media(tmp_path).tone("speech", 5.0, freq=220, amp=0.1, wobble=True)
     cut.shots.append(CutShot(shot="S0", start=0, duration=6.0, picture=None, still=None, description="a slate"))
     cut.lines.append(CutLine(line="L0", speaker="a", name="A", text="hi", translation="", path=speech, start=0.5, end=5.5, on_screen=True))
     film = tmp_path / "film.mp4"
-    assemble(cut, film, profile=profile, slate=slate(tmp_path))
+    assemble(cut, film, profile=profile, slate=Media(tmp_path).slate())
     _, stereo, rate = decode(film)
     measured = pyloudnorm.Meter(rate).integrated_loudness(stereo)
     assert abs(measured - target) <= 1.0
@@ -108,7 +80,7 @@ def test_loudness_on_target(tmp_path: Path, profile: str, target: float) -> None
 def test_dissolves_have_their_length_and_keep_the_film_length(tmp_path: Path) -> None:
     cut = beep_flash_cut(tmp_path, transition="dissolve", td=1.0)
     film = tmp_path / "film.mp4"
-    assemble(cut, film, slate=slate(tmp_path))
+    assemble(cut, film, slate=Media(tmp_path).slate())
     frames, _, _ = decode(film)
     assert len(frames) == round(cut.duration * FPS)
     # between red and blue: frames whose colour is neither pure red nor pure blue
@@ -126,7 +98,7 @@ def test_missing_picture_shows_a_slate(tmp_path: Path) -> None:
     cut = Cut(title="slate", language="zh", width=W, height=H, fps=FPS)
     cut.shots.append(CutShot(shot="S01-001", start=0, duration=1.0, picture=None, still=None, description="雨夜的公交站台"))
     film = tmp_path / "film.mp4"
-    assemble(cut, film, slate=slate(tmp_path))
+    assemble(cut, film, slate=Media(tmp_path).slate())
     frames, _, _ = decode(film)
     assert len(frames) == FPS and frames[0].std() > 5  # text on the card, not a black frame
 
@@ -144,7 +116,7 @@ def colour_runs(frames: list[np.ndarray], pure: list[np.ndarray]) -> list[int]:
 def test_wipe_has_its_length(tmp_path: Path) -> None:
     cut = beep_flash_cut(tmp_path, transition="wipe", td=0.8)
     film = tmp_path / "film.mp4"
-    assemble(cut, film, slate=slate(tmp_path))
+    assemble(cut, film, slate=Media(tmp_path).slate())
     frames, _, _ = decode(film)
     assert len(frames) == round(cut.duration * FPS)
     boundary = round(cut.shots[1].start * FPS)
@@ -158,7 +130,7 @@ def test_fades_from_and_to_black(tmp_path: Path) -> None:
     cut.shots[0].transition, cut.shots[0].transition_duration = "fade_in", 0.4
     cut.shots[3].transition, cut.shots[3].transition_duration = "fade_out", 0.6
     film = tmp_path / "film.mp4"
-    assemble(cut, film, slate=slate(tmp_path))
+    assemble(cut, film, slate=Media(tmp_path).slate())
     frames, _, _ = decode(film)
     brightness = [f.mean() for f in frames]
     assert brightness[0] < 8 and brightness[10] > 60  # from black, up by frame 10
@@ -168,10 +140,10 @@ def test_fades_from_and_to_black(tmp_path: Path) -> None:
 
 def test_conforming_clips_joined_by_cuts_are_stream_copied(tmp_path: Path) -> None:
     cut = beep_flash_cut(tmp_path)
-    cut.shots[2].picture = clip(tmp_path, "c2full", "green", cut.shots[2].duration, 12)  # full length this time
+    cut.shots[2].picture = Media(tmp_path).clip("c2full", "green", cut.shots[2].duration, 12)  # full length this time
     film = tmp_path / "film.mp4"
     events: list[float] = []
-    result = assemble(cut, film, slate=slate(tmp_path), on_progress=lambda p: events.append(p.fraction))
+    result = assemble(cut, film, slate=Media(tmp_path).slate(), on_progress=lambda p: events.append(p.fraction))
     assert result["stream_copy"] == 1.0
     frames, _, _ = decode(film)
     assert len(frames) == round(cut.duration * FPS)
@@ -186,7 +158,7 @@ def test_conforming_clips_joined_by_cuts_are_stream_copied(tmp_path: Path) -> No
 def test_progress_reaches_the_end(tmp_path: Path) -> None:
     cut = beep_flash_cut(tmp_path, transition="dissolve", td=0.4)
     seen: list[tuple[str, float]] = []
-    assemble(cut, tmp_path / "film.mp4", slate=slate(tmp_path), on_progress=lambda p: seen.append((p.kind, p.fraction)))
+    assemble(cut, tmp_path / "film.mp4", slate=Media(tmp_path).slate(), on_progress=lambda p: seen.append((p.kind, p.fraction)))
     encode = [f for kind, f in seen if kind == "assemble the film"]
     assert encode[-1] == 1.0 and encode == sorted(encode)
     assert ("measure loudness", 1.0) in seen
