@@ -138,7 +138,7 @@ def _keep_line_ids(fresh: list[Shot], old_lines: list[DialogueLine], scene_id: s
     for i, d in enumerate(planned):
         if i in chosen:
             continue
-        chosen[i] = _free_line_id(scene_id, reserved) if d.id in old_by_id or d.id in taken else d.id
+        chosen[i] = _free_id(scene_id, reserved, kind="L", width=1) if d.id in old_by_id or d.id in taken else d.id
         taken.add(chosen[i])
         reserved.add(chosen[i])
     out, i = [], 0
@@ -216,20 +216,14 @@ def _anchor(shot: Shot, scene_old: list[Shot], slot_pos: dict[str, int], line_po
     return -1.0
 
 
-def _free_line_id(scene_id: str, used: set[str]) -> str:
-    numbers = [int(m.group(1)) for i in used if (m := re.fullmatch(rf"{re.escape(scene_id)}-L(\d+)", i))]
+def _free_id(scene_id: str, used: set[str], kind: str = "", width: int = 3) -> str:
+    """The next free id after the highest of its kind in ``used``: ``S01-004`` for shots, ``S01-L7`` for
+    lines (``kind="L", width=1``)."""
+    numbers = [int(m.group(1)) for i in used if (m := re.fullmatch(rf"{re.escape(scene_id)}-{kind}(\d+)", i))]
     n = max(numbers, default=0) + 1
-    while f"{scene_id}-L{n}" in used:
+    while f"{scene_id}-{kind}{n:0{width}d}" in used:
         n += 1
-    return f"{scene_id}-L{n}"
-
-
-def _free_id(scene_id: str, used: set[str]) -> str:
-    numbers = [int(m.group(1)) for i in used if (m := re.fullmatch(rf"{re.escape(scene_id)}-(\d+)", i))]
-    n = max(numbers, default=0) + 1
-    while f"{scene_id}-{n:03d}" in used:
-        n += 1
-    return f"{scene_id}-{n:03d}"
+    return f"{scene_id}-{kind}{n:0{width}d}"
 
 
 def _assign_orders(sequence: list[Shot]) -> None:
