@@ -114,11 +114,6 @@ def _problem(paths: ProjectPaths, field: str, message: str) -> DocumentError:
     return DocumentError([Problem(str(paths.document), 0, 0, field, message)])
 
 
-def _check_shot(paths: ProjectPaths, doc: Document, shot_id: str) -> None:
-    if doc.shot(shot_id) is None:
-        raise _problem(paths, "shots", f"no shot {shot_id!r} in the document; 'kaipai shots' lists them")
-
-
 def _owner(paths: ProjectPaths, doc: Document, ident: str) -> tuple[str, str | None]:
     """A shot id, or a character id standing for their reference sheet: (the shot holding the
     takes, the one node meant or None for the whole shot)."""
