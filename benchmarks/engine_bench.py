@@ -36,7 +36,8 @@ from rich.table import Table
 from kaipai.backends.simulated import SimulatedBackend
 from kaipai.build.db import TakesDB
 from kaipai.build.engine import EngineSettings
-from kaipai.build.graph import CAPABILITY, build_graph
+from kaipai.build.graph import build_graph
+from kaipai.build.stages import CAPABILITY
 from kaipai.build.scheduling import RetryPolicy
 from kaipai.document.io import load, new_document_text
 from kaipai.document.models import BackendChoice, Cast, Character, DialogueLine, Document, Placement, Project, Scene, Shot

@@ -52,10 +52,11 @@ from kaipai.build.audio import mix_lines, read_mono
 from kaipai.build.db import Take, TakesDB
 from kaipai.build.events import EventSink, NodeEvent, RenderDone, RenderTotals, RenderPlanned
 from kaipai.build.executor import Executor, ThreadExecutor
-from kaipai.build.graph import STAGES, Node, build_graph, cue_length, effective_duration, music_duration, place_lines
+from kaipai.build.graph import Node, build_graph, cue_length, effective_duration, music_duration, place_lines
 from kaipai.build.keys import ENGINE_VERSION, artifact_key, default_seed, file_digest, inputs_key
 from kaipai.build.report import NodeStatus, RenderSummary
 from kaipai.build.scheduling import RateLimiter, RetryPolicy, Slots
+from kaipai.build.stages import STAGES
 from kaipai.build.store import Store
 from kaipai.document.models import BackendChoice, Document, Shot
 from kaipai.service.project import ProjectPaths

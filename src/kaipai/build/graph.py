@@ -21,12 +21,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from kaipai.build.stages import CAPABILITY
 from kaipai.document.models import Document, Shot, frames
 
-STAGES: tuple[str, ...] = ("sheet", "voice", "shot_audio", "keyframe", "clip", "lipsync", "music")
-#: Stages a director can retake (shot_audio is computed, not generated).
-GENERATED_STAGES: tuple[str, ...] = ("sheet", "voice", "keyframe", "clip", "lipsync", "music")
-CAPABILITY: dict[str, str | None] = {"sheet": "image", "voice": "speech", "shot_audio": None, "keyframe": "image", "clip": "video", "lipsync": "lipsync", "music": "music"}
 
 LEAD_IN = 0.3  # silence before the first line
 GAP = 0.25  # between sequential lines

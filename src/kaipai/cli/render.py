@@ -11,29 +11,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from kaipai.build.stages import GENERATED_STAGES, STAGES
 from kaipai.cli.app import ProjectOption, app, console, project_paths, user_errors
 
 STATE_STYLE = {"current": "green", "stale": "yellow", "missing": "cyan", "blocked": "red", "failed": "bold red"}
-STAGE_ORDER = ("sheet", "voice", "shot_audio", "keyframe", "clip", "lipsync", "music")
-
-
-class StageName(str, Enum):
-    sheet = "sheet"
-    voice = "voice"
-    shot_audio = "shot_audio"
-    keyframe = "keyframe"
-    clip = "clip"
-    lipsync = "lipsync"
-    music = "music"
-
-
-class RetakeStage(str, Enum):
-    sheet = "sheet"
-    voice = "voice"
-    keyframe = "keyframe"
-    clip = "clip"
-    lipsync = "lipsync"
-    music = "music"
+#: the --stage choices: every stage where one is named, the generated ones for a retake
+StageName = Enum("StageName", {s: s for s in STAGES}, type=str)  # type: ignore[misc]
+RetakeStage = Enum("RetakeStage", {s: s for s in GENERATED_STAGES}, type=str)  # type: ignore[misc]
 
 
 def _money(value: float) -> str:
@@ -82,7 +66,7 @@ class RenderProgress:
         if kind == "plan":
             total = sum(event.stages.values())
             self.overall = self.progress.add_task("overall", total=total or 1, completed=0 if total else 1, note=f"{sum(event.reused.values())} reused")
-            for stage in STAGE_ORDER:
+            for stage in STAGES:
                 if event.stages.get(stage):
                     self.tasks[stage] = self.progress.add_task(stage, total=event.stages[stage], note="")
         elif kind in ("done", "failed", "skipped") and event.stage in self.tasks:
@@ -113,7 +97,7 @@ def _print_summary(summary: Any) -> None:
 def _status_table(nodes: list[Any], title: str) -> Table:
     table = Table(title=title)
     table.add_column("shot")
-    for stage in STAGE_ORDER:
+    for stage in STAGES:
         table.add_column(stage)
     table.add_column("est. cost", justify="right")
     table.add_column("est. time", justify="right")
@@ -122,7 +106,7 @@ def _status_table(nodes: list[Any], title: str) -> Table:
         by_shot.setdefault(n.shot, {}).setdefault(n.stage, []).append(n)
     for shot, stages in by_shot.items():
         cells = []
-        for stage in STAGE_ORDER:
+        for stage in STAGES:
             group = stages.get(stage, [])
             if not group:
                 cells.append("[dim]—[/]")

@@ -13,7 +13,7 @@ import threading
 from kaipai.build.db import TakesDB
 from kaipai.build.engine import Engine, EngineSettings
 from kaipai.build.events import EventSink
-from kaipai.build.graph import STAGES
+from kaipai.build.stages import STAGES
 from kaipai.build.report import NodeStatus, RenderSummary
 from kaipai.document.io import DocumentError, Problem
 from kaipai.document.models import Document

@@ -20,8 +20,9 @@ from kaipai.backends.base import BackendError
 from kaipai.build.db import Take, TakesDB, TakeStatus
 from kaipai.build.engine import Engine, EngineSettings
 from kaipai.build.events import EventSink
-from kaipai.build.graph import GENERATED_STAGES, effective_duration, node_id, place_lines, sheet_nodes
+from kaipai.build.graph import effective_duration, node_id, place_lines, sheet_nodes
 from kaipai.build.report import NodeStatus
+from kaipai.build.stages import GENERATED_STAGES
 from kaipai.build.store import Store
 from kaipai.document.io import DocumentError, Problem
 from kaipai.document.models import Document

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from kaipai.build.doccache import load_document
-from kaipai.build.graph import GENERATED_STAGES, STAGES
+from kaipai.build.stages import GENERATED_STAGES, STAGES
 from kaipai.document.models import Angle, CameraMove, Delivery, Document, Shot, ShotKind, ShotSize, Transition
 from kaipai.service.project import ProjectPaths
 from kaipai.service.render import NodeStatus, status
