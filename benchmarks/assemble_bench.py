@@ -14,9 +14,9 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import tempfile
-import resource
 import time
 import wave
 from pathlib import Path
@@ -57,19 +57,84 @@ def make_inputs(work: Path, shots: int, seconds: float, w: int, h: int, fps: int
     start = 0.0
     for i in range(shots):
         clip = work / f"clip{i:02d}.mp4"
-        subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s={w}x{h}:r={fps}:d={per:.3f}", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(clip)], check=True)
-        cut.shots.append(CutShot(shot=f"S{i:02d}", start=start, duration=per, picture=clip, still=None, description="", transition="dissolve" if i else "cut", transition_duration=0.5 if i else 0.0))
-        cut.lines.append(CutLine(line=f"L{i}", speaker="a", name="A", text=f"Line number {i} of the benchmark edit", translation="", path=voice, start=start + 1.0, end=start + 2.5, on_screen=True))
+        subprocess.run(
+            [
+                ffmpeg(),
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc2=s={w}x{h}:r={fps}:d={per:.3f}",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                str(clip),
+            ],
+            check=True,
+        )
+        cut.shots.append(
+            CutShot(
+                shot=f"S{i:02d}",
+                start=start,
+                duration=per,
+                picture=clip,
+                still=None,
+                description="",
+                transition="dissolve" if i else "cut",
+                transition_duration=0.5 if i else 0.0,
+            )
+        )
+        cut.lines.append(
+            CutLine(
+                line=f"L{i}",
+                speaker="a",
+                name="A",
+                text=f"Line number {i} of the benchmark edit",
+                translation="",
+                path=voice,
+                start=start + 1.0,
+                end=start + 2.5,
+                on_screen=True,
+            )
+        )
         start += per
     music = work / "music.wav"
-    subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency=330:sample_rate=48000:duration={start:.3f}", "-ac", "2", str(music)], check=True)
+    subprocess.run(
+        [
+            ffmpeg(),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=330:sample_rate=48000:duration={start:.3f}",
+            "-ac",
+            "2",
+            str(music),
+        ],
+        check=True,
+    )
     cut.music.append(MusicCue(prompt="bed", start=0.0, end=start, path=music))
     return cut
 
 
 def run_kaipai(cut: Cut, work: Path) -> None:
     subs = write_subtitles(cut, work)
-    assemble(cut, work / "kaipai.mp4", music={0: cut.music[0].path}, subtitles=subs["ass"], fonts_dir=font_dir(), slate=lambda s: draw_slate(s, cut.width, cut.height, work), preset=PRESET)  # type: ignore[dict-item]
+    assemble(
+        cut,
+        work / "kaipai.mp4",
+        music={0: cut.music[0].path},
+        subtitles=subs["ass"],
+        fonts_dir=font_dir(),
+        slate=lambda s: draw_slate(s, cut.width, cut.height, work),
+        preset=PRESET,
+    )  # type: ignore[dict-item]
 
 
 def run_moviepy(cut: Cut, work: Path) -> None:
@@ -83,14 +148,34 @@ def run_moviepy(cut: Cut, work: Path) -> None:
         clips.append(c.with_start(t))
         t += shot.duration - (overlap if i + 1 < len(cut.shots) else 0)
     subs = [
-        TextClip(font=str(cjk_font_path()), text=ln.text, font_size=int(cut.height * 0.05), color="white", stroke_color="black", stroke_width=2).with_start(ln.start).with_duration(ln.end - ln.start).with_position(("center", int(cut.height * 0.8)))
+        TextClip(
+            font=str(cjk_font_path()),
+            text=ln.text,
+            font_size=int(cut.height * 0.05),
+            color="white",
+            stroke_color="black",
+            stroke_width=2,
+        )
+        .with_start(ln.start)
+        .with_duration(ln.end - ln.start)
+        .with_position(("center", int(cut.height * 0.8)))
         for ln in cut.lines
     ]
     video = CompositeVideoClip(clips + subs, size=(cut.width, cut.height))
     voices = [AudioFileClip(str(ln.path)).with_start(ln.start) for ln in cut.lines]
     music = AudioFileClip(str(cut.music[0].path)).with_volume_scaled(0.3)
     video = video.with_audio(CompositeAudioClip([music, *voices]))
-    video.write_videofile(str(work / "moviepy.mp4"), fps=cut.fps, codec="libx264", audio_codec="aac", preset=PRESET, ffmpeg_params=["-crf", "20"], temp_audiofile=str(work / "moviepy-audio.m4a"), threads=os.cpu_count(), logger=None)
+    video.write_videofile(
+        str(work / "moviepy.mp4"),
+        fps=cut.fps,
+        codec="libx264",
+        audio_codec="aac",
+        preset=PRESET,
+        ffmpeg_params=["-crf", "20"],
+        temp_audiofile=str(work / "moviepy-audio.m4a"),
+        threads=os.cpu_count(),
+        logger=None,
+    )
 
 
 def run_plain(cut: Cut, work: Path) -> None:
@@ -125,8 +210,14 @@ def main() -> None:
         "kaipai_vs_plain_cpu": round(kaipai_cpu / plain_cpu, 2), "moviepy_vs_kaipai_cpu": round(moviepy_cpu / kaipai_cpu, 2) if moviepy_cpu else None,
         "targets": {"moviepy_vs_kaipai": ">= 5", "kaipai_vs_plain": "<= 1.3"},
     }  # fmt: skip
-    print(f"kaipai {kaipai_s:.1f} s ({kaipai_cpu:.0f} CPU-s) · plain x264 {plain_s:.1f} s ({plain_cpu:.0f} CPU-s): {result['kaipai_vs_plain']}× the floor, target ≤ 1.3×"
-          + (f" · MoviePy {moviepy_s:.1f} s ({moviepy_cpu:.0f} CPU-s): kaipai {result['moviepy_vs_kaipai']}× faster, target ≥ 5×" if moviepy_s else ""))
+    print(
+        f"kaipai {kaipai_s:.1f} s ({kaipai_cpu:.0f} CPU-s) · plain x264 {plain_s:.1f} s ({plain_cpu:.0f} CPU-s): {result['kaipai_vs_plain']}× the floor, target ≤ 1.3×"
+        + (
+            f" · MoviePy {moviepy_s:.1f} s ({moviepy_cpu:.0f} CPU-s): kaipai {result['moviepy_vs_kaipai']}× faster, target ≥ 5×"
+            if moviepy_s
+            else ""
+        )
+    )
     print(json.dumps(result))
 
 

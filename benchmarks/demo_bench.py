@@ -56,7 +56,9 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lang", default="zh", choices=["zh", "en"])
-    parser.add_argument("--reuse-env", type=Path, help="Use this virtual environment instead of a fresh one (skips the install).")
+    parser.add_argument(
+        "--reuse-env", type=Path, help="Use this virtual environment instead of a fresh one (skips the install)."
+    )
     parser.add_argument("--keep", type=Path, help="Keep the demo project here.")
     args = parser.parse_args()
 
@@ -72,7 +74,11 @@ def main() -> int:
     env = {**os.environ, "PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
     demo_s = run([str(env_dir / "bin" / "kaipai"), "demo", str(folder), "--lang", args.lang], env=env)
     rerun_s = run([str(env_dir / "bin" / "kaipai"), "demo", str(folder), "--lang", args.lang], env=env)
-    checked = json.loads(subprocess.run([str(env_dir / "bin" / "python"), "-c", CHECK, str(folder)], check=True, capture_output=True, text=True).stdout)
+    checked = json.loads(
+        subprocess.run(
+            [str(env_dir / "bin" / "python"), "-c", CHECK, str(folder)], check=True, capture_output=True, text=True
+        ).stdout
+    )
     result = {
         "benchmark": "demo",
         "lang": args.lang,
@@ -84,10 +90,14 @@ def main() -> int:
         "seconds_per_film_minute": round(demo_s / max(checked["film_s"] / 60, 1e-9), 1),
         "target_s_per_film_minute": 60,
     }
-    print(f"install {install_s:.0f} s · demo {demo_s:.1f} s for a {checked['film_s']:.1f} s film "
-          f"({result['seconds_per_film_minute']} s per film minute, target < 60) · re-run {rerun_s:.1f} s")
-    print(f"film {checked['film_s']:.2f} s vs planned {checked['planned_s']:.2f} s · "
-          f"{checked['subtitles']} subtitles for {checked['dialogue_lines']} lines · quietest line RMS {checked['quietest_line_rms']:.4f}")
+    print(
+        f"install {install_s:.0f} s · demo {demo_s:.1f} s for a {checked['film_s']:.1f} s film "
+        f"({result['seconds_per_film_minute']} s per film minute, target < 60) · re-run {rerun_s:.1f} s"
+    )
+    print(
+        f"film {checked['film_s']:.2f} s vs planned {checked['planned_s']:.2f} s · "
+        f"{checked['subtitles']} subtitles for {checked['dialogue_lines']} lines · quietest line RMS {checked['quietest_line_rms']:.4f}"
+    )
     print(json.dumps(result, ensure_ascii=False))
     return 0
 

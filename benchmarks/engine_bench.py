@@ -34,14 +34,24 @@ from rich.console import Console
 from rich.table import Table
 
 from kaipai.backends.simulated import SimulatedBackend
-from kaipai.build.db import TakesDB
-from kaipai.build.engine import EngineSettings
-from kaipai.build.graph import build_graph
-from kaipai.build.stages import CAPABILITY
-from kaipai.build.scheduling import RetryPolicy
 from kaipai.document.io import load, new_document_text
-from kaipai.document.models import BackendChoice, Cast, Character, DialogueLine, Document, Placement, Project, Scene, Shot
-from kaipai.service.project import ProjectPaths
+from kaipai.document.models import (
+    BackendChoice,
+    Cast,
+    Character,
+    DialogueLine,
+    Document,
+    Placement,
+    Project,
+    Scene,
+    Shot,
+)
+from kaipai.engine.db import TakesDB
+from kaipai.engine.engine import EngineSettings
+from kaipai.engine.graph import build_graph
+from kaipai.engine.scheduling import RetryPolicy
+from kaipai.engine.stages import CAPABILITY
+from kaipai.project import ProjectPaths
 from kaipai.service.render import render
 
 #: Typical provider seconds per request and how many requests each provider runs at once.
@@ -69,13 +79,25 @@ def film(shots: int, options: dict) -> Document:
             shot.music = f"第{i // 10 + 1}场的配乐，弦乐，缓慢"
         if kind == 1:
             shot.composition = [Placement(character="a")]
-            shot.dialogue = [DialogueLine(id=f"L{i:03d}a", speaker="a", text="我们得走了" * (1 + i % 2)), DialogueLine(id=f"L{i:03d}b", speaker="a", text="现在")]
+            shot.dialogue = [
+                DialogueLine(id=f"L{i:03d}a", speaker="a", text="我们得走了" * (1 + i % 2)),
+                DialogueLine(id=f"L{i:03d}b", speaker="a", text="现在"),
+            ]
         elif kind == 2:
             shot.composition = [Placement(character="a"), Placement(character="b")]
-            shot.dialogue = [DialogueLine(id=f"L{i:03d}c", speaker="b", text="等一下，我还没准备好"), DialogueLine(id=f"L{i:03d}d", speaker="a", text="来不及了", delivery="V.O.")]
+            shot.dialogue = [
+                DialogueLine(id=f"L{i:03d}c", speaker="b", text="等一下，我还没准备好"),
+                DialogueLine(id=f"L{i:03d}d", speaker="a", text="来不及了", delivery="V.O."),
+            ]
         out.append(shot)
     backends = {cap: BackendChoice(use="simulated", options=options) for cap in PROVIDERS}
-    return Document(project=Project(title="bench", resolution=(320, 180), fps=12), cast=Cast(characters=chars), scenes=scenes, shots=out, backends=backends)
+    return Document(
+        project=Project(title="bench", resolution=(320, 180), fps=12),
+        cast=Cast(characters=chars),
+        scenes=scenes,
+        shots=out,
+        backends=backends,
+    )
 
 
 def lower_bound(paths: ProjectPaths, options: dict) -> tuple[float, dict[str, float]]:
@@ -153,15 +175,33 @@ def main() -> None:
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("note")
-    table.add_row("nodes generated", str(first.generated), f"failed {first.failed}, transient failures retried {retries}")
+    table.add_row(
+        "nodes generated", str(first.generated), f"failed {first.failed}, transient failures retried {retries}"
+    )
     table.add_row("generation requests", str(len(keys)), f"{len(keys) - len(set(keys))} repeated keys")
     for cap, value in sorted(per_backend.items()):
-        table.add_row(f"{cap} work ÷ concurrency", f"{value:.2f} s", f"{PROVIDERS[cap][1]} at once, ~{PROVIDERS[cap][0]:g} s each unscaled")
+        table.add_row(
+            f"{cap} work ÷ concurrency",
+            f"{value:.2f} s",
+            f"{PROVIDERS[cap][1]} at once, ~{PROVIDERS[cap][0]:g} s each unscaled",
+        )
     table.add_row("critical path", f"{critical:.2f} s", "longest chain of requests through the graph")
     table.add_row("lower bound", f"{bound:.2f} s", "max(critical path, busiest backend)")
-    table.add_row("makespan", f"{makespan:.2f} s", f"[{'green' if ratio <= TARGET_RATIO else 'red'}]{ratio:.3f}× the bound[/] (target ≤ {TARGET_RATIO}×)")
-    table.add_row("render wall time", f"{wall:.2f} s", f"{wall / bound:.3f}×, with reading kaipai.yaml, planning, durations written back")
-    table.add_row("no-op re-render", f"{noop:.3f} s", f"[{'green' if noop < TARGET_NOOP else 'red'}]median of 3[/] (target < {TARGET_NOOP:g} s)")
+    table.add_row(
+        "makespan",
+        f"{makespan:.2f} s",
+        f"[{'green' if ratio <= TARGET_RATIO else 'red'}]{ratio:.3f}× the bound[/] (target ≤ {TARGET_RATIO}×)",
+    )
+    table.add_row(
+        "render wall time",
+        f"{wall:.2f} s",
+        f"{wall / bound:.3f}×, with reading kaipai.yaml, planning, durations written back",
+    )
+    table.add_row(
+        "no-op re-render",
+        f"{noop:.3f} s",
+        f"[{'green' if noop < TARGET_NOOP else 'red'}]median of 3[/] (target < {TARGET_NOOP:g} s)",
+    )
     Console().print(table)
     print(
         json.dumps(

@@ -69,7 +69,7 @@ def build_script(pages: int) -> tuple[str, int]:
     return "\n\n".join(parts), filled
 
 
-def timed(fn, repeat: int):  # noqa: ANN001, ANN202 - a tiny timing helper
+def timed(fn, repeat: int):
     best, result = float("inf"), None
     for _ in range(repeat):
         t = time.perf_counter()

@@ -63,13 +63,24 @@ def main() -> None:
     key = work / f"k{two}.png"
     clips: dict[str, tuple[float, float]] = {}
     for move in MOVES:
-        clips[move] = timed(lambda m=move: encode(frames(key, m, args.seconds, FPS, W, H), work / f"{m}.mp4", FPS, W, H, {"comment": json.dumps({"move": m})}))
+        clips[move] = timed(
+            lambda m=move: encode(
+                frames(key, m, args.seconds, FPS, W, H),
+                work / f"{m}.mp4",
+                FPS,
+                W,
+                H,
+                {"comment": json.dumps({"move": m})},
+            )
+        )
     line = work / "line.wav"
     rate = 24000
     t = np.arange(int(args.seconds * rate)) / rate
     with wave.open(str(line), "wb") as w:
         w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
-        w.writeframes((8000 * np.sin(2 * np.pi * 160 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype("<i2").tobytes())
+        w.writeframes(
+            (8000 * np.sin(2 * np.pi * 160 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype("<i2").tobytes()
+        )
     speaker = shots[two].composition[0].character if shots[two].composition else ""
     lip = timed(lambda: lipsync_clip(work / "static.mp4", line, [(speaker, 0.0, args.seconds)], FPS, work / "lip.mp4"))
     result = {

@@ -20,7 +20,10 @@ def main() -> int:
         print(f"browser: {CHROMIUM}")
         return 0
     if shutil.which("apt-get") is None:
-        print(f"browser: {CHROMIUM} is missing and there is no apt-get; install Chromium and set KAIPAI_CHROMIUM to its path", file=sys.stderr)
+        print(
+            f"browser: {CHROMIUM} is missing and there is no apt-get; install Chromium and set KAIPAI_CHROMIUM to its path",
+            file=sys.stderr,
+        )
         return 1
     prefix: list[str] = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else [])
     if os.geteuid() != 0 and not prefix:
@@ -29,7 +32,9 @@ def main() -> int:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     print("browser: installing Debian's chromium package …", flush=True)
     subprocess.run([*prefix, "apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run([*prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"], check=True, env=env)
+    subprocess.run(
+        [*prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"], check=True, env=env
+    )
     if not os.path.exists(CHROMIUM):
         print(f"browser: chromium installed but {CHROMIUM} is missing; set KAIPAI_CHROMIUM", file=sys.stderr)
         return 1

@@ -1,14 +1,25 @@
-"""Shared fixtures. Every test runs offline on the CPU."""
+"""Shared fixtures. Every test runs offline on the CPU.
+
+``film``: a small project rendered with the ``simulated`` backends (see :mod:`tests.support.films`);
+``media``: a folder of test media made on the spot (see :mod:`tests.support.media`).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.support.films import Film, small_film
+from tests.support.media import Media
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Tables are read by tests at a wide terminal unless a test sets its own width (80-column tests do).
+os.environ.setdefault("COLUMNS", "200")
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -17,3 +28,23 @@ FIXTURES = REPO / "tests" / "fixtures"
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture
+def film(tmp_path: Path) -> Callable[..., Film]:
+    def make(
+        options: dict[str, Any] | None = None, per_cap: dict[str, dict[str, Any]] | None = None, name: str = "film"
+    ) -> Film:
+        f = Film(tmp_path / name, options or {})
+        f.paths.root.mkdir(parents=True, exist_ok=True)
+        f.write(small_film(f.options, per_cap))
+        return f
+
+    return make
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> Media:
+    folder = tmp_path / "media"
+    folder.mkdir()
+    return Media(folder)

@@ -37,14 +37,19 @@ def main() -> None:
     ap.add_argument("--vae-tiling", action="store_true")
     ap.add_argument("--width", type=int, default=None, help="Frame width (default: the project's 1280, 832 for clips).")
     ap.add_argument("--height", type=int, default=None)
-    ap.add_argument("--clip-seconds", type=float, default=None, help="Clip length (default: each shot's duration, capped by the model).")
+    ap.add_argument(
+        "--clip-seconds",
+        type=float,
+        default=None,
+        help="Clip length (default: each shot's duration, capped by the model).",
+    )
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
     from kaipai.backends.base import Capability, JobContext, check_request, snap_request
-    from kaipai.backends.diffusers_backend import DiffusersBackend
-    from kaipai.build.requests import clip_request, keyframe_request
+    from kaipai.backends.diffusers.backend import DiffusersBackend
     from kaipai.document.models import BackendChoice
+    from kaipai.engine.requests import clip_request, keyframe_request
     from kaipai.planning.importer import document_from_screenplay
     from kaipai.planning.rules import plan_document
     from kaipai.screenplay import parse_file
@@ -52,11 +57,22 @@ def main() -> None:
 
     doc = plan_document(document_from_screenplay(parse_file(example_path(args.lang)))).document
     shots = doc.ordered_shots()[: args.shots]
-    common: dict[str, Any] = {"device": args.device, "dtype": args.dtype, "offload": args.offload, "vae_tiling": args.vae_tiling, "keep_loaded": False}
+    common: dict[str, Any] = {
+        "device": args.device,
+        "dtype": args.dtype,
+        "offload": args.offload,
+        "vae_tiling": args.vae_tiling,
+        "keep_loaded": False,
+    }
     image = DiffusersBackend(args.image_model, **common, **({"steps": args.steps} if args.steps else {}))
     image_sheet = image.sheet(Capability.image)
     work = Path(tempfile.mkdtemp(prefix="kaipai-gpu-bench-"))
-    report: dict[str, Any] = {"image_model": args.image_model, "video_model": args.video_model, "device": image.check(), "shots": len(shots)}
+    report: dict[str, Any] = {
+        "image_model": args.image_model,
+        "video_model": args.video_model,
+        "device": image.check(),
+        "shots": len(shots),
+    }
 
     def job(name: str) -> JobContext:
         out = work / name
@@ -66,7 +82,9 @@ def main() -> None:
     keyframes: list[Path] = []
     image_times: list[float] = []
     for i, shot in enumerate(shots):
-        request = keyframe_request(doc, shot, 1000 + i, BackendChoice(use="diffusers", model=args.image_model), lambda p: Path(p))
+        request = keyframe_request(
+            doc, shot, 1000 + i, BackendChoice(use="diffusers", model=args.image_model), lambda p: Path(p)
+        )
         if args.width and args.height:
             request = request.model_copy(update={"width": args.width, "height": args.height})
         request = snap_request(image_sheet, request)
@@ -81,12 +99,16 @@ def main() -> None:
     report["s_per_keyframe"] = round(statistics.median(image_times[1:] or image_times), 3)
 
     if args.video_model:
-        video = DiffusersBackend(args.video_model, **common, **({"steps": args.video_steps} if args.video_steps else {}))
+        video = DiffusersBackend(
+            args.video_model, **common, **({"steps": args.video_steps} if args.video_steps else {})
+        )
         sheet = video.sheet(Capability.video)
         clip_times: list[tuple[float, float]] = []
         for i, (shot, key) in enumerate(zip(shots, keyframes)):
             duration = args.clip_seconds or shot.duration
-            request = clip_request(doc, shot, key, duration, 2000 + i, BackendChoice(use="diffusers", model=args.video_model))
+            request = clip_request(
+                doc, shot, key, duration, 2000 + i, BackendChoice(use="diffusers", model=args.video_model)
+            )
             request = request.model_copy(update={"width": args.width or 832, "height": args.height or 480})
             request = snap_request(sheet, request)
             check_request(sheet, request)

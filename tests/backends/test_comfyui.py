@@ -10,17 +10,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from doubles.comfyui_double import ComfyDouble
-from doubles.jobs import job_context
-from doubles.server import png_bytes, serve
 from PIL import Image
 
-from kaipai.backends.base import BackendError, Capability, ImageRequest, NotConfigured, TransientError, VideoRequest, snap_request
-from kaipai.backends.comfyui import ComfyUIBackend
-from kaipai.backends.comfyui_workflow import load_workflow
+from kaipai.backends.base import (
+    BackendError,
+    Capability,
+    ImageRequest,
+    NotConfigured,
+    TransientError,
+    VideoRequest,
+    snap_request,
+)
+from kaipai.backends.comfyui.backend import ComfyUIBackend
+from kaipai.backends.comfyui.workflow import load_workflow
+from tests.backends.doubles.comfyui_double import ComfyDouble
+from tests.backends.doubles.jobs import job_context
+from tests.backends.doubles.server import png_bytes, serve
 
 FAST = {"poll_interval": 0.05, "poll_max_interval": 0.05, "deadline": 10, "timeout": 3}
-WAN_MODELS = {"wan2.1_i2v_480p_14B_fp8_e4m3fn.safetensors", "umt5_xxl_fp8_e4m3fn_scaled.safetensors", "wan_2.1_vae.safetensors", "clip_vision_h.safetensors"}
+WAN_MODELS = {
+    "wan2.1_i2v_480p_14B_fp8_e4m3fn.safetensors",
+    "umt5_xxl_fp8_e4m3fn_scaled.safetensors",
+    "wan_2.1_vae.safetensors",
+    "clip_vision_h.safetensors",
+}
 
 
 class Killed(Exception):
@@ -66,7 +79,10 @@ def test_shipped_keyframe_workflow_binds_shot_fields_and_reports_progress(double
     result = backend(double, workflow="keyframe_sdxl").generate_image(request, ctx)
     graph = double.history[recorded[0]]["prompt"][2]
     assert graph["6"]["inputs"]["text"] == "雨夜小巷，霓虹" and graph["7"]["inputs"]["text"] == "text"
-    assert graph["3"]["inputs"]["seed"] == 42 and (graph["5"]["inputs"]["width"], graph["5"]["inputs"]["height"]) == (1344, 768)
+    assert graph["3"]["inputs"]["seed"] == 42 and (graph["5"]["inputs"]["width"], graph["5"]["inputs"]["height"]) == (
+        1344,
+        768,
+    )
     assert result.files[0].suffix == ".png"
     assert any("Sampler 3/3" in message for _, message in progress), progress  # from the websocket
     fractions = [f for f, _ in progress]
@@ -76,7 +92,12 @@ def test_shipped_keyframe_workflow_binds_shot_fields_and_reports_progress(double
 def test_shipped_wan_workflow_turns_duration_into_4n_plus_1_frames(double: ComfyDouble, tmp_path: Path) -> None:
     comfy = backend(double, workflow="wan_i2v")
     sheet = comfy.sheet(Capability.video)
-    request = snap_request(sheet, VideoRequest(prompt="she walks", image=reference(tmp_path), width=1280, height=720, fps=24, duration=3.0, seed=5))
+    request = snap_request(
+        sheet,
+        VideoRequest(
+            prompt="she walks", image=reference(tmp_path), width=1280, height=720, fps=24, duration=3.0, seed=5
+        ),
+    )
     assert request.fps == 16 and request.width * request.height <= 832 * 480
     ctx, recorded, _ = job_context(tmp_path)
     result = comfy.generate_video(request, ctx)
@@ -140,13 +161,17 @@ def test_missing_custom_node_is_named(double: ComfyDouble, tmp_path: Path) -> No
 def test_execution_error_names_the_failing_node(double: ComfyDouble, tmp_path: Path) -> None:
     double.fail_node = "3"
     ctx, _, _ = job_context(tmp_path)
-    with pytest.raises(BackendError, match=r"failed at node 3 'Sampler' \(KSampler\).*RuntimeError: mat1 and mat2") as info:
+    with pytest.raises(
+        BackendError, match=r"failed at node 3 'Sampler' \(KSampler\).*RuntimeError: mat1 and mat2"
+    ) as info:
         backend(double, workflow="keyframe_sdxl").generate_image(ImageRequest(prompt="p", width=1024, height=1024), ctx)
     assert not info.value.transient
 
 
-def test_progress_is_followed_by_polling_when_the_socket_is_unavailable(double: ComfyDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kaipai.backends import comfyui_client
+def test_progress_is_followed_by_polling_when_the_socket_is_unavailable(
+    double: ComfyDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kaipai.backends.comfyui import client as comfyui_client
 
     monkeypatch.setattr(comfyui_client.ComfyClient, "open_socket", lambda self, client_id, stack: None)
     ctx, _, _ = job_context(tmp_path)
@@ -177,7 +202,14 @@ def test_deadline_and_unreachable_server(double: ComfyDouble, tmp_path: Path) ->
 
 def test_bindings_by_id_and_input_and_clear_binding_errors(tmp_path: Path) -> None:
     path = tmp_path / "mine.json"
-    path.write_text(json.dumps({"10": {"class_type": "CLIPTextEncode", "inputs": {"text": ""}, "_meta": {"title": "Pos"}}, "11": {"class_type": "KSampler", "inputs": {"noise_seed": 0}}}))
+    path.write_text(
+        json.dumps(
+            {
+                "10": {"class_type": "CLIPTextEncode", "inputs": {"text": ""}, "_meta": {"title": "Pos"}},
+                "11": {"class_type": "KSampler", "inputs": {"noise_seed": 0}},
+            }
+        )
+    )
     wf = load_workflow("mine.json", tmp_path)
     wf.bind = {"prompt": "10.text", "seed": "11"}
     graph = wf.apply({"prompt": "hello", "seed": 9})
@@ -204,7 +236,18 @@ def test_bindings_by_id_and_input_and_clear_binding_errors(tmp_path: Path) -> No
 def test_own_workflow_with_sidecar_defaults(double: ComfyDouble, tmp_path: Path) -> None:
     graph = json.loads((Path(__file__).parents[2] / "src/kaipai/workflows/smoke_load_scale_save.json").read_text())
     (tmp_path / "flow.json").write_text(json.dumps(graph))
-    (tmp_path / "flow.kaipai.json").write_text(json.dumps({"bind": {"prompt": None, "reference_images": "Input Image", "width": "Scale.width", "height": "Scale.height"}}))
+    (tmp_path / "flow.kaipai.json").write_text(
+        json.dumps(
+            {
+                "bind": {
+                    "prompt": None,
+                    "reference_images": "Input Image",
+                    "width": "Scale.width",
+                    "height": "Scale.height",
+                }
+            }
+        )
+    )
     ctx, _, _ = job_context(tmp_path)
     request = ImageRequest(prompt="p", width=20, height=10, reference_images=[reference(tmp_path)])
     result = backend(double, workflow="flow.json", base_dir=str(tmp_path)).generate_image(request, ctx)
@@ -212,10 +255,12 @@ def test_own_workflow_with_sidecar_defaults(double: ComfyDouble, tmp_path: Path)
         assert img.size == (20, 10)
 
 
-def test_a_project_renders_keyframes_through_its_own_workflow_named_relative_to_the_project(double: ComfyDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_project_renders_keyframes_through_its_own_workflow_named_relative_to_the_project(
+    double: ComfyDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kaipai.document.io import new_document_text
     from kaipai.document.models import BackendChoice, Cast, Character, Document, Placement, Project, Scene, Shot
-    from kaipai.service.project import ProjectPaths
+    from kaipai.project import ProjectPaths
     from kaipai.service.render import render
     from kaipai.service.takes import circled_media
 
@@ -223,14 +268,34 @@ def test_a_project_renders_keyframes_through_its_own_workflow_named_relative_to_
     (root / "workflows").mkdir(parents=True)
     graph = json.loads((Path(__file__).parents[2] / "src/kaipai/workflows/smoke_load_scale_save.json").read_text())
     (root / "workflows/flow.json").write_text(json.dumps(graph))
-    (root / "workflows/flow.kaipai.json").write_text(json.dumps({"bind": {"prompt": None, "reference_images": "Input Image", "width": "Scale.width", "height": "Scale.height"}}))
+    (root / "workflows/flow.kaipai.json").write_text(
+        json.dumps(
+            {
+                "bind": {
+                    "prompt": None,
+                    "reference_images": "Input Image",
+                    "width": "Scale.width",
+                    "height": "Scale.height",
+                }
+            }
+        )
+    )
     (root / "ref.png").write_bytes(png_bytes(80, 60, (10, 200, 30)))
     comfy = BackendChoice(use="comfyui", options={"url": double.url, "workflow": "workflows/flow.json", **FAST})  # type: ignore[attr-defined]
     doc = Document(
         project=Project(title="t", resolution=(320, 180), fps=12),
         cast=Cast(characters=[Character(id="lin", name="林晓", reference_images=["ref.png"])]),
         scenes=[Scene(id="SC1", heading="1-1 夜 内 厨房")],
-        shots=[Shot(id="S1", scene="SC1", order=1, description="厨房", duration=2.0, composition=[Placement(character="lin")])],
+        shots=[
+            Shot(
+                id="S1",
+                scene="SC1",
+                order=1,
+                description="厨房",
+                duration=2.0,
+                composition=[Placement(character="lin")],
+            )
+        ],
         backends={"image": comfy},
     )
     (root / "kaipai.yaml").write_text(new_document_text(doc), encoding="utf-8")
@@ -245,7 +310,9 @@ def test_a_project_renders_keyframes_through_its_own_workflow_named_relative_to_
     ("fault", "says"),
     [("500", "server error \\(HTTP 500\\)"), ("429", "rate-limiting"), ("garbage", "not JSON.*502 Bad Gateway")],
 )
-def test_trouble_when_queueing_is_transient_and_queues_nothing(double: ComfyDouble, tmp_path: Path, fault: str, says: str) -> None:
+def test_trouble_when_queueing_is_transient_and_queues_nothing(
+    double: ComfyDouble, tmp_path: Path, fault: str, says: str
+) -> None:
     double.faults = [("/prompt", fault)]
     double.retry_after = "4"
     request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
@@ -267,7 +334,9 @@ def test_a_server_that_does_not_answer_times_out(double: ComfyDouble, tmp_path: 
         backend(double, workflow="smoke_load_scale_save", timeout=0.2).generate_image(request, job_context(tmp_path)[0])
 
 
-def test_blips_while_following_a_prompt_are_ridden_out_without_queueing_again(double: ComfyDouble, tmp_path: Path) -> None:
+def test_blips_while_following_a_prompt_are_ridden_out_without_queueing_again(
+    double: ComfyDouble, tmp_path: Path
+) -> None:
     double.faults = [("/history", "500"), ("/history", "garbage"), ("/history", "429")]
     double.retry_after = "0.1"
     request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
@@ -275,7 +344,9 @@ def test_blips_while_following_a_prompt_are_ridden_out_without_queueing_again(do
     assert result.files[0].is_file() and double.prompts_received == 1 and double.faults == []
 
 
-def test_a_run_of_failed_status_checks_keeps_the_prompt_for_the_next_attempt(double: ComfyDouble, tmp_path: Path) -> None:
+def test_a_run_of_failed_status_checks_keeps_the_prompt_for_the_next_attempt(
+    double: ComfyDouble, tmp_path: Path
+) -> None:
     double.hold.set()
     double.faults = [("/history", "500")] * 3
     request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])

@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from doubles.server import png_bytes
 from PIL import Image
 
 from kaipai.backends.base import ImageRequest, JobContext
-from kaipai.backends.comfyui import ComfyUIBackend
+from kaipai.backends.comfyui.backend import ComfyUIBackend
+from tests.backends.doubles.server import png_bytes
 
 URL = os.environ.get("KAIPAI_COMFYUI_URL")
 pytestmark = pytest.mark.skipif(not URL, reason="set KAIPAI_COMFYUI_URL to a running ComfyUI server to run this test")
@@ -28,4 +28,6 @@ def test_load_scale_save_on_a_real_server(tmp_path: Path) -> None:
         assert img.size == (40, 30)
     again = JobContext(out_dir=tmp_path / "again", key="real-smoke", job_id=recorded[0])
     again.out_dir.mkdir()
-    assert comfy.generate_image(ImageRequest(prompt="unused", width=40, height=30, reference_images=[source]), again).files  # collected, not queued again
+    assert comfy.generate_image(
+        ImageRequest(prompt="unused", width=40, height=30, reference_images=[source]), again
+    ).files  # collected, not queued again

@@ -11,9 +11,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from doubles.dashscope_double import KEY, DashScopeDouble
-from doubles.jobs import job_context
-from doubles.server import png_bytes, serve
 
 from kaipai.backends.base import (
     BackendError,
@@ -29,8 +26,11 @@ from kaipai.backends.base import (
     snap_request,
 )
 from kaipai.backends.dashscope import DashScopeBackend
-from kaipai.backends.remote import retry_after_seconds
+from kaipai.backends.remote.tasks import retry_after_seconds
 from kaipai.document.models import Character, Voice
+from tests.backends.doubles.dashscope_double import KEY, DashScopeDouble
+from tests.backends.doubles.jobs import job_context
+from tests.backends.doubles.server import png_bytes, serve
 
 FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 2}
 
@@ -77,7 +77,11 @@ def test_keyframe_is_queued_polled_and_downloaded(double: DashScopeDouble, tmp_p
     assert result.metadata["task_id"] == "task-1" and result.metadata["actual_prompt"].startswith("extended")
     assert progress, "the waiting was reported as progress"
     body = double.tasks["task-1"].body
-    assert body["parameters"]["size"] == "1280*720" and body["parameters"]["seed"] == 7 and body["input"]["negative_prompt"] == "watermark"
+    assert (
+        body["parameters"]["size"] == "1280*720"
+        and body["parameters"]["seed"] == 7
+        and body["input"]["negative_prompt"] == "watermark"
+    )
 
 
 def test_clip_sends_the_keyframe_and_records_provider_seconds(double: DashScopeDouble, tmp_path: Path) -> None:
@@ -85,7 +89,13 @@ def test_clip_sends_the_keyframe_and_records_provider_seconds(double: DashScopeD
     result = backend(double).generate_video(video_request(tmp_path), ctx)
     body = double.tasks["task-1"].body
     assert body["input"]["img_url"].startswith("data:image/png;base64,")
-    assert body["parameters"] == {"resolution": "480P", "duration": 5, "seed": 3, "prompt_extend": False, "watermark": False}
+    assert body["parameters"] == {
+        "resolution": "480P",
+        "duration": 5,
+        "seed": 3,
+        "prompt_extend": False,
+        "watermark": False,
+    }
     assert result.duration == pytest.approx(10 / 16, abs=0.02) and result.fps == pytest.approx(16)
     assert result.cost_units == 5 and result.cost == pytest.approx(5 * 0.20)
 
@@ -110,7 +120,7 @@ def test_result_is_downloaded_the_moment_the_task_succeeds(double: DashScopeDoub
     double.url_ttl = 0.5
     ctx, recorded, _ = job_context(tmp_path)
     backend(double).generate_image(image_request(), ctx)
-    (name, when), = double.downloads
+    ((_name, when),) = double.downloads
     assert when - (double.tasks[recorded[0]].succeeded_at or 0) < 0.5
 
 
@@ -196,7 +206,9 @@ def test_content_refusal_of_a_running_task_is_not_retried(double: DashScopeDoubl
     assert double.submissions == 1
 
 
-def test_a_task_that_failed_inside_the_provider_is_submitted_afresh_on_resume(double: DashScopeDouble, tmp_path: Path) -> None:
+def test_a_task_that_failed_inside_the_provider_is_submitted_afresh_on_resume(
+    double: DashScopeDouble, tmp_path: Path
+) -> None:
     double.fail_task_with = ("InternalError.Algo", "algorithm error")
     ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(TransientError, match="algorithm error"):
@@ -227,13 +239,17 @@ def test_cosyvoice_speech_uses_the_characters_voice(double: DashScopeDouble, tmp
         backend(double).synthesize(SpeechRequest(text="FORBIDDEN words"), job_context(tmp_path)[0])
 
 
-def test_missing_key_says_where_to_put_it(double: DashScopeDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_key_says_where_to_put_it(
+    double: DashScopeDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DASHSCOPE_API_KEY")
     with pytest.raises(NotConfigured, match="DASHSCOPE_API_KEY.*no-config.toml"):
         backend(double).check()
 
 
-def test_key_from_the_user_config_file(double: DashScopeDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_key_from_the_user_config_file(
+    double: DashScopeDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DASHSCOPE_API_KEY")
     config = tmp_path / "config.toml"
     config.write_text(f'[dashscope]\napi_key = "{KEY}"\n')
@@ -243,7 +259,9 @@ def test_key_from_the_user_config_file(double: DashScopeDouble, tmp_path: Path, 
     assert config.read_text() == f'[dashscope]\napi_key = "{KEY}"\n'
 
 
-def test_wrong_key_is_not_configured_and_never_echoed(double: DashScopeDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_key_is_not_configured_and_never_echoed(
+    double: DashScopeDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-wrong-secret")
     ctx, _, _ = job_context(tmp_path)
     with pytest.raises(NotConfigured) as info:
@@ -255,7 +273,9 @@ def test_wrong_key_is_not_configured_and_never_echoed(double: DashScopeDouble, t
 
 def test_sheets_adapt_requests_and_refuse_impossible_ones(tmp_path: Path) -> None:
     flash = DashScopeBackend(model="wan2.2-i2v-flash").sheet(Capability.video)
-    snapped = snap_request(flash, VideoRequest(prompt="p", image=keyframe(tmp_path), width=1920, height=1080, fps=24, duration=3.2))
+    snapped = snap_request(
+        flash, VideoRequest(prompt="p", image=keyframe(tmp_path), width=1920, height=1080, fps=24, duration=3.2)
+    )
     assert (snapped.width, snapped.height, snapped.duration) == (1280, 720, 5)
     check_request(flash, snapped)
     with pytest.raises(UnsupportedRequest, match="last frame"):

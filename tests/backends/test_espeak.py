@@ -19,7 +19,12 @@ ZHOU = Character(id="zhou", name="老周", description="男，60岁，司机")
 def speak(tmp: Path, text: str, lang: str, who: Character | None, parenthetical: str = "") -> tuple[np.ndarray, float]:
     out = tmp / f"j{uuid.uuid4().hex}"  # unique even when lines are spoken from several threads
     out.mkdir()
-    r = EspeakBackend().synthesize(SpeechRequest(text=text, language=lang, character=who, speaker=who.id if who else "narrator", parenthetical=parenthetical), JobContext(out_dir=out))
+    r = EspeakBackend().synthesize(
+        SpeechRequest(
+            text=text, language=lang, character=who, speaker=who.id if who else "narrator", parenthetical=parenthetical
+        ),
+        JobContext(out_dir=out),
+    )
     with wave.open(str(r.files[0])) as w:
         assert w.getframerate() == 24000 and w.getnchannels() == 1
         pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(float)
@@ -74,7 +79,9 @@ def test_the_voices_are_heard_apart_a_woman_higher_an_old_man_slower(tmp_path: P
     assert pitch_hz(lin) > 1.6 * pitch_hz(zhou) and pitch_hz(kid) > 1.6 * pitch_hz(zhou)
     assert zhou_s > 1.05 * lin_s  # sixty years old: he takes his time
     again, again_s = speak(tmp_path, line, "zh", LIN)
-    assert abs(again_s - lin_s) < 0.02 and abs(pitch_hz(again) / pitch_hz(lin) - 1) < 0.03  # the same voice all film long
+    assert (
+        abs(again_s - lin_s) < 0.02 and abs(pitch_hz(again) / pitch_hz(lin) - 1) < 0.03
+    )  # the same voice all film long
 
 
 def test_a_documents_voice_settings_win(tmp_path: Path) -> None:

@@ -14,12 +14,22 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from doubles.kling_double import ACCESS_KEY, SECRET_KEY, KlingDouble, verify_jwt
-from doubles.jobs import job_context
-from doubles.server import png_bytes, serve
 
-from kaipai.backends.base import BackendError, Capability, NotConfigured, RefusedError, TransientError, UnsupportedRequest, VideoRequest, check_request, snap_request
+from kaipai.backends.base import (
+    BackendError,
+    Capability,
+    NotConfigured,
+    RefusedError,
+    TransientError,
+    UnsupportedRequest,
+    VideoRequest,
+    check_request,
+    snap_request,
+)
 from kaipai.backends.kling import KlingBackend, api_token
+from tests.backends.doubles.jobs import job_context
+from tests.backends.doubles.kling_double import ACCESS_KEY, SECRET_KEY, KlingDouble, verify_jwt
+from tests.backends.doubles.server import png_bytes, serve
 
 FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 2}
 
@@ -46,7 +56,9 @@ def backend(double: KlingDouble, **options: Any) -> KlingBackend:
 def request(tmp_path: Path, prompt: str = "镜头缓缓推近，她抬起头", duration: float = 5) -> VideoRequest:
     image = tmp_path / "keyframe.png"
     image.write_bytes(png_bytes())
-    return VideoRequest(prompt=prompt, negative_prompt="blur", image=image, width=1280, height=720, fps=24, duration=duration, seed=1)
+    return VideoRequest(
+        prompt=prompt, negative_prompt="blur", image=image, width=1280, height=720, fps=24, duration=duration, seed=1
+    )
 
 
 def test_token_is_a_valid_hs256_jwt_for_the_access_key() -> None:
@@ -62,7 +74,12 @@ def test_clip_end_to_end_records_units(double: KlingDouble, tmp_path: Path) -> N
     result = backend(double, mode="pro", model="kling-v1-6").generate_video(request(tmp_path, duration=10), ctx)
     assert recorded == ["1001"] and statuses == ["submitted"]
     body = double.tasks["1001"]["body"]
-    assert (body["model_name"], body["mode"], body["duration"], body["negative_prompt"]) == ("kling-v1-6", "pro", "10", "blur")
+    assert (body["model_name"], body["mode"], body["duration"], body["negative_prompt"]) == (
+        "kling-v1-6",
+        "pro",
+        "10",
+        "blur",
+    )
     assert result.files[0].suffix == ".mp4" and result.fps == pytest.approx(16)
     assert result.cost_units == 2 and result.metadata["cost_unit"] == "resource unit"
     assert result.cost == pytest.approx(10 * 0.098)
@@ -94,7 +111,11 @@ def test_download_is_immediate_and_an_expired_link_is_clear(double: KlingDouble,
 
 @pytest.mark.parametrize(
     ("fault", "error", "pattern"),
-    [("429", TransientError, "rate-limiting.*wait 3 s"), ("500", TransientError, "server error"), ("garbage", TransientError, "not JSON")],
+    [
+        ("429", TransientError, "rate-limiting.*wait 3 s"),
+        ("500", TransientError, "server error"),
+        ("garbage", TransientError, "not JSON"),
+    ],
 )
 def test_provider_trouble_on_submit(double: KlingDouble, tmp_path: Path, fault: str, error: type, pattern: str) -> None:
     double.next_faults = [fault]

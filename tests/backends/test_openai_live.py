@@ -6,19 +6,24 @@ import os
 
 import pytest
 
-from kaipai.backends.openai_planner import OpenAIPlanner
+from kaipai.backends.openai.planner import OpenAIPlanner
 from kaipai.planning.importer import document_from_screenplay
 from kaipai.screenplay import parse_file, parse_text
 from kaipai.screenplay.examples import example_path
 
 LIVE = {k: os.environ.get(f"KAIPAI_LIVE_OPENAI_{k}") for k in ("BASE_URL", "KEY", "MODEL")}
-pytestmark = [pytest.mark.live, pytest.mark.skipif(not all(LIVE.values()), reason="set KAIPAI_LIVE_OPENAI_BASE_URL, _KEY and _MODEL to run")]
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.skipif(not all(LIVE.values()), reason="set KAIPAI_LIVE_OPENAI_BASE_URL, _KEY and _MODEL to run"),
+]
 
 
 @pytest.fixture
 def live_planner(monkeypatch: pytest.MonkeyPatch) -> OpenAIPlanner:
     monkeypatch.setenv("KAIPAI_LIVE_KEY_FOR_TEST", LIVE["KEY"] or "")
-    return OpenAIPlanner(model=LIVE["MODEL"], base_url=LIVE["BASE_URL"], api_key_env="KAIPAI_LIVE_KEY_FOR_TEST", temperature=0.3)
+    return OpenAIPlanner(
+        model=LIVE["MODEL"], base_url=LIVE["BASE_URL"], api_key_env="KAIPAI_LIVE_KEY_FOR_TEST", temperature=0.3
+    )
 
 
 def test_a_real_model_plans_a_scene_with_every_line_once(live_planner: OpenAIPlanner) -> None:

@@ -22,17 +22,17 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kaipai.backends.base import NotConfigured, TransientError
-from kaipai.backends.llm_structured import InvalidReply, parse_json
-from kaipai.backends.openai_planner import OpenAIPlanner
+from kaipai.backends.openai.planner import OpenAIPlanner
+from kaipai.backends.openai.structured import InvalidReply, parse_json
 from kaipai.cli import app
 from kaipai.document.io import load, update
 from kaipai.document.models import BackendChoice, Document
 from kaipai.planning.importer import document_from_screenplay
 from kaipai.planning.rules import plan_scene as rules_plan_scene
+from kaipai.project import ProjectPaths
 from kaipai.screenplay import parse_file, parse_text
 from kaipai.screenplay.examples import example_path
 from kaipai.service.document import new_project
-from kaipai.service.project import ProjectPaths
 
 KEY = "sk-test-secret-123"
 
@@ -51,8 +51,20 @@ def _model_reply(messages: list[dict[str, str]]) -> dict[str, Any]:
             "logline": "一封信" if zh else "A letter reaches its keeper.",
             "characters": [{"name": n, "description": "30s, raincoat"} for n in names],
             "scenes": [
-                {"int_ext": "EXT", "location": "公交站台" if zh else "Harbour Pier", "time_of_day": "night", "synopsis": "They meet.", "characters": list(names)},
-                {"int_ext": "INT", "location": "车厢" if zh else "Lighthouse", "time_of_day": "dawn", "synopsis": "The letter.", "characters": list(names)},
+                {
+                    "int_ext": "EXT",
+                    "location": "公交站台" if zh else "Harbour Pier",
+                    "time_of_day": "night",
+                    "synopsis": "They meet.",
+                    "characters": list(names),
+                },
+                {
+                    "int_ext": "INT",
+                    "location": "车厢" if zh else "Lighthouse",
+                    "time_of_day": "dawn",
+                    "synopsis": "The letter.",
+                    "characters": list(names),
+                },
             ],
         }
     if re.search(r"Write scene \d+ in full", task):
@@ -60,8 +72,18 @@ def _model_reply(messages: list[dict[str, str]]) -> dict[str, Any]:
         a, b = ("林夏", "老周") if zh else ("Maya", "Eli")
         return {
             "beats": [
-                {"type": "action", "character": "", "parenthetical": "", "text": "雨夜，站台空无一人。" if zh else "Rain on the planks."},
-                {"type": "dialogue", "character": a, "parenthetical": "低声" if zh else "whispering", "text": "你还在这里。" if zh else "You are still here."},
+                {
+                    "type": "action",
+                    "character": "",
+                    "parenthetical": "",
+                    "text": "雨夜，站台空无一人。" if zh else "Rain on the planks.",
+                },
+                {
+                    "type": "dialogue",
+                    "character": a,
+                    "parenthetical": "低声" if zh else "whispering",
+                    "text": "你还在这里。" if zh else "You are still here.",
+                },
                 {"type": "dialogue", "character": b, "parenthetical": "", "text": "一直都在。" if zh else "Always."},
                 {"type": "caption", "character": "", "parenthetical": "", "text": "第二天" if zh else "The next day"},
             ]
@@ -76,7 +98,9 @@ def _model_reply(messages: list[dict[str, str]]) -> dict[str, Any]:
             "angle": "eye",
             "move": "push_in" if not lines else "static",
             "lens": "35mm",
-            "composition": [{"character": who, "third": "left", "depth": "midground", "facing": "right"}] if who else [],
+            "composition": [{"character": who, "third": "left", "depth": "midground", "facing": "right"}]
+            if who
+            else [],
             "description": "The pier at night.",
             "action": "Rain falls; she walks to the lantern.",
             "lighting": "cool moonlight",
@@ -92,7 +116,13 @@ def _model_reply(messages: list[dict[str, str]]) -> dict[str, Any]:
         return {"shots": [shot([], "WS")] + [shot([i], "MCU") for i in range(1, n + 1)]}
     if "The director's note:" in task:
         current = json.loads(re.search(r"now:\n(\{.*?\n\})\n", task, flags=re.S).group(1))
-        current.update(size="CU", move="push_in", image_prompt="close-up of her eyes, lantern light", video_prompt="very slow push in on her eyes", summary="Tighter: a close-up with a slow push in.")
+        current.update(
+            size="CU",
+            move="push_in",
+            image_prompt="close-up of her eyes, lantern light",
+            video_prompt="very slow push in on her eyes",
+            summary="Tighter: a close-up with a slow push in.",
+        )
         current.setdefault("caption", "")
         return current
     raise AssertionError(f"unexpected task: {task[:200]}")
@@ -119,22 +149,44 @@ class ChatCompletionsDouble:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 double.requests.append(body)
                 double.headers.append(dict(self.headers))
                 if self.path != "/v1/chat/completions":
                     return self._send(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
                 if self.headers.get("Authorization") != f"Bearer {KEY}":
-                    return self._send(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}})
+                    return self._send(
+                        401,
+                        {
+                            "error": {
+                                "message": "Incorrect API key provided",
+                                "type": "invalid_request_error",
+                                "code": "invalid_api_key",
+                            }
+                        },
+                    )
                 fmt = (body.get("response_format") or {}).get("type")
                 if fmt in double.rejects:
-                    return self._send(400, {"error": {"message": f"response_format type {fmt} is not supported by this model", "type": "invalid_request_error", "param": "response_format"}})
+                    return self._send(
+                        400,
+                        {
+                            "error": {
+                                "message": f"response_format type {fmt} is not supported by this model",
+                                "type": "invalid_request_error",
+                                "param": "response_format",
+                            }
+                        },
+                    )
                 action = double.script.pop(0) if double.script else double.always
                 content: str | None = None
                 if action is not None:
                     if action[0] == "status":
-                        return self._send(action[1], {"error": {"message": "overloaded", "type": "server_error"}}, action[2] if len(action) > 2 else {})
+                        return self._send(
+                            action[1],
+                            {"error": {"message": "overloaded", "type": "server_error"}},
+                            action[2] if len(action) > 2 else {},
+                        )
                     if action[0] == "sleep":
                         time.sleep(action[1])
                     if action[0] == "content":
@@ -143,11 +195,19 @@ class ChatCompletionsDouble:
                         content = json.dumps(action[1](_model_reply(body["messages"])), ensure_ascii=False)
                 if content is None:
                     content = json.dumps(_model_reply(body["messages"]), ensure_ascii=False)
-                self._send(200, {
-                    "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-                })
+                self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-1",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body["model"],
+                        "choices": [
+                            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                        ],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                    },
+                )
 
             def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(payload, ensure_ascii=False).encode()
@@ -214,7 +274,9 @@ def test_a_valid_structured_reply_becomes_shots_with_every_line_once(double: Cha
     assert "[line 1]" in double.requests[0]["messages"][1]["content"]
 
 
-def test_a_model_without_json_schema_falls_back_to_json_mode_and_then_to_the_prompt(double: ChatCompletionsDouble) -> None:
+def test_a_model_without_json_schema_falls_back_to_json_mode_and_then_to_the_prompt(
+    double: ChatCompletionsDouble,
+) -> None:
     doc = example_doc()
     double.rejects = {"json_schema"}
     p, _ = planner(double)
@@ -243,7 +305,9 @@ def test_malformed_json_gets_one_repair_round_quoting_the_problem(double: ChatCo
 
 def test_a_fenced_reply_with_reasoning_is_read(double: ChatCompletionsDouble) -> None:
     doc = example_doc()
-    reply = json.dumps(_model_reply([{}, {"content": "Break this scene into shots. The scene has 3 dialogue lines\n- id maya: Maya"}]))
+    reply = json.dumps(
+        _model_reply([{}, {"content": "Break this scene into shots. The scene has 3 dialogue lines\n- id maya: Maya"}])
+    )
     double.script = [("content", f"<think>let me plan</think>\n```json\n{reply}\n```")]
     p, _ = planner(double)
     assert len(p.plan_scene(doc, doc.scenes[0])) == 4 and len(double.requests) == 1
@@ -269,9 +333,14 @@ def test_a_reply_failing_validation_twice_is_raised_with_its_violations(double: 
     assert "in no shot" in double.requests[1]["messages"][3]["content"]
 
 
-def test_plan_keeps_an_invalid_reply_as_a_draft_and_fails_without_touching_the_document(double: ChatCompletionsDouble, tmp_path: Path) -> None:
+def test_plan_keeps_an_invalid_reply_as_a_draft_and_fails_without_touching_the_document(
+    double: ChatCompletionsDouble, tmp_path: Path
+) -> None:
     paths = new_project(tmp_path / "film", script=example_path("en"))
-    update(paths.document, lambda d: setattr(d, "backends", {"planner": BackendChoice(use="openai", options={"backoff": 0.01})}))
+    update(
+        paths.document,
+        lambda d: setattr(d, "backends", {"planner": BackendChoice(use="openai", options={"backoff": 0.01})}),
+    )
     before = paths.document.read_text()
     double.always = ("transform", _drop_last_line)
     result = CliRunner().invoke(app, ["plan", "--project", str(paths.root)])
@@ -294,7 +363,10 @@ def test_plan_with_the_openai_planner_writes_the_shot_script(double: ChatComplet
     assert len(double.requests) == scenes  # one request per scene, so no reply has to hold the film
     lines = [d.text for s in doc.ordered_shots() for d in s.dialogue]
     assert len(lines) == parse_file(example_path("zh")).dialogue_count()
-    assert all(s.image_prompt.startswith("wide shot of a wooden pier") and s.video_prompt.startswith("slow push in") for s in doc.shots)
+    assert all(
+        s.image_prompt.startswith("wide shot of a wooden pier") and s.video_prompt.startswith("slow push in")
+        for s in doc.shots
+    )
 
 
 # --------------------------------------------------------------------------- transport failures
@@ -328,7 +400,9 @@ def test_persistent_5xx_ends_in_a_clear_transient_error_without_the_key(double: 
     assert "3 attempts" in str(caught.value) and "500" in str(caught.value) and KEY not in str(caught.value)
 
 
-def test_a_wrong_key_names_the_variable_and_never_the_key(double: ChatCompletionsDouble, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_key_names_the_variable_and_never_the_key(
+    double: ChatCompletionsDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-456")
     doc = example_doc()
     p, _ = planner(double)
@@ -351,10 +425,23 @@ def test_a_remote_endpoint_without_a_key_is_not_configured(monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_write_turns_an_idea_into_a_screenplay_that_imports(double: ChatCompletionsDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+def test_write_turns_an_idea_into_a_screenplay_that_imports(
+    double: ChatCompletionsDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
     monkeypatch.chdir(tmp_path)
     out = tmp_path / ("film.txt" if lang == "zh" else "film.fountain")
-    result = CliRunner().invoke(app, ["write", "--idea", "末班车司机的最后一天" if lang == "zh" else "A keeper's last night", "--lang", lang, "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "write",
+            "--idea",
+            "末班车司机的最后一天" if lang == "zh" else "A keeper's last night",
+            "--lang",
+            lang,
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert len(double.requests) == 3  # the outline, then one request per scene
     sp = parse_text(out.read_text(), format="zh" if lang == "zh" else "fountain")
@@ -368,7 +455,9 @@ def test_write_turns_an_idea_into_a_screenplay_that_imports(double: ChatCompleti
     assert again.exit_code == 1 and "already exists" in again.output
 
 
-def test_write_keeps_an_invalid_outline_as_a_draft(double: ChatCompletionsDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_write_keeps_an_invalid_outline_as_a_draft(
+    double: ChatCompletionsDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     double.always = ("transform", lambda r: {**r, "scenes": []})
     result = CliRunner().invoke(app, ["write", "--idea", "A keeper's last night", "--out", "film.fountain"])
@@ -385,7 +474,9 @@ def _project_with_openai(tmp_path: Path) -> ProjectPaths:
     return paths
 
 
-def test_a_directors_note_rewrites_the_shot_and_keeps_its_dialogue(double: ChatCompletionsDouble, tmp_path: Path) -> None:
+def test_a_directors_note_rewrites_the_shot_and_keeps_its_dialogue(
+    double: ChatCompletionsDouble, tmp_path: Path
+) -> None:
     from kaipai.service.revise import revise_shot
 
     paths = _project_with_openai(tmp_path)
@@ -412,7 +503,11 @@ def test_a_note_without_a_language_model_says_how_to_set_one(tmp_path: Path) -> 
 
 
 _text = st.text(alphabet=st.characters(blacklist_characters="`<>", blacklist_categories=("Cs",)), max_size=12)
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | _text, lambda c: st.lists(c, max_size=3) | st.dictionaries(_text, c, max_size=3), max_leaves=10)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | _text,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(_text, c, max_size=3),
+    max_leaves=10,
+)
 WRAPS = ["{}", "```json\n{}\n```", "<think>plan {{ first</think>\n{}", "Here it is:\n{}\nHope this helps."]
 
 

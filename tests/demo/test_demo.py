@@ -11,10 +11,10 @@ import numpy as np
 import opentimelineio as otio
 import pysubs2
 import pytest
-from playback import play_to_the_end, serve_film
 
 from kaipai.document.io import load, update
 from kaipai.service.demo import DemoResult, create_demo, run_demo
+from tests.support.playback import play_to_the_end, serve_film
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
 def decode_audio(film: Path) -> tuple[np.ndarray, int, float]:
     with av.open(str(film)) as c:
         stream = c.streams.audio[0]
-        pcm = np.concatenate([f.to_ndarray().reshape(-1, stream.channels if hasattr(stream, "channels") else 2).mean(axis=1) if f.format.is_packed else f.to_ndarray().mean(axis=0) for f in c.decode(stream)])
+        pcm = np.concatenate(
+            [
+                f.to_ndarray().reshape(-1, stream.channels if hasattr(stream, "channels") else 2).mean(axis=1)
+                if f.format.is_packed
+                else f.to_ndarray().mean(axis=0)
+                for f in c.decode(stream)
+            ]
+        )
         return pcm, stream.rate, float(c.duration) / 1e6
 
 
@@ -59,7 +66,11 @@ def test_every_line_is_audible_where_and_in_the_order_the_subtitles_say(demo: De
         seg = pcm[int(a * rate) : int(b * rate)]
         return float(np.sqrt(np.mean(seg**2))) if len(seg) else 0.0
 
-    gaps = [(subs[i].end / 1000 + 0.05, subs[i + 1].start / 1000 - 0.05) for i in range(len(subs) - 1) if subs[i + 1].start - subs[i].end > 400]
+    gaps = [
+        (subs[i].end / 1000 + 0.05, subs[i + 1].start / 1000 - 0.05)
+        for i in range(len(subs) - 1)
+        if subs[i + 1].start - subs[i].end > 400
+    ]
     quiet = np.median([rms(a, b) for a, b in gaps]) if gaps else 0.0
     for event in subs:
         assert rms(event.start / 1000, event.end / 1000) > 3 * quiet + 1e-3, f"no speech under {event.plaintext!r}"
@@ -79,7 +90,11 @@ def test_exports_reopen_with_the_same_cut(demo: DemoResult) -> None:
         if name != "edl":
             assert [c.name for c in clips] == order, name
             for c in clips:
-                target = (path.parent / c.media_reference.target_url) if "://" not in c.media_reference.target_url else Path(c.media_reference.target_url.split("://", 1)[1])
+                target = (
+                    (path.parent / c.media_reference.target_url)
+                    if "://" not in c.media_reference.target_url
+                    else Path(c.media_reference.target_url.split("://", 1)[1])
+                )
                 assert target.exists(), f"{name}: {c.media_reference.target_url}"
     assert demo.outputs["storyboard"].stat().st_size > 10_000
     assert demo.outputs["contact sheet"].stat().st_size > 10_000

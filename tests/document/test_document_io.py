@@ -72,7 +72,10 @@ def test_adding_and_removing_shots_keeps_the_rest(sample: Path) -> None:
 
 # --------------------------------------------------------------------------- hypothesis round trip
 
-texts = st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"], blacklist_characters="\x85\u2028\u2029\ufeff"), max_size=40)
+texts = st.text(
+    alphabet=st.characters(blacklist_categories=["Cs", "Cc"], blacklist_characters="\x85\u2028\u2029\ufeff"),
+    max_size=40,
+)
 ids = st.from_regex(r"[a-z][a-z0-9_\-]{0,8}", fullmatch=True)
 
 
@@ -87,7 +90,14 @@ def documents(draw: st.DrawFn) -> Document:
         lines = []
         for _ in range(draw(st.integers(0, 3))):
             line_no += 1
-            lines.append(DialogueLine(id=f"L{line_no}", speaker=draw(st.sampled_from(char_ids)), text=draw(texts.filter(lambda t: len(t) > 0)), parenthetical=draw(texts)))
+            lines.append(
+                DialogueLine(
+                    id=f"L{line_no}",
+                    speaker=draw(st.sampled_from(char_ids)),
+                    text=draw(texts.filter(lambda t: len(t) > 0)),
+                    parenthetical=draw(texts),
+                )
+            )
         shots.append(
             Shot(
                 id=f"S01-{i:03d}",
@@ -96,13 +106,20 @@ def documents(draw: st.DrawFn) -> Document:
                 size=draw(st.sampled_from(list(ShotSize))),
                 move=draw(st.sampled_from(list(CameraMove))),
                 description=draw(texts),
-                composition=[Placement(character=c) for c in draw(st.lists(st.sampled_from(char_ids), max_size=2, unique=True))],
+                composition=[
+                    Placement(character=c) for c in draw(st.lists(st.sampled_from(char_ids), max_size=2, unique=True))
+                ],
                 dialogue=lines,
                 duration=draw(st.floats(0.1, 60, allow_nan=False)),
                 locked=draw(st.booleans()),
             )
         )
-    return Document(project=Project(title=draw(texts) or "t", fps=draw(st.integers(1, 120))), cast={"characters": chars}, scenes=[scene], shots=shots)
+    return Document(
+        project=Project(title=draw(texts) or "t", fps=draw(st.integers(1, 120))),
+        cast={"characters": chars},
+        scenes=[scene],
+        shots=shots,
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -127,14 +144,44 @@ BAD_INPUTS: list[tuple[str, str, int, str]] = [
     ("wrong type", "project:\n  title: x\n  fps: fast\n", 3, "project.fps"),
     ("out of range", "project:\n  title: x\n  fps: 0\n", 3, "greater than or equal to 1"),
     ("odd resolution", "project:\n  title: x\n  resolution: [1281, 720]\n", 3, "even"),
-    ("bad enum", "project: {title: x}\nscenes: [{id: S1, heading: h}]\nshots:\n  - id: a\n    scene: S1\n    size: HUGE\n", 6, "shots[0].size"),
+    (
+        "bad enum",
+        "project: {title: x}\nscenes: [{id: S1, heading: h}]\nshots:\n  - id: a\n    scene: S1\n    size: HUGE\n",
+        6,
+        "shots[0].size",
+    ),
     ("unknown scene", "project: {title: x}\nshots:\n  - id: a\n    scene: nowhere\n", 4, "unknown scene 'nowhere'"),
-    ("unknown speaker", "project: {title: x}\nscenes: [{id: S1, heading: h}]\nshots:\n  - id: a\n    scene: S1\n    dialogue:\n      - {id: L1, speaker: ghost, text: hi}\n", 7, "unknown character 'ghost'"),
-    ("duplicate shot id", "project: {title: x}\nscenes: [{id: S1, heading: h}]\nshots:\n  - {id: a, scene: S1}\n  - {id: a, scene: S1}\n", 5, "used twice"),
-    ("escaping reference", "project: {title: x}\ncast:\n  characters:\n    - id: a\n      name: A\n      reference_images: [../../etc/passwd]\n", 6, "leaves the project folder"),
-    ("absolute reference", "project: {title: x}\ncast:\n  characters:\n    - id: a\n      name: A\n      reference_images: [/etc/passwd]\n", 6, "not absolute"),
+    (
+        "unknown speaker",
+        "project: {title: x}\nscenes: [{id: S1, heading: h}]\nshots:\n  - id: a\n    scene: S1\n    dialogue:\n      - {id: L1, speaker: ghost, text: hi}\n",
+        7,
+        "unknown character 'ghost'",
+    ),
+    (
+        "duplicate shot id",
+        "project: {title: x}\nscenes: [{id: S1, heading: h}]\nshots:\n  - {id: a, scene: S1}\n  - {id: a, scene: S1}\n",
+        5,
+        "used twice",
+    ),
+    (
+        "escaping reference",
+        "project: {title: x}\ncast:\n  characters:\n    - id: a\n      name: A\n      reference_images: [../../etc/passwd]\n",
+        6,
+        "leaves the project folder",
+    ),
+    (
+        "absolute reference",
+        "project: {title: x}\ncast:\n  characters:\n    - id: a\n      name: A\n      reference_images: [/etc/passwd]\n",
+        6,
+        "not absolute",
+    ),
     ("bad colour", "project: {title: x}\nstyle:\n  palette: ['red']\n", 3, "#RRGGBB"),
-    ("negative duration", "project: {title: x}\nscenes: [{id: S1, heading: h}]\nshots:\n  - id: a\n    scene: S1\n    duration: -2\n", 6, "greater than 0"),
+    (
+        "negative duration",
+        "project: {title: x}\nscenes: [{id: S1, heading: h}]\nshots:\n  - id: a\n    scene: S1\n    duration: -2\n",
+        6,
+        "greater than 0",
+    ),
 ]
 
 
@@ -151,7 +198,10 @@ def test_validate_locates_bad_input(tmp_path: Path, name: str, text: str, line: 
 
 
 def test_validate_reports_missing_reference_file(tmp_path: Path) -> None:
-    (tmp_path / "kaipai.yaml").write_text("project: {title: x}\ncast:\n  characters:\n    - id: a\n      name: A\n      reference_images: [refs/a.png]\n", encoding="utf-8")
+    (tmp_path / "kaipai.yaml").write_text(
+        "project: {title: x}\ncast:\n  characters:\n    - id: a\n      name: A\n      reference_images: [refs/a.png]\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["validate", str(tmp_path)])
     assert result.exit_code == 1
     assert "kaipai.yaml:6:" in result.output and "does not exist" in result.output

@@ -9,10 +9,10 @@ import av
 import numpy as np
 import pyloudnorm
 import pytest
-from post_media import FPS, H, Media, W
 
 from kaipai.post.assemble import assemble
 from kaipai.post.cut import Cut, CutLine, CutShot
+from tests.support.media import FPS, H, Media, W
 
 COLOURS = ["red", "blue", "green", "yellow"]
 
@@ -27,8 +27,31 @@ def beep_flash_cut(tmp: Path, transition: str = "cut", td: float = 0.0) -> Cut:
         duration = 2.0 + 0.4 * i
         # shot 3's clip is shorter than the shot: it must be frozen, never sped up
         source = media.clip(f"c{i}", colour, duration if i != 2 else 1.0, 12)
-        cut.shots.append(CutShot(shot=f"S{i}", start=t, duration=duration, picture=source, still=None, description=colour, transition=transition if i else "cut", transition_duration=td if i else 0.0))
-        cut.lines.append(CutLine(line=f"L{i}", speaker="a", name="A", text=f"line {i}", translation="", path=beep, start=t + 12 / FPS, end=t + 12 / FPS + 0.12, on_screen=True))
+        cut.shots.append(
+            CutShot(
+                shot=f"S{i}",
+                start=t,
+                duration=duration,
+                picture=source,
+                still=None,
+                description=colour,
+                transition=transition if i else "cut",
+                transition_duration=td if i else 0.0,
+            )
+        )
+        cut.lines.append(
+            CutLine(
+                line=f"L{i}",
+                speaker="a",
+                name="A",
+                text=f"line {i}",
+                translation="",
+                path=beep,
+                start=t + 12 / FPS,
+                end=t + 12 / FPS + 0.12,
+                on_screen=True,
+            )
+        )
         t += duration
     return cut
 
@@ -69,7 +92,11 @@ def test_loudness_on_target(tmp_path: Path, profile: str, target: float) -> None
     cut = Cut(title="loud", language="en", width=W, height=H, fps=FPS)
     speech = Media(tmp_path).tone("speech", 5.0, freq=220, amp=0.1, wobble=True)
     cut.shots.append(CutShot(shot="S0", start=0, duration=6.0, picture=None, still=None, description="a slate"))
-    cut.lines.append(CutLine(line="L0", speaker="a", name="A", text="hi", translation="", path=speech, start=0.5, end=5.5, on_screen=True))
+    cut.lines.append(
+        CutLine(
+            line="L0", speaker="a", name="A", text="hi", translation="", path=speech, start=0.5, end=5.5, on_screen=True
+        )
+    )
     film = tmp_path / "film.mp4"
     assemble(cut, film, profile=profile, slate=Media(tmp_path).slate())
     _, stereo, rate = decode(film)
@@ -87,7 +114,11 @@ def test_dissolves_have_their_length_and_keep_the_film_length(tmp_path: Path) ->
     boundary = round(cut.shots[1].start * FPS)
     window = frames[boundary - FPS : boundary + FPS]
     red, blue = np.array([254, 0, 0]), np.array([0, 0, 254])
-    mixed = [f for f in window if np.abs(f[5, 5].astype(int) - red).sum() > 12 and np.abs(f[5, 5].astype(int) - blue).sum() > 12]
+    mixed = [
+        f
+        for f in window
+        if np.abs(f[5, 5].astype(int) - red).sum() > 12 and np.abs(f[5, 5].astype(int) - blue).sum() > 12
+    ]
     assert abs(len(mixed) - FPS * 1.0) <= 2
     # a cross-fade: red gives way to blue a little more in every frame
     reds = [int(f[5, 5, 0]) for f in mixed if f[5, 5].astype(int).sum() < 600]  # not the sync flash
@@ -96,7 +127,9 @@ def test_dissolves_have_their_length_and_keep_the_film_length(tmp_path: Path) ->
 
 def test_missing_picture_shows_a_slate(tmp_path: Path) -> None:
     cut = Cut(title="slate", language="zh", width=W, height=H, fps=FPS)
-    cut.shots.append(CutShot(shot="S01-001", start=0, duration=1.0, picture=None, still=None, description="雨夜的公交站台"))
+    cut.shots.append(
+        CutShot(shot="S01-001", start=0, duration=1.0, picture=None, still=None, description="雨夜的公交站台")
+    )
     film = tmp_path / "film.mp4"
     assemble(cut, film, slate=Media(tmp_path).slate())
     frames, _, _ = decode(film)
@@ -121,7 +154,12 @@ def test_wipe_has_its_length(tmp_path: Path) -> None:
     assert len(frames) == round(cut.duration * FPS)
     boundary = round(cut.shots[1].start * FPS)
     # a wipe is a moving edge: frames in which both red and blue are on screen at once
-    both = [f for f in frames[boundary - FPS : boundary + FPS] if (np.abs(f[45].astype(int) - [254, 0, 0]).sum(axis=1) < 30).any() and (np.abs(f[45].astype(int) - [0, 0, 254]).sum(axis=1) < 30).any()]
+    both = [
+        f
+        for f in frames[boundary - FPS : boundary + FPS]
+        if (np.abs(f[45].astype(int) - [254, 0, 0]).sum(axis=1) < 30).any()
+        and (np.abs(f[45].astype(int) - [0, 0, 254]).sum(axis=1) < 30).any()
+    ]
     assert abs(len(both) - 0.8 * FPS) <= 2
 
 
@@ -158,7 +196,12 @@ def test_conforming_clips_joined_by_cuts_are_stream_copied(tmp_path: Path) -> No
 def test_progress_reaches_the_end(tmp_path: Path) -> None:
     cut = beep_flash_cut(tmp_path, transition="dissolve", td=0.4)
     seen: list[tuple[str, float]] = []
-    assemble(cut, tmp_path / "film.mp4", slate=Media(tmp_path).slate(), on_progress=lambda p: seen.append((p.kind, p.fraction)))
+    assemble(
+        cut,
+        tmp_path / "film.mp4",
+        slate=Media(tmp_path).slate(),
+        on_progress=lambda p: seen.append((p.kind, p.fraction)),
+    )
     encode = [f for kind, f in seen if kind == "assemble the film"]
     assert encode[-1] == 1.0 and encode == sorted(encode)
     assert ("measure loudness", 1.0) in seen

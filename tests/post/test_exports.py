@@ -12,13 +12,13 @@ import numpy as np
 import opentimelineio as otio
 import pypdf
 import pytest
-from post_media import FPS, Media
 from PIL import Image
 
 from kaipai.post.assemble import render_stems
 from kaipai.post.cut import Cut
 from kaipai.post.storyboard import contact_sheet
 from kaipai.post.timeline import FORMATS, build_timeline, export
+from tests.support.media import FPS, Media
 
 
 def video_clips(tl: otio.schema.Timeline) -> list[otio.schema.Clip]:
@@ -40,7 +40,9 @@ def cut(media: Media) -> Cut:
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
-def test_every_export_reopens_to_the_same_cut_after_the_folder_moves(cut: Cut, media: Media, tmp_path: Path, fmt: str) -> None:
+def test_every_export_reopens_to_the_same_cut_after_the_folder_moves(
+    cut: Cut, media: Media, tmp_path: Path, fmt: str
+) -> None:
     made = export(cut, tmp_path / "package", [fmt], music=media.with_music(cut))
     moved = tmp_path / "elsewhere" / "package"
     shutil.move(str(tmp_path / "package"), moved)  # as if zipped and unpacked on the editor's machine
@@ -111,7 +113,10 @@ def test_stems_line_up_with_the_film_and_music_ducks_under_dialogue(cut: Cut, me
             line = cut.lines[0]
             assert rms(line.start + 0.1, line.end - 0.1) > 0.2 and rms(0, line.start - 0.05) < 1e-3
         if name == "music":
-            under, clear = rms(cut.lines[0].start + 0.3, cut.lines[0].end - 0.1), rms(cut.shots[1].start - 0.7, cut.shots[1].start - 0.2)
+            under, clear = (
+                rms(cut.lines[0].start + 0.3, cut.lines[0].end - 0.1),
+                rms(cut.shots[1].start - 0.7, cut.shots[1].start - 0.2),
+            )
             assert under < clear / 2, "music is not ducked under the dialogue"
         if name == "effects":
             assert rms(0, lengths[name]) == 0
@@ -125,7 +130,16 @@ def test_storyboard_pdf_and_contact_sheet_show_every_shot(cut: Cut, media: Media
         {
             "project": {"title": "雨夜", "language": "zh", "resolution": [160, 90], "fps": FPS},
             "scenes": [{"id": "SC1", "heading": "公交站 夜"}],
-            "shots": [{"id": s.shot, "scene": "SC1", "order": i, "description": f"第{i}个镜头", "dialogue": [{"id": f"L{i}", "speaker": "narrator", "text": f"台词{i}"}]} for i, s in enumerate(cut.shots)],
+            "shots": [
+                {
+                    "id": s.shot,
+                    "scene": "SC1",
+                    "order": i,
+                    "description": f"第{i}个镜头",
+                    "dialogue": [{"id": f"L{i}", "speaker": "narrator", "text": f"台词{i}"}],
+                }
+                for i, s in enumerate(cut.shots)
+            ],
         }
     )
     stills = {s.shot: media.slate()(s) for s in cut.shots}

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pysubs2
-from post_media import Media
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kaipai.post.cut import CutLine
 from kaipai.post.subtitles import READING, hold_for_reading, split_line, wrap, write_subtitles
+from tests.support.media import Media
 
 words = st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12), min_size=1, max_size=40)
 hanzi = st.text(alphabet="雨夜的公交站台她看着远处灯光，。！？我们走吧", min_size=1, max_size=120)
@@ -32,11 +33,15 @@ def test_chinese_wrap_keeps_every_character_and_no_row_starts_with_punctuation(t
 
 
 @settings(max_examples=60)
-@given(st.one_of(words.map(" ".join), hanzi), st.floats(min_value=0, max_value=100), st.floats(min_value=0.05, max_value=30))
+@given(
+    st.one_of(words.map(" ".join), hanzi),
+    st.floats(min_value=0, max_value=100),
+    st.floats(min_value=0.05, max_value=30),
+)
 def test_split_line_covers_the_line_in_order_within_its_time(text: str, start: float, length: float) -> None:
     events = split_line(text, start, start + length, "en")
     assert events[0][0] == start and abs(events[-1][1] - (start + length)) < 1e-9
-    assert all(abs(a[1] - b[0]) < 1e-9 for a, b in zip(events, events[1:], strict=False))
+    assert all(abs(a[1] - b[0]) < 1e-9 for a, b in itertools.pairwise(events))
     assert all(len(e[2].split("\n")) <= 2 for e in events)
     joined = "".join(e[2].replace("\n", "" if any("\u4e00" <= c <= "\u9fff" for c in text) else " ") for e in events)
     assert joined.replace(" ", "") == text.replace(" ", "")
@@ -74,7 +79,17 @@ def test_srt_times_match_the_dialogue_and_translations_appear(media: Media, tmp_
 
 def test_chinese_lines_wrap_at_sixteen_characters(media: Media, tmp_path: Path) -> None:
     cut = media.film(["red"], language="zh")
-    cut.lines[0] = CutLine(line="L0", speaker="a", name="林", text="雨夜的公交站台上，她看着远处的灯光慢慢靠近，终于说出了那句话。", translation="", path=cut.lines[0].path, start=0.2, end=1.9, on_screen=True)
+    cut.lines[0] = CutLine(
+        line="L0",
+        speaker="a",
+        name="林",
+        text="雨夜的公交站台上，她看着远处的灯光慢慢靠近，终于说出了那句话。",
+        translation="",
+        path=cut.lines[0].path,
+        start=0.2,
+        end=1.9,
+        on_screen=True,
+    )
     subs = pysubs2.load(str(write_subtitles(cut, tmp_path)["srt"]))
     rows = [r for e in subs for r in e.plaintext.splitlines()]
     assert "".join(rows) == cut.lines[0].text and all(len(r) <= 18 for r in rows) and len(rows) >= 2

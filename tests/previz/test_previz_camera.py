@@ -24,8 +24,14 @@ def clip(tmp: Path, move: str, seconds: float = 1.0) -> list[np.ndarray]:
     backend = PrevizBackend()
     (tmp / "k").mkdir(exist_ok=True)
     (tmp / move).mkdir()
-    key = backend.generate_image(ImageRequest(prompt="", width=W, height=H, shot=shot, scene=SCENE, characters=[ANA], style=Style()), JobContext(out_dir=tmp / "k")).files[0]
-    out = backend.generate_video(VideoRequest(prompt="", image=key, width=W, height=H, fps=FPS, duration=seconds, shot=shot), JobContext(out_dir=tmp / move))
+    key = backend.generate_image(
+        ImageRequest(prompt="", width=W, height=H, shot=shot, scene=SCENE, characters=[ANA], style=Style()),
+        JobContext(out_dir=tmp / "k"),
+    ).files[0]
+    out = backend.generate_video(
+        VideoRequest(prompt="", image=key, width=W, height=H, fps=FPS, duration=seconds, shot=shot),
+        JobContext(out_dir=tmp / move),
+    )
     with av.open(str(out.files[0])) as c:
         frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
     assert len(frames) == round(seconds * FPS) and out.duration == pytest.approx(seconds)
@@ -81,6 +87,16 @@ def test_an_odd_frame_size_is_refused_with_what_to_change(tmp_path: Path) -> Non
     frames_dir = tmp_path / "k"
     frames_dir.mkdir()
     shot = Shot(id="S1-001", scene="S1", order=1)
-    key = PrevizBackend().generate_image(ImageRequest(prompt="", width=W, height=H, shot=shot, scene=SCENE, characters=[ANA]), JobContext(out_dir=frames_dir)).files[0]
+    key = (
+        PrevizBackend()
+        .generate_image(
+            ImageRequest(prompt="", width=W, height=H, shot=shot, scene=SCENE, characters=[ANA]),
+            JobContext(out_dir=frames_dir),
+        )
+        .files[0]
+    )
     with pytest.raises(UnsupportedRequest, match="resolution"):
-        PrevizBackend().generate_video(VideoRequest(prompt="", image=key, width=321, height=180, fps=FPS, duration=1.0, shot=shot), JobContext(out_dir=tmp_path))
+        PrevizBackend().generate_video(
+            VideoRequest(prompt="", image=key, width=321, height=180, fps=FPS, duration=1.0, shot=shot),
+            JobContext(out_dir=tmp_path),
+        )

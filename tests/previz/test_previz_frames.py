@@ -26,13 +26,29 @@ def scene(tod: str = "day", int_ext: str = "EXT") -> Scene:
 
 
 def shot(size: str = "MS", placements: list[Placement] | None = None, move: str = "static", angle: str = "eye") -> Shot:
-    return Shot(id="S1-001", scene="S1", order=1, size=size, angle=angle, move=move, description="Ana waits", composition=placements if placements is not None else [Placement(character="ana")])
+    return Shot(
+        id="S1-001",
+        scene="S1",
+        order=1,
+        size=size,
+        angle=angle,
+        move=move,
+        description="Ana waits",
+        composition=placements if placements is not None else [Placement(character="ana")],
+    )
 
 
-def keyframe(tmp: Path, s: Shot, sc: Scene | None = None, chars: list[Character] | None = None) -> tuple[np.ndarray, Path]:
+def keyframe(
+    tmp: Path, s: Shot, sc: Scene | None = None, chars: list[Character] | None = None
+) -> tuple[np.ndarray, Path]:
     out = tmp / f"k{len(list(tmp.iterdir()))}"
     out.mkdir()
-    r = PrevizBackend().generate_image(ImageRequest(prompt="", width=W, height=H, shot=s, scene=sc or scene(), characters=chars or [ANA, BO], style=Style()), JobContext(out_dir=out))
+    r = PrevizBackend().generate_image(
+        ImageRequest(
+            prompt="", width=W, height=H, shot=s, scene=sc or scene(), characters=chars or [ANA, BO], style=Style()
+        ),
+        JobContext(out_dir=out),
+    )
     return np.asarray(Image.open(r.files[0]).convert("RGB")), r.files[0]
 
 
@@ -48,7 +64,9 @@ def test_close_up_figure_fills_much_more_of_the_frame_than_a_wide_shot(tmp_path:
 
 
 def test_left_and_right_follow_the_composition(tmp_path: Path) -> None:
-    img, _ = keyframe(tmp_path, shot("MS", [Placement(character="ana", third="left"), Placement(character="bo", third="right")]))
+    img, _ = keyframe(
+        tmp_path, shot("MS", [Placement(character="ana", third="left"), Placement(character="bo", third="right")])
+    )
     ana_x = np.nonzero(colour_mask(img, (0xE0, 0x40, 0x40)))[1].mean()
     bo_x = np.nonzero(colour_mask(img, (0x30, 0x60, 0xE0)))[1].mean()
     assert ana_x < W / 2 < bo_x
@@ -75,12 +93,19 @@ def test_push_in_moves_the_picture_and_keeps_size_fps_and_length(tmp_path: Path)
     _, key = keyframe(tmp_path, shot("MS", move="push_in"))
     out = tmp_path / "clip"
     out.mkdir()
-    r = PrevizBackend().generate_video(VideoRequest(prompt="", image=key, width=W, height=H, fps=12, duration=2.0, shot=shot("MS", move="push_in")), JobContext(out_dir=out))
+    r = PrevizBackend().generate_video(
+        VideoRequest(prompt="", image=key, width=W, height=H, fps=12, duration=2.0, shot=shot("MS", move="push_in")),
+        JobContext(out_dir=out),
+    )
     frames = _frames(r.files[0])
     assert len(frames) == 24 and frames[0].shape == (H, W, 3) and r.fps == 12
     band = int(H * 0.14)
-    assert np.abs(frames[0][: H - band].astype(int) - frames[-1][: H - band].astype(int)).mean() > 5  # the picture moved
-    assert np.abs(frames[0][H - band + 4 :].astype(int) - frames[-1][H - band + 4 :].astype(int)).mean() < 2  # the caption did not
+    assert (
+        np.abs(frames[0][: H - band].astype(int) - frames[-1][: H - band].astype(int)).mean() > 5
+    )  # the picture moved
+    assert (
+        np.abs(frames[0][H - band + 4 :].astype(int) - frames[-1][H - band + 4 :].astype(int)).mean() < 2
+    )  # the caption did not
 
 
 @pytest.mark.parametrize("move", ["static", "push_in"])
@@ -89,7 +114,10 @@ def test_only_the_speakers_mouth_moves_and_it_opens_with_the_loudness(tmp_path: 
     _, key = keyframe(tmp_path, two)
     backend = PrevizBackend()
     (tmp_path / "c").mkdir()
-    clip = backend.generate_video(VideoRequest(prompt="", image=key, width=W, height=H, fps=12, duration=2.0, shot=two), JobContext(out_dir=tmp_path / "c")).files[0]
+    clip = backend.generate_video(
+        VideoRequest(prompt="", image=key, width=W, height=H, fps=12, duration=2.0, shot=two),
+        JobContext(out_dir=tmp_path / "c"),
+    ).files[0]
     rate = 24000
     t = np.arange(2 * rate) / rate
     loudness = np.clip(np.sin(2 * np.pi * 1.5 * t), 0, None)  # three bursts of "speech" with silence between
@@ -98,7 +126,10 @@ def test_only_the_speakers_mouth_moves_and_it_opens_with_the_loudness(tmp_path: 
     with wave.open(str(audio), "wb") as w:
         w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate), w.writeframes(tone.tobytes())
     (tmp_path / "l").mkdir()
-    synced = backend.lipsync(LipsyncRequest(video=clip, audio=audio, speakers=[("bo", 0.0, 2.0)], shot=two, characters=[ANA, BO], fps=12), JobContext(out_dir=tmp_path / "l")).files[0]
+    synced = backend.lipsync(
+        LipsyncRequest(video=clip, audio=audio, speakers=[("bo", 0.0, 2.0)], shot=two, characters=[ANA, BO], fps=12),
+        JobContext(out_dir=tmp_path / "l"),
+    ).files[0]
     before, after = np.stack(_frames(clip)).astype(int), np.stack(_frames(synced)).astype(int)
     assert before.shape == after.shape
     changed = np.abs(after - before).sum(axis=3) > 90  # beyond re-encoding noise
@@ -112,7 +143,9 @@ def test_only_the_speakers_mouth_moves_and_it_opens_with_the_loudness(tmp_path: 
         x, y, cw, ch = window(move, i / (len(changed) - 1), *meta["picture"], 0, (len(changed) - 1) / 12)
         ex, ey = (bx - x) * W / cw, (by - y) * (H - meta["band_h"]) / ch  # where Bo's mouth is in this frame
         assert xs.min() > W / 2 and np.hypot(xs.mean() - ex, ys.mean() - ey) < H * 0.05, i  # only around Bo's mouth
-    frame_loudness = np.array([loudness[int(i * rate / 12) : int((i + 1) * rate / 12)].mean() for i in range(len(areas))])
+    frame_loudness = np.array(
+        [loudness[int(i * rate / 12) : int((i + 1) * rate / 12)].mean() for i in range(len(areas))]
+    )
     assert np.corrcoef(areas, frame_loudness)[0, 1] > 0.7  # open when loud, shut in the pauses
 
 
@@ -143,7 +176,16 @@ def test_an_insert_shows_its_object_as_big_as_the_shot_size_says(tmp_path: Path)
 
 
 def test_a_reference_sheet_shows_the_character_front_side_and_back_on_plain_grey(tmp_path: Path) -> None:
-    request = ImageRequest(prompt="sheet", width=480, height=270, purpose="reference_sheet", characters=[ANA], style=Style(), language="en", seed=1)
+    request = ImageRequest(
+        prompt="sheet",
+        width=480,
+        height=270,
+        purpose="reference_sheet",
+        characters=[ANA],
+        style=Style(),
+        language="en",
+        seed=1,
+    )
     out = tmp_path / "sheet"
     out.mkdir()
     result = PrevizBackend().generate_image(request, JobContext(out_dir=out, key="k"))

@@ -20,7 +20,9 @@ def of(path: str):
 
 
 def test_title_page_with_indented_values() -> None:
-    sp, _ = elements("Title: **BRICK & STEEL**\nCredit: Written by\nAuthor: Stu Maschwitz\nContact:\n    Next Level Productions\n    1588 Mission Dr.\n\nEXT. BRICK'S PATIO - DAY\n\nA gorgeous day.\n")
+    sp, _ = elements(
+        "Title: **BRICK & STEEL**\nCredit: Written by\nAuthor: Stu Maschwitz\nContact:\n    Next Level Productions\n    1588 Mission Dr.\n\nEXT. BRICK'S PATIO - DAY\n\nA gorgeous day.\n"
+    )
     assert sp.title_page["title"] == "BRICK & STEEL"
     assert sp.title_page["contact"] == "Next Level Productions\n1588 Mission Dr."
     assert len(sp.scenes) == 1 and sp.scenes[0].line == 8
@@ -44,7 +46,12 @@ def test_scene_numbers() -> None:
 def test_dialogue_extensions_parentheticals_and_dual() -> None:
     _, els = elements("INT. ROOM - NIGHT\n\nMOM (V.O.) (CONT'D)\n(softly)\nGo to sleep.\n\nKID ^\nNo!\n")
     mom, kid = [e for e in els if e.type == ElementType.dialogue]
-    assert (mom.character, mom.extension, mom.parenthetical, mom.text) == ("MOM", "V.O. CONT'D", "(softly)", "Go to sleep.")
+    assert (mom.character, mom.extension, mom.parenthetical, mom.text) == (
+        "MOM",
+        "V.O. CONT'D",
+        "(softly)",
+        "Go to sleep.",
+    )
     assert kid.dual and not mom.dual
 
 
@@ -92,9 +99,17 @@ def test_boneyard_is_ignored_and_lines_still_count() -> None:
 
 def test_sections_synopses_page_breaks() -> None:
     _, els = of("syntax-Sections-Complex.fountain")
-    assert [(e.text, e.depth) for e in els if e.type == ElementType.section] == [("Act 1", 1), ("Act 2", 1), ("Sequence 1", 2)]
+    assert [(e.text, e.depth) for e in els if e.type == ElementType.section] == [
+        ("Act 1", 1),
+        ("Act 2", 1),
+        ("Sequence 1", 2),
+    ]
     _, syn = of("syntax-Synopses.fountain")
-    assert [e.text for e in syn if e.type == ElementType.synopsis] == ["This is the first act.", "This is another act.", "THE FINAL ACT"]
+    assert [e.text for e in syn if e.type == ElementType.synopsis] == [
+        "This is the first act.",
+        "This is another act.",
+        "THE FINAL ACT",
+    ]
     _, pages = of("syntax-PageBreaks.fountain")
     assert sum(e.type == ElementType.page_break for e in pages) == 2
 
@@ -106,14 +121,20 @@ def test_emphasis_markup_is_stripped_unless_escaped() -> None:
 
 
 def test_time_of_day_words() -> None:
-    sp = parse_text("EXT. FIELD - DUSK\n\nWind.\n\nINT. BARN - NIGHT\n\nDark.\n\nEXT. ROAD - DAWN\n\nLight.\n", filename="x.fountain")
+    sp = parse_text(
+        "EXT. FIELD - DUSK\n\nWind.\n\nINT. BARN - NIGHT\n\nDark.\n\nEXT. ROAD - DAWN\n\nLight.\n",
+        filename="x.fountain",
+    )
     assert [s.time_of_day for s in sp.scenes] == ["dusk", "night", "dawn"]
 
 
 def test_emphasis_needs_markers_that_hug_words() -> None:
     # arithmetic and file names keep their asterisks and underscores
     assert strip_emphasis("5 * 3 and 2 * 4 in his_head_now.") == "5 * 3 and 2 * 4 in his_head_now."
-    assert strip_emphasis("**bold *and italic* words** and _*underlined italic*_") == "bold and italic words and underlined italic"
+    assert (
+        strip_emphasis("**bold *and italic* words** and _*underlined italic*_")
+        == "bold and italic words and underlined italic"
+    )
 
 
 def test_stacked_headings_are_not_scenes_as_the_spec_says() -> None:

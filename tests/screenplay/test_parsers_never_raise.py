@@ -12,11 +12,59 @@ from kaipai.screenplay.fountain import parse_fountain
 from kaipai.screenplay.zh import parse_zh
 
 FRAGMENTS = [
-    "INT. HOUSE - DAY", "EXT", ".KITCHEN", "BOB", "BOB (V.O.)", "@mcduck", "EVE ^", "(softly)", "Hello.", "CUT TO:",
-    "> FADE <", ">", "~la la", "[[note", "]]", "/*", "*/", "# Act", "= synopsis", "===", "**bold", "_u_", "\\*",
-    "Title: X", "  ", "", "1-1 日 内 客厅", "第1场 夜 外", "场景一：", "### 场1-1", "日 内 地点", "第1集", "人物：张三、李四",
-    "张三：你好", "张三（低声）：", "（OS）", "△", "旁白：", "【空镜：", "【字幕：字】", "】", "晨外", "：", "（", "）",
-    "日 内 客厅", "内景 仓库 夜", "1-1 客厅（日/内）", "张三（内心OS）：", "“接着说”", "5 * 3", "his_name", "\x07",
+    "INT. HOUSE - DAY",
+    "EXT",
+    ".KITCHEN",
+    "BOB",
+    "BOB (V.O.)",
+    "@mcduck",
+    "EVE ^",
+    "(softly)",
+    "Hello.",
+    "CUT TO:",
+    "> FADE <",
+    ">",
+    "~la la",
+    "[[note",
+    "]]",
+    "/*",
+    "*/",
+    "# Act",
+    "= synopsis",
+    "===",
+    "**bold",
+    "_u_",
+    "\\*",
+    "Title: X",
+    "  ",
+    "",
+    "1-1 日 内 客厅",
+    "第1场 夜 外",
+    "场景一：",
+    "### 场1-1",
+    "日 内 地点",
+    "第1集",
+    "人物：张三、李四",
+    "张三：你好",
+    "张三（低声）：",
+    "（OS）",
+    "△",
+    "旁白：",
+    "【空镜：",
+    "【字幕：字】",
+    "】",
+    "晨外",
+    "：",
+    "（",
+    "）",
+    "日 内 客厅",
+    "内景 仓库 夜",
+    "1-1 客厅（日/内）",
+    "张三（内心OS）：",
+    "“接着说”",
+    "5 * 3",
+    "his_name",
+    "\x07",
 ]
 script_like = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=12), max_size=40).map("\n".join)
 
@@ -53,7 +101,12 @@ def test_documented_errors_name_the_file(tmp_path: Path) -> None:
     empty.write_text("  \n\n", encoding="utf-8")
     binary = tmp_path / "film.mp4"
     binary.write_bytes(b"\x00\x00\x00\x18ftypmp42")
-    for path, words in ((empty, "empty"), (binary, "not a text file"), (tmp_path / "missing.fountain", "no such file"), (tmp_path, "folder")):
+    for path, words in (
+        (empty, "empty"),
+        (binary, "not a text file"),
+        (tmp_path / "missing.fountain", "no such file"),
+        (tmp_path, "folder"),
+    ):
         try:
             parse_file(path)
         except ScreenplayError as exc:

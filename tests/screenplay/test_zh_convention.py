@@ -41,7 +41,9 @@ def test_markdown_heading_with_place_on_the_next_line() -> None:
 
 
 def test_episodes_and_cast_lines() -> None:
-    sp = parse("第1集\n1-1 日 内 客厅\n出场人物：张三（男，30岁）、李四\n张三：你好。\n第2集\n2-1 夜 外 街道\n角色：李四\n李四：再见。\n")
+    sp = parse(
+        "第1集\n1-1 日 内 客厅\n出场人物：张三（男，30岁）、李四\n张三：你好。\n第2集\n2-1 夜 外 街道\n角色：李四\n李四：再见。\n"
+    )
     assert [s.episode for s in sp.scenes] == [1, 2]
     assert sp.scenes[0].characters == ["张三（男，30岁）", "李四"]
     assert sp.characters() == ["张三", "李四"]
@@ -121,7 +123,9 @@ def test_a_sentence_with_time_words_is_not_a_heading() -> None:
     assert len(sp.scenes) == 1 and sp.scenes[0].elements[0].type == ElementType.action
 
 
-@pytest.mark.parametrize(("cue", "extension"), [("内心OS", "VO"), ("电话 OS", "OS"), ("O.S.", "OS"), ("V.O.", "VO"), ("心声", "VO")])
+@pytest.mark.parametrize(
+    ("cue", "extension"), [("内心OS", "VO"), ("电话 OS", "OS"), ("O.S.", "OS"), ("V.O.", "VO"), ("心声", "VO")]
+)
 def test_voice_marks_combined_with_notes(cue: str, extension: str) -> None:
     el = parse(f"1-1 日 内 客厅\n张三（{cue}）：我知道。\n").scenes[0].elements[0]
     assert (el.character, el.extension, el.parenthetical) == ("张三", extension, "")
@@ -129,4 +133,7 @@ def test_voice_marks_combined_with_notes(cue: str, extension: str) -> None:
 
 def test_a_quoted_line_after_dialogue_continues_it() -> None:
     els = parse("1-1 日 内 客厅\n张三：“你听我说。”\n“这件事不怪你。”\n△李四低头。\n").scenes[0].elements
-    assert [(e.type, e.text) for e in els] == [(ElementType.dialogue, "你听我说。\n这件事不怪你。"), (ElementType.action, "李四低头。")]
+    assert [(e.type, e.text) for e in els] == [
+        (ElementType.dialogue, "你听我说。\n这件事不怪你。"),
+        (ElementType.action, "李四低头。"),
+    ]

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from kaipai.document.io import update
 from kaipai.document.models import Document
+from kaipai.project import ProjectPaths
 from kaipai.service.demo import create_demo
-from kaipai.service.project import ProjectPaths
 from kaipai.service.render import render
 from kaipai.studio.app import create_app
 

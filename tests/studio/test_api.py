@@ -8,9 +8,9 @@ import time
 import pysubs2
 from fastapi.testclient import TestClient
 
-from kaipai.build.db import TakesDB
 from kaipai.document.io import load
-from kaipai.service.project import ProjectPaths
+from kaipai.engine.db import TakesDB
+from kaipai.project import ProjectPaths
 
 
 def events_of(client: TestClient) -> list[dict]:
@@ -23,7 +23,9 @@ def events_of(client: TestClient) -> list[dict]:
     return out
 
 
-def test_storyboard_shows_shots_in_film_order_with_pictures_and_status(client: TestClient, project: ProjectPaths) -> None:
+def test_storyboard_shows_shots_in_film_order_with_pictures_and_status(
+    client: TestClient, project: ProjectPaths
+) -> None:
     board = client.get("/api/storyboard").json()
     doc = load(project.document).doc
     assert [s["id"] for s in board["shots"]] == [s.id for s in doc.ordered_shots()]
@@ -32,7 +34,9 @@ def test_storyboard_shows_shots_in_film_order_with_pictures_and_status(client: T
     assert speaking["speakers"][speaking["dialogue"][0]["speaker"]] in {"Maya", "Eli"}
     assert "CU" in board["enums"]["size"] and board["project"]["language"] == "en"
 
-    client.patch(f"/api/shots/{speaking['id']}/lines/{speaking['dialogue'][0]['id']}", json={"text": "A different line."})
+    client.patch(
+        f"/api/shots/{speaking['id']}/lines/{speaking['dialogue'][0]['id']}", json={"text": "A different line."}
+    )
     after = {s["id"]: s for s in client.get("/api/storyboard").json()["shots"]}
     assert after[speaking["id"]]["status"] == "stale" and after[speaking["id"]]["stages"]["voice"] == "stale"
     assert after[speaking["id"]]["locked"]
@@ -51,7 +55,9 @@ def test_shot_page_lists_takes_then_retake_and_circle(client: TestClient, projec
     stages = {g["stage"]: g for g in page["stages"]}
     assert set(stages) == {"voice", "shot_audio", "keyframe", "clip", "lipsync"}
     clip = stages["clip"]["takes"][0]
-    assert clip["status"] == "circled" and clip["media_kind"] == "video" and clip["backend"] == "previz" and "seed" in clip
+    assert (
+        clip["status"] == "circled" and clip["media_kind"] == "video" and clip["backend"] == "previz" and "seed" in clip
+    )
     assert client.get(clip["url"]).headers["content-type"] == "video/mp4"
 
     made = client.post("/api/shots/S01-002/retake", json={"stage": "clip"}).json()["takes"]
@@ -71,7 +77,10 @@ def test_a_note_without_a_language_model_says_what_to_do(client: TestClient) -> 
 def test_cast_page_has_voice_previews_and_the_style_bible(client: TestClient) -> None:
     cast = client.get("/api/cast").json()
     maya = next(c for c in cast["characters"] if c["id"] == "maya")
-    assert maya["voices"] and client.get(maya["voices"][0]["url"]).headers["content-type"] in ("audio/x-wav", "audio/wav")
+    assert maya["voices"] and client.get(maya["voices"][0]["url"]).headers["content-type"] in (
+        "audio/x-wav",
+        "audio/wav",
+    )
     client.patch("/api/style", json={"visual_style": "35mm, rain", "palette": ["#0B1D2A"]})
     assert client.get("/api/cast").json()["style"]["palette"] == ["#0B1D2A"]
 

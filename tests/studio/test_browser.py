@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kaipai.build.db import TakesDB
 from kaipai.document.io import load
-from kaipai.service.project import ProjectPaths
+from kaipai.engine.db import TakesDB
+from kaipai.project import ProjectPaths
 from kaipai.studio.server import Studio
 
 pytestmark = pytest.mark.browser
@@ -30,12 +30,14 @@ def studio(project: ProjectPaths) -> Iterator[Studio]:
 
 
 @pytest.fixture
-def page(studio: Studio):  # noqa: ANN201 - a Playwright page
+def page(studio: Studio):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--autoplay-policy=no-user-gesture-required"])
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--autoplay-policy=no-user-gesture-required"]
+        )
         context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
         page = context.new_page()
         errors: list[str] = []
@@ -46,16 +48,16 @@ def page(studio: Studio):  # noqa: ANN201 - a Playwright page
         assert not errors, errors
 
 
-def wait_ready(page, name: str) -> None:  # noqa: ANN001
+def wait_ready(page, name: str) -> None:
     page.wait_for_selector(f'body[data-ready="{name}"]', timeout=20_000)
 
 
-def shot(page, name: str) -> None:  # noqa: ANN001
+def shot(page, name: str) -> None:
     page.wait_for_timeout(300)  # let pictures decode before the screenshot
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
 
 
-def test_edit_retake_circle_render_cut_and_watch(page, studio: Studio, project: ProjectPaths) -> None:  # noqa: ANN001
+def test_edit_retake_circle_render_cut_and_watch(page, studio: Studio, project: ProjectPaths) -> None:
     assert page.url.endswith("/") and "token=" not in page.url  # the token left the address bar
     wait_ready(page, "storyboard")
     assert page.locator("article.card").count() == len(load(project.document).doc.shots)
@@ -79,7 +81,9 @@ def test_edit_retake_circle_render_cut_and_watch(page, studio: Studio, project: 
         page.click('section.stage[data-stage="clip"] button.retake')
     assert made.value.ok, made.value.text()
     new_take = made.value.json()["takes"][0]
-    page.wait_for_function(f"document.querySelectorAll('section.stage[data-stage=\"clip\"] figure.take').length === {first + 1}")
+    page.wait_for_function(
+        f"document.querySelectorAll('section.stage[data-stage=\"clip\"] figure.take').length === {first + 1}"
+    )
     shot(page, "2-shot-takes")
     page.click(f'figure.take[data-take="{new_take}"] button.circle')
     page.wait_for_selector(f'figure.take.take-circled[data-take="{new_take}"]')
@@ -105,12 +109,17 @@ def test_edit_retake_circle_render_cut_and_watch(page, studio: Studio, project: 
     # the screening room: subtitles, jump to a shot, play to the end
     page.click('nav a[data-page="screen"]')
     wait_ready(page, "screen")
-    page.wait_for_function("document.getElementById('film').readyState >= 1 && document.getElementById('film').textTracks[0].cues && document.getElementById('film').textTracks[0].cues.length > 0", timeout=20_000)
+    page.wait_for_function(
+        "document.getElementById('film').readyState >= 1 && document.getElementById('film').textTracks[0].cues && document.getElementById('film').textTracks[0].cues.length > 0",
+        timeout=20_000,
+    )
     cue = page.evaluate("document.getElementById('film').textTracks[0].cues[0].text")
     assert cue.replace("\n", " ") == NEW_LINE
     page.click('button.segment[data-shot="S01-002"]')
     page.wait_for_function("document.querySelector('a.current-shot').dataset.shot === 'S01-002'")
-    page.evaluate("() => { const v = document.getElementById('film'); v.pause(); v.currentTime = v.textTracks[0].cues[0].startTime + 0.3; }")
+    page.evaluate(
+        "() => { const v = document.getElementById('film'); v.pause(); v.currentTime = v.textTracks[0].cues[0].startTime + 0.3; }"
+    )
     page.wait_for_function("document.getElementById('film').textTracks[0].activeCues.length > 0")
     shot(page, "7-screening-room")
     result = page.evaluate(
@@ -125,7 +134,9 @@ def test_edit_retake_circle_render_cut_and_watch(page, studio: Studio, project: 
     )
     assert result.startswith("ended"), result
     duration = page.evaluate("document.getElementById('film').duration")
-    screened = page.evaluate("(() => { const s = [...document.querySelectorAll('button.segment')]; return s.length; })()")
+    screened = page.evaluate(
+        "(() => { const s = [...document.querySelectorAll('button.segment')]; return s.length; })()"
+    )
     assert screened == len(load(project.document).doc.shots)
     page.click("a.current-shot")
     wait_ready(page, "shot")

@@ -11,14 +11,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kaipai.document.io import DocumentError, load
+from kaipai.project import ProjectPaths
 from kaipai.service import edit
-from kaipai.service.project import ProjectPaths
 
 
 def test_editing_a_shot_keeps_comments_and_locks_it(project: ProjectPaths) -> None:
     text = project.document.read_text(encoding="utf-8")
     project.document.write_text(text.replace("  - id: S01-002\n", "  - id: S01-002  # the whisper\n"), encoding="utf-8")
-    shot = edit.edit_shot(project, "S01-002", {"size": "CU", "duration": 4.5, "description": "Maya, close, rain on her face."})
+    shot = edit.edit_shot(
+        project, "S01-002", {"size": "CU", "duration": 4.5, "description": "Maya, close, rain on her face."}
+    )
     assert (shot.size.value, shot.duration, shot.duration_source, shot.locked) == ("CU", 4.5, "manual", True)
     saved = project.document.read_text(encoding="utf-8")
     assert "# the whisper" in saved and saved.startswith("# kaipai production document")
@@ -78,7 +80,7 @@ CLI_WRITER = """
 import sys
 from pathlib import Path
 from kaipai.service.edit import edit_shot
-from kaipai.service.project import ProjectPaths
+from kaipai.project import ProjectPaths
 paths = ProjectPaths(Path(sys.argv[1]))
 for i in range(int(sys.argv[2])):
     edit_shot(paths, "S01-003", {"notes": f"cli note {i}"})
@@ -118,7 +120,9 @@ def test_studio_and_command_line_writing_at_once_lose_nothing(project: ProjectPa
     assert project.document.read_text(encoding="utf-8").startswith("# kaipai production document")
 
 
-def test_a_change_made_elsewhere_is_never_overwritten_by_a_stale_page(project: ProjectPaths, client: TestClient) -> None:
+def test_a_change_made_elsewhere_is_never_overwritten_by_a_stale_page(
+    project: ProjectPaths, client: TestClient
+) -> None:
     """The studio sends only the field that changed, so an edit made in an editor meanwhile stays."""
     text = project.document.read_text(encoding="utf-8")
     project.document.write_text(text.replace("lens: 40mm", "lens: 45mm  # changed by hand"), encoding="utf-8")

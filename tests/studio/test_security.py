@@ -9,14 +9,16 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from kaipai.service.project import ProjectPaths
+from kaipai.project import ProjectPaths
 from kaipai.studio.security import cookie_name
 from kaipai.studio.server import Studio, exposure_warning
 
 TOKEN = "test-token-for-the-studio"  # the token the conftest's studio was made with
 
 
-@pytest.mark.parametrize("path", ["/", "/api/storyboard", "/api/shots/S01-002", "/static/app.js", "/media/kaipai.yaml", "/api/events"])
+@pytest.mark.parametrize(
+    "path", ["/", "/api/storyboard", "/api/shots/S01-002", "/static/app.js", "/media/kaipai.yaml", "/api/events"]
+)
 def test_requests_without_the_token_are_refused(anonymous: TestClient, path: str) -> None:
     response = anonymous.get(path)
     assert response.status_code == 401
@@ -47,13 +49,26 @@ def test_a_plain_form_post_cannot_change_the_project(anonymous: TestClient, proj
         response = anonymous.request(method, path, json=body)
         assert response.status_code == 403, (method, path)
         assert "X-Kaipai-Token" in response.text
-    form = anonymous.post("/api/shots", data={"after": "S01-001"}, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    form = anonymous.post(
+        "/api/shots", data={"after": "S01-001"}, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert form.status_code == 403
     assert project.document.read_bytes() == before
-    assert anonymous.patch("/api/shots/S01-002", json={"notes": "mine"}, headers={"X-Kaipai-Token": TOKEN}).status_code == 200
+    assert (
+        anonymous.patch("/api/shots/S01-002", json={"notes": "mine"}, headers={"X-Kaipai-Token": TOKEN}).status_code
+        == 200
+    )
 
 
-@pytest.mark.parametrize("path", ["/media/../../../../etc/passwd", "/media/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/media/..%2f..%2f..%2fetc%2fpasswd", "/media//etc/passwd"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/media/../../../../etc/passwd",
+        "/media/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/media/..%2f..%2f..%2fetc%2fpasswd",
+        "/media//etc/passwd",
+    ],
+)
 def test_media_cannot_reach_outside_the_project(client: TestClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code in (403, 404)
@@ -84,11 +99,17 @@ def test_the_studio_listens_on_loopback_unless_told_otherwise(project: ProjectPa
         assert Studio(project).token != studio.token  # a fresh token every start
     finally:
         studio.socket.close()
-    assert exposure_warning("127.0.0.1") is None and exposure_warning("::1") is None and exposure_warning("localhost") is None
+    assert (
+        exposure_warning("127.0.0.1") is None
+        and exposure_warning("::1") is None
+        and exposure_warning("localhost") is None
+    )
     assert "other machines" in (exposure_warning("0.0.0.0") or "")
 
 
-def test_kaipai_studio_prints_the_url_and_warns_when_exposed(project: ProjectPaths, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kaipai_studio_prints_the_url_and_warns_when_exposed(
+    project: ProjectPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kaipai.cli import app
 
     served: list[Studio] = []

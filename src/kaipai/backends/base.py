@@ -5,7 +5,7 @@ service — implements one or more capability protocols below and declares a
 :class:`CapabilitySheet` per capability. The engine reads the sheet to adapt a request
 (snap durations and sizes) or refuse it before anything is spent, and to size its
 concurrency and rate limits. Backends are found through the ``kaipai.backends`` entry
-point group, so third-party packages can add their own.
+point group, so third-party packages can add their own (see :mod:`kaipai.backends.registry`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -40,7 +39,7 @@ class BackendError(Exception):
 
     transient: bool = False
 
-    def __init__(self, message: str, *, retry_after: float | None = None, provider_reason: str = ""):
+    def __init__(self, message: str, *, retry_after: float | None = None, provider_reason: str = "") -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.provider_reason = provider_reason
@@ -74,7 +73,9 @@ class CapabilitySheet(BaseModel):
 
     capability: Capability
     model: str = ""
-    durations: list[float] | None = Field(default=None, description="Discrete clip durations (s) accepted; None = any in range.")
+    durations: list[float] | None = Field(
+        default=None, description="Discrete clip durations (s) accepted; None = any in range."
+    )
     min_duration: float = 0.0
     max_duration: float | None = None
     resolutions: list[tuple[int, int]] | None = Field(default=None, description="Exact sizes accepted; None = any.")
@@ -82,7 +83,9 @@ class CapabilitySheet(BaseModel):
     max_pixels: int | None = None
     aspect_ratios: list[str] | None = None
     fps: list[int] | None = None
-    frame_rule: tuple[int, int] | None = Field(default=None, description="(k, r): frame counts of the form k*n + r, e.g. (4, 1) for Wan.")
+    frame_rule: tuple[int, int] | None = Field(
+        default=None, description="(k, r): frame counts of the form k*n + r, e.g. (4, 1) for Wan."
+    )
     max_frames: int | None = None
     first_last_frame: bool = False
     max_reference_images: int = 0
@@ -105,12 +108,19 @@ class Request(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
+    #: The capability that takes this kind of request, and the backend method that does it.
+    capability: ClassVar[Capability]
+    method: ClassVar[str]
+
     seed: int = 0
     model: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
 
 class ImageRequest(Request):
+    capability: ClassVar[Capability] = Capability.image
+    method: ClassVar[str] = "generate_image"
+
     prompt: str
     negative_prompt: str = ""
     width: int
@@ -125,6 +135,9 @@ class ImageRequest(Request):
 
 
 class VideoRequest(Request):
+    capability: ClassVar[Capability] = Capability.video
+    method: ClassVar[str] = "generate_video"
+
     prompt: str
     negative_prompt: str = ""
     image: Path | None = Field(default=None, description="First frame (keyframe).")
@@ -137,6 +150,9 @@ class VideoRequest(Request):
 
 
 class SpeechRequest(Request):
+    capability: ClassVar[Capability] = Capability.speech
+    method: ClassVar[str] = "synthesize"
+
     text: str
     language: str = "zh"
     character: Character | None = None
@@ -146,15 +162,23 @@ class SpeechRequest(Request):
 
 
 class LipsyncRequest(Request):
+    capability: ClassVar[Capability] = Capability.lipsync
+    method: ClassVar[str] = "lipsync"
+
     video: Path
     audio: Path = Field(description="The shot's dialogue track, aligned to the start of the clip.")
-    speakers: list[tuple[str, float, float]] = Field(default_factory=list, description="(character id, start s, end s) of each on-screen line.")
+    speakers: list[tuple[str, float, float]] = Field(
+        default_factory=list, description="(character id, start s, end s) of each on-screen line."
+    )
     shot: Shot | None = None
     characters: list[Character] = Field(default_factory=list)
     fps: int = 24
 
 
 class MusicRequest(Request):
+    capability: ClassVar[Capability] = Capability.music
+    method: ClassVar[str] = "generate_music"
+
     prompt: str
     duration: float
     sample_rate: int = 48000
@@ -211,7 +235,7 @@ class JobContext:
         return self.cancel_event.is_set()
 
 
-# --------------------------------------------------------------------------- protocols
+# --------------------------------------------------------------------------- protocols and dispatch
 
 
 class Backend:
@@ -280,61 +304,13 @@ class PlannerBackend(Protocol):
     def revise_shot(self, document: Document, shot: Shot, note: str) -> Shot: ...
 
 
-# --------------------------------------------------------------------------- registry
-
-ENTRY_POINT_GROUP = "kaipai.backends"
-
-#: Backends that ship with kaipai: name -> "module:Class". Entry points may add or override.
-#: (pyproject.toml declares the same ones as entry points, for tools that list them.)
-BUILTIN: dict[str, str] = {
-    "rules": "kaipai.planning.rules:RulesPlanner",
-    "previz": "kaipai.backends.previz:PrevizBackend",
-    "espeak": "kaipai.backends.espeak:EspeakBackend",
-    "simulated": "kaipai.backends.simulated:SimulatedBackend",
-    "openai": "kaipai.backends.openai_planner:OpenAIPlanner",
-    "diffusers": "kaipai.backends.diffusers_backend:DiffusersBackend",
-    "comfyui": "kaipai.backends.comfyui:ComfyUIBackend",
-    "dashscope": "kaipai.backends.dashscope:DashScopeBackend",
-    "kling": "kaipai.backends.kling:KlingBackend",
-}
-
-
-def register_builtin(name: str, target: str) -> None:
-    BUILTIN[name] = target
-
-
-class Registry:
-    """Finds backend classes by name: built-ins first, then the ``kaipai.backends`` entry points."""
-
-    def __init__(self) -> None:
-        self._targets: dict[str, str] = dict(BUILTIN)
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            self._targets[ep.name] = ep.value
-
-    def names(self) -> list[str]:
-        return sorted(self._targets)
-
-    def load(self, name: str) -> type[Backend]:
-        target = self._targets.get(name)
-        if target is None:
-            known = ", ".join(self.names()) or "none"
-            raise NotConfigured(f"no backend named {name!r}; installed backends: {known}")
-        module_name, _, attr = target.partition(":")
-        import importlib
-
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise NotConfigured(f"backend {name!r} cannot be loaded ({exc}); install its extra, e.g. pip install 'kaipai[{name}]'") from None
-        cls = getattr(module, attr)
-        return cls
-
-    def create(self, name: str, model: str | None = None, options: dict[str, Any] | None = None, project_dir: Path | None = None) -> Backend:
-        cls = self.load(name)
-        options = dict(options or {})
-        if project_dir is not None and cls.reads_project_files:
-            options.setdefault("base_dir", str(project_dir))
-        return cls(model=model, **options)
+def call_backend(backend: Backend, request: Request, ctx: JobContext) -> Result:
+    """Hand a request to the method of the capability that takes it (``Request.method``)."""
+    method = getattr(backend, request.method, None)
+    if not callable(method):
+        raise UnsupportedRequest(f"backend {backend.name!r} cannot take a {request.capability.value} request")
+    result: Result = method(request, ctx)
+    return result
 
 
 def check_request(sheet: CapabilitySheet, request: Request) -> None:
@@ -343,13 +319,17 @@ def check_request(sheet: CapabilitySheet, request: Request) -> None:
     if isinstance(request, (ImageRequest, VideoRequest)):
         w, h = request.width, request.height
         if sheet.resolutions is not None and (w, h) not in [tuple(r) for r in sheet.resolutions]:
-            reasons.append(f"{w}x{h} is not among the sizes {sheet.model or 'it'} accepts ({', '.join(f'{a}x{b}' for a, b in sheet.resolutions)})")
+            reasons.append(
+                f"{w}x{h} is not among the sizes {sheet.model or 'it'} accepts ({', '.join(f'{a}x{b}' for a, b in sheet.resolutions)})"
+            )
         if sheet.size_multiple > 1 and (w % sheet.size_multiple or h % sheet.size_multiple):
             reasons.append(f"{w}x{h} is not a multiple of {sheet.size_multiple} pixels")
         if sheet.max_pixels and w * h > sheet.max_pixels:
             reasons.append(f"{w}x{h} exceeds {sheet.max_pixels} pixels")
     if isinstance(request, ImageRequest) and 0 < sheet.max_reference_images < len(request.reference_images):
-        reasons.append(f"{len(request.reference_images)} reference images, at most {sheet.max_reference_images} accepted")
+        reasons.append(
+            f"{len(request.reference_images)} reference images, at most {sheet.max_reference_images} accepted"
+        )
     if isinstance(request, VideoRequest):
         d = request.duration
         if sheet.durations is not None and not any(abs(d - x) < 1e-6 for x in sheet.durations):

@@ -9,7 +9,7 @@ Key: ``DASHSCOPE_API_KEY`` or ``api_key`` under ``[dashscope]`` in ~/.config/kai
 Region: ``options.base_url`` / ``DASHSCOPE_BASE_URL`` (default Beijing; the international
 endpoint is https://dashscope-intl.aliyuncs.com). Options: ``prompt_extend`` (false),
 ``watermark`` (false), ``voice``, ``voices`` ({character id: voice}), ``sheet`` overrides,
-and the polling figures of :class:`~kaipai.backends.remote.PollSettings`.
+and the polling figures of :class:`~kaipai.backends.remote.tasks.PollSettings`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Any
 
 import httpx
 
-from kaipai.backends import remote
 from kaipai.backends.base import (
     Backend,
     BackendError,
@@ -36,7 +35,8 @@ from kaipai.backends.base import (
     TransientError,
     VideoRequest,
 )
-from kaipai.backends.remote_sheets import default_model, load_sheet
+from kaipai.backends.remote import tasks
+from kaipai.backends.remote.sheets import default_model, load_sheet
 
 PROVIDER = "DashScope"
 DEFAULT_BASE_URL = "https://dashscope.aliyuncs.com"
@@ -83,8 +83,10 @@ class DashScopeBackend(Backend):
 
     def __init__(self, model: str | None = None, **options: Any) -> None:
         super().__init__(model=model, **options)
-        self.settings = remote.PollSettings.from_options(options)
-        self.base_url = str(options.get("base_url") or remote.setting("dashscope", "base_url", "DASHSCOPE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.settings = tasks.PollSettings.from_options(options)
+        self.base_url = str(
+            options.get("base_url") or tasks.setting("dashscope", "base_url", "DASHSCOPE_BASE_URL") or DEFAULT_BASE_URL
+        ).rstrip("/")
         self._api = httpx.Client(base_url=self.base_url, timeout=self.settings.timeout)
         self._files = httpx.Client(timeout=self.settings.download_timeout, follow_redirects=True)
 
@@ -99,11 +101,13 @@ class DashScopeBackend(Backend):
         overrides = (self.options.get("sheet") or {}).get(capability.value)
         sheet = load_sheet("dashscope", self.model_for(capability), overrides)
         if sheet.capability != capability:
-            raise NotConfigured(f"DashScope model {sheet.model!r} does {sheet.capability.value}, not {capability.value}; choose a {capability.value} model")
+            raise NotConfigured(
+                f"DashScope model {sheet.model!r} does {sheet.capability.value}, not {capability.value}; choose a {capability.value} model"
+            )
         return sheet
 
     def _key(self) -> str:
-        return remote.require("dashscope", "api_key", "DASHSCOPE_API_KEY", "the DashScope API key")
+        return tasks.require("dashscope", "api_key", "DASHSCOPE_API_KEY", "the DashScope API key")
 
     def check(self) -> str:
         self._key()
@@ -111,9 +115,13 @@ class DashScopeBackend(Backend):
 
     def reachable(self) -> str:
         """Ask for a task that does not exist: proves the address and the key without spending."""
-        response = remote.send(self._api, "GET", TASK_PATH.format(task_id="kaipai-check"), PROVIDER, headers=self._headers())
+        response = tasks.send(
+            self._api, "GET", TASK_PATH.format(task_id="kaipai-check"), PROVIDER, headers=self._headers()
+        )
         if response.status_code in (401, 403):
-            raise NotConfigured(f"DashScope refused the API key (HTTP {response.status_code}); check DASHSCOPE_API_KEY and the region of base_url")
+            raise NotConfigured(
+                f"DashScope refused the API key (HTTP {response.status_code}); check DASHSCOPE_API_KEY and the region of base_url"
+            )
         return f"DashScope at {self.base_url}: reachable, key accepted"
 
     def close(self) -> None:
@@ -131,8 +139,10 @@ class DashScopeBackend(Backend):
     def _reply(self, response: httpx.Response) -> dict[str, Any]:
         """The JSON body of a reply, or the provider's error as the right kind of exception."""
         if response.status_code in (401, 403):
-            raise NotConfigured(f"DashScope refused the API key (HTTP {response.status_code}): {response.text[:200]}; check DASHSCOPE_API_KEY and the region of base_url")
-        data = remote.json_body(response, PROVIDER)
+            raise NotConfigured(
+                f"DashScope refused the API key (HTTP {response.status_code}): {response.text[:200]}; check DASHSCOPE_API_KEY and the region of base_url"
+            )
+        data = tasks.json_body(response, PROVIDER)
         if response.status_code >= 400 or (data.get("code") and not data.get("output")):
             code, message = str(data.get("code") or f"HTTP {response.status_code}"), str(data.get("message") or "")
             if is_refusal(code):
@@ -141,22 +151,26 @@ class DashScopeBackend(Backend):
         return data
 
     def _submit(self, path: str, body: dict[str, Any]) -> str:
-        data = self._reply(remote.send(self._api, "POST", path, PROVIDER, json=body, headers=self._headers(asynchronous=True)))
+        data = self._reply(
+            tasks.send(self._api, "POST", path, PROVIDER, json=body, headers=self._headers(asynchronous=True))
+        )
         task_id = (data.get("output") or {}).get("task_id")
         if not task_id:
             raise TransientError(f"DashScope accepted the task but sent no task_id: {str(data)[:200]}")
         return str(task_id)
 
-    def _look(self, task_id: str) -> remote.Poll:
-        data = self._reply(remote.send(self._api, "GET", TASK_PATH.format(task_id=task_id), PROVIDER, headers=self._headers()))
+    def _look(self, task_id: str) -> tasks.Poll:
+        data = self._reply(
+            tasks.send(self._api, "GET", TASK_PATH.format(task_id=task_id), PROVIDER, headers=self._headers())
+        )
         output = data.get("output") or {}
         status = str(output.get("task_status", "")).upper()
         if status == "SUCCEEDED":
-            return remote.Poll("done", data)
+            return tasks.Poll("done", data)
         if status in ("FAILED", "CANCELED", "UNKNOWN"):
-            return remote.Poll("failed", data)
+            return tasks.Poll("failed", data)
         if status in ("PENDING", "RUNNING", "SUSPENDED"):
-            return remote.Poll("waiting", data, message=status.lower())
+            return tasks.Poll("waiting", data, message=status.lower())
         raise TransientError(f"DashScope task {task_id} has an unknown status {status!r}")
 
     def _failure(self, task_id: str, data: dict[str, Any]) -> BackendError:
@@ -180,13 +194,15 @@ class DashScopeBackend(Backend):
         if not task_id:
             task_id = self._submit(path, body)
             ctx.record_job_id(task_id)
-        final = remote.wait_for(task_id, PROVIDER, lambda: self._look(task_id), ctx, self.settings)
+        final = tasks.wait_for(task_id, PROVIDER, lambda: self._look(task_id), ctx, self.settings)
         if final.state == "failed":
             raise self._failure(task_id, final.payload)
         return final.payload
 
     def _fetch(self, url: str, out_dir: Path, stem: str, default: str) -> Path:
-        return remote.download(self._files, url, out_dir / f"{stem}{remote.suffix_for(url, default=default)}", PROVIDER, self.settings)
+        return tasks.download(
+            self._files, url, out_dir / f"{stem}{tasks.suffix_for(url, default=default)}", PROVIDER, self.settings
+        )
 
     # ------------------------------------------------------------------ capabilities
 
@@ -195,7 +211,10 @@ class DashScopeBackend(Backend):
         width, height = image_size(request.width, request.height)
         body: dict[str, Any] = {
             "model": model,
-            "input": {"prompt": request.prompt, **({"negative_prompt": request.negative_prompt} if request.negative_prompt else {})},
+            "input": {
+                "prompt": request.prompt,
+                **({"negative_prompt": request.negative_prompt} if request.negative_prompt else {}),
+            },
             "parameters": {
                 "size": f"{width}*{height}",
                 "n": 1,
@@ -210,10 +229,13 @@ class DashScopeBackend(Backend):
         if not urls:
             failed = next((r for r in output.get("results") or [] if r.get("code")), None)
             if failed and is_refusal(str(failed.get("code"))):
-                raise RefusedError(f"DashScope refused the image ({failed.get('code')}): {failed.get('message', '')}", provider_reason=str(failed.get("message", "")))
+                raise RefusedError(
+                    f"DashScope refused the image ({failed.get('code')}): {failed.get('message', '')}",
+                    provider_reason=str(failed.get("message", "")),
+                )
             raise TransientError(f"DashScope task {ctx.job_id} succeeded without an image: {str(output)[:200]}")
         path = self._fetch(urls[0]["url"], ctx.out_dir, "keyframe", ".png")
-        media = remote.probe(path)
+        media = tasks.probe(path)
         units = float((data.get("usage") or {}).get("image_count", 1))
         sheet = self.sheet(Capability.image)
         return media.result(
@@ -221,7 +243,14 @@ class DashScopeBackend(Backend):
             cost_units=units,
             cost=units * sheet.cost_per_unit,
             model=model,
-            metadata={"provider": "dashscope", "task_id": ctx.job_id, "request_id": data.get("request_id", ""), "actual_prompt": urls[0].get("actual_prompt", ""), "cost_unit": "image", "currency": sheet.currency},
+            metadata={
+                "provider": "dashscope",
+                "task_id": ctx.job_id,
+                "request_id": data.get("request_id", ""),
+                "actual_prompt": urls[0].get("actual_prompt", ""),
+                "cost_unit": "image",
+                "currency": sheet.currency,
+            },
         )
 
     def generate_video(self, request: VideoRequest, ctx: JobContext) -> Result:
@@ -230,10 +259,14 @@ class DashScopeBackend(Backend):
         model = request.model or self.model_for(Capability.video)
         body: dict[str, Any] = {
             "model": model,
-            "input": {"prompt": request.prompt, "img_url": data_uri(request.image), **({"negative_prompt": request.negative_prompt} if request.negative_prompt else {})},
+            "input": {
+                "prompt": request.prompt,
+                "img_url": data_uri(request.image),
+                **({"negative_prompt": request.negative_prompt} if request.negative_prompt else {}),
+            },
             "parameters": {
                 "resolution": video_tier(request.width, request.height),
-                "duration": int(round(request.duration)),
+                "duration": round(request.duration),
                 "seed": request.seed % MAX_SEED,
                 "prompt_extend": bool(self.options.get("prompt_extend", False)),
                 "watermark": bool(self.options.get("watermark", False)),
@@ -245,7 +278,7 @@ class DashScopeBackend(Backend):
         if not url:
             raise TransientError(f"DashScope task {ctx.job_id} succeeded without a video: {str(output)[:200]}")
         path = self._fetch(str(url), ctx.out_dir, "clip", ".mp4")
-        media = remote.probe(path)
+        media = tasks.probe(path)
         usage = data.get("usage") or {}
         units = float(usage.get("video_duration") or media.duration or request.duration)
         sheet = self.sheet(Capability.video)
@@ -254,7 +287,14 @@ class DashScopeBackend(Backend):
             cost_units=units,
             cost=units * sheet.cost_per_unit,
             model=model,
-            metadata={"provider": "dashscope", "task_id": ctx.job_id, "request_id": data.get("request_id", ""), "actual_prompt": output.get("actual_prompt", ""), "cost_unit": "second", "currency": sheet.currency},
+            metadata={
+                "provider": "dashscope",
+                "task_id": ctx.job_id,
+                "request_id": data.get("request_id", ""),
+                "actual_prompt": output.get("actual_prompt", ""),
+                "cost_unit": "second",
+                "currency": sheet.currency,
+            },
         )
 
     def _voice(self, request: SpeechRequest, model: str) -> str:
@@ -268,8 +308,16 @@ class DashScopeBackend(Backend):
 
     def synthesize(self, request: SpeechRequest, ctx: JobContext) -> Result:
         model = request.model or self.model_for(Capability.speech)
-        body = {"model": model, "input": {"text": request.text, "voice": self._voice(request, model), "format": "wav", "sample_rate": request.sample_rate}}
-        data = self._reply(remote.send(self._api, "POST", SPEECH_PATH, PROVIDER, json=body, headers=self._headers()))
+        body = {
+            "model": model,
+            "input": {
+                "text": request.text,
+                "voice": self._voice(request, model),
+                "format": "wav",
+                "sample_rate": request.sample_rate,
+            },
+        }
+        data = self._reply(tasks.send(self._api, "POST", SPEECH_PATH, PROVIDER, json=body, headers=self._headers()))
         audio = (data.get("output") or {}).get("audio") or {}
         path = ctx.out_dir / "voice.wav"
         if audio.get("url"):
@@ -281,7 +329,7 @@ class DashScopeBackend(Backend):
                 raise TransientError("DashScope sent speech audio that is not valid base64") from None
         else:
             raise TransientError(f"DashScope speech reply has no audio: {str(data)[:200]}")
-        media = remote.probe(path)
+        media = tasks.probe(path)
         units = float((data.get("usage") or {}).get("characters") or len(request.text))
         sheet = self.sheet(Capability.speech)
         return media.result(
@@ -289,5 +337,11 @@ class DashScopeBackend(Backend):
             cost_units=units,
             cost=units * sheet.cost_per_unit,
             model=model,
-            metadata={"provider": "dashscope", "request_id": data.get("request_id", ""), "voice": body["input"]["voice"], "cost_unit": "character", "currency": sheet.currency},
+            metadata={
+                "provider": "dashscope",
+                "request_id": data.get("request_id", ""),
+                "voice": body["input"]["voice"],
+                "cost_unit": "character",
+                "currency": sheet.currency,
+            },
         )

@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from kaipai.backends.base import Backend, Capability, CapabilitySheet, JobContext, NotConfigured, Result, SpeechRequest
+from kaipai.backends.base import (
+    Backend,
+    Capability,
+    CapabilitySheet,
+    JobContext,
+    NotConfigured,
+    Result,
+    SpeechRequest,
+)
 from kaipai.document.models import Character
 
 # espeak_AUDIO_OUTPUT, espeak_PARAMETER, espeak_POSITION_TYPE and flags from speak_lib.h
@@ -32,7 +40,10 @@ LANGUAGE_VOICES = {"zh": "cmn", "en": "en-us"}
 MIN_SECONDS = 0.5  # the shortest line: a held beat, so a "……" still gets its moment on screen
 FEMALE_VARIANTS = ["f1", "f2", "f3", "f4", "f5"]
 MALE_VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7"]
-_FEMALE = re.compile(r"女|妈|母|姐|妹|婆|奶|姑|姨|娘|嫂|she\b|her\b|woman|girl|female|mother|mom|sister|wife|lady|grandma|aunt", re.IGNORECASE)
+_FEMALE = re.compile(
+    r"女|妈|母|姐|妹|婆|奶|姑|姨|娘|嫂|she\b|her\b|woman|girl|female|mother|mom|sister|wife|lady|grandma|aunt",
+    re.IGNORECASE,
+)
 
 #: Parenthetical → (variant override, rate ×, pitch Δ, volume ×, range Δ)
 PROSODY: list[tuple[re.Pattern[str], tuple[str | None, float, int, float, int]]] = [
@@ -70,7 +81,16 @@ class _Engine:
             lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
             lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
             lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-            lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+            lib.espeak_Synth.argtypes = [
+                ctypes.c_void_p,
+                ctypes.c_size_t,
+                ctypes.c_uint,
+                ctypes.c_int,
+                ctypes.c_uint,
+                ctypes.c_uint,
+                ctypes.c_void_p,
+                ctypes.c_void_p,
+            ]
             rate = lib.espeak_Initialize(_SYNCHRONOUS, 500, str(espeakng_loader.get_data_path()).encode(), 0)
             if rate <= 0:
                 raise NotConfigured("eSpeak NG could not start (its data folder is missing); reinstall espeakng-loader")
@@ -87,13 +107,17 @@ class _Engine:
         return 0
 
     @classmethod
-    def speak(cls, text: str, voice: str, rate: int, pitch: int, volume: int, pitch_range: int) -> tuple[np.ndarray, int]:
+    def speak(
+        cls, text: str, voice: str, rate: int, pitch: int, volume: int, pitch_range: int
+    ) -> tuple[np.ndarray, int]:
         with cls.lock:
             lib = cls.lib()
             if lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 base = voice.split("+")[0]
                 if lib.espeak_SetVoiceByName(base.encode()) != 0:
-                    raise NotConfigured(f"eSpeak NG has no voice {voice!r}; set the character's voice.voice to one it has (e.g. cmn, en-us)")
+                    raise NotConfigured(
+                        f"eSpeak NG has no voice {voice!r}; set the character's voice.voice to one it has (e.g. cmn, en-us)"
+                    )
             for param, value in ((_RATE, rate), (_PITCH, pitch), (_VOLUME, volume), (_RANGE, pitch_range)):
                 lib.espeak_SetParameter(param, int(value), 0)
             cls._chunks = []
@@ -149,7 +173,11 @@ def voice_for(character: Character | None, speaker: str, language: str) -> tuple
     elif age is not None and age >= 55:
         pitch_shift, pace = -8, -18
     name = voice.voice or f"{base}+{pool[h % len(pool)]}"
-    pitch = voice.pitch if voice.pitch is not None else max(0, min(99, (55 + h % 30 if female or child else 25 + h % 25) + pitch_shift))
+    pitch = (
+        voice.pitch
+        if voice.pitch is not None
+        else max(0, min(99, (55 + h % 30 if female or child else 25 + h % 25) + pitch_shift))
+    )
     rate = voice.rate if voice.rate is not None else (165 if language == "zh" else 170) + (h >> 8) % 25 - 12 + pace
     return name, pitch, rate
 
@@ -157,7 +185,7 @@ def voice_for(character: Character | None, speaker: str, language: str) -> tuple
 def _resample(pcm: np.ndarray, src: int, dst: int) -> np.ndarray:
     if src == dst or len(pcm) == 0:
         return pcm
-    n = int(round(len(pcm) * dst / src))
+    n = round(len(pcm) * dst / src)
     x = np.linspace(0, len(pcm) - 1, n)
     return np.interp(x, np.arange(len(pcm)), pcm.astype(np.float64)).astype(np.int16)
 
@@ -178,7 +206,9 @@ class EspeakBackend(Backend):
     version = "1"
 
     def sheet(self, capability: Capability) -> CapabilitySheet:
-        return CapabilitySheet(capability=capability, model="espeak-ng", languages=None, max_concurrency=2, typical_seconds=0.05)
+        return CapabilitySheet(
+            capability=capability, model="espeak-ng", languages=None, max_concurrency=2, typical_seconds=0.05
+        )
 
     def check(self) -> str:
         _Engine.lib()

@@ -8,7 +8,7 @@ the video is downloaded the moment it exists (its URL expires).
 Keys: ``KLING_ACCESS_KEY`` / ``KLING_SECRET_KEY``, or ``access_key`` / ``secret_key`` under
 ``[kling]`` in ~/.config/kaipai/config.toml. Options: ``mode`` (std | pro), ``cfg_scale``,
 ``base_url`` (or ``KLING_BASE_URL``), ``sheet`` overrides and the polling figures of
-:class:`~kaipai.backends.remote.PollSettings`. The model is ``kling-v2-1`` unless chosen.
+:class:`~kaipai.backends.remote.tasks.PollSettings`. The model is ``kling-v2-1`` unless chosen.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any
 
 import httpx
 
-from kaipai.backends import remote
 from kaipai.backends.base import (
     Backend,
     BackendError,
@@ -35,7 +34,8 @@ from kaipai.backends.base import (
     TransientError,
     VideoRequest,
 )
-from kaipai.backends.remote_sheets import default_model, load_sheet
+from kaipai.backends.remote import tasks
+from kaipai.backends.remote.sheets import default_model, load_sheet
 
 PROVIDER = "Kling"
 DEFAULT_BASE_URL = "https://api-beijing.klingai.com"
@@ -57,7 +57,11 @@ def api_token(access_key: str, secret_key: str, now: float | None = None) -> str
     now = time.time() if now is None else now
     header = {"alg": "HS256", "typ": "JWT"}
     payload = {"iss": access_key, "exp": int(now) + TOKEN_SECONDS, "nbf": int(now) - 5}
-    signing_input = _b64url(json.dumps(header, separators=(",", ":")).encode()) + "." + _b64url(json.dumps(payload, separators=(",", ":")).encode())
+    signing_input = (
+        _b64url(json.dumps(header, separators=(",", ":")).encode())
+        + "."
+        + _b64url(json.dumps(payload, separators=(",", ":")).encode())
+    )
     signature = hmac.new(secret_key.encode(), signing_input.encode(), hashlib.sha256).digest()
     return signing_input + "." + _b64url(signature)
 
@@ -73,8 +77,10 @@ class KlingBackend(Backend):
 
     def __init__(self, model: str | None = None, **options: Any) -> None:
         super().__init__(model=model, **options)
-        self.settings = remote.PollSettings.from_options(options, interval=5.0)
-        self.base_url = str(options.get("base_url") or remote.setting("kling", "base_url", "KLING_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.settings = tasks.PollSettings.from_options(options, interval=5.0)
+        self.base_url = str(
+            options.get("base_url") or tasks.setting("kling", "base_url", "KLING_BASE_URL") or DEFAULT_BASE_URL
+        ).rstrip("/")
         self.mode = str(options.get("mode", "std"))
         if self.mode not in ("std", "pro"):
             raise NotConfigured(f"kling mode {self.mode!r} is not one of std, pro")
@@ -95,8 +101,8 @@ class KlingBackend(Backend):
 
     def _keys(self) -> tuple[str, str]:
         return (
-            remote.require("kling", "access_key", "KLING_ACCESS_KEY", "the Kling access key"),
-            remote.require("kling", "secret_key", "KLING_SECRET_KEY", "the Kling secret key"),
+            tasks.require("kling", "access_key", "KLING_ACCESS_KEY", "the Kling access key"),
+            tasks.require("kling", "secret_key", "KLING_SECRET_KEY", "the Kling secret key"),
         )
 
     def check(self) -> str:
@@ -105,7 +111,7 @@ class KlingBackend(Backend):
 
     def reachable(self) -> str:
         """Look up a task that does not exist: proves the address and the keys without spending."""
-        response = remote.send(self._api, "GET", TASK_PATH.format(task_id="0"), PROVIDER, headers=self._headers())
+        response = tasks.send(self._api, "GET", TASK_PATH.format(task_id="0"), PROVIDER, headers=self._headers())
         if response.status_code == 401:
             raise NotConfigured(f"Kling refused the keys (HTTP 401): {response.text[:200]}")
         return f"Kling at {self.base_url}: reachable, keys accepted"
@@ -121,31 +127,37 @@ class KlingBackend(Backend):
 
     def _reply(self, response: httpx.Response) -> dict[str, Any]:
         """``data`` of a reply, or Kling's error (its ``code`` and ``message``) as the right exception."""
-        body = remote.json_body(response, PROVIDER)
+        body = tasks.json_body(response, PROVIDER)
         code = body.get("code", 0)
         message = str(body.get("message") or "")
         if response.status_code == 401 or code in (1000, 1001, 1002, 1003, 1004):
-            raise NotConfigured(f"Kling refused the keys ({code}: {message}); check KLING_ACCESS_KEY and KLING_SECRET_KEY")
+            raise NotConfigured(
+                f"Kling refused the keys ({code}: {message}); check KLING_ACCESS_KEY and KLING_SECRET_KEY"
+            )
         if code == CONTENT_REFUSED:
             raise RefusedError(f"Kling refused the request ({code}): {message}", provider_reason=message)
         if response.status_code >= 400 or code != 0:
             if code in (1102, 1101, 1103):
-                raise NotConfigured(f"Kling account cannot run the task ({code}: {message}); check the account's resource packs")
+                raise NotConfigured(
+                    f"Kling account cannot run the task ({code}: {message}); check the account's resource packs"
+                )
             raise BackendError(f"Kling rejected the request ({code}): {message}", provider_reason=message)
         data = body.get("data")
         if not isinstance(data, dict):
             raise TransientError(f"Kling sent a reply without data: {str(body)[:200]}")
         return data
 
-    def _look(self, task_id: str) -> remote.Poll:
-        data = self._reply(remote.send(self._api, "GET", TASK_PATH.format(task_id=task_id), PROVIDER, headers=self._headers()))
+    def _look(self, task_id: str) -> tasks.Poll:
+        data = self._reply(
+            tasks.send(self._api, "GET", TASK_PATH.format(task_id=task_id), PROVIDER, headers=self._headers())
+        )
         status = str(data.get("task_status", ""))
         if status == "succeed":
-            return remote.Poll("done", data)
+            return tasks.Poll("done", data)
         if status == "failed":
-            return remote.Poll("failed", data)
+            return tasks.Poll("failed", data)
         if status in ("submitted", "processing"):
-            return remote.Poll("waiting", data, message=status)
+            return tasks.Poll("waiting", data, message=status)
         raise TransientError(f"Kling task {task_id} has an unknown status {status!r}")
 
     def _failure(self, task_id: str, data: dict[str, Any]) -> BackendError:
@@ -159,7 +171,7 @@ class KlingBackend(Backend):
         body: dict[str, Any] = {
             "model_name": model,
             "mode": self.mode,
-            "duration": str(int(round(request.duration))),
+            "duration": str(round(request.duration)),
             "image": base64.b64encode(request.image.read_bytes()).decode(),
             "prompt": request.prompt[:2500],
             "cfg_scale": float(self.options.get("cfg_scale", 0.5)),
@@ -186,20 +198,26 @@ class KlingBackend(Backend):
                     raise failure
                 task_id = None  # failed at the provider (not billed): a fresh task
         if not task_id:
-            data = self._reply(remote.send(self._api, "POST", SUBMIT_PATH, PROVIDER, json=self._body(request, model), headers=self._headers()))
+            data = self._reply(
+                tasks.send(
+                    self._api, "POST", SUBMIT_PATH, PROVIDER, json=self._body(request, model), headers=self._headers()
+                )
+            )
             task_id = str(data.get("task_id") or "")
             if not task_id:
                 raise TransientError(f"Kling accepted the task but sent no task_id: {str(data)[:200]}")
             ctx.record_job_id(task_id)
-        final = remote.wait_for(task_id, PROVIDER, lambda: self._look(task_id), ctx, self.settings)
+        final = tasks.wait_for(task_id, PROVIDER, lambda: self._look(task_id), ctx, self.settings)
         if final.state == "failed":
             raise self._failure(task_id, final.payload)
         videos = (final.payload.get("task_result") or {}).get("videos") or []
         if not videos or not videos[0].get("url"):
             raise TransientError(f"Kling task {task_id} succeeded without a video: {str(final.payload)[:200]}")
         url = str(videos[0]["url"])
-        path = remote.download(self._files, url, ctx.out_dir / f"clip{remote.suffix_for(url, default='.mp4')}", PROVIDER, self.settings)
-        media = remote.probe(path)
+        path = tasks.download(
+            self._files, url, ctx.out_dir / f"clip{tasks.suffix_for(url, default='.mp4')}", PROVIDER, self.settings
+        )
+        media = tasks.probe(path)
         seconds = float(videos[0].get("duration") or media.duration or request.duration)
         deducted = final.payload.get("final_unit_deduction")
         units = float(deducted) if deducted not in (None, "") else seconds

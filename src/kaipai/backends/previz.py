@@ -20,6 +20,7 @@ from kaipai.backends.base import (
     LipsyncRequest,
     MusicRequest,
     Result,
+    UnsupportedRequest,
     VideoRequest,
 )
 
@@ -31,7 +32,13 @@ class PrevizBackend(Backend):
 
     def sheet(self, capability: Capability) -> CapabilitySheet:
         typical = {Capability.image: 0.05, Capability.video: 0.6, Capability.lipsync: 0.6, Capability.music: 0.1}
-        return CapabilitySheet(capability=capability, model="previz", max_concurrency=2, typical_seconds=typical.get(capability, 0.1), max_reference_images=99)
+        return CapabilitySheet(
+            capability=capability,
+            model="previz",
+            max_concurrency=2,
+            typical_seconds=typical.get(capability, 0.1),
+            max_reference_images=99,
+        )
 
     def generate_image(self, request: ImageRequest, ctx: JobContext) -> Result:
         from kaipai.previz.draw import draw_keyframe, save_keyframe
@@ -43,52 +50,112 @@ class PrevizBackend(Backend):
             if sheet:
                 # one character three times: front, side and back, left to right
                 c = request.characters[0]
-                lineup = [Placement(character=c.id, third="left"), Placement(character=c.id, third="center", facing="right"), Placement(character=c.id, third="right", facing="away")]
+                lineup = [
+                    Placement(character=c.id, third="left"),
+                    Placement(character=c.id, third="center", facing="right"),
+                    Placement(character=c.id, third="right", facing="away"),
+                ]
                 views = "正面 · 侧面 · 背面" if request.language == "zh" else "front · side · back"
-                shot = Shot(id="sheet", scene="S1", order=1, size="LS", composition=lineup, description=f"{c.name}  {views}  {c.description}".strip())
+                shot = Shot(
+                    id="sheet",
+                    scene="S1",
+                    order=1,
+                    size="LS",
+                    composition=lineup,
+                    description=f"{c.name}  {views}  {c.description}".strip(),
+                )
             else:
                 lineup = [Placement(character=c.id) for c in request.characters]
-                shot = Shot(id="card", scene=request.scene.id if request.scene else "S1", order=1, size="LS" if lineup else "MS", composition=lineup, description=request.prompt)
+                shot = Shot(
+                    id="card",
+                    scene=request.scene.id if request.scene else "S1",
+                    order=1,
+                    size="LS" if lineup else "MS",
+                    composition=lineup,
+                    description=request.prompt,
+                )
         else:
             sheet = False
             shot = request.shot
-        img, layout = draw_keyframe(shot, None if sheet else request.scene, request.characters, request.style, request.width, request.height, request.language, neutral=sheet)
+        img, layout = draw_keyframe(
+            shot,
+            None if sheet else request.scene,
+            request.characters,
+            request.style,
+            request.width,
+            request.height,
+            request.language,
+            neutral=sheet,
+        )
         out = ctx.out_dir / "keyframe.png"
         save_keyframe(img, layout, str(out))
-        return Result(files=[out], width=request.width, height=request.height, model="previz", metadata={"mouths": sorted(layout.mouths)})
+        return Result(
+            files=[out],
+            width=request.width,
+            height=request.height,
+            model="previz",
+            metadata={"mouths": sorted(layout.mouths)},
+        )
 
     def generate_video(self, request: VideoRequest, ctx: JobContext) -> Result:
-        from kaipai.previz.motion import encode, frame_count, frames, split_band
+        from kaipai.previz.motion import (
+            FrameSizeError,
+            encode,
+            frame_count,
+            frames,
+            split_band,
+        )
 
         if request.image is None:
-            from kaipai.backends.base import UnsupportedRequest
-
             raise UnsupportedRequest("previz video animates the shot's keyframe; render the keyframe stage first")
         move = request.shot.move.value if request.shot is not None else "static"
         with Image.open(request.image) as src:
             src.load()
             picture, band, layout = split_band(src)
             band_h = int(round(band.height * request.height / src.height / 2) * 2) if band is not None else 0
-        meta = {"move": move, "seed": request.seed, "picture": list(picture.size), "band_h": band_h, "layout": layout.to_json() if layout else ""}
+        meta = {
+            "move": move,
+            "seed": request.seed,
+            "picture": list(picture.size),
+            "band_h": band_h,
+            "layout": layout.to_json() if layout else "",
+        }
         total = frame_count(request.duration, request.fps)
         out = ctx.out_dir / "clip.mp4"
-        count = encode(
-            frames(request.image, move, request.duration, request.fps, request.width, request.height, request.seed),
-            out,
-            request.fps,
-            request.width,
-            request.height,
-            {"comment": json.dumps(meta)},
-            on_frame=lambda i: ctx.progress(i / total) if i % 24 == 0 else None,
+        try:
+            count = encode(
+                frames(request.image, move, request.duration, request.fps, request.width, request.height, request.seed),
+                out,
+                request.fps,
+                request.width,
+                request.height,
+                {"comment": json.dumps(meta)},
+                on_frame=lambda i: ctx.progress(i / total) if i % 24 == 0 else None,
+            )
+        except FrameSizeError as exc:
+            raise UnsupportedRequest(str(exc)) from None
+        return Result(
+            files=[out],
+            duration=count / request.fps,
+            width=request.width,
+            height=request.height,
+            fps=request.fps,
+            model="previz",
+            metadata={"move": move, "frames": count},
         )
-        return Result(files=[out], duration=count / request.fps, width=request.width, height=request.height, fps=request.fps, model="previz", metadata={"move": move, "frames": count})
 
     def lipsync(self, request: LipsyncRequest, ctx: JobContext) -> Result:
         from kaipai.previz.mouth import lipsync_clip
 
         out = ctx.out_dir / "lipsync.mp4"
         count = lipsync_clip(request.video, request.audio, list(request.speakers), request.fps, out)
-        return Result(files=[out], duration=count / request.fps, fps=request.fps, model="previz", metadata={"speakers": sorted({s[0] for s in request.speakers})})
+        return Result(
+            files=[out],
+            duration=count / request.fps,
+            fps=request.fps,
+            model="previz",
+            metadata={"speakers": sorted({s[0] for s in request.speakers})},
+        )
 
     def generate_music(self, request: MusicRequest, ctx: JobContext) -> Result:
         from kaipai.previz.music import write_pad

@@ -71,7 +71,9 @@ def _colour(key: str) -> tuple[int, int, int]:
 
 class SimulatedBackend(Backend):
     name = "simulated"
-    capabilities = frozenset({Capability.speech, Capability.image, Capability.video, Capability.lipsync, Capability.music})
+    capabilities = frozenset(
+        {Capability.speech, Capability.image, Capability.video, Capability.lipsync, Capability.music}
+    )
     version = "1"
 
     def __init__(self, model: str | None = None, **options: Any) -> None:
@@ -119,7 +121,7 @@ class SimulatedBackend(Backend):
         def produce(out: Path) -> Result:
             path = out / "voice.wav"
             rate = request.sample_rate
-            t = np.arange(int(round(seconds * rate))) / rate
+            t = np.arange(round(seconds * rate)) / rate
             pitch = 140 + 120 * _unit_float(request.speaker + str(request.seed))
             envelope = 0.5 + 0.5 * np.sin(2 * math.pi * 3.0 * t) ** 2
             tone = (0.3 * envelope * np.sin(2 * math.pi * pitch * t) * 32767).astype("<i2")
@@ -151,7 +153,9 @@ class SimulatedBackend(Backend):
         def produce(out: Path) -> Result:
             tag = f"{request.prompt}|{request.seed}|{request.duration}|{_file_tag(request.image)}"
             path = self._video(out / "clip", tag, request.width, request.height, request.fps, request.duration)
-            return Result(files=[path], duration=request.duration, width=request.width, height=request.height, fps=request.fps)
+            return Result(
+                files=[path], duration=request.duration, width=request.width, height=request.height, fps=request.fps
+            )
 
         return self._perform("video", request, request.prompt, request.duration, ctx, produce)
 
@@ -169,7 +173,7 @@ class SimulatedBackend(Backend):
         def produce(out: Path) -> Result:
             path = out / "music.wav"
             rate = request.sample_rate
-            total = int(round(request.duration * rate))
+            total = round(request.duration * rate)
             # A whole number of hertz repeats every second: synthesise one second and tile it.
             pitch = 110 + int(220 * _unit_float(f"{request.prompt}|{request.seed}"))
             second = (0.2 * np.sin(2 * math.pi * pitch * np.arange(rate) / rate) * 32767).astype("<i2")
@@ -185,13 +189,19 @@ class SimulatedBackend(Backend):
 
     # ------------------------------------------------------------------ the "provider"
 
-    def _perform(self, cap: str, request: Request, text: str, units: float, ctx: JobContext, produce: Callable[[Path], Result]) -> Result:
+    def _perform(
+        self, cap: str, request: Request, text: str, units: float, ctx: JobContext, produce: Callable[[Path], Result]
+    ) -> Result:
         key = ctx.key or hashlib.sha256(request.model_dump_json().encode()).hexdigest()
         refuse = self._opt("refuse", cap, "")
         if refuse and refuse in text:
-            raise RefusedError(f"simulated provider refused the request: it contains {refuse!r}", provider_reason="content_policy")
+            raise RefusedError(
+                f"simulated provider refused the request: it contains {refuse!r}", provider_reason="content_policy"
+            )
         if self._opt("fail_text", cap, "") and self._opt("fail_text", cap, "") in text:
-            raise TransientError("simulated provider keeps timing out on this request", retry_after=self._retry_after(cap))
+            raise TransientError(
+                "simulated provider keeps timing out on this request", retry_after=self._retry_after(cap)
+            )
         latency = self._latency(cap, key)
         if self._opt("asynchronous", cap, False):
             self._run_async(cap, key, latency, ctx)
@@ -202,7 +212,9 @@ class SimulatedBackend(Backend):
         result = produce(ctx.out_dir)
         unit = self._opt("cost_unit", cap, _UNITS.get(cap, "request"))
         cost = float(self._opt("cost", cap, 0.0)) * (units if unit in ("second", "character", "token") else 1.0)
-        return result.model_copy(update={"cost": round(cost, 6), "cost_units": units, "model": self.model or f"simulated-{cap}"})
+        return result.model_copy(
+            update={"cost": round(cost, 6), "cost_units": units, "model": self.model or f"simulated-{cap}"}
+        )
 
     def _run_async(self, cap: str, key: str, latency: float, ctx: JobContext) -> None:
         """Submit (once, idempotently by job id) and poll until the job is due."""
@@ -266,7 +278,7 @@ class SimulatedBackend(Backend):
                 os.close(fd)
 
     def _video(self, stem: Path, tag: str, width: int, height: int, fps: int, duration: float) -> Path:
-        frames = max(1, int(round(duration * fps)))
+        frames = max(1, round(duration * fps))
         if self.media == "bytes":
             path = stem.with_suffix(".sim")
             seedbytes = hashlib.sha256(f"{tag}|{width}x{height}@{fps}|{frames}".encode()).digest()

@@ -21,7 +21,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-export_app = typer.Typer(help="Export the shot list, the edit for an NLE, stems and the storyboard.", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Export the shot list, the edit for an NLE, stems and the storyboard.", no_args_is_help=True
+)
 app.add_typer(export_app, name="export")
 
 console = Console()
@@ -29,7 +31,9 @@ err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ProjectOption = typer.Option(None, "--project", "-p", help="Project folder (default: the one holding the current folder).", show_default=False)
+ProjectOption = typer.Option(
+    None, "--project", "-p", help="Project folder (default: the one holding the current folder).", show_default=False
+)
 
 
 def user_errors(func: F) -> F:
@@ -65,13 +69,15 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=version_callback, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """kaipai (开拍): an open-source AI film studio."""
 
 
 def project_paths(project: Path | None):  # noqa: ANN201 - ProjectPaths, imported lazily for start-up speed
-    from kaipai.service.project import find_project
+    from kaipai.project import find_project
 
     return find_project(project)
 

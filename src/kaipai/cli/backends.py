@@ -11,7 +11,10 @@ from rich.table import Table
 
 from kaipai.cli.app import ProjectOption, app, console, user_errors
 
-backends_app = typer.Typer(help="Installed backends, their capability sheets, and whether they are configured and reachable.", invoke_without_command=True)
+backends_app = typer.Typer(
+    help="Installed backends, their capability sheets, and whether they are configured and reachable.",
+    invoke_without_command=True,
+)
 app.add_typer(backends_app, name="backends")
 
 
@@ -47,7 +50,9 @@ def _sheet_summary(sheet: Any) -> str:
 def backends(
     ctx: typer.Context,
     project: Path | None = ProjectOption,
-    sheets: bool = typer.Option(False, "--sheets", help="Show every capability sheet: durations, sizes, frames, references, prices."),
+    sheets: bool = typer.Option(
+        False, "--sheets", help="Show every capability sheet: durations, sizes, frames, references, prices."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """List installed backends, the capabilities and models they offer, and whether they are configured."""
@@ -84,16 +89,26 @@ def backends(
             detail.add_column(col, overflow="fold")
         for i in infos:
             for key, sheet in i.sheets.items():
-                detail.add_row(i.name, key if key != sheet.capability.value else sheet.model, sheet.capability.value, _sheet_summary(sheet), str(sheet.max_concurrency))
+                detail.add_row(
+                    i.name,
+                    key if key != sheet.capability.value else sheet.model,
+                    sheet.capability.value,
+                    _sheet_summary(sheet),
+                    str(sheet.max_concurrency),
+                )
         console.print(detail)
     else:
-        console.print("[dim]--sheets shows what each model accepts and costs; 'kaipai backends check' tests the connections[/]")
+        console.print(
+            "[dim]--sheets shows what each model accepts and costs; 'kaipai backends check' tests the connections[/]"
+        )
 
 
 @backends_app.command("check")
 @user_errors
 def check(
-    names: list[str] = typer.Argument(None, help="Backends to check (default: those the project uses, else comfyui, dashscope, kling)."),
+    names: list[str] = typer.Argument(
+        None, help="Backends to check (default: those the project uses, else comfyui, dashscope, kling)."
+    ),
     project: Path | None = ProjectOption,
 ) -> None:
     """Check that backends are configured and their servers answer (free requests only)."""

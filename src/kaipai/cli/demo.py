@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+
 import typer
 from rich.table import Table
 
@@ -12,7 +13,9 @@ from kaipai.cli.app import app, console, user_errors
 @app.command(rich_help_panel="Start")
 @user_errors
 def demo(
-    folder: Path = typer.Argument(Path("kaipai-demo"), help="Where to create the demo project (reused when it already exists)."),
+    folder: Path = typer.Argument(
+        Path("kaipai-demo"), help="Where to create the demo project (reused when it already exists)."
+    ),
     lang: str = typer.Option("zh", "--lang", "-l", help="Which bundled screenplay: zh (Chinese) or en (English)."),
 ) -> None:
     """Make the demo film: create a project from the bundled screenplay, plan its shots, render
@@ -31,7 +34,12 @@ def demo(
     console.print(f"[bold]kaipai demo[/] → {folder} ({'中文' if lang == 'zh' else 'English'})")
     with RenderProgress() as progress:
         task = progress.progress.add_task("cut", total=1.0, note="")
-        result = run_demo(folder, lang, on_render_event=progress, on_cut_event=lambda e: progress.progress.update(task, completed=e.fraction))
+        result = run_demo(
+            folder,
+            lang,
+            on_render_event=progress,
+            on_cut_event=lambda e: progress.progress.update(task, completed=e.fraction),
+        )
         progress.progress.update(task, completed=1.0)
     _print_summary(result.summary)
     table = Table(title=f"the demo film, made in {result.seconds:.1f} s", show_header=False)

@@ -22,9 +22,20 @@ class Lang(str, Enum):
 @user_errors
 def new(
     folder: Path = typer.Argument(..., help="Folder of the new project (created if missing)."),
-    script: Path | None = typer.Option(None, "--script", "-s", help="Screenplay to import: Fountain (.fountain) or the Chinese convention (场景/人物/台词); the format is detected."),
-    lang: Lang | None = typer.Option(None, "--lang", help="Language of the film (zh or en). Detected from the script when omitted; zh without a script."),
-    title: str | None = typer.Option(None, "--title", help="Film title (default: the script's title page, or the folder name)."),
+    script: Path | None = typer.Option(
+        None,
+        "--script",
+        "-s",
+        help="Screenplay to import: Fountain (.fountain) or the Chinese convention (场景/人物/台词); the format is detected.",
+    ),
+    lang: Lang | None = typer.Option(
+        None,
+        "--lang",
+        help="Language of the film (zh or en). Detected from the script when omitted; zh without a script.",
+    ),
+    title: str | None = typer.Option(
+        None, "--title", help="Film title (default: the script's title page, or the folder name)."
+    ),
 ) -> None:
     """Create a project: a folder with [bold]kaipai.yaml[/], the production document.
 
@@ -35,7 +46,9 @@ def new(
 
     paths = new_project(folder, script=script, language=lang.value if lang else None, title=title)
     console.print(f"[green]created[/] {paths.document}")
-    console.print(f"next: [bold]cd {folder}[/] and [bold]kaipai plan[/] to make the shot script, then [bold]kaipai render[/]")
+    console.print(
+        f"next: [bold]cd {folder}[/] and [bold]kaipai plan[/] to make the shot script, then [bold]kaipai render[/]"
+    )
 
 
 @app.command(rich_help_panel="Document")
@@ -54,7 +67,12 @@ def plan(project: Path | None = ProjectOption) -> None:
     paths = project_paths(project)
     report = plan_project(paths)
     console.print(f"planned [bold]{report.shots}[/] shots in {report.scenes} scenes → {paths.document}")
-    for label, ids, colour in (("added", report.added, "green"), ("changed", report.changed, "yellow"), ("removed", report.removed, "red"), ("kept (locked)", report.kept_locked, "cyan")):
+    for label, ids, colour in (
+        ("added", report.added, "green"),
+        ("changed", report.changed, "yellow"),
+        ("removed", report.removed, "red"),
+        ("kept (locked)", report.kept_locked, "cyan"),
+    ):
         if ids:
             shown = ", ".join(ids[:12]) + (f" … (+{len(ids) - 12})" if len(ids) > 12 else "")
             console.print(f"  [{colour}]{label}[/] {len(ids)}: {shown}")
@@ -73,7 +91,7 @@ def shots(
     as_json: bool = typer.Option(False, "--json", help="Print the shots as JSON instead of a table."),
 ) -> None:
     """List the shot script: id, size, angle, move, who is in frame, dialogue and duration."""
-    from kaipai.service.project import open_document
+    from kaipai.project import open_document
 
     paths = project_paths(project)
     doc = open_document(paths).doc
@@ -84,13 +102,26 @@ def shots(
     table = Table(title=f"{doc.project.title} — {len(selected)} shots", show_lines=False)
     for col in ("shot", "size", "angle", "move", "in frame", "description / dialogue", "s", ""):
         table.add_column(col, overflow="fold")
-    names = {c.id: c.name for c in doc.cast.characters} | {"narrator": "旁白" if doc.project.language.value == "zh" else "Narrator"}
+    names = {c.id: c.name for c in doc.cast.characters} | {
+        "narrator": "旁白" if doc.project.language.value == "zh" else "Narrator"
+    }
     total = 0.0
     for s in selected:
         framed = " ".join(f"{names.get(p.character, p.character)}({p.third.value[0].upper()})" for p in s.composition)
-        lines = [s.description] + [f"[bold]{escape(names.get(d.speaker, d.speaker))}[/]: {escape(d.text)}" for d in s.dialogue]
+        lines = [s.description] + [
+            f"[bold]{escape(names.get(d.speaker, d.speaker))}[/]: {escape(d.text)}" for d in s.dialogue
+        ]
         total += s.duration
-        table.add_row(s.id, s.size.value, s.angle.value, s.move.value, framed, "\n".join(x for x in lines if x), f"{s.duration:.1f}", "🔒" if s.locked else "")
+        table.add_row(
+            s.id,
+            s.size.value,
+            s.angle.value,
+            s.move.value,
+            framed,
+            "\n".join(x for x in lines if x),
+            f"{s.duration:.1f}",
+            "🔒" if s.locked else "",
+        )
     console.print(table)
     console.print(f"total {total:.1f} s")
 
@@ -106,7 +137,9 @@ def validate(
 
     loaded = validate_project(path)
     doc = loaded.doc
-    console.print(f"[green]ok[/] {loaded.path}: {len(doc.scenes)} scenes, {len(doc.shots)} shots, {len(doc.cast.characters)} characters")
+    console.print(
+        f"[green]ok[/] {loaded.path}: {len(doc.scenes)} scenes, {len(doc.shots)} shots, {len(doc.cast.characters)} characters"
+    )
 
 
 @app.command(rich_help_panel="Document")
@@ -138,14 +171,21 @@ class ShotlistFormat(str, Enum):
 @export_app.command("shotlist")
 @user_errors
 def export_shotlist(
-    fmt: ShotlistFormat = typer.Option(ShotlistFormat.csv, "--format", "-f", help="csv (opens in Excel/Numbers, Chinese intact) or pdf (printable shot script)."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Output file (default: output/shotlist.csv or .pdf in the project)."),
+    fmt: ShotlistFormat = typer.Option(
+        ShotlistFormat.csv,
+        "--format",
+        "-f",
+        help="csv (opens in Excel/Numbers, Chinese intact) or pdf (printable shot script).",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Output file (default: output/shotlist.csv or .pdf in the project)."
+    ),
     project: Path | None = ProjectOption,
 ) -> None:
     """Export the shot script (分镜头脚本) as a table: shot, size, angle, move, lens, framing, description,
     dialogue, sound and duration."""
     from kaipai.post.shotlist import export_shotlist_csv, export_shotlist_pdf
-    from kaipai.service.project import open_document
+    from kaipai.project import open_document
 
     paths = project_paths(project)
     doc = open_document(paths).doc

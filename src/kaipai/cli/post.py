@@ -32,9 +32,20 @@ def run_cut(paths: Any, profile: str = "web", burn: bool = False) -> Any:
     """Cut with a Rich progress bar fed by ffmpeg's own progress."""
     from kaipai.service.cut import make_cut
 
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
         task = bar.add_task("cut", total=1.0)
-        result = make_cut(paths, profile=profile, burn_subtitles=burn, on_event=lambda e: bar.update(task, completed=e.fraction, description=e.kind))
+        result = make_cut(
+            paths,
+            profile=profile,
+            burn_subtitles=burn,
+            on_event=lambda e: bar.update(task, completed=e.fraction, description=e.kind),
+        )
         bar.update(task, completed=1.0)
     return result
 
@@ -42,8 +53,14 @@ def run_cut(paths: Any, profile: str = "web", burn: bool = False) -> Any:
 @app.command(rich_help_panel="Edit")
 @user_errors
 def cut(
-    profile: Profile = typer.Option(Profile.web, "--profile", help="Delivery loudness: web (-14 LUFS) or broadcast (-23 LUFS)."),
-    burn_subtitles: bool = typer.Option(False, "--burn-subtitles", help="Burn the subtitles into the picture (they are always written as SRT and ASS too)."),
+    profile: Profile = typer.Option(
+        Profile.web, "--profile", help="Delivery loudness: web (-14 LUFS) or broadcast (-23 LUFS)."
+    ),
+    burn_subtitles: bool = typer.Option(
+        False,
+        "--burn-subtitles",
+        help="Burn the subtitles into the picture (they are always written as SRT and ASS too).",
+    ),
     project: Path | None = ProjectOption,
 ) -> None:
     """Cut the film from the circled takes: output/film.mp4 (H.264/AAC, plays in any browser) with
@@ -59,9 +76,13 @@ def cut(
     console.print(f"subtitles {result.srt}, {result.ass}")
     if "input_i" in result.loudness:
         target = -14.0 if profile.value == "web" else -23.0
-        console.print(f"loudness {result.loudness['input_i']:.1f} LUFS measured, normalised to {target:.0f} LUFS ({profile.value})")
+        console.print(
+            f"loudness {result.loudness['input_i']:.1f} LUFS measured, normalised to {target:.0f} LUFS ({profile.value})"
+        )
     if result.missing:
-        console.print(f"[yellow]{len(result.missing)} shots have no clip yet and show a still or slate:[/] {', '.join(result.missing)}")
+        console.print(
+            f"[yellow]{len(result.missing)} shots have no clip yet and show a still or slate:[/] {', '.join(result.missing)}"
+        )
 
 
 def _export(formats: list[str], dest: Path | None, project: Path | None) -> None:
@@ -75,7 +96,12 @@ def _export(formats: list[str], dest: Path | None, project: Path | None) -> None
 
 def _register(fmt: ExportFormat, summary: str) -> None:
     def command(
-        dest: Path | None = typer.Option(None, "--dest", "-o", help="Export folder (default: output/exports). Media are copied into its media/ folder and referenced relatively, so the folder can be zipped and moved."),
+        dest: Path | None = typer.Option(
+            None,
+            "--dest",
+            "-o",
+            help="Export folder (default: output/exports). Media are copied into its media/ folder and referenced relatively, so the folder can be zipped and moved.",
+        ),
         project: Path | None = ProjectOption,
     ) -> None:
         _export([fmt.value], dest, project)
@@ -84,13 +110,21 @@ def _register(fmt: ExportFormat, summary: str) -> None:
     export_app.command(fmt.value)(user_errors(command))
 
 
-_register(ExportFormat.otio, "OpenTimelineIO timeline (.otio): picture, dialogue, music and effects tracks, markers with shot ids.")
+_register(
+    ExportFormat.otio,
+    "OpenTimelineIO timeline (.otio): picture, dialogue, music and effects tracks, markers with shot ids.",
+)
 _register(ExportFormat.fcpxml, "FCPXML for Final Cut Pro and DaVinci Resolve.")
 _register(ExportFormat.fcp7, "FCP7 XML for Premiere Pro (and Resolve).")
 _register(ExportFormat.edl, "CMX 3600 EDL of the picture track.")
-_register(ExportFormat.subtitles, "Subtitles as SRT and styled ASS from the real dialogue timing (bilingual when lines have translations).")
+_register(
+    ExportFormat.subtitles,
+    "Subtitles as SRT and styled ASS from the real dialogue timing (bilingual when lines have translations).",
+)
 _register(ExportFormat.stems, "Dialogue, music and effects stems as WAV, aligned with the film.")
-_register(ExportFormat.storyboard, "Storyboard PDF: every shot's frame, shot data and dialogue, in the project's language.")
+_register(
+    ExportFormat.storyboard, "Storyboard PDF: every shot's frame, shot data and dialogue, in the project's language."
+)
 _register(ExportFormat.contactsheet, "Contact sheet PNG: every shot's frame in a grid with its id and time.")
 
 

@@ -8,11 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from kaipai.build.stages import GENERATED_STAGES, STAGES
 from kaipai.cli.app import ProjectOption, app, console, project_paths, user_errors
+from kaipai.engine.stages import GENERATED_STAGES, STAGES
 
 STATE_STYLE = {"current": "green", "stale": "yellow", "missing": "cyan", "blocked": "red", "failed": "bold red"}
 #: the --stage choices: every stage where one is named, the generated ones for a retake
@@ -65,7 +73,9 @@ class RenderProgress:
         kind = event.kind
         if kind == "plan":
             total = sum(event.stages.values())
-            self.overall = self.progress.add_task("overall", total=total or 1, completed=0 if total else 1, note=f"{sum(event.reused.values())} reused")
+            self.overall = self.progress.add_task(
+                "overall", total=total or 1, completed=0 if total else 1, note=f"{sum(event.reused.values())} reused"
+            )
             for stage in STAGES:
                 if event.stages.get(stage):
                     self.tasks[stage] = self.progress.add_task(stage, total=event.stages[stage], note="")
@@ -112,7 +122,11 @@ def _status_table(nodes: list[Any], title: str) -> Table:
                 cells.append("[dim]—[/]")
                 continue
             worst = max(group, key=lambda n: ("current", "missing", "stale", "failed", "blocked").index(n.state))
-            label = worst.state if len(group) == 1 else f"{worst.state} ({sum(n.state == 'current' for n in group)}/{len(group)})"
+            label = (
+                worst.state
+                if len(group) == 1
+                else f"{worst.state} ({sum(n.state == 'current' for n in group)}/{len(group)})"
+            )
             cells.append(f"[{STATE_STYLE[worst.state]}]{label}[/]")
         cost = sum(n.est_cost for g in stages.values() for n in g if n.will_run)
         secs = sum(n.est_seconds for g in stages.values() for n in g if n.will_run)
@@ -137,11 +151,27 @@ def _print_plan(summary: Any, title: str) -> None:
 @app.command(rich_help_panel="Render")
 @user_errors
 def render(
-    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Change nothing: list per shot and stage what is current, stale, missing or blocked, with the estimated cost and time of what would run."),
-    budget: float | None = typer.Option(None, "--budget", min=0, help="Cost ceiling for this render (in the backends' currency); work that would pass it is not started."),
-    stage: list[StageName] | None = typer.Option(None, "--stage", help="Only these stages (repeatable), e.g. --stage voice --stage keyframe to review stills before paying for video."),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        "-n",
+        help="Change nothing: list per shot and stage what is current, stale, missing or blocked, with the estimated cost and time of what would run.",
+    ),
+    budget: float | None = typer.Option(
+        None,
+        "--budget",
+        min=0,
+        help="Cost ceiling for this render (in the backends' currency); work that would pass it is not started.",
+    ),
+    stage: list[StageName] | None = typer.Option(
+        None,
+        "--stage",
+        help="Only these stages (repeatable), e.g. --stage voice --stage keyframe to review stills before paying for video.",
+    ),
     shot: list[str] | None = typer.Option(None, "--shot", help="Only these shots (repeatable)."),
-    cut: bool = typer.Option(True, "--cut/--no-cut", help="Cut the film from the circled takes when the render ends (output/film.mp4)."),
+    cut: bool = typer.Option(
+        True, "--cut/--no-cut", help="Cut the film from the circled takes when the render ends (output/film.mp4)."
+    ),
     project: Path | None = ProjectOption,
 ) -> None:
     """Render the film: reference sheets and voices, then keyframes, clips, lip sync and music, then the edit.
@@ -178,7 +208,9 @@ def _make_cut(paths: Any) -> bool:
     try:
         result = run_cut(paths)
     except AssemblyError as exc:
-        console.print(f"[red]the cut failed[/]: {exc}\nthe takes are kept; run [bold]kaipai cut[/] to try again", highlight=False)
+        console.print(
+            f"[red]the cut failed[/]: {exc}\nthe takes are kept; run [bold]kaipai cut[/] to try again", highlight=False
+        )
         return False
     console.print(f"[green]film[/] {result.film}  ({result.duration:.1f} s)")
     return True
@@ -275,9 +307,17 @@ def reject(
 @user_errors
 def retake(
     shot: str = typer.Argument(..., help="Shot id, or a character id for their reference sheet."),
-    stage: RetakeStage = typer.Option(RetakeStage.clip, "--stage", help="What to retake: voice (every line of the shot), keyframe, clip, lipsync or music (the cue starting at the shot); a character id retakes their reference sheet."),
-    seed: int | None = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Seed of the new take (default: a fresh random one)."),
-    note: str | None = typer.Option(None, "--note", help="A director's note; a language-model planner rewrites the shot from it before the retake."),
+    stage: RetakeStage = typer.Option(
+        RetakeStage.clip,
+        "--stage",
+        help="What to retake: voice (every line of the shot), keyframe, clip, lipsync or music (the cue starting at the shot); a character id retakes their reference sheet.",
+    ),
+    seed: int | None = typer.Option(
+        None, "--seed", min=0, max=2**32 - 1, help="Seed of the new take (default: a fresh random one)."
+    ),
+    note: str | None = typer.Option(
+        None, "--note", help="A director's note; a language-model planner rewrites the shot from it before the retake."
+    ),
     project: Path | None = ProjectOption,
 ) -> None:
     """Make a new take of a stage of a shot with a new seed. The new take is pending: review it with

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import webbrowser
 from pathlib import Path
 
@@ -13,8 +14,14 @@ from kaipai.cli.app import app, console, err_console, project_paths, user_errors
 @app.command(rich_help_panel="Studio")
 @user_errors
 def studio(
-    folder: Path | None = typer.Argument(None, help="Project folder (default: the one holding the current folder).", show_default=False),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Other than loopback, anyone who can reach it and has the URL can edit the film."),
+    folder: Path | None = typer.Argument(
+        None, help="Project folder (default: the one holding the current folder).", show_default=False
+    ),
+    host: str = typer.Option(
+        "127.0.0.1",
+        "--host",
+        help="Address to listen on. Other than loopback, anyone who can reach it and has the URL can edit the film.",
+    ),
     port: int = typer.Option(0, "--port", help="Port to listen on (0: any free port)."),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser; just print the URL."),
 ) -> None:
@@ -30,13 +37,13 @@ def studio(
     warning = exposure_warning(host)
     if warning:
         err_console.print(f"[bold yellow]warning[/] {warning}", highlight=False)
-    console.print(f"[green]kaipai studio[/] for {paths.root}\n  open [bold]{server.url}[/]\n  Ctrl-C to stop", highlight=False, soft_wrap=True)
+    console.print(
+        f"[green]kaipai studio[/] for {paths.root}\n  open [bold]{server.url}[/]\n  Ctrl-C to stop",
+        highlight=False,
+        soft_wrap=True,
+    )
     if not no_browser:
-        try:
+        with contextlib.suppress(webbrowser.Error):
             webbrowser.open(server.url)
-        except webbrowser.Error:
-            pass
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve()
-    except KeyboardInterrupt:
-        pass

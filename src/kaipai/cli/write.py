@@ -18,11 +18,24 @@ class WriteLang(str, Enum):
 @app.command(rich_help_panel="Document")
 @user_errors
 def write(
-    idea: str = typer.Option(..., "--idea", "-i", help="The film in a sentence or two, e.g. \"末班车司机的最后一天\"."),
-    lang: WriteLang | None = typer.Option(None, "--lang", help="Language of the screenplay (zh or en); detected from the idea when omitted."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Screenplay file to write (default: screenplay.txt for zh, screenplay.fountain for en)."),
+    idea: str = typer.Option(..., "--idea", "-i", help='The film in a sentence or two, e.g. "末班车司机的最后一天".'),
+    lang: WriteLang | None = typer.Option(
+        None, "--lang", help="Language of the screenplay (zh or en); detected from the idea when omitted."
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Screenplay file to write (default: screenplay.txt for zh, screenplay.fountain for en).",
+    ),
     force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
-    project: Path | None = typer.Option(None, "--project", "-p", help="Use this project's planner (backends.planner) and keep drafts in it.", show_default=False),
+    project: Path | None = typer.Option(
+        None,
+        "--project",
+        "-p",
+        help="Use this project's planner (backends.planner) and keep drafts in it.",
+        show_default=False,
+    ),
 ) -> None:
     """Expand an idea into a screenplay with a language-model planner.
 
@@ -32,7 +45,7 @@ def write(
     The outline comes first, then each scene. Then: [bold]kaipai new DIR --script FILE[/].
     """
     from kaipai.document.io import DOCUMENT_NAME
-    from kaipai.service.project import ProjectPaths, find_project
+    from kaipai.project import ProjectPaths, find_project
     from kaipai.service.write import write_screenplay
 
     paths: ProjectPaths | None
@@ -44,5 +57,7 @@ def write(
     with console.status("writing the screenplay…"):
         result = write_screenplay(idea, language=lang.value if lang else None, out=out, project=paths, force=force)
     who = "、".join(result.characters) if result.language == "zh" else ", ".join(result.characters)
-    console.print(f"wrote [bold]{result.title or result.path.stem}[/]: {result.scenes} scenes, characters: {who or '—'} → {result.path}")
+    console.print(
+        f"wrote [bold]{result.title or result.path.stem}[/]: {result.scenes} scenes, characters: {who or '—'} → {result.path}"
+    )
     console.print(f"next: [bold]kaipai new FOLDER --script {result.path}[/]")

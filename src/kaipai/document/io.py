@@ -46,7 +46,7 @@ class Problem:
 class DocumentError(Exception):
     """The document cannot be used as it is; ``problems`` says where and why."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
@@ -81,13 +81,23 @@ def parse_text(text: str, filename: str = DOCUMENT_NAME) -> LoadedDocument:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         msg = exc.problem or str(exc)
-        raise DocumentError([Problem(filename, line, col, "", f"YAML syntax error: {msg}; fix the indentation or quoting there")]) from None
+        raise DocumentError(
+            [Problem(filename, line, col, "", f"YAML syntax error: {msg}; fix the indentation or quoting there")]
+        ) from None
     except YAMLError as exc:  # pragma: no cover - ruamel raises Marked errors for text input
         raise DocumentError([Problem(filename, 0, 0, "", f"YAML error: {exc}")]) from None
     if tree is None:
-        raise DocumentError([Problem(filename, 1, 1, "", "the document is empty; expected at least a 'project:' section")])
+        raise DocumentError(
+            [Problem(filename, 1, 1, "", "the document is empty; expected at least a 'project:' section")]
+        )
     if not isinstance(tree, CommentedMap):
-        raise DocumentError([Problem(filename, 1, 1, "", "the document must be a mapping with keys such as 'project:', 'cast:', 'shots:'")])
+        raise DocumentError(
+            [
+                Problem(
+                    filename, 1, 1, "", "the document must be a mapping with keys such as 'project:', 'cast:', 'shots:'"
+                )
+            ]
+        )
     try:
         doc = Document.model_validate(_plain(tree))
     except ValidationError as exc:
@@ -108,7 +118,9 @@ def load(path: Path | str) -> LoadedDocument:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise DocumentError([Problem(str(path), 0, 0, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]) from None
+        raise DocumentError(
+            [Problem(str(path), 0, 0, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
+        ) from None
     loaded = parse_text(text, str(path))
     loaded.path = path
     return loaded
@@ -136,7 +148,11 @@ def _validation_problems(exc: ValidationError, tree: CommentedMap, filename: str
             msg = "this field is required"
         elif "expected" in err.get("ctx", {}) and str(err["ctx"]["expected"]) not in msg:
             msg = f"{msg}; expected {err['ctx']['expected']}"
-        if err["type"] not in ("extra_forbidden", "missing") and "input" in err and not isinstance(err["input"], (dict, list)):
+        if (
+            err["type"] not in ("extra_forbidden", "missing")
+            and "input" in err
+            and not isinstance(err["input"], (dict, list))
+        ):
             msg = f"{msg} (got {err['input']!r})"
         problems.append(locate(tree, loc, msg, filename))
     return problems
@@ -233,7 +249,9 @@ def _merge(node: Any, full: Any, minimal: Any) -> Any:
             by_id = {item.get("id"): item for item in target if isinstance(item, CommentedMap)}
             merged = [_merge(by_id.get(v["id"]), v, m) for v, m in zip(full, minimal)]
         else:
-            merged = [_merge(target[i] if i < len(target) else None, v, m) for i, (v, m) in enumerate(zip(full, minimal))]
+            merged = [
+                _merge(target[i] if i < len(target) else None, v, m) for i, (v, m) in enumerate(zip(full, minimal))
+            ]
         if len(target) == len(merged) and all(a is b for a, b in zip(target, merged)):
             return target
         comments = target.ca.items if isinstance(target, CommentedSeq) else {}

@@ -168,7 +168,9 @@ def frames(seconds: float, fps: int) -> int:
 class Project(Strict):
     title: str = Field(description="Title of the film.")
     language: Language = Field(default=Language.zh, description="Language of dialogue, prompts and the UI.")
-    aspect_ratio: str = Field(default="16:9", pattern=r"^\d+(\.\d+)?:\d+(\.\d+)?$", description="Frame aspect ratio, e.g. 16:9, 9:16, 2.39:1.")
+    aspect_ratio: str = Field(
+        default="16:9", pattern=r"^\d+(\.\d+)?:\d+(\.\d+)?$", description="Frame aspect ratio, e.g. 16:9, 9:16, 2.39:1."
+    )
     resolution: tuple[int, int] = Field(default=(1280, 720), description="Width and height of the master in pixels.")
     fps: int = Field(default=24, ge=1, le=120, description="Frames per second of the master.")
     target_length: float | None = Field(default=None, gt=0, description="Intended running time in seconds.")
@@ -208,7 +210,9 @@ class Style(Strict):
 class Voice(Strict):
     """A character's voice: which backend voice, and how it sounds."""
 
-    backend: str | None = Field(default=None, description="Speech backend for this voice; the project's default when empty.")
+    backend: str | None = Field(
+        default=None, description="Speech backend for this voice; the project's default when empty."
+    )
     voice: str | None = Field(default=None, description="Backend voice id (e.g. an eSpeak voice, a CosyVoice speaker).")
     pitch: int | None = Field(default=None, ge=0, le=99, description="eSpeak-style pitch 0-99.")
     rate: int | None = Field(default=None, ge=80, le=450, description="Words per minute.")
@@ -296,7 +300,9 @@ class DialogueLine(Strict):
     parenthetical: str = Field(default="", description="Performance note, e.g. (whisper) / （低声）.")
     delivery: Delivery = Delivery.on
     translation: str = Field(default="", description="Subtitle translation for bilingual subtitles.")
-    offset: float | None = Field(default=None, ge=0, description="Start inside the shot in seconds; sequential when empty.")
+    offset: float | None = Field(
+        default=None, ge=0, description="Start inside the shot in seconds; sequential when empty."
+    )
 
 
 class BackendChoice(Strict):
@@ -421,7 +427,9 @@ def reference_errors(doc: Document) -> list[tuple[Loc, str]]:
             errors.append((("scenes", i, "location"), f"unknown location {sc.location!r}; add it under cast.locations"))
         for j, c in enumerate(sc.characters):
             if c not in char_ids:
-                errors.append((("scenes", i, "characters", j), f"unknown character {c!r}; add it under cast.characters"))
+                errors.append(
+                    (("scenes", i, "characters", j), f"unknown character {c!r}; add it under cast.characters")
+                )
     for i, sh in enumerate(doc.shots):
         if sh.scene not in scene_ids:
             errors.append((("shots", i, "scene"), f"unknown scene {sh.scene!r}; expected one of the scene ids"))

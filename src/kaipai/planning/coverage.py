@@ -35,11 +35,18 @@ from kaipai.document.models import (
     ShotSize,
     Transition,
 )
-from kaipai.planning.lexicon import camera_move_for_action, delivery_of, is_emotional, is_small_object, objects_in, sounds_in
+from kaipai.document.vocabulary import LENS
+from kaipai.planning.lexicon import (
+    camera_move_for_action,
+    delivery_of,
+    is_emotional,
+    is_small_object,
+    objects_in,
+    sounds_in,
+)
 from kaipai.planning.names import NARRATOR_ID, has_cjk, is_narrator, name_index, normalize_name, slugify
 from kaipai.planning.prompts import SceneWords, describe, image_prompt, video_prompt
 from kaipai.planning.timing import action_seconds, caption_seconds, dialogue_seconds
-from kaipai.planning.vocabulary import LENS
 from kaipai.screenplay.model import Element, ElementType
 
 #: Shot kinds whose length is the length of their dialogue.
@@ -50,7 +57,10 @@ _REACTION_SPACING = 3
 #: Words that point at someone already on screen ("she hands him the envelope", "他沉默了").
 _PRONOUN = re.compile(r"\b(?:he|she|they|him|her|them|his|hers|their)\b|他|她", re.I)
 #: Edit instructions that scripts often write as plain action.
-_EDIT_WORDS = re.compile(r"\s*(?:FADE IN|FADE OUT|FADE TO BLACK|FADE TO WHITE|CUT TO|SMASH CUT TO|MATCH CUT TO|DISSOLVE TO|CUT TO BLACK)\s*[:.]?\s*", re.I)
+_EDIT_WORDS = re.compile(
+    r"\s*(?:FADE IN|FADE OUT|FADE TO BLACK|FADE TO WHITE|CUT TO|SMASH CUT TO|MATCH CUT TO|DISSOLVE TO|CUT TO BLACK)\s*[:.]?\s*",
+    re.I,
+)
 #: The size to cut to instead of repeating a frame: one step tighter, or wider at the tight end.
 _VARIATION = {
     ShotSize.EWS: ShotSize.WS, ShotSize.WS: ShotSize.LS, ShotSize.LS: ShotSize.WS, ShotSize.MLS: ShotSize.MS,
@@ -121,18 +131,32 @@ def scene_elements(doc: Document, scene: Scene) -> list[Element]:
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in ("scenes", index, "elements", j, *err["loc"]))
-            raise DocumentError([Problem("kaipai.yaml", 0, 0, where, f"{err['msg']}; fix or delete this screenplay element, or re-import the screenplay")]) from None
+            raise DocumentError(
+                [
+                    Problem(
+                        "kaipai.yaml",
+                        0,
+                        0,
+                        where,
+                        f"{err['msg']}; fix or delete this screenplay element, or re-import the screenplay",
+                    )
+                ]
+            ) from None
     return out
 
 
 class ScenePlanner:
     """Plans one scene. Use :func:`plan_scene`; the class only holds the scene's running state."""
 
-    def __init__(self, doc: Document, scene: Scene):
+    def __init__(self, doc: Document, scene: Scene) -> None:
         self.doc, self.scene = doc, scene
         self.words = SceneWords.of(doc, scene)
         self.index = name_index(tuple((c.id, c.name, tuple(c.aliases)) for c in doc.cast.characters))
-        self.not_objects = (*(c.name for c in doc.cast.characters), *(a for c in doc.cast.characters for a in c.aliases), self.words.place)
+        self.not_objects = (
+            *(c.name for c in doc.cast.characters),
+            *(a for c in doc.cast.characters for a in c.aliases),
+            self.words.place,
+        )
         self.drafts: list[_Draft] = []
         self.sides: dict[str, tuple[ScreenThird, Facing]] = {}
         self.recent_speakers: list[str] = []
@@ -165,9 +189,13 @@ class ScenePlanner:
                 speaker = self.speaker_id(el.character)
                 paren = el.parenthetical.strip().strip("()（）").strip()
                 delivery = Delivery.vo if speaker == NARRATOR_ID else delivery_of(el.extension, el.character, paren)
-                line = DialogueLine(id=f"{self.scene.id}-L{n}", speaker=speaker, text=text, parenthetical=paren, delivery=delivery)
+                line = DialogueLine(
+                    id=f"{self.scene.id}-L{n}", speaker=speaker, text=text, parenthetical=paren, delivery=delivery
+                )
                 beats.append(_Beat("dialogue", text, _Line(line, dual=el.dual, emotional=is_emotional(text, paren))))
-            elif el.type in (ElementType.action, ElementType.centered) and _EDIT_WORDS.fullmatch(re.sub(r"[*_]", "", text)):
+            elif el.type in (ElementType.action, ElementType.centered) and _EDIT_WORDS.fullmatch(
+                re.sub(r"[*_]", "", text)
+            ):
                 beats.append(_Beat("transition", text))  # "FADE IN:" written as action, as most scripts open
             elif el.type == ElementType.action and text:
                 beats.append(_Beat("action", text))
@@ -195,7 +223,9 @@ class ScenePlanner:
                     order.setdefault(cid, None)
         for cid in order:
             self.side(cid)
-        shown = {b.line.line.speaker for b in beats if b.line} | {c for b in beats if b.kind == "action" for c in self.index.mentioned(b.text)}
+        shown = {b.line.line.speaker for b in beats if b.line} | {
+            c for b in beats if b.kind == "action" for c in self.index.mentioned(b.text)
+        }
         for cid in self.scene.characters:
             if cid not in shown:  # declared for the scene (人物：…) but never named again: there all along
                 self.appeared.setdefault(cid, None)
@@ -258,7 +288,7 @@ class ScenePlanner:
 
     def establishing(self, opening: str) -> None:
         exterior = self.scene.int_ext == IntExt.EXT
-        people = [c for c in self.index.mentioned(opening)] if opening else []
+        people = list(self.index.mentioned(opening)) if opening else []
         self.add(
             _Draft(
                 kind=ShotKind.establishing,
@@ -290,7 +320,17 @@ class ScenePlanner:
                 kind, size = ShotKind.group, ShotSize.WS if move != CameraMove.static else ShotSize.LS
             depths = [Depth.midground, Depth.midground]
             comp = [self.place(c, depths[i] if i < 2 else Depth.background) for i, c in enumerate(people)]
-            self.add(_Draft(kind=kind, size=size, move=move, composition=comp, action=text, sfx=sounds_in(text), visual_seconds=action_seconds(text)))
+            self.add(
+                _Draft(
+                    kind=kind,
+                    size=size,
+                    move=move,
+                    composition=comp,
+                    action=text,
+                    sfx=sounds_in(text),
+                    visual_seconds=action_seconds(text),
+                )
+            )
         for subject, prop in self.objects(text, people)[:2]:
             small = is_small_object(subject)
             self.add(
@@ -350,17 +390,28 @@ class ScenePlanner:
         if d.delivery != Delivery.on:
             listener = None
             if d.delivery == Delivery.os:  # whoever hears it, even if they have not been seen yet
-                listener = self.listener_for(d.speaker) or next((c for c in self.sides if c not in (d.speaker, NARRATOR_ID)), None)
+                listener = self.listener_for(d.speaker) or next(
+                    (c for c in self.sides if c not in (d.speaker, NARRATOR_ID)), None
+                )
                 if listener is not None:
                     self.appeared.setdefault(listener, None)
             if listener is not None:  # off screen: we watch the one who hears it
-                self.add(_Draft(kind=ShotKind.reaction, size=ShotSize.MCU, composition=[self.place(listener)], lines=[ln]))
+                self.add(
+                    _Draft(kind=ShotKind.reaction, size=ShotSize.MCU, composition=[self.place(listener)], lines=[ln])
+                )
             elif last is not None and last.kind in _VISUAL_KINDS and not last.on_screen_speakers:
                 last.lines.append(ln)  # a voice over the picture already there
-            elif last is not None and self.last_beat == "dialogue" and last.lines and all(x.line.speaker == d.speaker and x.line.delivery == Delivery.vo for x in last.lines):
+            elif (
+                last is not None
+                and self.last_beat == "dialogue"
+                and last.lines
+                and all(x.line.speaker == d.speaker and x.line.delivery == Delivery.vo for x in last.lines)
+            ):
                 last.lines.append(ln)  # the same voice goes on
             elif d.speaker in self.appeared and d.speaker != NARRATOR_ID:  # their thoughts: we watch them, silent
-                self.add(_Draft(kind=ShotKind.single, size=ShotSize.CU, composition=[self.place(d.speaker)], lines=[ln]))
+                self.add(
+                    _Draft(kind=ShotKind.single, size=ShotSize.CU, composition=[self.place(d.speaker)], lines=[ln])
+                )
                 self._seen(d.speaker)
             else:
                 self.cutaway("", opening=False)
@@ -370,8 +421,16 @@ class ScenePlanner:
         if last is not None and self.last_beat == "dialogue" and last.kind in DIALOGUE_KINDS:
             if ln.dual or last.on_screen_speakers == {speaker}:
                 if ln.dual and speaker not in last.on_screen_speakers:  # dual dialogue: both at once, in one frame
-                    both = sorted({*last.on_screen_speakers, speaker}, key=lambda c: list(self.sides).index(c) if c in self.sides else 99)
-                    last.kind, last.size, last.angle, last.move = ShotKind.two_shot, ShotSize.MS, Angle.eye, CameraMove.static
+                    both = sorted(
+                        {*last.on_screen_speakers, speaker},
+                        key=lambda c: list(self.sides).index(c) if c in self.sides else 99,
+                    )
+                    last.kind, last.size, last.angle, last.move = (
+                        ShotKind.two_shot,
+                        ShotSize.MS,
+                        Angle.eye,
+                        CameraMove.static,
+                    )
                     last.composition = [self.place(c) for c in both]
                 last.lines.append(ln)
                 self._remember(speaker)
@@ -380,20 +439,36 @@ class ScenePlanner:
         listener = self.listener_for(speaker)
         present = [c for c in self.appeared if c != NARRATOR_ID]
         n = self.dialogue_shots
-        if n == 0 and listener is not None and last is not None and self.last_beat == "action" and last.kind in (ShotKind.two_shot, ShotKind.group) and not last.lines:
-            if {speaker, listener} <= {p.character for p in last.composition}:  # they speak in the shot that shows them
-                last.lines.append(ln)
-                self.dialogue_shots += 1
-                self._remember(speaker)
-                return
+        if (
+            n == 0
+            and listener is not None
+            and last is not None
+            and self.last_beat == "action"
+            and last.kind in (ShotKind.two_shot, ShotKind.group)
+            and not last.lines
+        ) and {speaker, listener} <= {p.character for p in last.composition}:  # they speak in the shot that shows them
+            last.lines.append(ln)
+            self.dialogue_shots += 1
+            self._remember(speaker)
+            return
         if n == 0 and listener is not None and len(present) >= 3:
-            draft = _Draft(kind=ShotKind.group, size=ShotSize.LS, composition=[self.place(c, Depth.midground if i < 2 else Depth.background) for i, c in enumerate(present)])
+            draft = _Draft(
+                kind=ShotKind.group,
+                size=ShotSize.LS,
+                composition=[
+                    self.place(c, Depth.midground if i < 2 else Depth.background) for i, c in enumerate(present)
+                ],
+            )
         elif n == 0 and listener is not None:
             pair = sorted([speaker, listener], key=lambda c: list(self.sides).index(c))
             draft = _Draft(kind=ShotKind.two_shot, size=ShotSize.MS, composition=[self.place(c) for c in pair])
         elif ln.emotional:
-            draft = _Draft(kind=ShotKind.single, size=ShotSize.CU, move=CameraMove.push_in, composition=[self.place(speaker)])
-        elif listener is not None and n % 2 == 1 and self.side(listener)[0] != self.side(speaker)[0]:  # over a shoulder on the other side
+            draft = _Draft(
+                kind=ShotKind.single, size=ShotSize.CU, move=CameraMove.push_in, composition=[self.place(speaker)]
+            )
+        elif (
+            listener is not None and n % 2 == 1 and self.side(listener)[0] != self.side(speaker)[0]
+        ):  # over a shoulder on the other side
             draft = _Draft(
                 kind=ShotKind.ots,
                 size=ShotSize.MCU,
@@ -401,7 +476,9 @@ class ScenePlanner:
                 composition=[self.place(speaker), self.place(listener, Depth.foreground, Facing.away)],
             )
         else:
-            draft = _Draft(kind=ShotKind.single, size=ShotSize.MS if n == 0 else ShotSize.MCU, composition=[self.place(speaker)])
+            draft = _Draft(
+                kind=ShotKind.single, size=ShotSize.MS if n == 0 else ShotSize.MCU, composition=[self.place(speaker)]
+            )
         draft.lines.append(ln)
         self.add(draft)
         self.dialogue_shots += 1
@@ -409,7 +486,11 @@ class ScenePlanner:
         if ln.emotional and listener is not None and self.dialogue_shots - self.last_reaction >= _REACTION_SPACING:
             answers = following is not None and following.line is not None and following.line.line.speaker == listener
             if not answers:
-                self.add(_Draft(kind=ShotKind.reaction, size=ShotSize.CU, composition=[self.place(listener)], visual_seconds=1.5))
+                self.add(
+                    _Draft(
+                        kind=ShotKind.reaction, size=ShotSize.CU, composition=[self.place(listener)], visual_seconds=1.5
+                    )
+                )
                 self.last_reaction = self.dialogue_shots
 
     def _remember(self, speaker: str) -> None:
@@ -453,7 +534,9 @@ class ScenePlanner:
             absorbed = first if first is not None and first.kind == "action" else None
             self.establishing(absorbed.text if absorbed else "")
         for i, beat in enumerate(beats):
-            following = next((b for b in beats[i + 1 :] if b.kind in ("action", "dialogue", "caption", "cutaway")), None)
+            following = next(
+                (b for b in beats[i + 1 :] if b.kind in ("action", "dialogue", "caption", "cutaway")), None
+            )
             if beat.kind == "transition":
                 if id(beat) not in before_first:
                     self.transition(beat.text)

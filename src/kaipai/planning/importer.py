@@ -42,10 +42,38 @@ from kaipai.planning.names import (
 from kaipai.screenplay.model import Element, ElementType, Screenplay, ScreenplayScene
 
 #: Element types that put something on screen or in the ear; a preamble holding one becomes a scene.
-CONTENT_TYPES = frozenset({ElementType.action, ElementType.dialogue, ElementType.caption, ElementType.cutaway, ElementType.lyric, ElementType.centered})
+CONTENT_TYPES = frozenset(
+    {
+        ElementType.action,
+        ElementType.dialogue,
+        ElementType.caption,
+        ElementType.cutaway,
+        ElementType.lyric,
+        ElementType.centered,
+    }
+)
 
-_INT_EXT = {"INT": IntExt.INT, "EXT": IntExt.EXT, "INT/EXT": IntExt.INT_EXT, "EXT/INT": IntExt.INT_EXT, "I/E": IntExt.INT_EXT, "E/I": IntExt.INT_EXT, "内": IntExt.INT, "外": IntExt.EXT, "内外": IntExt.INT_EXT}
-_TIME = {t.value: t for t in TimeOfDay} | {"日": TimeOfDay.day, "夜": TimeOfDay.night, "晨": TimeOfDay.dawn, "黄昏": TimeOfDay.dusk, "昏": TimeOfDay.dusk, "morning": TimeOfDay.day, "evening": TimeOfDay.dusk, "afternoon": TimeOfDay.day}
+_INT_EXT = {
+    "INT": IntExt.INT,
+    "EXT": IntExt.EXT,
+    "INT/EXT": IntExt.INT_EXT,
+    "EXT/INT": IntExt.INT_EXT,
+    "I/E": IntExt.INT_EXT,
+    "E/I": IntExt.INT_EXT,
+    "内": IntExt.INT,
+    "外": IntExt.EXT,
+    "内外": IntExt.INT_EXT,
+}
+_TIME = {t.value: t for t in TimeOfDay} | {
+    "日": TimeOfDay.day,
+    "夜": TimeOfDay.night,
+    "晨": TimeOfDay.dawn,
+    "黄昏": TimeOfDay.dusk,
+    "昏": TimeOfDay.dusk,
+    "morning": TimeOfDay.day,
+    "evening": TimeOfDay.dusk,
+    "afternoon": TimeOfDay.day,
+}
 
 
 @dataclass
@@ -79,7 +107,9 @@ def document_from_screenplay(
         for form in person.forms:
             if form != person.name and form not in aliases:
                 aliases.append(form)
-        characters.append(Character(id=cid, name=person.name, aliases=aliases, description=person.description, color=colour))
+        characters.append(
+            Character(id=cid, name=person.name, aliases=aliases, description=person.description, color=colour)
+        )
     index = NameIndex([(c.id, c.name, c.aliases) for c in characters])
 
     locations: list[Location] = []
@@ -103,7 +133,9 @@ def document_from_screenplay(
                 int_ext=_INT_EXT.get(sc.int_ext.strip().upper().replace(" ", ""), IntExt.INT),
                 time_of_day=_TIME.get(sc.time_of_day.strip().lower(), TimeOfDay.unspecified),
                 location=loc_id,
-                synopsis=" ".join(el.text.strip() for el in sc.elements if el.type == ElementType.synopsis and el.text.strip()),
+                synopsis=" ".join(
+                    el.text.strip() for el in sc.elements if el.type == ElementType.synopsis and el.text.strip()
+                ),
                 characters=_present(sc, index),
                 elements=[el.model_dump(mode="json") for el in sc.elements],
             )

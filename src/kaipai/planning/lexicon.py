@@ -49,8 +49,14 @@ def is_emotional(text: str, parenthetical: str = "") -> bool:
 
 # --------------------------------------------------------------------------- movement
 
-_EN_RUN = re.compile(r"\b(run\w*|ran|rush\w*|chas\w*|fle[ed]\w*|sprint\w*|fight\w*|struggl\w*|dash\w*|bolt\w*|scrambl\w*|tackl\w*)\b", re.I)
-_EN_WALK = re.compile(r"\b(walk\w*|enter\w*|cross\w*|approach\w*|pac(?:e|es|ing)|head(?:s|ing)? (?:to|for|toward)|stroll\w*|step(?:s)? (?:in|out|into)|leav(?:e|es|ing)|exit\w*)\b", re.I)
+_EN_RUN = re.compile(
+    r"\b(run\w*|ran|rush\w*|chas\w*|fle[ed]\w*|sprint\w*|fight\w*|struggl\w*|dash\w*|bolt\w*|scrambl\w*|tackl\w*)\b",
+    re.I,
+)
+_EN_WALK = re.compile(
+    r"\b(walk\w*|enter\w*|cross\w*|approach\w*|pac(?:e|es|ing)|head(?:s|ing)? (?:to|for|toward)|stroll\w*|step(?:s)? (?:in|out|into)|leav(?:e|es|ing)|exit\w*)\b",
+    re.I,
+)
 _ZH_RUN = re.compile(r"跑|冲|追|逃|奔|扑|打斗|厮打|挣扎")
 _ZH_WALK = re.compile(r"走进|走出|走向|走到|走过|踱步|进门|出门|离开|穿过|走来|走去|进来|进屋")
 
@@ -75,10 +81,14 @@ _EN_HANDLE = (
 )
 _EN_DET = r"(?:the|a|an|his|her|their|its|my|your|our|one|another|some|this|that|two|three)"
 #: "hands him the envelope": the one who receives it may stand between the verb and the thing.
-_EN_OBJECT = re.compile(rf"\b{_EN_HANDLE}\s+(?:(?:him|her|them|me|us)\s+)?{_EN_DET}\s+((?:[A-Za-z][\w'\-]*\s*){{1,3}})", re.I)
+_EN_OBJECT = re.compile(
+    rf"\b{_EN_HANDLE}\s+(?:(?:him|her|them|me|us)\s+)?{_EN_DET}\s+((?:[A-Za-z][\w'\-]*\s*){{1,3}})", re.I
+)
 #: "sets the lantern and the letter on the table": a second thing joined to the first.
 _EN_AND_OBJECT = re.compile(rf"\s*(?:,\s*)?(?:and|or)\s+{_EN_DET}\s+((?:[A-Za-z][\w'\-]*\s*){{1,3}})", re.I)
-_EN_CAPS_OBJECT = re.compile(r"\b(?:the|a|an|his|her|their|its|another)\s+((?:[A-Z][A-Z'\-]+)(?:\s+[A-Z][A-Z'\-]+){0,2})\b")
+_EN_CAPS_OBJECT = re.compile(
+    r"\b(?:the|a|an|his|her|their|its|another)\s+((?:[A-Z][A-Z'\-]+)(?:\s+[A-Z][A-Z'\-]+){0,2})\b"
+)
 _EN_STOP = {
     "on", "in", "at", "to", "from", "with", "and", "or", "but", "as", "into", "onto", "out", "up", "down", "over",
     "off", "of", "for", "while", "then", "that", "which", "who", "back", "again", "away", "before", "after", "when",
@@ -89,7 +99,38 @@ _EN_STOP = {
     "until", "the", "a", "an", "his", "its", "their", "my", "your", "our", "this", "these", "those", "what", "where",
     "right", "left", "tight", "hard", "close", "closer", "forward", "together", "high", "low", "now", "once", "twice",
 }  # fmt: skip
-_EN_PRONOUNS = {"it", "him", "her", "them", "me", "us", "you", "himself", "herself", "themselves", "this", "that", "everything", "something", "nothing", "anything", "one", "each", "other", "another", "way", "eyes", "head", "hand", "hands", "face", "breath", "moment", "time", "door"}
+_EN_PRONOUNS = {
+    "it",
+    "him",
+    "her",
+    "them",
+    "me",
+    "us",
+    "you",
+    "himself",
+    "herself",
+    "themselves",
+    "this",
+    "that",
+    "everything",
+    "something",
+    "nothing",
+    "anything",
+    "one",
+    "each",
+    "other",
+    "another",
+    "way",
+    "eyes",
+    "head",
+    "hand",
+    "hands",
+    "face",
+    "breath",
+    "moment",
+    "time",
+    "door",
+}
 _EN_PERSON = re.compile(
     r"(man|men|woman|women|boy|boys|girl|girls|kid|kids|guy|guys|lady|ladies|people|person|child|children|crowd|cop|cops|"
     r"officer|guard|nurse|doctor|waiter|waitress|driver|clerk|priest|mother|father|mom|dad|son|daughter|wife|husband|"
@@ -105,8 +146,36 @@ _EN_NOT_THING = re.compile(
     re.I,
 )
 #: Parts of the body are close-ups of a person, not inserts of a thing.
-_EN_BODY = re.compile(r"(eye|eyes|hand|hands|face|smile|head|mouth|lips|arm|arms|leg|legs|foot|feet|finger|fingers|hair|tears?|shoulder|shoulders|back|chest|breath|voice|cough|lap|knees?|ourselves|yourself|myself)$", re.I)
-_SCRIPT_CAPS = {"CONTINUOUS", "LATER", "MOMENTS", "MOMENT", "SAME", "CUT", "FADE", "DISSOLVE", "INTERCUT", "BACK", "POV", "CLOSE", "ANGLE", "INSERT", "MONTAGE", "END", "TITLE", "SUPER", "CONT'D", "V.O", "O.S", "OK", "TV", "I"}
+_EN_BODY = re.compile(
+    r"(eye|eyes|hand|hands|face|smile|head|mouth|lips|arm|arms|leg|legs|foot|feet|finger|fingers|hair|tears?|shoulder|shoulders|back|chest|breath|voice|cough|lap|knees?|ourselves|yourself|myself)$",
+    re.I,
+)
+_SCRIPT_CAPS = {
+    "CONTINUOUS",
+    "LATER",
+    "MOMENTS",
+    "MOMENT",
+    "SAME",
+    "CUT",
+    "FADE",
+    "DISSOLVE",
+    "INTERCUT",
+    "BACK",
+    "POV",
+    "CLOSE",
+    "ANGLE",
+    "INSERT",
+    "MONTAGE",
+    "END",
+    "TITLE",
+    "SUPER",
+    "CONT'D",
+    "V.O",
+    "O.S",
+    "OK",
+    "TV",
+    "I",
+}
 
 #: Sounds written in capitals in Fountain action ("a SOUND in the hall", "the phone RINGS").
 _EN_SOUND_WORDS = {
@@ -116,14 +185,26 @@ _EN_SOUND_WORDS = {
     "SPLASH", "CREAK", "CREAKS", "CRACK", "BOOM", "THUMP", "CLANG", "HISS", "ROAR", "BARK", "BARKS", "CHIME", "CHIMES",
     "DOORBELL", "ALARM", "SHATTER", "SHATTERS", "SCREECH", "POP", "WHOOSH", "APPLAUSE", "MUSIC",
 }  # fmt: skip
-_EN_SOUND_PHRASE = re.compile(r"\b((?:phone|doorbell|alarm|bell|telephone|clock)s? (?:rings?|ringing|buzz(?:es)?|chimes?|goes off)|knock(?:s|ing)? (?:at|on) the door|dog(?:s)? bark(?:s|ing)?|thunder(?: rumbles| cracks)?|footsteps)\b", re.I)
-_EN_SMALL = re.compile(r"(card|letter|ring|key|keys|photo|photograph|picture|note|envelope|watch|coin|pill|pills|ticket|button|badge|pen|bullet|phone|cellphone|screen|locket|stamp|lighter|match|matches|necklace|earring|glass|cup|button|check|cheque|receipt|page|map)$", re.I)
+_EN_SOUND_PHRASE = re.compile(
+    r"\b((?:phone|doorbell|alarm|bell|telephone|clock)s? (?:rings?|ringing|buzz(?:es)?|chimes?|goes off)|knock(?:s|ing)? (?:at|on) the door|dog(?:s)? bark(?:s|ing)?|thunder(?: rumbles| cracks)?|footsteps)\b",
+    re.I,
+)
+_EN_SMALL = re.compile(
+    r"(card|letter|ring|key|keys|photo|photograph|picture|note|envelope|watch|coin|pill|pills|ticket|button|badge|pen|bullet|phone|cellphone|screen|locket|stamp|lighter|match|matches|necklace|earring|glass|cup|button|check|cheque|receipt|page|map)$",
+    re.I,
+)
 
-_ZH_HANDLE = re.compile(r"拿起|拿出|拿着|掏出|取出|打开|翻开|拆开|撕开|展开|握着|握住|攥着|递给|递过|捡起|放下|举起|摸着|盯着|读着|看着手中的|写下|点燃|合上|抱着|拎着|端着|捧着|翻看|摩挲|拨通|接起|挂断")
-_ZH_DET = re.compile(r"^(?:了|着|起|出|来)?(?:[这那一两][个张封本杯把块只条支件台部份枚盒瓶顶双束朵页]|[个张封本杯把块只条支件台部份枚盒瓶顶双束朵页])?")
+_ZH_HANDLE = re.compile(
+    r"拿起|拿出|拿着|掏出|取出|打开|翻开|拆开|撕开|展开|握着|握住|攥着|递给|递过|捡起|放下|举起|摸着|盯着|读着|看着手中的|写下|点燃|合上|抱着|拎着|端着|捧着|翻看|摩挲|拨通|接起|挂断"
+)
+_ZH_DET = re.compile(
+    r"^(?:了|着|起|出|来)?(?:[这那一两][个张封本杯把块只条支件台部份枚盒瓶顶双束朵页]|[个张封本杯把块只条支件台部份枚盒瓶顶双束朵页])?"
+)
 _ZH_STOP = re.compile(r"[，。！？、；：,.!?;:\s…—“”\"'（）()]")
 _ZH_PERSON = re.compile(r"^(他|她|它|他们|她们|我|你|我们|自己|对方|父亲|母亲|爸爸|妈妈|男人|女人|孩子)$")
-_ZH_SMALL = re.compile(r"(卡|信|戒指|钥匙|照片|相片|纸条|信封|手表|硬币|药|票|纽扣|徽章|笔|子弹|手机|屏幕|项链|耳环|杯|邮票|打火机|火柴|字条|便条|日记|吊坠)$")
+_ZH_SMALL = re.compile(
+    r"(卡|信|戒指|钥匙|照片|相片|纸条|信封|手表|硬币|药|票|纽扣|徽章|笔|子弹|手机|屏幕|项链|耳环|杯|邮票|打火机|火柴|字条|便条|日记|吊坠)$"
+)
 _ZH_SOUNDS = re.compile(
     r"敲门声|门铃声?|电话铃声?|手机铃声|铃声|脚步声|雷声|雨声|枪声|笑声|哭声|风声|敲击声|警笛声?|汽笛声?|掌声|鸟鸣|狗叫声?|犬吠|"
     r"刹车声|爆炸声|钟声|关门声|开门声|水声|碎裂声|玻璃碎裂声|喇叭声|鞭炮声|烟花声|心跳声|呼吸声|闹钟声?|打雷"
@@ -162,7 +243,12 @@ def objects_in(text: str, exclude: Iterable[str] = ()) -> list[str]:
         if has_cjk(obj):
             if _ZH_PERSON.match(obj):
                 return
-        elif _EN_PERSON.search(obj) or _EN_BODY.search(obj) or _EN_NOT_THING.search(obj) or any(w in skip for w in key.split()):
+        elif (
+            _EN_PERSON.search(obj)
+            or _EN_BODY.search(obj)
+            or _EN_NOT_THING.search(obj)
+            or any(w in skip for w in key.split())
+        ):
             return
         found.append(obj)
 

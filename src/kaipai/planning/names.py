@@ -86,7 +86,9 @@ def slugify(name: str) -> str:
     s = re.sub(r"['’`]", "", s)
     # Only what every regex engine calls a word character (letters, marks, digits, _): a document
     # checker reading ids with the schema's pattern must accept them too.
-    s = "".join(c if c in "_-" or unicodedata.category(c)[0] in "LM" or unicodedata.category(c) == "Nd" else "-" for c in s)
+    s = "".join(
+        c if c in "_-" or unicodedata.category(c)[0] in "LM" or unicodedata.category(c) == "Nd" else "-" for c in s
+    )
     s = re.sub(r"-+", "-", s).strip("-_")
     return re.sub(r"-{2,}", "-", s) or "x"
 
@@ -120,7 +122,7 @@ def previz_colour(index: int, taken: Iterable[str] = ()) -> str:
 class NameIndex:
     """Resolves names as written (cue, alias, id) to cast ids, and finds cast members named in text."""
 
-    def __init__(self, people: Sequence[tuple[str, str, Sequence[str]]]):
+    def __init__(self, people: Sequence[tuple[str, str, Sequence[str]]]) -> None:
         """``people``: (id, name, aliases) of each character."""
         self._by_key: dict[str, str] = {}
         self._by_form: dict[str, str] = {}

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from kaipai.document.models import Character, Delivery, Document, IntExt, Scene, Shot, ShotKind, Style, TimeOfDay
+from kaipai.document.vocabulary import ANGLE, FACING, INT_EXT, MOVE_PROMPT, NARRATOR, SIZE, THIRD, TIME, label, lang_of
 from kaipai.planning.names import has_cjk
-from kaipai.planning.vocabulary import ANGLE, FACING, INT_EXT, MOVE_PROMPT, NARRATOR, SIZE, THIRD, TIME, label, lang_of
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -96,7 +96,9 @@ OPENING_HEADINGS = frozenset({"OPENING", "序幕"})
 def _heading_place(heading: str) -> str:
     if heading.strip() in OPENING_HEADINGS:
         return ""
-    return re.sub(r"^\s*(?:\d+[-–.]\d+|\d+\.?|INT\.?/EXT\.?|INT\.?|EXT\.?|I/E\.?)\s*", "", heading, flags=re.I).strip(" .-")
+    return re.sub(r"^\s*(?:\d+[-–.]\d+|\d+\.?|INT\.?/EXT\.?|INT\.?|EXT\.?|I/E\.?)\s*", "", heading, flags=re.I).strip(
+        " .-"
+    )
 
 
 def first_sentences(text: str, n: int) -> str:
@@ -159,7 +161,9 @@ def _name_pattern(people: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[re.P
     forms = sorted(names, key=len, reverse=True)
     latin = "|".join(re.escape(f) for f in forms if not has_cjk(f))
     cjk = "|".join(re.escape(f) for f in forms if has_cjk(f))
-    alternatives = ([rf"(?<!\w)(?P<latin>{latin})(?!\w)(?:\s*\([^()]*\))?"] if latin else []) + ([rf"(?P<cjk>{cjk})(?:[（(][^（）()]*[）)])?"] if cjk else [])
+    alternatives = ([rf"(?<!\w)(?P<latin>{latin})(?!\w)(?:\s*\([^()]*\))?"] if latin else []) + (
+        [rf"(?P<cjk>{cjk})(?:[（(][^（）()]*[）)])?"] if cjk else []
+    )
     return (re.compile("|".join(alternatives)) if alternatives else None), names
 
 
@@ -172,9 +176,17 @@ def lighting_for(scene: Scene, style: Style, language: str) -> str:
     tod = TIME[lang][scene.time_of_day]
     colours = colour_words(style.palette, lang)
     if lang == "zh":
-        parts = [f"{ie}{'·' + tod if tod else ''}：{base}", style.lighting, "主色调：" + "、".join(colours) if colours else ""]
+        parts = [
+            f"{ie}{'·' + tod if tod else ''}：{base}",
+            style.lighting,
+            "主色调：" + "、".join(colours) if colours else "",
+        ]
         return "；".join(p for p in parts if p)
-    parts = [f"{ie.capitalize()}{', ' + tod if tod else ''}: {base}", style.lighting, "palette of " + ", ".join(colours) if colours else ""]
+    parts = [
+        f"{ie.capitalize()}{', ' + tod if tod else ''}: {base}",
+        style.lighting,
+        "palette of " + ", ".join(colours) if colours else "",
+    ]
     return "; ".join(p for p in parts if p)
 
 
@@ -198,7 +210,11 @@ def describe(shot: Shot, w: SceneWords, subject: str = "") -> str:
     zh = w.lang == "zh"
     where = w.setting()
     if shot.kind == ShotKind.establishing:
-        core = (f"{size}：{where}" if zh else f"{size.capitalize()} of {where}") if where else (size if zh else size.capitalize())
+        core = (
+            (f"{size}：{where}" if zh else f"{size.capitalize()} of {where}")
+            if where
+            else (size if zh else size.capitalize())
+        )
     elif shot.kind == ShotKind.cutaway:
         seen = subject or where or ("环境" if zh else "the surroundings")
         core = f"空镜：{seen}" if zh else f"Cutaway: {seen}"
@@ -217,7 +233,11 @@ def describe(shot: Shot, w: SceneWords, subject: str = "") -> str:
         core = f"反应镜头，{size}：{who}，倾听并作出反应" if zh else f"Reaction, {size} of {who}, listening"
     else:
         seen = who or where
-        core = (f"{size}：{seen}" if zh else f"{size.capitalize()} of {seen}") if seen else (size if zh else size.capitalize())
+        core = (
+            (f"{size}：{seen}" if zh else f"{size.capitalize()} of {seen}")
+            if seen
+            else (size if zh else size.capitalize())
+        )
     sentences = [core]
     if action and shot.kind not in (ShotKind.cutaway, ShotKind.caption):
         sentences.append(action)
@@ -229,7 +249,7 @@ def _sentences(parts: list[str], zh: bool) -> str:
     out = []
     for part in parts:
         part = part.strip()
-        if part and part[-1] not in "。！？!?.…”\"":
+        if part and part[-1] not in '。！？!?.…”"':
             part += "。" if zh else "."
         out.append(part)
     return ("" if zh else " ").join(p for p in out if p)
@@ -254,11 +274,20 @@ def image_prompt(shot: Shot, w: SceneWords, subject: str = "") -> str:
         if zh:
             parts.append(f"{w.name(p.character)}{'（' + look + '）' if look else ''}位于{side}，{facing}")
         else:
-            parts.append(f"{w.name(p.character)}{' (' + look + ')' if look else ''} at {side if side == 'centre' else 'screen ' + side}, {facing}")
+            parts.append(
+                f"{w.name(p.character)}{' (' + look + ')' if look else ''} at {side if side == 'centre' else 'screen ' + side}, {facing}"
+            )
     if shot.action and shot.kind not in (ShotKind.caption, ShotKind.cutaway):
         parts.append(prompt_text(first_sentences(shot.action, 1), w))  # a keyframe is one moment
     if shot.kind != ShotKind.caption:
-        parts.append(w.setting() + (f"，{w.place_description}" if zh and w.place_description else (f", {w.place_description}" if w.place_description else "")))
+        parts.append(
+            w.setting()
+            + (
+                f"，{w.place_description}"
+                if zh and w.place_description
+                else (f", {w.place_description}" if w.place_description else "")
+            )
+        )
         parts.append(shot.lighting)
     if w.style.visual_style:
         parts.append(w.style.visual_style)
@@ -286,11 +315,19 @@ def video_prompt(shot: Shot, w: SceneWords, subject: str = "") -> str:
                 parts.append(f"{w.name(d.speaker)}{'（' + note + '）' if note else ''}说话，口型清晰")
             else:
                 parts.append(f"{w.name(d.speaker)} speaks{' (' + note + ')' if note else ''}, clear lip movement")
-    thinking = [p.character for p in shot.composition if any(d.speaker == p.character and d.delivery == Delivery.vo for d in shot.dialogue)]
+    thinking = [
+        p.character
+        for p in shot.composition
+        if any(d.speaker == p.character and d.delivery == Delivery.vo for d in shot.dialogue)
+    ]
     for cid in thinking:  # their own voice over their face: the lips stay still
         parts.append(f"{w.name(cid)}沉默不语，若有所思" if zh else f"{w.name(cid)} silent, lost in thought, lips still")
     if shot.kind == ShotKind.reaction:
-        names = "、".join(w.name(p.character) for p in shot.composition) if zh else " and ".join(w.name(p.character) for p in shot.composition)
+        names = (
+            "、".join(w.name(p.character) for p in shot.composition)
+            if zh
+            else " and ".join(w.name(p.character) for p in shot.composition)
+        )
         parts.append(f"{names}静静倾听，表情细微变化" if zh else f"{names} listens, a subtle change of expression")
     if shot.kind == ShotKind.caption:
         parts.append("字幕缓缓浮现" if zh else "the caption fades in and holds")

@@ -54,7 +54,9 @@ def replan(doc: Document, plan_scene: Callable[[Document, Scene], list[Shot]]) -
     script_lines: set[tuple[str, str, str]] = set()
     for scene in doc.scenes:
         scene_old = old_by_scene.get(scene.id, [])
-        fresh = _keep_line_ids(plan_scene(doc, scene), [d for s in scene_old for d in s.dialogue], scene.id, locked_lines)
+        fresh = _keep_line_ids(
+            plan_scene(doc, scene), [d for s in scene_old for d in s.dialogue], scene.id, locked_lines
+        )
         fresh = _keep_shot_ids(fresh, scene_old, scene.id)
         script_lines.update((scene.id, d.speaker, d.text) for s in fresh for d in s.dialogue)
         mine = {s.id: s for s in locked_by_scene.get(scene.id, [])}
@@ -99,13 +101,19 @@ def replan(doc: Document, plan_scene: Callable[[Document, Scene], list[Shot]]) -
         changed=[i for i in new_free if i in old_free and _content(new_free[i]) != _content(old_free[i])],
         removed=[s.id for s in old_order if not s.locked and s.id not in new_free],
         kept_locked=[s.id for s in sequence if s.locked],
-        stale_locked=[s.id for s in sequence if s.locked and any((s.scene, d.speaker, d.text) not in script_lines for d in s.dialogue)],
+        stale_locked=[
+            s.id
+            for s in sequence
+            if s.locked and any((s.scene, d.speaker, d.text) not in script_lines for d in s.dialogue)
+        ],
     )
     doc.shots = sequence
     return result
 
 
-def _keep_line_ids(fresh: list[Shot], old_lines: list[DialogueLine], scene_id: str, locked_lines: Set[str] = frozenset()) -> list[Shot]:
+def _keep_line_ids(
+    fresh: list[Shot], old_lines: list[DialogueLine], scene_id: str, locked_lines: Set[str] = frozenset()
+) -> list[Shot]:
     """Give each planned line the id it had before, so its voice take and any locked shot still find it.
 
     A line is the same line when speaker and text match; failing that, when it keeps its place
@@ -130,7 +138,12 @@ def _keep_line_ids(fresh: list[Shot], old_lines: list[DialogueLine], scene_id: s
     texts_now = {(d.speaker, d.text) for d in planned}
     for i, d in enumerate(planned):
         old = old_by_id.get(d.id)
-        edited = old is not None and old.speaker == d.speaker and (old.speaker, old.text) not in texts_now and d.id not in locked_lines
+        edited = (
+            old is not None
+            and old.speaker == d.speaker
+            and (old.speaker, old.text) not in texts_now
+            and d.id not in locked_lines
+        )
         if i not in chosen and edited and d.id not in taken:
             chosen[i] = d.id
             taken.add(d.id)

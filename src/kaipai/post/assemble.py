@@ -10,6 +10,7 @@ exactly as long as its shots. A film of conforming H.264 clips joined by cuts is
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,7 @@ class Segment:
 def plan_segments(cut: Cut) -> list[Segment]:
     """Frame counts of every shot and its handles; transitions are centred on the cut."""
     segs = [Segment(s, max(1, frames(s.duration, cut.fps))) for s in cut.shots]
-    for prev, seg in zip(segs, segs[1:], strict=False):
+    for prev, seg in itertools.pairwise(segs):
         if seg.shot.transition in XFADE and seg.shot.transition_duration > 0:
             d = min(frames(seg.shot.transition_duration, cut.fps), prev.frames, seg.frames)
             if d >= 2:
@@ -69,7 +70,12 @@ def _picture(g: Graph, seg: Segment, cut: Cut, slate: Callable[[CutShot], Path],
         k = g.add_input("-framerate", str(fps), "-i", str(source))
     parts = ["setpts=PTS-STARTPTS"]
     if info is None or not info.conforms(w, h, fps) or seg.shot.picture is None:
-        parts += [f"scale={w}:{h}:force_original_aspect_ratio=decrease", f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black", "setsar=1", "format=yuv420p"]
+        parts += [
+            f"scale={w}:{h}:force_original_aspect_ratio=decrease",
+            f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black",
+            "setsar=1",
+            "format=yuv420p",
+        ]
     parts.append(f"fps={fps}")  # also gives every shot the same time base, which xfade and concat need
     # one tpad for both ends: two in a row mis-time the clones of a one-frame still
     head = f"start_mode=clone:start={seg.head}:" if seg.head else ""
@@ -78,7 +84,9 @@ def _picture(g: Graph, seg: Segment, cut: Cut, slate: Callable[[CutShot], Path],
     if seg.shot.transition == "fade_in" and fade:
         parts.append(f"fade=t=in:start_frame={seg.head}:nb_frames={min(fade, seg.frames)}")
     if seg.shot.transition == "fade_out" and fade:
-        parts.append(f"fade=t=out:start_frame={seg.head + seg.frames - min(fade, seg.frames)}:nb_frames={min(fade, seg.frames)}")
+        parts.append(
+            f"fade=t=out:start_frame={seg.head + seg.frames - min(fade, seg.frames)}:nb_frames={min(fade, seg.frames)}"
+        )
     g.chains.append(f"[{k}:v]{','.join(parts)}[v{index}]")
     return f"v{index}"
 
@@ -146,7 +154,9 @@ def copy_list(cut: Cut, segs: list[Segment]) -> list[Path] | None:
     return paths if len(setups) == 1 and None not in setups else None
 
 
-def loudness_gain(cut: Cut, music: dict[int, Path], profile: str, on_progress: Callable[[Progress], None] | None = None) -> tuple[str, dict[str, float]]:
+def loudness_gain(
+    cut: Cut, music: dict[int, Path], profile: str, on_progress: Callable[[Progress], None] | None = None
+) -> tuple[str, dict[str, float]]:
     """First pass on the audio alone: the gain chain for the encode and what was measured."""
     if not cut.lines and not music:
         return "anull", {}

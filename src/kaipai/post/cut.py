@@ -119,7 +119,11 @@ def build_cut(doc: Document, media: dict[str, object]) -> Cut:
         if shot.music:
             if cut.music:
                 cut.music[-1].end = t
-            cut.music.append(MusicCue(prompt=shot.music, start=t, end=-1.0, path=getattr(m, "music", None) if m is not None else None))
+            cut.music.append(
+                MusicCue(
+                    prompt=shot.music, start=t, end=-1.0, path=getattr(m, "music", None) if m is not None else None
+                )
+            )
         t += duration
     for cue in cut.music:
         if cue.end < 0:

@@ -52,7 +52,14 @@ class Graph:
         return ["-filter_complex", ";".join(self.chains)] if self.chains else []
 
 
-def run(cmd: list[str], *, total: float = 0.0, on_progress: Callable[[Progress], None] | None = None, cwd: Path | None = None, what: str = "assemble") -> str:
+def run(
+    cmd: list[str],
+    *,
+    total: float = 0.0,
+    on_progress: Callable[[Progress], None] | None = None,
+    cwd: Path | None = None,
+    what: str = "assemble",
+) -> str:
     """Run ffmpeg, feeding its ``-progress`` output into ``on_progress``; return its log (stderr)."""
     proc = subprocess.Popen(
         [ffmpeg(), "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats", *cmd],

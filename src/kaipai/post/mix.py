@@ -30,7 +30,7 @@ class Placed:
 
 
 def samples(seconds: float) -> int:
-    return int(round(seconds * RATE))
+    return round(seconds * RATE)
 
 
 def lanes(items: list[Placed]) -> list[list[Placed]]:
@@ -81,16 +81,22 @@ def bus(g: Graph, items: list[Placed], total: int, name: str) -> str:
     if not items:
         g.chains.append(f"anullsrc=r={RATE}:cl=stereo,atrim=end_sample={total}[{name}]")
         return name
-    labels = [_lane(g, lane, total, f"{name}{i}_") for i, lane in enumerate(lanes([p for p in items if p.start < total]))]
+    labels = [
+        _lane(g, lane, total, f"{name}{i}_") for i, lane in enumerate(lanes([p for p in items if p.start < total]))
+    ]
     if len(labels) == 1:
         g.chains.append(f"[{labels[0]}]anull[{name}]")
     else:
-        g.chains.append(f"{''.join(f'[{x}]' for x in labels)}amix=inputs={len(labels)}:normalize=0:duration=longest[{name}]")
+        g.chains.append(
+            f"{''.join(f'[{x}]' for x in labels)}amix=inputs={len(labels)}:normalize=0:duration=longest[{name}]"
+        )
     return name
 
 
 def dialogue_items(cut: Cut) -> list[Placed]:
-    return [Placed(line.path, samples(line.start), max(1, samples(line.end) - samples(line.start))) for line in cut.lines]
+    return [
+        Placed(line.path, samples(line.start), max(1, samples(line.end) - samples(line.start))) for line in cut.lines
+    ]
 
 
 def music_items(cut: Cut, music: dict[int, Path]) -> list[Placed]:
@@ -98,7 +104,11 @@ def music_items(cut: Cut, music: dict[int, Path]) -> list[Placed]:
     for j, cue in enumerate(cut.music):
         if j in music:
             length = max(1, samples(cue.end) - samples(cue.start))
-            out.append(Placed(music[j], samples(cue.start), length, fade_out=min(samples(1.5), length // 4), volume=MUSIC_LEVEL))
+            out.append(
+                Placed(
+                    music[j], samples(cue.start), length, fade_out=min(samples(1.5), length // 4), volume=MUSIC_LEVEL
+                )
+            )
     return out
 
 

@@ -30,11 +30,18 @@ class VideoInfo:
     def conforms(self, width: int, height: int, fps: int) -> bool:
         """Already at the film's size, 4:2:0 and frame rate: nothing to normalise."""
         square = self.sar in (None, Fraction(0), Fraction(1))
-        return (self.width, self.height) == (width, height) and self.pix_fmt == "yuv420p" and self.rate == fps and square
+        return (
+            (self.width, self.height) == (width, height) and self.pix_fmt == "yuv420p" and self.rate == fps and square
+        )
 
     def copyable(self, width: int, height: int, fps: int, frames: int) -> bool:
         """Can go into the master as it is: H.264 that conforms, exactly ``frames`` long, starting at 0."""
-        return self.codec == "h264" and self.conforms(width, height, fps) and self.frames == frames and abs(self.start) < 1e-6
+        return (
+            self.codec == "h264"
+            and self.conforms(width, height, fps)
+            and self.frames == frames
+            and abs(self.start) < 1e-6
+        )
 
 
 @lru_cache(maxsize=512)
@@ -45,7 +52,11 @@ def _probe(path: str, mtime: float, size: int) -> VideoInfo | None:
                 return None
             stream = container.streams.video[0]
             ctx = stream.codec_context
-            start = float(stream.start_time * stream.time_base) if stream.start_time is not None and stream.time_base else 0.0
+            start = (
+                float(stream.start_time * stream.time_base)
+                if stream.start_time is not None and stream.time_base
+                else 0.0
+            )
             return VideoInfo(
                 codec=ctx.name,
                 width=ctx.width,

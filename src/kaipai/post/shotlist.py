@@ -13,11 +13,35 @@ from pathlib import Path
 
 from kaipai.document.io import atomic_write_bytes
 from kaipai.document.models import Delivery, Document, Shot
-from kaipai.planning.vocabulary import ANGLE, FACING, MOVE, NARRATOR, SIZE, THIRD, label, lang_of
+from kaipai.document.vocabulary import ANGLE, FACING, MOVE, NARRATOR, SIZE, THIRD, label, lang_of
 
 HEADINGS = {
-    "zh": ["镜号", "场次", "景别", "角度", "运镜", "镜头", "人物／构图", "画面内容", "台词", "音效／音乐", "时长（秒）"],
-    "en": ["Shot", "Scene", "Size", "Angle", "Move", "Lens", "Characters / composition", "Description", "Dialogue", "SFX / music", "Duration (s)"],
+    "zh": [
+        "镜号",
+        "场次",
+        "景别",
+        "角度",
+        "运镜",
+        "镜头",
+        "人物／构图",
+        "画面内容",
+        "台词",
+        "音效／音乐",
+        "时长（秒）",
+    ],
+    "en": [
+        "Shot",
+        "Scene",
+        "Size",
+        "Angle",
+        "Move",
+        "Lens",
+        "Characters / composition",
+        "Description",
+        "Dialogue",
+        "SFX / music",
+        "Duration (s)",
+    ],
 }
 TITLE = {"zh": "分镜头脚本", "en": "Shot script"}
 #: Relative column widths of the PDF table (landscape A4).
@@ -39,7 +63,11 @@ def _row(shot: Shot, lang: str, names: dict[str, str]) -> list[str]:
     comp = []
     for p in shot.composition:
         who = names.get(p.character, p.character)
-        comp.append(f"{who}（{THIRD[lang][p.third]}·{FACING[lang][p.facing]}）" if zh else f"{who} ({THIRD[lang][p.third]}, {FACING[lang][p.facing]})")
+        comp.append(
+            f"{who}（{THIRD[lang][p.third]}·{FACING[lang][p.facing]}）"
+            if zh
+            else f"{who} ({THIRD[lang][p.third]}, {FACING[lang][p.facing]})"
+        )
     lines = []
     for d in shot.dialogue:
         who = names.get(d.speaker, d.speaker)
@@ -123,6 +151,8 @@ def export_shotlist_pdf(doc: Document, path: Path | str) -> Path:
             table.row(row)
     if not rows:
         pdf.ln(4)
-        pdf.cell(0, 6, "（还没有镜头：先运行 kaipai plan）" if lang == "zh" else "(no shots yet: run 'kaipai plan' first)")
+        pdf.cell(
+            0, 6, "（还没有镜头：先运行 kaipai plan）" if lang == "zh" else "(no shots yet: run 'kaipai plan' first)"
+        )
     atomic_write_bytes(Path(path), bytes(pdf.output()))
     return Path(path)

@@ -8,13 +8,29 @@ from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 
 from kaipai.document.models import Document
+from kaipai.document.vocabulary import ANGLE, MOVE, NARRATOR, SIZE, label
 from kaipai.fonts import cjk_font_path
-from kaipai.planning.vocabulary import ANGLE, MOVE, NARRATOR, SIZE, label
 from kaipai.post.cut import Cut
 
 LABELS = {
-    "zh": {"shot": "镜头", "size": "景别", "angle": "角度", "move": "运镜", "duration": "时长", "dialogue": "对白", "board": "分镜故事板"},
-    "en": {"shot": "Shot", "size": "Size", "angle": "Angle", "move": "Move", "duration": "Duration", "dialogue": "Dialogue", "board": "Storyboard"},
+    "zh": {
+        "shot": "镜头",
+        "size": "景别",
+        "angle": "角度",
+        "move": "运镜",
+        "duration": "时长",
+        "dialogue": "对白",
+        "board": "分镜故事板",
+    },
+    "en": {
+        "shot": "Shot",
+        "size": "Size",
+        "angle": "Angle",
+        "move": "Move",
+        "duration": "Duration",
+        "dialogue": "Dialogue",
+        "board": "Storyboard",
+    },
 }
 
 
@@ -46,7 +62,13 @@ def storyboard_pdf(doc: Document, cut: Cut, stills: dict[str, Path], out: Path) 
         pdf.cell(75, 6, f"{words['shot']} {cs.shot}   {cs.start:.1f}s", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("cjk", size=9)
         pdf.set_xy(125, y + 7)
-        pdf.multi_cell(75, 4.5, f"{words['size']}: {label(SIZE, shot.size, lang)}  {words['angle']}: {label(ANGLE, shot.angle, lang)}\n{words['move']}: {label(MOVE, shot.move, lang)}  {words['duration']}: {cs.duration:.1f}s\n{shot.description}"[:400])
+        pdf.multi_cell(
+            75,
+            4.5,
+            f"{words['size']}: {label(SIZE, shot.size, lang)}  {words['angle']}: {label(ANGLE, shot.angle, lang)}\n{words['move']}: {label(MOVE, shot.move, lang)}  {words['duration']}: {cs.duration:.1f}s\n{shot.description}"[
+                :400
+            ],
+        )
         colon = "：" if lang == "zh" else ": "
         lines = [f"{names.get(d.speaker, d.speaker)}{colon}{d.text}" for d in shot.dialogue]
         if lines:
@@ -71,7 +93,9 @@ def contact_sheet(cut: Cut, stills: dict[str, Path], out: Path, columns: int = 5
         if still is not None and still.exists():
             with Image.open(still) as img:
                 sheet.paste(img.convert("RGB").resize((thumb, th)), (x, y))
-        draw.text((x + 4, y + th + 3), f"{cs.shot}  {cs.start:.1f}s  {cs.duration:.1f}s", font=font, fill=(230, 230, 230))
+        draw.text(
+            (x + 4, y + th + 3), f"{cs.shot}  {cs.start:.1f}s  {cs.duration:.1f}s", font=font, fill=(230, 230, 230)
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)
     return out

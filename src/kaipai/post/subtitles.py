@@ -98,7 +98,9 @@ def split_line(text: str, start: float, end: float, language: str) -> list[tuple
     return out
 
 
-def hold_for_reading(events: list[tuple[float, float, str]], language: str, limit: float) -> list[tuple[float, float, str]]:
+def hold_for_reading(
+    events: list[tuple[float, float, str]], language: str, limit: float
+) -> list[tuple[float, float, str]]:
     """Keep each subtitle up long enough to read (``min_seconds``, or its characters at ``cps``),
     running into the silence after it but never past the next subtitle or ``limit``."""
     out = []
@@ -116,7 +118,11 @@ def subtitle_events(cut: Cut) -> list[tuple[float, float, str, str, str]]:
     for line in sorted(cut.lines, key=lambda ln: ln.start):
         for start, end, text in split_line(line.text, line.start, line.end, cut.language):
             pieces.append((start, end, text, line))
-    held = hold_for_reading([(s, e, t) for s, e, t, _ in pieces], cut.language, cut.duration or max((e for _, e, _, _ in pieces), default=0.0))
+    held = hold_for_reading(
+        [(s, e, t) for s, e, t, _ in pieces],
+        cut.language,
+        cut.duration or max((e for _, e, _, _ in pieces), default=0.0),
+    )
     return [(s, e, t, line.translation, line.name) for (s, e, t), (_, _, _, line) in zip(held, pieces, strict=True)]
 
 
@@ -128,13 +134,31 @@ def build_subtitles(cut: Cut, *, bilingual: bool = True) -> pysubs2.SSAFile:
     size = max(18, int(cut.height * 0.05))
     margin = int(cut.height * 0.06)
     white, black, gold = pysubs2.Color(255, 255, 255), pysubs2.Color(0, 0, 0, 64), pysubs2.Color(255, 230, 150)
-    subs.styles["Default"] = pysubs2.SSAStyle(fontname=FONT_NAME, fontsize=size, outline=max(1, size // 14), shadow=0.5, marginv=margin, primarycolor=white, outlinecolor=black, backcolor=black)
-    subs.styles["Translation"] = pysubs2.SSAStyle(fontname=FONT_NAME, fontsize=int(size * 0.75), outline=max(1, size // 18), shadow=0.5, marginv=margin, primarycolor=gold, outlinecolor=black, backcolor=black)
+    subs.styles["Default"] = pysubs2.SSAStyle(
+        fontname=FONT_NAME,
+        fontsize=size,
+        outline=max(1, size // 14),
+        shadow=0.5,
+        marginv=margin,
+        primarycolor=white,
+        outlinecolor=black,
+        backcolor=black,
+    )
+    subs.styles["Translation"] = pysubs2.SSAStyle(
+        fontname=FONT_NAME,
+        fontsize=int(size * 0.75),
+        outline=max(1, size // 18),
+        shadow=0.5,
+        marginv=margin,
+        primarycolor=gold,
+        outlinecolor=black,
+        backcolor=black,
+    )
     for start, end, text, translation, name in subtitle_events(cut):
         body = text.replace("\n", r"\N")
         if bilingual and translation:
             body += r"\N{\rTranslation}" + " ".join(translation.split())
-        subs.append(pysubs2.SSAEvent(start=int(round(start * 1000)), end=int(round(end * 1000)), text=body, name=name))
+        subs.append(pysubs2.SSAEvent(start=round(start * 1000), end=round(end * 1000), text=body, name=name))
     return subs
 
 

@@ -48,7 +48,14 @@ def _media(path: Path, name: str, media_dir: Path | None) -> str:
     return f"{media_dir.name}/{target.name}"
 
 
-def build_timeline(cut: Cut, *, media_dir: Path | None = None, slates: dict[str, Path] | None = None, music: dict[int, Path] | None = None, transitions: bool = True) -> otio.schema.Timeline:
+def build_timeline(
+    cut: Cut,
+    *,
+    media_dir: Path | None = None,
+    slates: dict[str, Path] | None = None,
+    music: dict[int, Path] | None = None,
+    transitions: bool = True,
+) -> otio.schema.Timeline:
     """Video, dialogue, music and effects tracks; markers carry shot ids and notes."""
     fps = cut.fps
     tl = otio.schema.Timeline(name=cut.title)
@@ -58,20 +65,47 @@ def build_timeline(cut: Cut, *, media_dir: Path | None = None, slates: dict[str,
         source = shot.picture or shot.still or (slates or {}).get(shot.shot)
         ref: otio.core.MediaReference
         if source is not None:
-            ref = otio.schema.ExternalReference(target_url=_media(source, shot.shot, media_dir), available_range=_range(0, shot.duration, fps))
+            ref = otio.schema.ExternalReference(
+                target_url=_media(source, shot.shot, media_dir), available_range=_range(0, shot.duration, fps)
+            )
         else:
             ref = otio.schema.MissingReference()
         clip = otio.schema.Clip(name=shot.shot, media_reference=ref, source_range=_range(0, shot.duration, fps))
-        clip.metadata["kaipai"] = {"shot": shot.shot, "stale": shot.stale, "description": shot.description, "sfx": list(shot.sfx), "transition": shot.transition, "transition_duration": shot.transition_duration}
+        clip.metadata["kaipai"] = {
+            "shot": shot.shot,
+            "stale": shot.stale,
+            "description": shot.description,
+            "sfx": list(shot.sfx),
+            "transition": shot.transition,
+            "transition_duration": shot.transition_duration,
+        }
         color = otio.schema.MarkerColor.RED if shot.stale else otio.schema.MarkerColor.GREEN
-        clip.markers.append(otio.schema.Marker(name=shot.shot, marked_range=_range(0, 0, fps), color=color, comment=shot.notes, metadata={"notes": shot.notes}))
+        clip.markers.append(
+            otio.schema.Marker(
+                name=shot.shot,
+                marked_range=_range(0, 0, fps),
+                color=color,
+                comment=shot.notes,
+                metadata={"notes": shot.notes},
+            )
+        )
         if transitions and shot.transition in ("dissolve", "wipe") and len(video) and shot.transition_duration:
             half = _rt(shot.transition_duration / 2, fps)
-            kind = otio.schema.TransitionTypes.SMPTE_Dissolve if shot.transition == "dissolve" else otio.schema.TransitionTypes.Custom
-            video.append(otio.schema.Transition(name=shot.transition, transition_type=kind, in_offset=half, out_offset=half))
+            kind = (
+                otio.schema.TransitionTypes.SMPTE_Dissolve
+                if shot.transition == "dissolve"
+                else otio.schema.TransitionTypes.Custom
+            )
+            video.append(
+                otio.schema.Transition(name=shot.transition, transition_type=kind, in_offset=half, out_offset=half)
+            )
         video.append(clip)
     tl.tracks.append(video)
-    tl.tracks.append(_placed_track("dialogue", [(ln.start, ln.end - ln.start, ln.path, f"{ln.line}") for ln in cut.lines], fps, media_dir))
+    tl.tracks.append(
+        _placed_track(
+            "dialogue", [(ln.start, ln.end - ln.start, ln.path, f"{ln.line}") for ln in cut.lines], fps, media_dir
+        )
+    )
     if music:
         cues = [(c.start, c.end - c.start, music[j], f"music-{j + 1}") for j, c in enumerate(cut.music) if j in music]
         tl.tracks.append(_placed_track("music", cues, fps, media_dir))
@@ -90,33 +124,73 @@ def _effects_track(cut: Cut) -> otio.schema.Track:
         if not shot.sfx:
             continue
         if begin > cursor:
-            track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(begin - cursor, fps))))
-        clip = otio.schema.Clip(name=" / ".join(shot.sfx), media_reference=otio.schema.MissingReference(), source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(length, fps)))
+            track.append(
+                otio.schema.Gap(
+                    source_range=otio.opentime.TimeRange(
+                        otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(begin - cursor, fps)
+                    )
+                )
+            )
+        clip = otio.schema.Clip(
+            name=" / ".join(shot.sfx),
+            media_reference=otio.schema.MissingReference(),
+            source_range=otio.opentime.TimeRange(
+                otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(length, fps)
+            ),
+        )
         clip.metadata["kaipai"] = {"shot": shot.shot, "sfx": list(shot.sfx)}
         track.append(clip)
         cursor = begin + length
     return track
 
 
-def _placed_track(name: str, items: list[tuple[float, float, Path, str]], fps: int, media_dir: Path | None) -> otio.schema.Track:
+def _placed_track(
+    name: str, items: list[tuple[float, float, Path, str]], fps: int, media_dir: Path | None
+) -> otio.schema.Track:
     """An audio track with each item at its absolute time (gaps between), so J- and L-cuts survive."""
     track = otio.schema.Track(name=name, kind=otio.schema.TrackKind.Audio)
     cursor = 0
     for start, duration, path, label in sorted(items, key=lambda x: x[0]):
         begin, length = frames(start, fps), max(1, frames(duration, fps))
         if begin > cursor:
-            track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(begin - cursor, fps))))
+            track.append(
+                otio.schema.Gap(
+                    source_range=otio.opentime.TimeRange(
+                        otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(begin - cursor, fps)
+                    )
+                )
+            )
         elif begin < cursor:
             length -= cursor - begin
             if length <= 0:
                 continue
-        ref = otio.schema.ExternalReference(target_url=_media(path, label, media_dir), available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(length, fps)))
-        track.append(otio.schema.Clip(name=label, media_reference=ref, source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(length, fps))))
+        ref = otio.schema.ExternalReference(
+            target_url=_media(path, label, media_dir),
+            available_range=otio.opentime.TimeRange(
+                otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(length, fps)
+            ),
+        )
+        track.append(
+            otio.schema.Clip(
+                name=label,
+                media_reference=ref,
+                source_range=otio.opentime.TimeRange(
+                    otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(length, fps)
+                ),
+            )
+        )
         cursor = max(cursor, begin) + length
     return track
 
 
-def export(cut: Cut, dest: Path, formats: list[str] | None = None, *, slates: dict[str, Path] | None = None, music: dict[int, Path] | None = None) -> dict[str, Path]:
+def export(
+    cut: Cut,
+    dest: Path,
+    formats: list[str] | None = None,
+    *,
+    slates: dict[str, Path] | None = None,
+    music: dict[int, Path] | None = None,
+) -> dict[str, Path]:
     """Write the timeline in each format into ``dest`` with media under ``dest/media``."""
     dest.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
@@ -129,7 +203,12 @@ def export(cut: Cut, dest: Path, formats: list[str] | None = None, *, slates: di
         if name == "edl":
             tl.tracks[:] = [tl.tracks[0]]
         elif name != "otio":  # NLEs need media behind every clip: keep the tracks that have it
-            tl.tracks[:] = [t for t in tl.tracks if len(t) and all(not isinstance(c.media_reference, otio.schema.MissingReference) for c in t.find_clips())]
+            tl.tracks[:] = [
+                t
+                for t in tl.tracks
+                if len(t)
+                and all(not isinstance(c.media_reference, otio.schema.MissingReference) for c in t.find_clips())
+            ]
         path = dest / filename
         otio.adapters.write_to_file(tl, str(path), adapter_name=adapter)
         out[name] = path

@@ -30,12 +30,61 @@ DUTCH = 12  # degrees the dutch angle tilts the picture
 WALL_DISTANCE = 2.2  # an interior's back wall, in multiples of the main figure's distance
 
 SIZE_NAMES = {
-    "zh": {"ECU": "大特写", "CU": "特写", "MCU": "近景", "MS": "中景", "MLS": "中全景", "LS": "全景", "WS": "远景", "EWS": "大远景"},
-    "en": {"ECU": "extreme close-up", "CU": "close-up", "MCU": "medium close-up", "MS": "medium shot", "MLS": "medium long shot", "LS": "long shot", "WS": "wide shot", "EWS": "extreme wide shot"},
+    "zh": {
+        "ECU": "大特写",
+        "CU": "特写",
+        "MCU": "近景",
+        "MS": "中景",
+        "MLS": "中全景",
+        "LS": "全景",
+        "WS": "远景",
+        "EWS": "大远景",
+    },
+    "en": {
+        "ECU": "extreme close-up",
+        "CU": "close-up",
+        "MCU": "medium close-up",
+        "MS": "medium shot",
+        "MLS": "medium long shot",
+        "LS": "long shot",
+        "WS": "wide shot",
+        "EWS": "extreme wide shot",
+    },
 }
 MOVE_NAMES = {
-    "zh": {"static": "固定", "push_in": "推", "pull_out": "拉", "pan_left": "左摇", "pan_right": "右摇", "tilt_up": "上摇", "tilt_down": "下摇", "truck_left": "左移", "truck_right": "右移", "crane_up": "升", "crane_down": "降", "handheld": "手持", "orbit": "环绕"},
-    "en": {m: m.replace("_", " ") for m in ("static", "push_in", "pull_out", "pan_left", "pan_right", "tilt_up", "tilt_down", "truck_left", "truck_right", "crane_up", "crane_down", "handheld", "orbit")},
+    "zh": {
+        "static": "固定",
+        "push_in": "推",
+        "pull_out": "拉",
+        "pan_left": "左摇",
+        "pan_right": "右摇",
+        "tilt_up": "上摇",
+        "tilt_down": "下摇",
+        "truck_left": "左移",
+        "truck_right": "右移",
+        "crane_up": "升",
+        "crane_down": "降",
+        "handheld": "手持",
+        "orbit": "环绕",
+    },
+    "en": {
+        m: m.replace("_", " ")
+        for m in (
+            "static",
+            "push_in",
+            "pull_out",
+            "pan_left",
+            "pan_right",
+            "tilt_up",
+            "tilt_down",
+            "truck_left",
+            "truck_right",
+            "crane_up",
+            "crane_down",
+            "handheld",
+            "orbit",
+        )
+    },
 }
 
 
@@ -50,12 +99,26 @@ class Layout:
     figures: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)  # id → bbox in pixels
 
     def to_json(self) -> str:
-        return json.dumps({"width": self.width, "height": self.height, "band": self.band, "mouths": self.mouths, "figures": self.figures})
+        return json.dumps(
+            {
+                "width": self.width,
+                "height": self.height,
+                "band": self.band,
+                "mouths": self.mouths,
+                "figures": self.figures,
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Layout:
         data = json.loads(text)
-        return cls(data["width"], data["height"], data["band"], {k: tuple(v) for k, v in data["mouths"].items()}, {k: tuple(v) for k, v in data["figures"].items()})  # type: ignore[misc]
+        return cls(
+            data["width"],
+            data["height"],
+            data["band"],
+            {k: tuple(v) for k, v in data["mouths"].items()},
+            {k: tuple(v) for k, v in data["figures"].items()},
+        )  # type: ignore[misc]
 
 
 @lru_cache(maxsize=32)
@@ -67,7 +130,11 @@ def _arrow(draw: ImageDraw.ImageDraw, x0: float, y0: float, x1: float, y1: float
     draw.line([(x0, y0), (x1, y1)], fill=colour, width=width)
     ang = math.atan2(y1 - y0, x1 - x0)
     size = width * 3.5
-    pts = [(x1, y1), (x1 - size * math.cos(ang - 0.5), y1 - size * math.sin(ang - 0.5)), (x1 - size * math.cos(ang + 0.5), y1 - size * math.sin(ang + 0.5))]
+    pts = [
+        (x1, y1),
+        (x1 - size * math.cos(ang - 0.5), y1 - size * math.sin(ang - 0.5)),
+        (x1 - size * math.cos(ang + 0.5), y1 - size * math.sin(ang + 0.5)),
+    ]
     draw.polygon(pts, fill=colour)
 
 
@@ -123,7 +190,14 @@ def _caption(img: Image.Image, shot: Shot, lang: str, band: int) -> None:
 
 
 def draw_keyframe(
-    shot: Shot, scene: Scene | None, characters: list[Character], style: Style, width: int, height: int, language: str = "zh", neutral: bool = False
+    shot: Shot,
+    scene: Scene | None,
+    characters: list[Character],
+    style: Style,
+    width: int,
+    height: int,
+    language: str = "zh",
+    neutral: bool = False,
 ) -> tuple[Image.Image, Layout]:
     """Draw the frame for ``shot``. Deterministic: the same spec always gives the same pixels.
 
@@ -132,7 +206,9 @@ def draw_keyframe(
     band = int(round(height * BAND / 2) * 2)
     ph = height - band
     lighting = f"{style.lighting} {shot.lighting}".strip()
-    look = set_look(scene.int_ext.value if scene else "INT", scene.time_of_day.value if scene else "day", style.palette, lighting)
+    look = set_look(
+        scene.int_ext.value if scene else "INT", scene.time_of_day.value if scene else "day", style.palette, lighting
+    )
     hy = horizon_y(shot, ph)
     wall = standing(shot, ph, WALL_DISTANCE)
     if neutral:

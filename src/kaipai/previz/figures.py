@@ -32,7 +32,15 @@ FRAMING: dict[str, tuple[float, float]] = {
 }
 FULL_BODY = frozenset({"LS", "WS", "EWS"})
 #: camera angle → the body height (head heights from the top of the head) the horizon crosses.
-CAMERA_HEIGHT: dict[str, float] = {"eye": EYES, "ots": EYES, "pov": EYES, "dutch": EYES, "low": 4.4, "worms_eye": 6.8, "high": -2.2}
+CAMERA_HEIGHT: dict[str, float] = {
+    "eye": EYES,
+    "ots": EYES,
+    "pov": EYES,
+    "dutch": EYES,
+    "low": 4.4,
+    "worms_eye": 6.8,
+    "high": -2.2,
+}
 THIRD_X = {"left": 1 / 3, "center": 0.5, "right": 2 / 3}
 DEPTH_SCALE = {"foreground": 1.45, "midground": 1.0, "background": 0.6}
 
@@ -108,7 +116,9 @@ def place(shot: Shot, characters: list[Character], w: int, ph: int, hy: float | 
     return figures
 
 
-def draw_figure(draw: ImageDraw.ImageDraw, f: Figure, look: SetLook) -> tuple[tuple[int, int, int, int], tuple[float, float, float, float] | None]:
+def draw_figure(
+    draw: ImageDraw.ImageDraw, f: Figure, look: SetLook
+) -> tuple[tuple[int, int, int, int], tuple[float, float, float, float] | None]:
     """Draw a standing figure; returns its bounding box and its mouth (cx, cy, w, h), if the face shows."""
     u, cx, y0 = f.head, f.x, f.top
     outline = (15, 15, 18)
@@ -119,19 +129,41 @@ def draw_figure(draw: ImageDraw.ImageDraw, f: Figure, look: SetLook) -> tuple[tu
     # legs and feet
     for side in (-1, 1):
         lx = cx + side * u * 0.32
-        draw.rectangle([lx - u * 0.24, y0 + u * HIP, lx + u * 0.24, y0 + u * (FEET - 0.15)], fill=legs, outline=outline, width=ow)
-        draw.ellipse([lx - u * 0.3 + side * u * 0.08, y0 + u * (FEET - 0.3), lx + u * 0.3 + side * u * 0.08, y0 + u * FEET], fill=(35, 30, 30))
+        draw.rectangle(
+            [lx - u * 0.24, y0 + u * HIP, lx + u * 0.24, y0 + u * (FEET - 0.15)], fill=legs, outline=outline, width=ow
+        )
+        draw.ellipse(
+            [lx - u * 0.3 + side * u * 0.08, y0 + u * (FEET - 0.3), lx + u * 0.3 + side * u * 0.08, y0 + u * FEET],
+            fill=(35, 30, 30),
+        )
     # arms behind the torso edges, then the torso
     shoulder = u * 1.05
     for side in (-1, 1):
         ax = cx + side * shoulder * 0.92
-        draw.rounded_rectangle([ax - u * 0.24, y0 + u * (SHOULDER + 0.05), ax + u * 0.24, y0 + u * (HIP + 0.2)], radius=u * 0.2, fill=dark, outline=outline, width=ow)
+        draw.rounded_rectangle(
+            [ax - u * 0.24, y0 + u * (SHOULDER + 0.05), ax + u * 0.24, y0 + u * (HIP + 0.2)],
+            radius=u * 0.2,
+            fill=dark,
+            outline=outline,
+            width=ow,
+        )
     draw.polygon(
-        [(cx - shoulder * 0.8, y0 + u * SHOULDER), (cx + shoulder * 0.8, y0 + u * SHOULDER), (cx + u * 0.7, y0 + u * HIP), (cx - u * 0.7, y0 + u * HIP)],
+        [
+            (cx - shoulder * 0.8, y0 + u * SHOULDER),
+            (cx + shoulder * 0.8, y0 + u * SHOULDER),
+            (cx + u * 0.7, y0 + u * HIP),
+            (cx - u * 0.7, y0 + u * HIP),
+        ],
         fill=cloth,
         outline=outline,
     )
-    draw.rounded_rectangle([cx - shoulder * 0.85, y0 + u * (SHOULDER - 0.05), cx + shoulder * 0.85, y0 + u * (SHOULDER + 0.6)], radius=u * 0.3, fill=cloth, outline=outline, width=ow)
+    draw.rounded_rectangle(
+        [cx - shoulder * 0.85, y0 + u * (SHOULDER - 0.05), cx + shoulder * 0.85, y0 + u * (SHOULDER + 0.6)],
+        radius=u * 0.3,
+        fill=cloth,
+        outline=outline,
+        width=ow,
+    )
     # neck and head
     skin_c = skin(look)
     draw.rectangle([cx - u * 0.14, y0 + u * (CHIN - 0.1), cx + u * 0.14, y0 + u * (SHOULDER + 0.05)], fill=skin_c)
@@ -151,7 +183,15 @@ def draw_figure(draw: ImageDraw.ImageDraw, f: Figure, look: SetLook) -> tuple[tu
         draw.ellipse([ex - eye_r, ey - eye_r, ex + eye_r, ey + eye_r], fill=(25, 25, 30))
     if turn:  # a nose pointing where the character looks
         nx = cx + turn * hw
-        draw.polygon([(nx - turn * u * 0.04, ey + u * 0.04), (nx + turn * u * 0.09, y0 + u * 0.62), (nx - turn * u * 0.02, y0 + u * 0.66)], fill=skin_c, outline=outline)
+        draw.polygon(
+            [
+                (nx - turn * u * 0.04, ey + u * 0.04),
+                (nx + turn * u * 0.09, y0 + u * 0.62),
+                (nx - turn * u * 0.02, y0 + u * 0.66),
+            ],
+            fill=skin_c,
+            outline=outline,
+        )
     mx, my = cx + turn * hw * 0.35, y0 + u * 0.77
     mw, mh = hw * 0.55, u * 0.16
     draw.line([(mx - mw / 2, my), (mx + mw / 2, my)], fill=(120, 40, 40), width=max(1, int(u / 50)))
@@ -163,10 +203,19 @@ def draw_from_above(draw: ImageDraw.ImageDraw, f: Figure, look: SetLook) -> tupl
     u, cx = f.head, f.x
     cy = f.top + u * 1.5
     outline = (15, 15, 18)
-    draw.ellipse([cx - u * 1.1, cy - u * 0.5, cx + u * 1.1, cy + u * 0.5], fill=f.colour, outline=outline, width=max(1, int(u / 40)))
+    draw.ellipse(
+        [cx - u * 1.1, cy - u * 0.5, cx + u * 1.1, cy + u * 0.5],
+        fill=f.colour,
+        outline=outline,
+        width=max(1, int(u / 40)),
+    )
     dx = {"left": -0.2, "right": 0.2}.get(f.facing, 0.0) * u
     dy = {"camera": 0.15, "away": -0.15}.get(f.facing, 0.0) * u
-    draw.ellipse([cx + dx - u * 0.45, cy + dy - u * 0.45, cx + dx + u * 0.45, cy + dy + u * 0.45], fill=shade(f.colour, 0.35), outline=outline)
+    draw.ellipse(
+        [cx + dx - u * 0.45, cy + dy - u * 0.45, cx + dx + u * 0.45, cy + dy + u * 0.45],
+        fill=shade(f.colour, 0.35),
+        outline=outline,
+    )
     return int(cx - u * 1.1), int(cy - u * 0.5), int(cx + u * 1.1), int(cy + u * 0.5)
 
 
@@ -206,7 +255,9 @@ def face_box(f: Figure) -> Box:
     return (f.x - f.head * 0.4, f.top, f.x + f.head * 0.4, f.top + f.head)
 
 
-def name_tag(draw: ImageDraw.ImageDraw, f: Figure, font: ImageFont.FreeTypeFont, w: int, ph: int, taken: list[Box]) -> Box:
+def name_tag(
+    draw: ImageDraw.ImageDraw, f: Figure, font: ImageFont.FreeTypeFont, w: int, ph: int, taken: list[Box]
+) -> Box:
     """Draw the character's name on their colour where it is free; returns the tag's box (add it to ``taken``)."""
     size = int(font.size)
     x0, y0, x1, y1 = box = tag_box(f, draw.textlength(f.character.name, font=font), size, w, ph, taken)

@@ -19,12 +19,15 @@ import av
 import numpy as np
 from PIL import Image
 
-from kaipai.backends.base import UnsupportedRequest
 from kaipai.previz import yuv
 from kaipai.previz.draw import Layout, read_layout
 
 ZOOM = 0.78  # the tightest window of a push in / the start of a pull out, as a fraction of the picture
 TRAVEL = 0.16  # how far a pan, tilt, truck or crane travels, as a fraction of the picture
+
+
+class FrameSizeError(ValueError):
+    """A frame size H.264 cannot encode (odd width or height); the backend reports it as unsupported."""
 
 
 def ease(u: float) -> float:
@@ -38,7 +41,9 @@ SWAY_X = ((0.31, 0.30, 0.0), (0.87, 0.12, 1.0), (2.3, 0.03, 2.0))
 SWAY_Y = ((0.23, 0.30, 2.0), (0.71, 0.12, 0.4), (2.9, 0.03, 1.3))
 
 
-def window(move: str, u: float, w: float, h: float, seed: int = 0, seconds: float = 4.0) -> tuple[float, float, float, float]:
+def window(
+    move: str, u: float, w: float, h: float, seed: int = 0, seconds: float = 4.0
+) -> tuple[float, float, float, float]:
     """The crop window (x, y, width, height) over a ``w``×``h`` picture at normalised time ``u``.
 
     ``seconds`` is the clip's length: a handheld sway keeps its pace in real time however long the shot.
@@ -75,7 +80,7 @@ def window(move: str, u: float, w: float, h: float, seed: int = 0, seconds: floa
 
 
 def frame_count(duration: float, fps: int) -> int:
-    return max(1, int(round(duration * fps)))
+    return max(1, round(duration * fps))
 
 
 def split_band(img: Image.Image) -> tuple[Image.Image, Image.Image | None, Layout | None]:
@@ -92,10 +97,12 @@ ZOOMS = frozenset({"push_in", "pull_out"})
 
 
 def _even(v: float) -> int:
-    return int(round(v / 2)) * 2
+    return round(v / 2) * 2
 
 
-def frames(keyframe: Path, move: str, duration: float, fps: int, width: int, height: int, seed: int = 0) -> Iterator[np.ndarray]:
+def frames(
+    keyframe: Path, move: str, duration: float, fps: int, width: int, height: int, seed: int = 0
+) -> Iterator[np.ndarray]:
     """Every frame of the animated keyframe as a packed yuv420p array (see :mod:`kaipai.previz.yuv`).
 
     The picture is converted to planes once; a zoom resamples them per frame, every other move
@@ -103,12 +110,16 @@ def frames(keyframe: Path, move: str, duration: float, fps: int, width: int, hei
     many times faster than real time.
     """
     if width % 2 or height % 2:
-        raise UnsupportedRequest(f"previz video needs an even frame size for H.264, got {width}×{height}: set project.resolution in kaipai.yaml to even numbers (e.g. 1280×720)")
+        raise FrameSizeError(
+            f"previz video needs an even frame size for H.264, got {width}×{height}: set project.resolution in kaipai.yaml to even numbers (e.g. 1280×720)"
+        )
     with Image.open(keyframe) as src:
         src.load()
         picture, band, _ = split_band(src)
         band_h = _even(band.height * height / src.height) if band is not None else 0
-    band_planes = yuv.planes(np.asarray(band.resize((width, band_h), Image.BILINEAR))) if band is not None and band_h else None
+    band_planes = (
+        yuv.planes(np.asarray(band.resize((width, band_h), Image.BILINEAR))) if band is not None and band_h else None
+    )
     ph = height - band_h
     y, u, v = (Image.fromarray(p) for p in yuv.planes(np.asarray(picture)))
     pw, phs = y.size
@@ -128,7 +139,9 @@ def frames(keyframe: Path, move: str, duration: float, fps: int, width: int, hei
     yield from _slide((y, u, v), move, n, pw, phs, width, ph, band_planes, seed, seconds)
 
 
-def _resampled(src: tuple[Image.Image, Image.Image, Image.Image], box: tuple[float, float, float, float], width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _resampled(
+    src: tuple[Image.Image, Image.Image, Image.Image], box: tuple[float, float, float, float], width: int, height: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``box`` (x, y, w, h in luma pixels) of each plane scaled to the output size."""
     x, y, w, h = box
     luma = np.asarray(src[0].resize((width, height), Image.BILINEAR, box=(x, y, x + w, y + h)))
@@ -137,7 +150,9 @@ def _resampled(src: tuple[Image.Image, Image.Image, Image.Image], box: tuple[flo
     return luma, u, v
 
 
-def _zoomed(src: tuple[np.ndarray, np.ndarray, np.ndarray], box: tuple[float, float, float, float], width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _zoomed(
+    src: tuple[np.ndarray, np.ndarray, np.ndarray], box: tuple[float, float, float, float], width: int, height: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``box`` of the planes scaled to the output size by FFmpeg's scaler (three times Pillow's speed).
 
     The crop is whole pixels with an even size, so the window may be off by half a pixel: unseen
@@ -146,15 +161,30 @@ def _zoomed(src: tuple[np.ndarray, np.ndarray, np.ndarray], box: tuple[float, fl
     x, y, w, h = box
     full_h, full_w = src[0].shape
     cw, ch = min(full_w, max(2, _even(w))), min(full_h, max(2, _even(h)))
-    ox, oy = min(max(0, int(round(x))), full_w - cw), min(max(0, int(round(y))), full_h - ch)
+    ox, oy = min(max(0, round(x)), full_w - cw), min(max(0, round(y)), full_h - ch)
     cx, cy = min(ox // 2, (full_w - cw) // 2), min(oy // 2, (full_h - ch) // 2)
-    crop = yuv.pack(src[0][oy : oy + ch, ox : ox + cw], src[1][cy : cy + ch // 2, cx : cx + cw // 2], src[2][cy : cy + ch // 2, cx : cx + cw // 2])
-    scaled = av.VideoFrame.from_ndarray(crop, format="yuv420p").reformat(width=width, height=height, interpolation="BILINEAR")
+    crop = yuv.pack(
+        src[0][oy : oy + ch, ox : ox + cw],
+        src[1][cy : cy + ch // 2, cx : cx + cw // 2],
+        src[2][cy : cy + ch // 2, cx : cx + cw // 2],
+    )
+    scaled = av.VideoFrame.from_ndarray(crop, format="yuv420p").reformat(
+        width=width, height=height, interpolation="BILINEAR"
+    )
     return yuv.views(np.ascontiguousarray(scaled.to_ndarray()))
 
 
 def _slide(
-    src: tuple[Image.Image, Image.Image, Image.Image], move: str, n: int, pw: int, phs: int, width: int, height: int, band: tuple[np.ndarray, np.ndarray, np.ndarray] | None, seed: int, seconds: float
+    src: tuple[Image.Image, Image.Image, Image.Image],
+    move: str,
+    n: int,
+    pw: int,
+    phs: int,
+    width: int,
+    height: int,
+    band: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    seed: int,
+    seconds: float,
 ) -> Iterator[np.ndarray]:
     """A move whose window keeps its size: scale the planes once, then crop at each frame's offset."""
     cw, ch = window(move, 0.0, pw, phs, seed)[2:]
@@ -164,14 +194,26 @@ def _slide(
     u, v = (np.asarray(p.resize((big_w // 2, big_h // 2), Image.BILINEAR)) for p in src[1:])
     for i in range(n):
         x, y, _, _ = window(move, i / max(1, n - 1), pw, phs, seed, seconds)
-        ox = min(max(0, int(round(x * kx))), big_w - width)
-        oy = min(max(0, int(round(y * ky))), big_h - height)
+        ox = min(max(0, round(x * kx)), big_w - width)
+        oy = min(max(0, round(y * ky)), big_h - height)
         cx, cy = min(ox // 2, (big_w - width) // 2), min(oy // 2, (big_h - height) // 2)
-        planes = (luma[oy : oy + height, ox : ox + width], u[cy : cy + height // 2, cx : cx + width // 2], v[cy : cy + height // 2, cx : cx + width // 2])
+        planes = (
+            luma[oy : oy + height, ox : ox + width],
+            u[cy : cy + height // 2, cx : cx + width // 2],
+            v[cy : cy + height // 2, cx : cx + width // 2],
+        )
         yield yuv.stack(planes, band)
 
 
-def encode(frames_iter: Iterator[np.ndarray], out: Path, fps: int, width: int, height: int, metadata: dict[str, str] | None = None, on_frame: Callable[[int], None] | None = None) -> int:
+def encode(
+    frames_iter: Iterator[np.ndarray],
+    out: Path,
+    fps: int,
+    width: int,
+    height: int,
+    metadata: dict[str, str] | None = None,
+    on_frame: Callable[[int], None] | None = None,
+) -> int:
     """H.264 yuv420p MP4 of the frames, with ``metadata`` in the container; returns the frame count.
 
     Frames are packed yuv420p arrays (2-D) or RGB arrays (3-D); the former skip a costly conversion.

@@ -50,7 +50,9 @@ def speaker_at(t: float, speakers: list[tuple[str, float, float]]) -> str | None
     return None
 
 
-def _ellipse(shape: tuple[int, int], cx: float, cy: float, w: float, h: float) -> tuple[slice, slice, np.ndarray, np.ndarray] | None:
+def _ellipse(
+    shape: tuple[int, int], cx: float, cy: float, w: float, h: float
+) -> tuple[slice, slice, np.ndarray, np.ndarray] | None:
     """The bounding slices of an ellipse in a plane of ``shape``, its mask there and the rows' y."""
     x0, x1 = int(max(0, cx - w / 2 - 1)), int(min(shape[1], cx + w / 2 + 2))
     y0, y1 = int(max(0, cy - h / 2 - 1)), int(min(shape[0], cy + h / 2 + 2))
@@ -81,7 +83,9 @@ def open_mouth(frame: np.ndarray, cx: float, cy: float, mw: float, mh: float, op
         v_plane[rows, cols][inside] = MOUTH_YUV[2]
 
 
-def lipsync_frames(video: Path, audio: Path, speakers: list[tuple[str, float, float]], fps: int) -> tuple[Iterator[np.ndarray], dict, int, int, int]:
+def lipsync_frames(
+    video: Path, audio: Path, speakers: list[tuple[str, float, float]], fps: int
+) -> tuple[Iterator[np.ndarray], dict, int, int, int]:
     """Frames of ``video`` (packed yuv420p) with the speakers' mouths moving; also its metadata, size and frame count."""
     container = av.open(str(video))
     stream = container.streams.video[0]
@@ -114,4 +118,6 @@ def lipsync_frames(video: Path, audio: Path, speakers: list[tuple[str, float, fl
 
 def lipsync_clip(video: Path, audio: Path, speakers: list[tuple[str, float, float]], fps: int, out: Path) -> int:
     frames_iter, meta, width, height, _ = lipsync_frames(video, audio, speakers, fps)
-    return encode(frames_iter, out, fps, width, height, {"comment": json.dumps({**meta, "lipsync": True})} if meta else None)
+    return encode(
+        frames_iter, out, fps, width, height, {"comment": json.dumps({**meta, "lipsync": True})} if meta else None
+    )

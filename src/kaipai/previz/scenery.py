@@ -21,7 +21,9 @@ from kaipai.previz.look import RGB, SetLook, character_colour, lit, mix, shade
 OBJECT_SIZE = {"ECU": 0.78, "CU": 0.6, "MCU": 0.45, "MS": 0.32, "MLS": 0.24, "LS": 0.16, "WS": 0.1, "EWS": 0.06}
 
 
-def backdrop(w: int, ph: int, hy: float | None, look: SetLook, location: str, person_at_wall: tuple[float, float] | None = None) -> Image.Image:
+def backdrop(
+    w: int, ph: int, hy: float | None, look: SetLook, location: str, person_at_wall: tuple[float, float] | None = None
+) -> Image.Image:
     """The empty set as an RGB picture ``w``×``ph``.
 
     ``person_at_wall`` is (feet y, height) in pixels of someone standing against an interior's back
@@ -108,7 +110,10 @@ def _room(draw: ImageDraw.ImageDraw, w: int, base: float, door_h: float, look: S
     dw = door_h * 0.45
     draw.rectangle([door_x, base - door_h, door_x + dw, base], fill=shade(look.top, 0.65), outline=line, width=3)
     kr = max(2.0, dw * 0.05)
-    draw.ellipse([door_x + dw * 0.8 - kr, base - door_h * 0.48 - kr, door_x + dw * 0.8 + kr, base - door_h * 0.48 + kr], fill=(200, 170, 90))
+    draw.ellipse(
+        [door_x + dw * 0.8 - kr, base - door_h * 0.48 - kr, door_x + dw * 0.8 + kr, base - door_h * 0.48 + kr],
+        fill=(200, 170, 90),
+    )
     wx, ww = rng.uniform(0.58, 0.74) * w, door_h * 0.9
     wy, wh = base - door_h * 0.95, door_h * 0.5
     glass = (40, 60, 110) if look.night else (190, 220, 245)
@@ -122,11 +127,21 @@ def insert_subject(shot: Shot) -> str:
     if shot.props:
         return "、".join(shot.props)
     text = " ".join((shot.description or shot.action).split())
-    match = re.search(r"[：:]\s*([^。.，,；;：:]+)", text) or re.search(r"\bof (?:the |a |an |his |her )?([^.,;]+)", text, re.I)
+    match = re.search(r"[：:]\s*([^。.，,；;：:]+)", text) or re.search(
+        r"\bof (?:the |a |an |his |her )?([^.,;]+)", text, re.I
+    )
     return match.group(1).strip()[:24] if match else ""
 
 
-def draw_object(draw: ImageDraw.ImageDraw, shot: Shot, w: int, ph: int, hy: float | None, look: SetLook, font: ImageFont.FreeTypeFont) -> tuple[int, int, int, int] | None:
+def draw_object(
+    draw: ImageDraw.ImageDraw,
+    shot: Shot,
+    w: int,
+    ph: int,
+    hy: float | None,
+    look: SetLook,
+    font: ImageFont.FreeTypeFont,
+) -> tuple[int, int, int, int] | None:
     """An insert's object on a surface, centred and as big as the shot size says, with its name on it."""
     name = insert_subject(shot)
     if not name:
@@ -137,11 +152,26 @@ def draw_object(draw: ImageDraw.ImageDraw, shot: Shot, w: int, ph: int, hy: floa
     base = min(ph * 0.92, max(ph * 0.5 + oh / 2, (hy or 0) + oh * 0.35))
     colour: RGB = lit(character_colour("prop:" + name, None), look)
     draw.rectangle([0, base - oh * 0.05, w, ph], fill=shade(look.ground, 0.9))
-    draw.rounded_rectangle([cx - ow / 2, base - oh, cx + ow / 2, base], radius=ow * 0.18, fill=colour, outline=(15, 15, 18), width=max(2, int(oh / 80)))
-    draw.ellipse([cx - ow / 2, base - oh - ow * 0.12, cx + ow / 2, base - oh + ow * 0.12], fill=shade(colour, 1.25), outline=(15, 15, 18), width=max(2, int(oh / 80)))
+    draw.rounded_rectangle(
+        [cx - ow / 2, base - oh, cx + ow / 2, base],
+        radius=ow * 0.18,
+        fill=colour,
+        outline=(15, 15, 18),
+        width=max(2, int(oh / 80)),
+    )
+    draw.ellipse(
+        [cx - ow / 2, base - oh - ow * 0.12, cx + ow / 2, base - oh + ow * 0.12],
+        fill=shade(colour, 1.25),
+        outline=(15, 15, 18),
+        width=max(2, int(oh / 80)),
+    )
     tw = draw.textlength(name, font=font)
     size = font.size
     ty = base - oh / 2
-    draw.rounded_rectangle([cx - tw / 2 - size * 0.4, ty - size * 0.7, cx + tw / 2 + size * 0.4, ty + size * 0.7], radius=size * 0.3, fill=(20, 20, 24))
+    draw.rounded_rectangle(
+        [cx - tw / 2 - size * 0.4, ty - size * 0.7, cx + tw / 2 + size * 0.4, ty + size * 0.7],
+        radius=size * 0.3,
+        fill=(20, 20, 24),
+    )
     draw.text((cx, ty), name, font=font, fill=(255, 255, 255), anchor="mm")
     return int(cx - ow / 2), int(base - oh), int(cx + ow / 2), int(base)

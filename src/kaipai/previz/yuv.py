@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 #: BT.601 limited-range RGB → YCbCr, the matrix FFmpeg assumes for untagged SD/HD video.
-_M = np.array(
-    [[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]], dtype=np.float32
-) / 255.0
+_M = (
+    np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]], dtype=np.float32)
+    / 255.0
+)
 _OFFSET = np.array([16.0, 128.0, 128.0], dtype=np.float32)
 
 
@@ -23,7 +24,7 @@ def rgb_to_ycc(rgb: np.ndarray) -> np.ndarray:
 
 def colour_yuv(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     y, u, v = rgb_to_ycc(np.array(rgb, dtype=np.uint8))
-    return int(round(y)), int(round(u)), int(round(v))
+    return round(y), round(u), round(v)
 
 
 def planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -54,7 +55,9 @@ def views(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return y, u, v
 
 
-def stack(top: tuple[np.ndarray, np.ndarray, np.ndarray], bottom: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> np.ndarray:
+def stack(
+    top: tuple[np.ndarray, np.ndarray, np.ndarray], bottom: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+) -> np.ndarray:
     """A packed frame of the picture planes with the caption band's planes below them."""
     if bottom is None:
         return pack(*top)

@@ -14,7 +14,16 @@ from kaipai.screenplay.model import Element, ElementType, Screenplay, Screenplay
 from kaipai.screenplay.source import check_plain_text, decode_screenplay
 from kaipai.screenplay.zh import parse_zh
 
-__all__ = ["Element", "ElementType", "Screenplay", "ScreenplayError", "ScreenplayScene", "detect_format", "parse_file", "parse_text"]
+__all__ = [
+    "Element",
+    "ElementType",
+    "Screenplay",
+    "ScreenplayError",
+    "ScreenplayScene",
+    "detect_format",
+    "parse_file",
+    "parse_text",
+]
 
 
 def parse_text(text: str, *, filename: str = "", format: str | None = None) -> Screenplay:

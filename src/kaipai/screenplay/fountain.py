@@ -26,11 +26,29 @@ _EMPHASIS = [
     re.compile(r"(?<![\\\w])_(?=\S)(.+?)(?<=[^\s\\])_(?!\w)"),
 ]
 _TIMES = {
-    "DAY": "day", "MORNING": "day", "AFTERNOON": "day", "NOON": "day", "NIGHT": "night", "EVENING": "dusk",
-    "DUSK": "dusk", "SUNSET": "dusk", "TWILIGHT": "dusk", "DAWN": "dawn", "SUNRISE": "dawn", "MIDNIGHT": "night",
+    "DAY": "day",
+    "MORNING": "day",
+    "AFTERNOON": "day",
+    "NOON": "day",
+    "NIGHT": "night",
+    "EVENING": "dusk",
+    "DUSK": "dusk",
+    "SUNSET": "dusk",
+    "TWILIGHT": "dusk",
+    "DAWN": "dawn",
+    "SUNRISE": "dawn",
+    "MIDNIGHT": "night",
 }
 #: Transitions that do not end in "TO:" but that every screenplay writer uses as one.
-_COMMON_TRANSITIONS = {"FADE IN:", "FADE OUT.", "FADE OUT", "FADE TO BLACK.", "FADE TO BLACK", "CUT TO BLACK.", "THE END"}
+_COMMON_TRANSITIONS = {
+    "FADE IN:",
+    "FADE OUT.",
+    "FADE OUT",
+    "FADE TO BLACK.",
+    "FADE TO BLACK",
+    "CUT TO BLACK.",
+    "THE END",
+}
 
 
 def strip_emphasis(text: str) -> str:
@@ -65,6 +83,7 @@ def _blank_spans(text: str, start: str, end: str, notes: list[tuple[int, str]] |
 class _Line:
     number: int
     text: str  # as written, trailing whitespace kept for the two-space rule
+
     @property
     def s(self) -> str:
         return self.text.strip()
@@ -113,7 +132,9 @@ def _transition(s: str) -> bool:
     if s.startswith(">") and not s.endswith("<"):
         return True
     bare = s.rstrip()
-    return (bare == bare.upper() and bare.endswith("TO:") and any(ch.isalpha() for ch in bare)) or bare in _COMMON_TRANSITIONS
+    return (
+        bare == bare.upper() and bare.endswith("TO:") and any(ch.isalpha() for ch in bare)
+    ) or bare in _COMMON_TRANSITIONS
 
 
 def parse_heading(raw: str) -> tuple[str, str | None, str, str, str]:
@@ -193,7 +214,9 @@ def parse_fountain(text: str) -> Screenplay:
         first = para[0].s
         if len(para) == 1 and _heading(first):
             heading, number, int_ext, tod, location = parse_heading(first)
-            scene = ScreenplayScene(heading=heading, line=para[0].number, number=number, int_ext=int_ext, time_of_day=tod, location=location)
+            scene = ScreenplayScene(
+                heading=heading, line=para[0].number, number=number, int_ext=int_ext, time_of_day=tod, location=location
+            )
             sp.scenes.append(scene)
             continue
         if _is_character(first, following=len(para) > 1):
@@ -236,7 +259,11 @@ def _action(scene: ScreenplayScene | None, sp: Screenplay, line: _Line) -> None:
         s = s[1:].strip()
     s = re.sub(r"(?<=\S) {2,}(?=\S)", " ", strip_emphasis(s))  # where an inline note or boneyard was
     target = scene.elements if scene is not None else sp.preamble
-    if target and target[-1].type == ElementType.action and target[-1].line + target[-1].text.count("\n") + 1 == line.number:
+    if (
+        target
+        and target[-1].type == ElementType.action
+        and target[-1].line + target[-1].text.count("\n") + 1 == line.number
+    ):
         target[-1].text += "\n" + s
     else:
         target.append(Element(type=ElementType.action, text=s, line=line.number))

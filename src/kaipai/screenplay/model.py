@@ -7,7 +7,6 @@ from enum import Enum
 
 from pydantic import BaseModel, Field
 
-
 #: Names that mean the narrator rather than a character.
 NARRATORS = frozenset({"旁白", "NARRATOR", "画外音"})
 
@@ -90,7 +89,7 @@ class Screenplay(BaseModel):
 class ScreenplayError(Exception):
     """The one documented error of the parsers: the text cannot be read as a screenplay."""
 
-    def __init__(self, message: str, line: int = 0, file: str = ""):
+    def __init__(self, message: str, line: int = 0, file: str = "") -> None:
         self.message, self.line, self.file = message, line, file
         where = f"{file}:{line}: " if file and line else (f"{file}: " if file else (f"line {line}: " if line else ""))
         super().__init__(f"{where}{message}")

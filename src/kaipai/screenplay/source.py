@@ -30,7 +30,9 @@ def decode_screenplay(data: bytes, file: str = "") -> str:
         if data.startswith(magic):
             raise ScreenplayError(f"this is {what}, not a text screenplay; {todo}", file=file)
     if _FINAL_DRAFT.search(data[:4096]):
-        raise ScreenplayError("this is a Final Draft (.fdx) file; use File > Export > Fountain in Final Draft and import that", file=file)
+        raise ScreenplayError(
+            "this is a Final Draft (.fdx) file; use File > Export > Fountain in Final Draft and import that", file=file
+        )
     for encoding in ENCODINGS:
         try:
             text = data.decode(encoding)
@@ -47,4 +49,7 @@ def check_plain_text(text: str, file: str = "") -> None:
     """Refuse binary data that happens to decode: NUL bytes or many control characters."""
     controls = len(_CONTROL.findall(text))
     if "\x00" in text or controls > max(2, len(text) // 100):
-        raise ScreenplayError("this is not a text file (it holds binary data); save the screenplay as plain text (.fountain or .txt)", file=file)
+        raise ScreenplayError(
+            "this is not a text file (it holds binary data); save the screenplay as plain text (.fountain or .txt)",
+            file=file,
+        )

@@ -16,7 +16,9 @@ from kaipai.screenplay.model import Element, ElementType, Screenplay, Screenplay
 _NUM = r"[0-9０-９一二三四五六七八九十百零〇两]+"
 _EPISODE = re.compile(rf"^第\s*({_NUM})\s*集\s*[：:]?\s*(.*)$")
 _HEADINGS = [
-    re.compile(rf"^(?:#{{1,6}}\s*)?(?:场景?|场次)?\s*(\d+\s*[-－—–]\s*\d+)\s*[：:.、]?\s*(.*)$"),  # 1-1 日 内 客厅 / ### 场1-1
+    re.compile(
+        r"^(?:#{1,6}\s*)?(?:场景?|场次)?\s*(\d+\s*[-－—–]\s*\d+)\s*[：:.、]?\s*(.*)$"
+    ),  # 1-1 日 内 客厅 / ### 场1-1
     re.compile(rf"^(?:#{{1,6}}\s*)?第\s*({_NUM})\s*场\s*[：:.、]?\s*(.*)$"),  # 第1场 夜 外 街道
     re.compile(rf"^(?:#{{1,6}}\s*)?场景\s*({_NUM})\s*[：:.、]?\s*(.*)$"),  # 场景一：…
     re.compile(rf"^(?:#{{1,6}}\s*)?场\s*({_NUM})\s*[：:.、]?\s*(.*)$"),  # ### 场3
@@ -32,16 +34,86 @@ _DIALOGUE = re.compile(
     r"(?:[（(](?P<p2>[^）)]{0,20})[）)])?\s*(?P<text>.*)$"
 )
 _TRANSITIONS = {"切至", "切到", "切", "硬切", "叠化", "淡入", "淡出", "黑场", "转场", "闪白", "渐隐", "渐显", "切换"}
-_NOT_SPEAKERS = {"时间", "地点", "场景", "人物", "角色", "道具", "服装", "备注", "注", "字幕", "空镜", "画面", "镜头", "音效", "音乐", "内容", "景别", "剧情", "简介", "梗概", "主题", "时长", "第"}
+_NOT_SPEAKERS = {
+    "时间",
+    "地点",
+    "场景",
+    "人物",
+    "角色",
+    "道具",
+    "服装",
+    "备注",
+    "注",
+    "字幕",
+    "空镜",
+    "画面",
+    "镜头",
+    "音效",
+    "音乐",
+    "内容",
+    "景别",
+    "剧情",
+    "简介",
+    "梗概",
+    "主题",
+    "时长",
+    "第",
+}
 _TIME_WORDS = [
-    ("凌晨", "dawn"), ("清晨", "dawn"), ("黎明", "dawn"), ("拂晓", "dawn"), ("早晨", "day"), ("早上", "day"), ("上午", "day"),
-    ("中午", "day"), ("下午", "day"), ("白天", "day"), ("午后", "day"), ("黄昏", "dusk"), ("傍晚", "dusk"), ("日落", "dusk"),
-    ("深夜", "night"), ("午夜", "night"), ("夜晚", "night"), ("晚上", "night"), ("夜里", "night"), ("晨", "dawn"), ("早", "day"),
-    ("日", "day"), ("昼", "day"), ("昏", "dusk"), ("晚", "night"), ("夜", "night"),
+    ("凌晨", "dawn"),
+    ("清晨", "dawn"),
+    ("黎明", "dawn"),
+    ("拂晓", "dawn"),
+    ("早晨", "day"),
+    ("早上", "day"),
+    ("上午", "day"),
+    ("中午", "day"),
+    ("下午", "day"),
+    ("白天", "day"),
+    ("午后", "day"),
+    ("黄昏", "dusk"),
+    ("傍晚", "dusk"),
+    ("日落", "dusk"),
+    ("深夜", "night"),
+    ("午夜", "night"),
+    ("夜晚", "night"),
+    ("晚上", "night"),
+    ("夜里", "night"),
+    ("晨", "dawn"),
+    ("早", "day"),
+    ("日", "day"),
+    ("昼", "day"),
+    ("昏", "dusk"),
+    ("晚", "night"),
+    ("夜", "night"),
 ]
-_PLACE_WORDS = [("内外", "INT/EXT"), ("室内", "INT"), ("室外", "EXT"), ("内景", "INT"), ("外景", "EXT"), ("内", "INT"), ("外", "EXT")]
-_VOICE = {"os": "OS", "o.s.": "OS", "o.s": "OS", "vo": "VO", "v.o.": "VO", "v.o": "VO", "画外音": "OS", "画外": "OS", "画外音os": "OS", "内心": "VO", "心声": "VO", "内心独白": "VO", "独白": "VO", "电话": "OS", "旁白": "VO"}
-_QUOTES = "“”\"「」『』"
+_PLACE_WORDS = [
+    ("内外", "INT/EXT"),
+    ("室内", "INT"),
+    ("室外", "EXT"),
+    ("内景", "INT"),
+    ("外景", "EXT"),
+    ("内", "INT"),
+    ("外", "EXT"),
+]
+_VOICE = {
+    "os": "OS",
+    "o.s.": "OS",
+    "o.s": "OS",
+    "vo": "VO",
+    "v.o.": "VO",
+    "v.o": "VO",
+    "画外音": "OS",
+    "画外": "OS",
+    "画外音os": "OS",
+    "内心": "VO",
+    "心声": "VO",
+    "内心独白": "VO",
+    "独白": "VO",
+    "电话": "OS",
+    "旁白": "VO",
+}
+_QUOTES = '“”"「」『』'
 
 
 def _time_and_place(token: str) -> tuple[str | None, str | None, str]:
@@ -50,11 +122,19 @@ def _time_and_place(token: str) -> tuple[str | None, str | None, str]:
     rest = token
     for _ in range(2):
         for word, value in _PLACE_WORDS:
-            if place is None and (rest.startswith(word) or rest.endswith(word)) and (len(rest) == len(word) or time is not None or _is_time(rest.replace(word, "", 1))):
+            if (
+                place is None
+                and (rest.startswith(word) or rest.endswith(word))
+                and (len(rest) == len(word) or time is not None or _is_time(rest.replace(word, "", 1)))
+            ):
                 place, rest = value, (rest[len(word) :] if rest.startswith(word) else rest[: -len(word)])
                 break
         for word, value in _TIME_WORDS:
-            if time is None and (rest.startswith(word) or rest.endswith(word)) and (len(rest) == len(word) or place is not None or _is_place(rest.replace(word, "", 1))):
+            if (
+                time is None
+                and (rest.startswith(word) or rest.endswith(word))
+                and (len(rest) == len(word) or place is not None or _is_place(rest.replace(word, "", 1)))
+            ):
                 time, rest = value, (rest[len(word) :] if rest.startswith(word) else rest[: -len(word)])
                 break
     return time, place, rest
@@ -201,11 +281,26 @@ def parse_zh(text: str) -> Screenplay:
             if not found and i < len(lines):
                 nxt = lines[i].strip()
                 n_ie, n_tod, n_loc, n_found = read_heading_rest(nxt)
-                if n_found and nxt and not _numbered_heading(nxt) and not _CAST.match(nxt) and not _DIALOGUE.match(nxt) and len(nxt) <= 30:
+                if (
+                    n_found
+                    and nxt
+                    and not _numbered_heading(nxt)
+                    and not _CAST.match(nxt)
+                    and not _DIALOGUE.match(nxt)
+                    and len(nxt) <= 30
+                ):
                     int_ext, tod, location = n_ie, n_tod, n_loc or location
                     heading_text = f"{heading_text} {nxt}"
                     i += 1
-            scene = ScreenplayScene(heading=heading_text, line=number, number=num or None, int_ext=int_ext, time_of_day=tod, location=location, episode=episode)
+            scene = ScreenplayScene(
+                heading=heading_text,
+                line=number,
+                number=num or None,
+                int_ext=int_ext,
+                time_of_day=tod,
+                location=location,
+                episode=episode,
+            )
             sp.scenes.append(scene)
             continue
         if m := _CAST.match(s):
@@ -217,7 +312,9 @@ def parse_zh(text: str) -> Screenplay:
         if m := _BRACKET.match(s):
             kind, body, tail = m.group(1) or "", m.group(2).strip(), m.group(3).strip()
             content = (body + (" " + tail if tail else "")).strip()
-            etype = {"空镜": ElementType.cutaway, "字幕": ElementType.caption, "转场": ElementType.transition}.get(kind, ElementType.note)
+            etype = {"空镜": ElementType.cutaway, "字幕": ElementType.caption, "转场": ElementType.transition}.get(
+                kind, ElementType.note
+            )
             if kind in ("音效", "音乐", "闪回", "画外"):
                 content = f"{kind}：{content}"
             emit(Element(type=etype, text=content, line=number))
@@ -244,7 +341,16 @@ def parse_zh(text: str) -> Screenplay:
             if name == "旁白":
                 ext = ext or "VO"
             known.add(name)
-            emit(Element(type=ElementType.dialogue, character=name, extension=ext, parenthetical=paren, text=_strip_quotes(m.group("text")), line=number))
+            emit(
+                Element(
+                    type=ElementType.dialogue,
+                    character=name,
+                    extension=ext,
+                    parenthetical=paren,
+                    text=_strip_quotes(m.group("text")),
+                    line=number,
+                )
+            )
             continue
         emit(Element(type=ElementType.action, text=s, line=number))
     return sp
@@ -252,7 +358,13 @@ def parse_zh(text: str) -> Screenplay:
 
 def _continues_dialogue(elements: list[Element], s: str) -> bool:
     """A line wholly in quotes right after a speaker's line is more of what they say."""
-    return bool(elements) and elements[-1].type == ElementType.dialogue and len(s) >= 2 and s[0] in "“\"「『" and s[-1] in "”\"」』"
+    return (
+        bool(elements)
+        and elements[-1].type == ElementType.dialogue
+        and len(s) >= 2
+        and s[0] in '“"「『'
+        and s[-1] in '”"」』'
+    )
 
 
 def _speaker(name: str, known: set[str], text: str) -> bool:
@@ -268,7 +380,20 @@ def _episode_number(raw: str) -> int:
     digits = raw.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
     if digits.isdigit():
         return int(digits)
-    values = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+    values = {
+        "零": 0,
+        "〇": 0,
+        "一": 1,
+        "二": 2,
+        "两": 2,
+        "三": 3,
+        "四": 4,
+        "五": 5,
+        "六": 6,
+        "七": 7,
+        "八": 8,
+        "九": 9,
+    }
     total, current = 0, 0
     for ch in raw:
         if ch in values:

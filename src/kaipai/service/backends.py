@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kaipai.backends.base import Backend, BackendError, Capability, CapabilitySheet, Registry
-from kaipai.backends.remote_sheets import sheet_ids, sheets_for
+from kaipai.backends.base import Backend, BackendError, Capability, CapabilitySheet
+from kaipai.backends.registry import Registry
+from kaipai.backends.remote.sheets import sheet_ids, sheets_for
 from kaipai.document.io import DocumentError
-from kaipai.service.project import find_project, open_document
+from kaipai.project import find_project, open_document
 
 #: Backends whose models are described by shipped sheet files (every model, not only the chosen one).
 SHEET_FILES = ("dashscope", "kling")
@@ -38,7 +39,9 @@ class CheckResult:
     detail: str
 
 
-def project_choices(project: Path | None) -> tuple[dict[str, tuple[str | None, dict[str, Any]]], list[str], Path | None]:
+def project_choices(
+    project: Path | None,
+) -> tuple[dict[str, tuple[str | None, dict[str, Any]]], list[str], Path | None]:
     """Backend name → (model, options) as the project chooses it, and which capabilities use it."""
     try:
         paths = find_project(project)
@@ -56,7 +59,9 @@ def project_choices(project: Path | None) -> tuple[dict[str, tuple[str | None, d
     return choices, uses, paths.root
 
 
-def _create(registry: Registry, name: str, choice: tuple[str | None, dict[str, Any]] | None, root: Path | None) -> Backend:
+def _create(
+    registry: Registry, name: str, choice: tuple[str | None, dict[str, Any]] | None, root: Path | None
+) -> Backend:
     model, options = choice if choice is not None else (None, {})
     return registry.create(name, model, options, project_dir=root)
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from kaipai import __version__
-from kaipai.build.doccache import load_document
 from kaipai.document.io import atomic_write_text
 from kaipai.fonts import font_dir
 from kaipai.post.assemble import Progress, assemble, render_stems
@@ -20,7 +19,7 @@ from kaipai.post.slate import draw_slate
 from kaipai.post.storyboard import contact_sheet, storyboard_pdf
 from kaipai.post.subtitles import write_subtitles
 from kaipai.post.timeline import FORMATS, export
-from kaipai.service.project import ProjectPaths
+from kaipai.project import ProjectPaths, load_document
 from kaipai.service.takes import circled_media
 
 __all__ = ["CutResult", "Progress", "current_cut", "export_all", "make_cut"]
@@ -67,7 +66,13 @@ def music_beds(paths: ProjectPaths, cut: Cut) -> dict[int, Path]:
     return out
 
 
-def make_cut(paths: ProjectPaths, *, profile: str = "web", burn_subtitles: bool = False, on_event: Callable[[Any], None] | None = None) -> CutResult:
+def make_cut(
+    paths: ProjectPaths,
+    *,
+    profile: str = "web",
+    burn_subtitles: bool = False,
+    on_event: Callable[[Any], None] | None = None,
+) -> CutResult:
     """Render ``output/film.mp4`` and its subtitles from whatever takes are circled.
 
     A shot with no clip yet shows its keyframe, or a slate with its description, so a partial
@@ -95,7 +100,15 @@ def make_cut(paths: ProjectPaths, *, profile: str = "web", burn_subtitles: bool 
     elif on_event is not None:
         on_event(Progress("assemble the film", 1.0))
     missing = [s.shot for s in cut.shots if s.picture is None]
-    return CutResult(film=film, srt=subs["srt"], ass=subs["ass"], duration=cut.duration, shots=len(cut.shots), missing=missing, loudness=loudness)
+    return CutResult(
+        film=film,
+        srt=subs["srt"],
+        ass=subs["ass"],
+        duration=cut.duration,
+        shots=len(cut.shots),
+        missing=missing,
+        loudness=loudness,
+    )
 
 
 def _cut_key(cut: Cut, music: dict[int, Path], profile: str, burn: bool) -> str:

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from kaipai.backends.base import BackendError
-from kaipai.build.report import RenderSummary
+from kaipai.engine.report import RenderSummary
+from kaipai.project import ProjectPaths
 from kaipai.service.document import new_project, plan_project
-from kaipai.service.project import ProjectPaths
 from kaipai.service.render import render
 
 LANGUAGES = ("zh", "en")
@@ -66,7 +66,9 @@ def run_demo(
     summary = render(paths, on_event=on_render_event)
     if summary.failed:
         reasons = "; ".join(f"{node}: {why}" for node, why in summary.failures.items())
-        raise DemoFailed(f"{summary.failed} render jobs failed ({reasons}); run 'kaipai render -p {folder}' to retry them")
+        raise DemoFailed(
+            f"{summary.failed} render jobs failed ({reasons}); run 'kaipai render -p {folder}' to retry them"
+        )
     cut = make_cut(paths, on_event=on_cut_event)
     outputs: dict[str, Path] = {"film": Path(cut.film)}
     for name in ("srt", "ass"):
@@ -74,4 +76,11 @@ def run_demo(
         if value:
             outputs[f"subtitles ({name})"] = Path(value)
     outputs.update(export_all(paths, paths.output / "exports"))
-    return DemoResult(paths=paths, summary=summary, film=Path(cut.film), outputs=outputs, seconds=time.perf_counter() - started, created=created)
+    return DemoResult(
+        paths=paths,
+        summary=summary,
+        film=Path(cut.film),
+        outputs=outputs,
+        seconds=time.perf_counter() - started,
+        created=created,
+    )

@@ -21,7 +21,7 @@ from kaipai.document.io import (
     update,
 )
 from kaipai.document.models import Document, Project
-from kaipai.service.project import ProjectPaths
+from kaipai.project import ProjectPaths
 
 HEADER_ZH = """kaipai 制作文档：整部片子的单一事实来源。可以直接编辑，注释会被保留。
 字段说明：kaipai schema；检查：kaipai validate；重新分镜：kaipai plan（锁定的镜头不会被改动）。"""
@@ -40,7 +40,9 @@ class PlanReport:
     scenes: int = 0
 
 
-def new_project(folder: Path, *, script: Path | None = None, language: str | None = None, title: str | None = None) -> ProjectPaths:
+def new_project(
+    folder: Path, *, script: Path | None = None, language: str | None = None, title: str | None = None
+) -> ProjectPaths:
     """Create a project folder with ``kaipai.yaml``; import ``script`` when given.
 
     Refuses to overwrite an existing document: a director's work is never replaced silently.
@@ -57,7 +59,9 @@ def new_project(folder: Path, *, script: Path | None = None, language: str | Non
         target = folder / f"screenplay{script.suffix or '.txt'}"
         if script.resolve() != target.resolve():
             shutil.copyfile(script, target)
-        if title is None and not screenplay.title:  # no title page: the film is named after the script file, else the folder
+        if (
+            title is None and not screenplay.title
+        ):  # no title page: the film is named after the script file, else the folder
             stem = script.stem.replace("-", " ").replace("_", " ").strip()
             title = stem if stem and stem.casefold() not in ("screenplay", "script", "剧本") else folder.resolve().name
         doc = document_from_screenplay(screenplay, language=language, title=title, screenplay_path=target.name)
@@ -82,8 +86,20 @@ def reimport_screenplay(paths: ProjectPaths, doc: Document) -> Document:
 
     source = paths.inside(doc.screenplay)
     if not source.exists():
-        raise DocumentError([Problem(str(paths.document), 0, 0, "screenplay", f"the screenplay file {doc.screenplay!r} is missing; restore it or remove the field")])
-    fresh = document_from_screenplay(parse_file(source), language=doc.project.language.value, title=doc.project.title, screenplay_path=doc.screenplay)
+        raise DocumentError(
+            [
+                Problem(
+                    str(paths.document),
+                    0,
+                    0,
+                    "screenplay",
+                    f"the screenplay file {doc.screenplay!r} is missing; restore it or remove the field",
+                )
+            ]
+        )
+    fresh = document_from_screenplay(
+        parse_file(source), language=doc.project.language.value, title=doc.project.title, screenplay_path=doc.screenplay
+    )
     chars = {c.id: c for c in doc.cast.characters}
     for c in fresh.cast.characters:
         chars.setdefault(c.id, c)
@@ -120,11 +136,16 @@ def plan_project(paths: ProjectPaths) -> PlanReport:
         choice = doc.backend_for("planner")
         planner = None
         if choice.use != "rules":
-            from kaipai.backends.base import Registry
+            from kaipai.backends.registry import Registry
 
             planner = Registry().create(choice.use, choice.model, choice.options)
         result = plan_document(doc, planner=planner) if planner is not None else plan_document(doc)
-        report.added, report.changed, report.removed, report.kept_locked = result.added, result.changed, result.removed, result.kept_locked
+        report.added, report.changed, report.removed, report.kept_locked = (
+            result.added,
+            result.changed,
+            result.removed,
+            result.kept_locked,
+        )
         report.stale_locked = result.stale_locked
         report.shots, report.scenes = len(result.document.shots), len(result.document.scenes)
         return result.document

@@ -15,29 +15,46 @@ from pydantic import BaseModel, ValidationError
 
 from kaipai.document.io import DocumentError, Problem, update
 from kaipai.document.models import Character, DialogueLine, Document, Shot, Style
-from kaipai.service.project import ProjectPaths
+from kaipai.project import ProjectPaths
 
 __all__ = [
-    "SHOT_FIELDS",
-    "LINE_FIELDS",
-    "STYLE_FIELDS",
     "CHARACTER_FIELDS",
-    "edit_shot",
-    "edit_line",
+    "LINE_FIELDS",
+    "SHOT_FIELDS",
+    "STYLE_FIELDS",
     "add_line",
-    "delete_line",
-    "move_shot",
     "add_shot",
+    "delete_line",
     "delete_shot",
-    "set_locked",
-    "edit_style",
     "edit_character",
+    "edit_line",
+    "edit_shot",
+    "edit_style",
+    "move_shot",
+    "set_locked",
 ]
 
 #: Shot fields a director edits directly (ids, scene and order change through add/move).
 SHOT_FIELDS = frozenset(
-    {"kind", "size", "angle", "move", "lens", "description", "action", "lighting", "image_prompt", "video_prompt",
-     "sfx", "music", "caption", "transition", "transition_duration", "duration", "notes"}
+    {
+        "kind",
+        "size",
+        "angle",
+        "move",
+        "lens",
+        "description",
+        "action",
+        "lighting",
+        "image_prompt",
+        "video_prompt",
+        "sfx",
+        "music",
+        "caption",
+        "transition",
+        "transition_duration",
+        "duration",
+        "notes",
+    }
 )
 LINE_FIELDS = frozenset({"speaker", "text", "parenthetical", "delivery", "translation", "offset"})
 STYLE_FIELDS = frozenset(Style.model_fields)
@@ -62,7 +79,11 @@ def _assign(paths: ProjectPaths, target: M, changes: dict[str, Any], allowed: fr
     """Set fields one by one so each bad value is reported with its field name."""
     unknown = sorted(set(changes) - allowed)
     if unknown:
-        raise _error(paths, f"{where}.{unknown[0]}", f"cannot edit {', '.join(unknown)} here; editable fields: {', '.join(sorted(allowed))}")
+        raise _error(
+            paths,
+            f"{where}.{unknown[0]}",
+            f"cannot edit {', '.join(unknown)} here; editable fields: {', '.join(sorted(allowed))}",
+        )
     problems = []
     for name, value in changes.items():
         try:
@@ -114,9 +135,15 @@ def edit_line(paths: ProjectPaths, shot_id: str, line_id: str, changes: dict[str
 
     def change(doc: Document) -> DialogueLine:
         shot = _shot(paths, doc, shot_id)
-        line = _assign(paths, _line(paths, shot, line_id), changes, LINE_FIELDS, f"shots[{shot_id}].dialogue[{line_id}]")
+        line = _assign(
+            paths, _line(paths, shot, line_id), changes, LINE_FIELDS, f"shots[{shot_id}].dialogue[{line_id}]"
+        )
         if line.speaker != "narrator" and doc.character(line.speaker) is None:
-            raise _error(paths, f"shots[{shot_id}].dialogue[{line_id}].speaker", f"unknown character {line.speaker!r}; use a cast id or 'narrator'")
+            raise _error(
+                paths,
+                f"shots[{shot_id}].dialogue[{line_id}].speaker",
+                f"unknown character {line.speaker!r}; use a cast id or 'narrator'",
+            )
         shot.locked = True
         return line
 
@@ -137,7 +164,11 @@ def add_line(paths: ProjectPaths, shot_id: str, speaker: str, text: str) -> Dial
     def change(doc: Document) -> DialogueLine:
         shot = _shot(paths, doc, shot_id)
         if speaker != "narrator" and doc.character(speaker) is None:
-            raise _error(paths, f"shots[{shot_id}].dialogue.speaker", f"unknown character {speaker!r}; use a cast id or 'narrator'")
+            raise _error(
+                paths,
+                f"shots[{shot_id}].dialogue.speaker",
+                f"unknown character {speaker!r}; use a cast id or 'narrator'",
+            )
         try:
             line = DialogueLine(id=_free_line_id(doc, shot), speaker=speaker, text=text)
         except ValidationError:
@@ -197,7 +228,9 @@ def _free_shot_id(doc: Document, scene: str) -> str:
     return f"{scene}-{n:03d}"
 
 
-def add_shot(paths: ProjectPaths, *, after: str | None = None, scene: str | None = None, fields: dict[str, Any] | None = None) -> Shot:
+def add_shot(
+    paths: ProjectPaths, *, after: str | None = None, scene: str | None = None, fields: dict[str, Any] | None = None
+) -> Shot:
     """Add a shot after ``after`` (in its scene), or at the end of ``scene``. It is locked: the director made it."""
 
     def change(doc: Document) -> Shot:
@@ -208,7 +241,11 @@ def add_shot(paths: ProjectPaths, *, after: str | None = None, scene: str | None
         else:
             scene_id = scene or (doc.scenes[-1].id if doc.scenes else "")
             if doc.scene(scene_id) is None:
-                raise _error(paths, "scenes", f"no scene {scene_id!r}; add the scene to the screenplay and run 'kaipai plan', or name an existing scene")
+                raise _error(
+                    paths,
+                    "scenes",
+                    f"no scene {scene_id!r}; add the scene to the screenplay and run 'kaipai plan', or name an existing scene",
+                )
             last = [i for i, s in enumerate(ordered) if s.scene == scene_id]
             where = last[-1] + 1 if last else len(ordered)
         shot = Shot(id=_free_shot_id(doc, scene_id), scene=scene_id, locked=True)
@@ -227,7 +264,11 @@ def delete_shot(paths: ProjectPaths, shot_id: str) -> None:
     def change(doc: Document) -> None:
         shot = _shot(paths, doc, shot_id)
         if shot.locked:
-            raise _error(paths, f"shots[{shot_id}].locked", f"shot {shot_id} is locked; unlock it first if you really mean to delete it")
+            raise _error(
+                paths,
+                f"shots[{shot_id}].locked",
+                f"shot {shot_id} is locked; unlock it first if you really mean to delete it",
+            )
         doc.shots = [s for s in doc.shots if s.id != shot_id]
 
     _edit(paths, change)

@@ -10,28 +10,37 @@ from __future__ import annotations
 
 import threading
 
-from kaipai.build.db import TakesDB
-from kaipai.build.engine import Engine, EngineSettings
-from kaipai.build.events import EventSink
-from kaipai.build.stages import STAGES
-from kaipai.build.report import NodeStatus, RenderSummary
 from kaipai.document.io import DocumentError, Problem
 from kaipai.document.models import Document
-from kaipai.build.doccache import load_document
-from kaipai.service.project import ProjectPaths
+from kaipai.engine.db import TakesDB
+from kaipai.engine.engine import Engine, EngineSettings
+from kaipai.engine.events import EventSink
+from kaipai.engine.report import NodeStatus, RenderSummary
+from kaipai.engine.stages import STAGES
+from kaipai.project import ProjectPaths, load_document
 
-__all__ = ["NodeStatus", "RenderSummary", "EngineSettings", "render", "status"]
+__all__ = ["EngineSettings", "NodeStatus", "RenderSummary", "render", "status"]
 
 
-def _selection(paths: ProjectPaths, doc: Document, stages: list[str] | set[str] | None, shots: list[str] | set[str] | None) -> tuple[set[str] | None, set[str] | None]:
+def _selection(
+    paths: ProjectPaths, doc: Document, stages: list[str] | set[str] | None, shots: list[str] | set[str] | None
+) -> tuple[set[str] | None, set[str] | None]:
     problems = []
     for stage in stages or ():
         if stage not in STAGES:
-            problems.append(Problem(str(paths.document), 0, 0, "--stage", f"unknown stage {stage!r}; choose from {', '.join(STAGES)}"))
+            problems.append(
+                Problem(
+                    str(paths.document), 0, 0, "--stage", f"unknown stage {stage!r}; choose from {', '.join(STAGES)}"
+                )
+            )
     known = {s.id for s in doc.shots}
     for sid in shots or ():
         if sid not in known:
-            problems.append(Problem(str(paths.document), 0, 0, "shots", f"no shot {sid!r} in the document; 'kaipai shots' lists them"))
+            problems.append(
+                Problem(
+                    str(paths.document), 0, 0, "shots", f"no shot {sid!r} in the document; 'kaipai shots' lists them"
+                )
+            )
     if problems:
         raise DocumentError(problems)
     return (set(stages) if stages else None), (set(shots) if shots else None)
@@ -54,7 +63,7 @@ def render(
     - ``dry_run``: change nothing; the summary lists every node (``nodes``) with its state and
       the estimated cost and time of what would run.
     - ``stages``/``shots``: restrict the work (nodes outside still serve as inputs when current).
-    - ``on_event``: receives :mod:`kaipai.build.events` events on the calling thread.
+    - ``on_event``: receives :mod:`kaipai.engine.events` events on the calling thread.
     - ``cancel``: set it (from any thread) to stop starting new work; running jobs finish.
 
     Raises DocumentError for an unusable document, RenderBusy when another render holds the project.
@@ -67,7 +76,11 @@ def render(
             return engine.render(stages=stage_set, shots=shot_set, budget=budget, on_event=on_event, cancel=cancel)
         try:
             statuses, _ = engine.plan()
-            chosen = [s for s in statuses if (stage_set is None or s.stage in stage_set) and (shot_set is None or s.shot in shot_set)]
+            chosen = [
+                s
+                for s in statuses
+                if (stage_set is None or s.stage in stage_set) and (shot_set is None or s.shot in shot_set)
+            ]
             running = [s for s in chosen if s.will_run]
             return RenderSummary(
                 dry_run=True,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kaipai.backends.base import Backend, Registry
+from kaipai.backends.base import Backend
+from kaipai.backends.registry import Registry
 from kaipai.document.io import DocumentError, Problem, load, update
 from kaipai.document.models import Document, Shot
-from kaipai.service.project import ProjectPaths
+from kaipai.project import ProjectPaths
 from kaipai.service.write import drafts_folder, keep_drafts
 
 
@@ -45,13 +46,25 @@ def revise_shot(paths: ProjectPaths, shot_id: str, note: str) -> RevisionResult:
         summary = str(getattr(planner, "last_summary", "") or "")
     finally:
         planner.close()
-    after = after.model_copy(update={"id": before.id, "scene": before.scene, "order": before.order, "dialogue": before.dialogue, "locked": before.locked})
+    after = after.model_copy(
+        update={
+            "id": before.id,
+            "scene": before.scene,
+            "order": before.order,
+            "dialogue": before.dialogue,
+            "locked": before.locked,
+        }
+    )
 
     def change(current: Document) -> Document:
         for i, shot in enumerate(current.shots):
             if shot.id == shot_id:
                 if shot != before:
-                    raise _problem(paths, f"shots.{i}", f"shot {shot_id} was edited while the planner rewrote it; nothing was changed, run the command again")
+                    raise _problem(
+                        paths,
+                        f"shots.{i}",
+                        f"shot {shot_id} was edited while the planner rewrote it; nothing was changed, run the command again",
+                    )
                 current.shots[i] = after
                 return current
         raise _problem(paths, "shots", f"shot {shot_id} was removed while the planner rewrote it")

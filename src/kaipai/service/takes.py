@@ -17,29 +17,28 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from kaipai.backends.base import BackendError
-from kaipai.build.db import Take, TakesDB, TakeStatus
-from kaipai.build.engine import Engine, EngineSettings
-from kaipai.build.events import EventSink
-from kaipai.build.graph import effective_duration, node_id, place_lines, sheet_nodes
-from kaipai.build.report import NodeStatus
-from kaipai.build.stages import GENERATED_STAGES
-from kaipai.build.store import Store
 from kaipai.document.io import DocumentError, Problem
 from kaipai.document.models import Document
-from kaipai.build.doccache import load_document
-from kaipai.service.project import ProjectPaths
+from kaipai.engine.db import Take, TakesDB, TakeStatus
+from kaipai.engine.engine import Engine, EngineSettings
+from kaipai.engine.events import EventSink
+from kaipai.engine.graph import effective_duration, node_id, place_lines, sheet_nodes
+from kaipai.engine.report import NodeStatus
+from kaipai.engine.stages import GENERATED_STAGES
+from kaipai.engine.store import Store
+from kaipai.project import ProjectPaths, load_document
 
 __all__ = [
-    "TakeInfo",
-    "VoiceMedia",
     "CircledMedia",
     "RetakeFailed",
-    "list_takes",
+    "TakeInfo",
+    "VoiceMedia",
     "circle",
+    "circled_media",
+    "list_takes",
     "reject",
     "retake",
     "retake_with_note",
-    "circled_media",
     "take_history",
 ]
 
@@ -98,9 +97,13 @@ class CircledMedia(BaseModel):
     keyframe: Path | None = None
     clip: Path | None = None
     lipsync: Path | None = None
-    audio: Path | None = Field(default=None, description="The shot's dialogue track (voices placed), a WAV as long as the shot.")
+    audio: Path | None = Field(
+        default=None, description="The shot's dialogue track (voices placed), a WAV as long as the shot."
+    )
     voices: list[VoiceMedia] = Field(default_factory=list)
-    music: Path | None = Field(default=None, description="The music bed of the cue starting at this shot (circled take).")
+    music: Path | None = Field(
+        default=None, description="The music bed of the cue starting at this shot (circled take)."
+    )
     stale: bool = Field(default=False, description="Some circled take was made from inputs that changed since.")
 
     @property
@@ -124,8 +127,16 @@ def _owner(paths: ProjectPaths, doc: Document, ident: str) -> tuple[str, str | N
     if sheet is not None:
         return sheet.shot, sheet.id
     if doc.character(ident) is not None:
-        raise _problem(paths, "cast", f"{ident!r} has no reference sheet: they have reference images of their own, or appear in no shot's composition")
-    raise _problem(paths, "shots", f"no shot {ident!r} in the document (nor a character of that id); 'kaipai shots' lists the shots")
+        raise _problem(
+            paths,
+            "cast",
+            f"{ident!r} has no reference sheet: they have reference images of their own, or appear in no shot's composition",
+        )
+    raise _problem(
+        paths,
+        "shots",
+        f"no shot {ident!r} in the document (nor a character of that id); 'kaipai shots' lists the shots",
+    )
 
 
 def _info(take: Take, store: Store, current: dict[str, NodeStatus]) -> TakeInfo:
@@ -170,7 +181,11 @@ def list_takes(paths: ProjectPaths, shot_id: str, stage: str | None = None) -> l
     doc = load_document(paths)
     shot_id, node = _owner(paths, doc, shot_id)
     with TakesDB(paths.database) as db:
-        takes = [t for t in db.takes_for_shot(shot_id) if (stage is None or t.stage == stage) and (node is None or t.node == node)]
+        takes = [
+            t
+            for t in db.takes_for_shot(shot_id)
+            if (stage is None or t.stage == stage) and (node is None or t.node == node)
+        ]
         current = _plan(paths, doc, db) if takes else {}
     store = Store(paths.store)
     return [_info(t, store, current) for t in takes]
@@ -183,7 +198,9 @@ def _set_status(paths: ProjectPaths, shot_id: str, take_id: int, status: TakeSta
         take = db.take(take_id)
         if take is None or take.shot != shot_id:
             known = ", ".join(str(t.id) for t in db.takes_for_shot(shot_id)) or "none yet"
-            raise _problem(paths, "takes", f"shot {shot_id} has no take {take_id}; its takes: {known} ('kaipai takes {shot_id}')")
+            raise _problem(
+                paths, "takes", f"shot {shot_id} has no take {take_id}; its takes: {known} ('kaipai takes {shot_id}')"
+            )
         take = db.set_status(take_id, status)
         current = _plan(paths, doc, db)
     return _info(take, Store(paths.store), current)
@@ -226,9 +243,18 @@ def retake(
         raise _problem(paths, "--stage", f"cannot retake {stage!r}; choose from {', '.join(GENERATED_STAGES)}")
     with TakesDB(paths.database) as db:
         engine = Engine(paths, doc, db, settings=settings)
-        targets = [n for n in engine.graph.values() if n.shot == shot_id and n.stage == stage and (node is None or n.id == node)]
+        targets = [
+            n
+            for n in engine.graph.values()
+            if n.shot == shot_id and n.stage == stage and (node is None or n.id == node)
+        ]
         if not targets:
-            why = {"voice": "has no dialogue", "lipsync": "has no on-screen speaker", "music": "starts no music cue", "sheet": "is not where a character without reference images first appears (retake a sheet by the character's id)"}.get(stage, f"has no {stage}")
+            why = {
+                "voice": "has no dialogue",
+                "lipsync": "has no on-screen speaker",
+                "music": "starts no music cue",
+                "sheet": "is not where a character without reference images first appears (retake a sheet by the character's id)",
+            }.get(stage, f"has no {stage}")
             raise _problem(paths, "--stage", f"shot {shot_id} {why}, so there is nothing to retake at that stage")
         forced = {n.id: seed if seed is not None else secrets.randbelow(2**32) for n in targets}
         needed: set[str] = set()
@@ -238,13 +264,23 @@ def retake(
                 if dep not in needed:
                     needed.add(dep)
                     todo.append(dep)
-        summary = engine.render(shots={shot_id} | {engine.graph[n].shot for n in needed}, stages={engine.graph[n].stage for n in needed} or {stage}, forced=forced, on_event=on_event, circle_forced=None)
+        summary = engine.render(
+            shots={shot_id} | {engine.graph[n].shot for n in needed},
+            stages={engine.graph[n].stage for n in needed} or {stage},
+            forced=forced,
+            on_event=on_event,
+            circle_forced=None,
+        )
         failed = {n: summary.failures[n] for n in forced if n in summary.failures}
         if failed:
             raise RetakeFailed("; ".join(f"{n}: {why}" for n, why in failed.items()))
         takes = []
         for n, s in forced.items():
-            take = db.take(summary.takes[n]) if n in summary.takes else next((t for t in db.takes_for_shot(shot_id) if t.node == n and t.seed == s), None)
+            take = (
+                db.take(summary.takes[n])
+                if n in summary.takes
+                else next((t for t in db.takes_for_shot(shot_id) if t.node == n and t.seed == s), None)
+            )
             if take is not None:
                 takes.append(take)
         current = _plan(paths, doc, db)
@@ -253,7 +289,12 @@ def retake(
 
 
 def retake_with_note(
-    paths: ProjectPaths, shot_id: str, note: str, stage: str | None = None, seed: int | None = None, on_event: EventSink | None = None
+    paths: ProjectPaths,
+    shot_id: str,
+    note: str,
+    stage: str | None = None,
+    seed: int | None = None,
+    on_event: EventSink | None = None,
 ) -> list[TakeInfo]:
     """Revise the shot from a director's note (a language-model planner rewrites it), then retake."""
     try:
@@ -288,7 +329,17 @@ def circled_media(paths: ProjectPaths) -> dict[str, CircledMedia]:
         for p in place_lines(shot, durations):
             t = voice_takes.get(p.line)
             if t is not None:
-                voices.append(VoiceMedia(line=p.line, speaker=p.speaker, path=store.path(t.media), start=p.start, end=p.end, duration=p.end - p.start, on_screen=p.on_screen))
+                voices.append(
+                    VoiceMedia(
+                        line=p.line,
+                        speaker=p.speaker,
+                        path=store.path(t.media),
+                        start=p.start,
+                        end=p.end,
+                        duration=p.end - p.start,
+                        on_screen=p.on_screen,
+                    )
+                )
 
         def media(stage: str, _mine: dict[str, Take] = mine, _sid: str = shot.id) -> Path | None:
             t = _mine.get(node_id(_sid, stage))
@@ -318,7 +369,9 @@ def character_sheets(paths: ProjectPaths) -> dict[str, Path]:
         return {}
     store = Store(paths.store)
     with TakesDB(paths.database) as db:
-        return {wanted[t.node]: store.path(t.media) for t in db.all_takes() if t.node in wanted and t.status == "circled"}
+        return {
+            wanted[t.node]: store.path(t.media) for t in db.all_takes() if t.node in wanted and t.status == "circled"
+        }
 
 
 def take_history(paths: ProjectPaths) -> list[TakeInfo]:

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kaipai.backends.base import Backend, NotConfigured, PlannerBackend, Registry
-from kaipai.backends.llm_structured import DraftKept, InvalidReply
+from kaipai.backends.base import Backend, NotConfigured, PlannerBackend
+from kaipai.backends.openai.structured import DraftKept, InvalidReply
+from kaipai.backends.registry import Registry
 from kaipai.document.io import atomic_write_text
-from kaipai.service.project import ProjectPaths
+from kaipai.project import ProjectPaths
 
 DRAFTS = "drafts"
 
@@ -95,4 +96,6 @@ def write_screenplay(
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(target, text)
     sp = parse_text(text, filename=str(target), format="zh" if lang == "zh" else "fountain")
-    return WriteResult(path=target, text=text, language=lang, scenes=len(sp.scenes), characters=sp.characters(), title=sp.title)
+    return WriteResult(
+        path=target, text=text, language=lang, scenes=len(sp.scenes), characters=sp.characters(), title=sp.title
+    )

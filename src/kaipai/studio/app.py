@@ -23,8 +23,8 @@ from pydantic import BaseModel, Field
 
 from kaipai.backends.base import BackendError
 from kaipai.document.io import DocumentError
+from kaipai.project import ProjectPaths
 from kaipai.service import edit, takes
-from kaipai.service.project import ProjectPaths
 from kaipai.studio import views
 from kaipai.studio.jobs import JobBusy, Jobs
 from kaipai.studio.security import HEADER, TokenGuard
@@ -70,7 +70,9 @@ class CutOrder(BaseModel):
 
 def _problems(exc: DocumentError) -> JSONResponse:
     problems = [{"field": p.field, "message": p.message, "where": str(p)} for p in exc.problems]
-    return JSONResponse({"error": "; ".join(f"{p.field}: {p.message}" for p in exc.problems), "problems": problems}, status_code=400)
+    return JSONResponse(
+        {"error": "; ".join(f"{p.field}: {p.message}" for p in exc.problems), "problems": problems}, status_code=400
+    )
 
 
 def create_app(paths: ProjectPaths, token: str) -> FastAPI:
@@ -179,7 +181,14 @@ def create_app(paths: ProjectPaths, token: str) -> FastAPI:
         from kaipai.service.render import render
 
         def work(emit: Any, cancel: threading.Event) -> dict[str, Any]:
-            summary = render(paths, budget=order.budget, shots=order.shots, stages=order.stages, cancel=cancel, on_event=lambda e: emit(e.model_dump(mode="json")))
+            summary = render(
+                paths,
+                budget=order.budget,
+                shots=order.shots,
+                stages=order.stages,
+                cancel=cancel,
+                on_event=lambda e: emit(e.model_dump(mode="json")),
+            )
             return summary.model_dump(mode="json", exclude={"nodes"})
 
         return jobs.start("render", work).summary()
@@ -190,10 +199,24 @@ def create_app(paths: ProjectPaths, token: str) -> FastAPI:
 
         def work(emit: Any, _cancel: threading.Event) -> dict[str, Any]:
             timeline = current_cut(paths)
-            result = make_cut(paths, profile=order.profile, burn_subtitles=order.burn_subtitles, on_event=lambda p: emit({"kind": "cut_progress", "fraction": float(p.fraction), "message": str(getattr(p, "message", ""))}))
+            result = make_cut(
+                paths,
+                profile=order.profile,
+                burn_subtitles=order.burn_subtitles,
+                on_event=lambda p: emit(
+                    {"kind": "cut_progress", "fraction": float(p.fraction), "message": str(getattr(p, "message", ""))}
+                ),
+            )
             last_cut.clear()
-            last_cut["shots"] = [{"shot": s.shot, "start": s.start, "end": s.end, "description": s.description} for s in timeline.shots]
-            return {"film": views.media_url(paths, Path(result.film)), "duration": result.duration, "shots": result.shots, "missing": list(result.missing)}
+            last_cut["shots"] = [
+                {"shot": s.shot, "start": s.start, "end": s.end, "description": s.description} for s in timeline.shots
+            ]
+            return {
+                "film": views.media_url(paths, Path(result.film)),
+                "duration": result.duration,
+                "shots": result.shots,
+                "missing": list(result.missing),
+            }
 
         return jobs.start("cut", work).summary()
 
@@ -229,7 +252,9 @@ def create_app(paths: ProjectPaths, token: str) -> FastAPI:
                     yield ": still working\n\n"
                 await asyncio.sleep(0.1)
 
-        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        )
 
     # ------------------------------------------------------------------ screening room
     @app.get("/api/screening")
@@ -239,7 +264,10 @@ def create_app(paths: ProjectPaths, token: str) -> FastAPI:
         film = paths.output / "film.mp4"
         shots = last_cut.get("shots")
         if shots is None:
-            shots = [{"shot": s.shot, "start": s.start, "end": s.end, "description": s.description} for s in current_cut(paths).shots]
+            shots = [
+                {"shot": s.shot, "start": s.start, "end": s.end, "description": s.description}
+                for s in current_cut(paths).shots
+            ]
         version = int(film.stat().st_mtime) if film.exists() else 0
         return {
             "film": f"{views.media_url(paths, film)}?v={version}" if film.exists() else None,
@@ -252,7 +280,9 @@ def create_app(paths: ProjectPaths, token: str) -> FastAPI:
         srt = paths.output / "film.srt"
         if not srt.exists():
             raise HTTPException(404, "no subtitles yet; make the cut first")
-        return PlainTextResponse(pysubs2.load(str(srt), encoding="utf-8").to_string("vtt"), media_type="text/vtt; charset=utf-8")
+        return PlainTextResponse(
+            pysubs2.load(str(srt), encoding="utf-8").to_string("vtt"), media_type="text/vtt; charset=utf-8"
+        )
 
     # ------------------------------------------------------------------ media
     @app.get("/media/{rel:path}")

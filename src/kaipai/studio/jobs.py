@@ -33,7 +33,13 @@ class Job:
     started: float = field(default_factory=time.time)
 
     def summary(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "done": self.done, "cancelled": self.cancel.is_set(), "events": len(self.events)}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "done": self.done,
+            "cancelled": self.cancel.is_set(),
+            "events": len(self.events),
+        }
 
 
 def describe_error(exc: BaseException) -> str:
@@ -74,7 +80,7 @@ class Jobs:
         try:
             result = work(lambda e: self._emit(job, e), job.cancel)
             final = {"kind": "job_done", "job": job.kind, "id": job.id, "ok": True, "result": result}
-        except BaseException as exc:  # noqa: BLE001 - every failure must reach the browser
+        except BaseException as exc:
             if not isinstance(exc, (DocumentError, BackendError)):
                 traceback.print_exc()
             final = {"kind": "job_done", "job": job.kind, "id": job.id, "ok": False, "error": describe_error(exc)}

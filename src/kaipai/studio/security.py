@@ -67,7 +67,9 @@ class TokenGuard:
         if request.method not in SAFE_METHODS:
             if self._matches(header):
                 return None
-            return PlainTextResponse(f"this request changes the project and needs the {HEADER} header; use the studio page", status_code=403)
+            return PlainTextResponse(
+                f"this request changes the project and needs the {HEADER} header; use the studio page", status_code=403
+            )
         if self._matches(header) or self._matches(request.cookies.get(self.cookie)):
             return None
         if self._matches(request.query_params.get("token")):
@@ -76,4 +78,6 @@ class TokenGuard:
             redirect = RedirectResponse(target, status_code=303)
             redirect.set_cookie(self.cookie, self.token, httponly=True, samesite="strict", path="/")
             return redirect
-        return PlainTextResponse("the studio needs its access token: open the URL that 'kaipai studio' printed", status_code=401)
+        return PlainTextResponse(
+            "the studio needs its access token: open the URL that 'kaipai studio' printed", status_code=401
+        )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import uvicorn
 
-from kaipai.service.project import ProjectPaths
+from kaipai.project import ProjectPaths
 from kaipai.studio.app import create_app
 from kaipai.studio.security import is_loopback, new_token
 
@@ -42,7 +42,9 @@ class Studio:
         self.socket.bind((self.host, self.port))
         self.port = self.socket.getsockname()[1]
         self.app = create_app(self.paths, self.token)
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", access_log=False, timeout_graceful_shutdown=2))
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
+        )
 
     @property
     def base(self) -> str:

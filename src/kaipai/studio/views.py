@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kaipai.build.doccache import load_document
-from kaipai.build.stages import GENERATED_STAGES, STAGES
 from kaipai.document.models import Angle, CameraMove, Delivery, Document, Shot, ShotKind, ShotSize, Transition
-from kaipai.service.project import ProjectPaths
+from kaipai.engine.stages import GENERATED_STAGES, STAGES
+from kaipai.project import ProjectPaths, load_document
 from kaipai.service.render import NodeStatus, status
 from kaipai.service.takes import TakeInfo, character_sheets, list_takes, take_history
 
@@ -65,7 +64,9 @@ def _shot_state(nodes: list[NodeStatus]) -> tuple[str, str]:
     return worst.state, worst.reason
 
 
-def _shot_card(paths: ProjectPaths, doc: Document, shot: Shot, nodes: list[NodeStatus], takes: dict[int, TakeInfo]) -> dict[str, Any]:
+def _shot_card(
+    paths: ProjectPaths, doc: Document, shot: Shot, nodes: list[NodeStatus], takes: dict[int, TakeInfo]
+) -> dict[str, Any]:
     state, reason = _shot_state(nodes)
     picture = {}
     for stage in ("keyframe", "clip", "lipsync"):
@@ -77,7 +78,11 @@ def _shot_card(paths: ProjectPaths, doc: Document, shot: Shot, nodes: list[NodeS
     data.update(
         status=state,
         reason=reason,
-        stages={st: _shot_state([n for n in nodes if n.stage == st])[0] for st in STAGES if any(n.stage == st for n in nodes)},
+        stages={
+            st: _shot_state([n for n in nodes if n.stage == st])[0]
+            for st in STAGES
+            if any(n.stage == st for n in nodes)
+        },
         keyframe=picture["keyframe"],
         clip=picture["lipsync"] or picture["clip"],
         scene_heading=scene.heading if scene else shot.scene,
@@ -119,8 +124,21 @@ def shot_page(paths: ProjectPaths, shot_id: str) -> dict[str, Any]:
     assert shot is not None  # list_takes refused an unknown shot
     nodes = [n for n in status(paths) if n.shot == shot_id]
     card = _shot_card(paths, doc, shot, nodes, {t.id: t for t in takes})
-    stages = [{"stage": st, "state": _shot_state([n for n in nodes if n.stage == st])[0], "takes": [_take(paths, t) for t in takes if t.stage == st]} for st in STAGES if any(n.stage == st for n in nodes)]
-    return {"shot": card, "stages": stages, "enums": enums(), "characters": [{"id": c.id, "name": c.name} for c in doc.cast.characters]}
+    stages = [
+        {
+            "stage": st,
+            "state": _shot_state([n for n in nodes if n.stage == st])[0],
+            "takes": [_take(paths, t) for t in takes if t.stage == st],
+        }
+        for st in STAGES
+        if any(n.stage == st for n in nodes)
+    ]
+    return {
+        "shot": card,
+        "stages": stages,
+        "enums": enums(),
+        "characters": [{"id": c.id, "name": c.name} for c in doc.cast.characters],
+    }
 
 
 def cast_page(paths: ProjectPaths) -> dict[str, Any]:
@@ -131,13 +149,25 @@ def cast_page(paths: ProjectPaths) -> dict[str, Any]:
     for t in take_history(paths):
         if t.stage == "voice" and t.status == "circled" and t.item in lines:
             speaker, text = lines[t.item]
-            voices.setdefault(speaker, []).append({"line": t.item, "text": text, "url": media_url(paths, t.media), "stale": t.stale})
+            voices.setdefault(speaker, []).append(
+                {"line": t.item, "text": text, "url": media_url(paths, t.media), "stale": t.stale}
+            )
     sheets = character_sheets(paths)
     characters = []
     for c in doc.cast.characters:
         data = c.model_dump(mode="json")
-        data["references"] = [media_url(paths, paths.root / r) for r in c.reference_images] or ([media_url(paths, sheets[c.id])] if c.id in sheets else [])
+        data["references"] = [media_url(paths, paths.root / r) for r in c.reference_images] or (
+            [media_url(paths, sheets[c.id])] if c.id in sheets else []
+        )
         data["voices"] = voices.get(c.id, [])
         characters.append(data)
-    places = [{**loc.model_dump(mode="json"), "references": [media_url(paths, paths.root / r) for r in loc.reference_images]} for loc in doc.cast.locations]
-    return {"project": doc.project.model_dump(mode="json"), "characters": characters, "locations": places, "style": doc.style.model_dump(mode="json")}
+    places = [
+        {**loc.model_dump(mode="json"), "references": [media_url(paths, paths.root / r) for r in loc.reference_images]}
+        for loc in doc.cast.locations
+    ]
+    return {
+        "project": doc.project.model_dump(mode="json"),
+        "characters": characters,
+        "locations": places,
+        "style": doc.style.model_dump(mode="json"),
+    }

@@ -28,14 +28,20 @@ from typing import Any
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 
-from .server import mp4_bytes, png_bytes, wav_bytes
+from tests.backends.doubles.server import mp4_bytes, png_bytes, wav_bytes
 
 KNOWN_NODES = {
     "LoadImage", "ImageScale", "SaveImage", "CheckpointLoaderSimple", "EmptyLatentImage", "CLIPTextEncode", "KSampler",
     "VAEDecode", "UNETLoader", "CLIPLoader", "VAELoader", "CLIPVisionLoader", "CLIPVisionEncode", "WanImageToVideo",
     "ModelSamplingSD3", "CreateVideo", "SaveVideo", "LoadAudio", "SaveAudio",
 }  # fmt: skip
-MODEL_INPUTS = {"CheckpointLoaderSimple": "ckpt_name", "UNETLoader": "unet_name", "CLIPLoader": "clip_name", "VAELoader": "vae_name", "CLIPVisionLoader": "clip_name"}
+MODEL_INPUTS = {
+    "CheckpointLoaderSimple": "ckpt_name",
+    "UNETLoader": "unet_name",
+    "CLIPLoader": "clip_name",
+    "VAELoader": "vae_name",
+    "CLIPVisionLoader": "clip_name",
+}
 SAMPLERS = {"KSampler"}
 
 
@@ -104,7 +110,11 @@ class ComfyDouble:
                 self.release.wait(timeout=10)
             if self.interrupted.is_set():
                 self.interrupted.clear()
-                emit("execution_interrupted", {"node_id": nid, "node_type": node["class_type"], "executed": []}, keep=True)
+                emit(
+                    "execution_interrupted",
+                    {"node_id": nid, "node_type": node["class_type"], "executed": []},
+                    keep=True,
+                )
                 self._finish(prompt_id, graph, outputs, messages, "error")
                 return
             emit("executing", {"node": nid, "display_node": nid})
@@ -129,7 +139,9 @@ class ComfyDouble:
         self._finish(prompt_id, graph, outputs, messages, "success")
         emit("executing", {"node": None})
 
-    def _finish(self, prompt_id: str, graph: dict[str, Any], outputs: dict[str, Any], messages: list[Any], status: str) -> None:
+    def _finish(
+        self, prompt_id: str, graph: dict[str, Any], outputs: dict[str, Any], messages: list[Any], status: str
+    ) -> None:
         with self.lock:
             self.history[prompt_id] = {
                 "prompt": [0, prompt_id, graph, {}, []],
@@ -182,7 +194,16 @@ class ComfyDouble:
             if node.get("class_type") not in KNOWN_NODES:
                 cls = node.get("class_type")
                 return {
-                    "error": {"type": "missing_node_type", "message": f"Node '{cls}' not found. The custom node may not be installed.", "details": f"Node ID '#{nid}'", "extra_info": {"node_id": nid, "class_type": cls, "node_title": (node.get("_meta") or {}).get("title", cls)}},
+                    "error": {
+                        "type": "missing_node_type",
+                        "message": f"Node '{cls}' not found. The custom node may not be installed.",
+                        "details": f"Node ID '#{nid}'",
+                        "extra_info": {
+                            "node_id": nid,
+                            "class_type": cls,
+                            "node_title": (node.get("_meta") or {}).get("title", cls),
+                        },
+                    },
                     "node_errors": {},
                 }
         node_errors: dict[str, Any] = {}
@@ -191,13 +212,31 @@ class ComfyDouble:
             bad = None
             if cls in MODEL_INPUTS and inputs.get(MODEL_INPUTS[cls]) not in self.models:
                 name = MODEL_INPUTS[cls]
-                bad = {"type": "value_not_in_list", "message": "Value not in list", "details": f"{name}: '{inputs.get(name)}' not in {sorted(self.models)}", "extra_info": {"input_name": name}}
+                bad = {
+                    "type": "value_not_in_list",
+                    "message": "Value not in list",
+                    "details": f"{name}: '{inputs.get(name)}' not in {sorted(self.models)}",
+                    "extra_info": {"input_name": name},
+                }
             if cls == "LoadImage" and inputs.get("image") not in self.uploads:
-                bad = {"type": "custom_validation_failed", "message": "Custom validation failed for node", "details": f"image - Invalid image file: {inputs.get('image')}", "extra_info": {"input_name": "image"}}
+                bad = {
+                    "type": "custom_validation_failed",
+                    "message": "Custom validation failed for node",
+                    "details": f"image - Invalid image file: {inputs.get('image')}",
+                    "extra_info": {"input_name": "image"},
+                }
             if bad:
                 node_errors[nid] = {"errors": [bad], "dependent_outputs": [], "class_type": cls}
         if node_errors:
-            return {"error": {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation", "details": "", "extra_info": {}}, "node_errors": node_errors}
+            return {
+                "error": {
+                    "type": "prompt_outputs_failed_validation",
+                    "message": "Prompt outputs failed validation",
+                    "details": "",
+                    "extra_info": {},
+                },
+                "node_errors": node_errors,
+            }
         return None
 
     # ------------------------------------------------------------------ HTTP and websocket
@@ -220,16 +259,25 @@ class ComfyDouble:
             if kind == "429":
                 return Response("Too Many Requests", status_code=429, headers={"Retry-After": self.retry_after})
             if kind == "500":
-                return Response("500 Internal Server Error\n\nServer got itself in trouble", status_code=500, media_type="text/plain")
+                return Response(
+                    "500 Internal Server Error\n\nServer got itself in trouble",
+                    status_code=500,
+                    media_type="text/plain",
+                )
             if kind == "garbage":
-                return Response("<html><body>502 Bad Gateway</body></html>", status_code=200, media_type="application/json")
+                return Response(
+                    "<html><body>502 Bad Gateway</body></html>", status_code=200, media_type="application/json"
+                )
             if kind == "slow":
                 await asyncio.sleep(self.slow_seconds)
             return await call_next(request)
 
         @app.get("/system_stats")
         def stats() -> dict[str, Any]:
-            return {"system": {"os": "posix", "comfyui_version": "0.3.99-double", "python_version": "3.11"}, "devices": [{"name": "cpu", "type": "cpu"}]}
+            return {
+                "system": {"os": "posix", "comfyui_version": "0.3.99-double", "python_version": "3.11"},
+                "devices": [{"name": "cpu", "type": "cpu"}],
+            }
 
         @app.post("/upload/image")
         async def upload(request: Request) -> Response:
@@ -265,7 +313,9 @@ class ComfyDouble:
         @app.get("/queue")
         def get_queue() -> dict[str, Any]:
             with self.lock:
-                running = [[r[0], r[1], r[2], {"client_id": r[3]}, []] for r in ([self.running] if self.running else [])]
+                running = [
+                    [r[0], r[1], r[2], {"client_id": r[3]}, []] for r in ([self.running] if self.running else [])
+                ]
                 pending = [[p[0], p[1], p[2], {"client_id": p[3]}, []] for p in self.pending]
             return {"queue_running": running, "queue_pending": pending}
 
@@ -288,7 +338,7 @@ class ComfyDouble:
                 return {prompt_id: self.history[prompt_id]} if prompt_id in self.history else {}
 
         @app.get("/view")
-        def view(filename: str, subfolder: str = "", type: str = "output") -> Response:  # noqa: A002 - ComfyUI's parameter name
+        def view(filename: str, subfolder: str = "", type: str = "output") -> Response:
             data = self.outputs.get((subfolder, filename))
             if data is None:
                 return Response(status_code=404)
@@ -301,7 +351,14 @@ class ComfyDouble:
             q: asyncio.Queue[str] = asyncio.Queue()
             self.clients[client_id] = (asyncio.get_running_loop(), q)
             self.sockets_opened.append(client_id)
-            await websocket.send_text(json.dumps({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": len(self.pending)}}, "sid": client_id}}))
+            await websocket.send_text(
+                json.dumps(
+                    {
+                        "type": "status",
+                        "data": {"status": {"exec_info": {"queue_remaining": len(self.pending)}}, "sid": client_id},
+                    }
+                )
+            )
             closed = asyncio.ensure_future(websocket.receive())  # completes when the client goes away
             try:
                 while True:
@@ -310,7 +367,9 @@ class ComfyDouble:
                     if closed in done:
                         getter.cancel()
                         break
-                    await websocket.send_bytes(b"\x00\x00\x00\x01preview")  # binary preview frames are ignored by clients
+                    await websocket.send_bytes(
+                        b"\x00\x00\x00\x01preview"
+                    )  # binary preview frames are ignored by clients
                     await websocket.send_text(getter.result())
             except (WebSocketDisconnect, RuntimeError):
                 pass

@@ -8,7 +8,9 @@ from typing import Any
 from kaipai.backends.base import JobContext
 
 
-def job_context(tmp_path: Path, job_id: str | None = None, on_job_id: Any = None, key: str = "job-key-1") -> tuple[JobContext, list[str], list[tuple[float, str]]]:
+def job_context(
+    tmp_path: Path, job_id: str | None = None, on_job_id: Any = None, key: str = "job-key-1"
+) -> tuple[JobContext, list[str], list[tuple[float, str]]]:
     """(the context, the job ids the backend recorded, its progress reports as (fraction, message)).
 
     ``job_id`` is one recorded by an earlier attempt (a resumed render); ``on_job_id`` runs after
@@ -24,4 +26,10 @@ def job_context(tmp_path: Path, job_id: str | None = None, on_job_id: Any = None
         if on_job_id is not None:
             on_job_id(job)
 
-    return JobContext(out_dir=out, key=key, job_id=job_id, on_job_id=record, on_progress=lambda f, m: progress.append((f, m))), recorded, progress
+    return (
+        JobContext(
+            out_dir=out, key=key, job_id=job_id, on_job_id=record, on_progress=lambda f, m: progress.append((f, m))
+        ),
+        recorded,
+        progress,
+    )

@@ -24,7 +24,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from .server import mp4_bytes
+from tests.backends.doubles.server import mp4_bytes
 
 ACCESS_KEY = "ak-test-kling"
 SECRET_KEY = "sk-test-kling-secret"
@@ -52,8 +52,12 @@ def verify_jwt(token: str) -> str | None:
     return None
 
 
-def reply(code: int, message: str, data: Any = None, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"code": code, "message": message, "request_id": "req-1", "data": data}, status_code=status, headers=headers)
+def reply(
+    code: int, message: str, data: Any = None, status: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"code": code, "message": message, "request_id": "req-1", "data": data}, status_code=status, headers=headers
+    )
 
 
 @dataclass
@@ -99,7 +103,11 @@ class KlingDouble:
                 image = base64.b64decode(body.get("image", ""), validate=True)
             except binascii.Error:
                 image = b""
-            if not image.startswith(b"\x89PNG") or body.get("duration") not in ("5", "10") or body.get("mode") not in ("std", "pro"):
+            if (
+                not image.startswith(b"\x89PNG")
+                or body.get("duration") not in ("5", "10")
+                or body.get("mode") not in ("std", "pro")
+            ):
                 return reply(1201, "Invalid request parameters: image, duration or mode", status=400)
             if "FORBIDDEN" in body.get("prompt", ""):
                 return reply(1301, "Trust & Safety: the input contains content that is not allowed", status=400)
@@ -107,7 +115,9 @@ class KlingDouble:
                 self.submissions += 1
                 task_id = str(next(self._ids))
                 self.tasks[task_id] = {"status": "submitted", "polls": 0, "body": body, "succeeded_at": None}
-            return reply(0, "SUCCEED", {"task_id": task_id, "task_status": "submitted", "created_at": 1, "updated_at": 1})
+            return reply(
+                0, "SUCCEED", {"task_id": task_id, "task_status": "submitted", "created_at": 1, "updated_at": 1}
+            )
 
         @app.get("/v1/videos/image2video/{task_id}")
         def query(task_id: str, request: Request) -> Response:
@@ -130,7 +140,15 @@ class KlingDouble:
                 data["task_status_msg"] = self.fail_task_msg
             if task["status"] == "succeed":
                 expires = task["succeeded_at"] + self.url_ttl
-                data["task_result"] = {"videos": [{"id": "v1", "url": f"{self.base_url}/cdn/{task_id}.mp4?x-expires={expires}", "duration": task["body"]["duration"]}]}
+                data["task_result"] = {
+                    "videos": [
+                        {
+                            "id": "v1",
+                            "url": f"{self.base_url}/cdn/{task_id}.mp4?x-expires={expires}",
+                            "duration": task["body"]["duration"],
+                        }
+                    ]
+                }
                 data["final_unit_deduction"] = "1" if task["body"]["duration"] == "5" else "2"
             return reply(0, "SUCCEED", data)
 

@@ -1,0 +1,200 @@
+"""``openai``: the planner on any OpenAI-compatible chat endpoint (OpenAI, DeepSeek, Qwen/DashScope, vLLM, Ollama…).
+
+It writes a screenplay from an idea (outline first, then scene by scene), breaks each
+scene into shots with separate keyframe and video prompts, and rewrites one shot from a
+director's note. Every reply is validated; one that stays invalid is raised as
+:class:`~kaipai.backends.openai.structured.InvalidReply` with its text, for the caller to keep
+as a draft.
+
+Configuration (``backends: {planner: {use: openai, model: …, options: {…}}}``), each option
+falling back to the environment:
+
+- ``base_url`` (``KAIPAI_OPENAI_BASE_URL``, default ``https://api.openai.com/v1``)
+- model (``KAIPAI_OPENAI_MODEL``, default ``gpt-4o-mini``)
+- the key from ``OPENAI_API_KEY``, or from the variable named by ``api_key_env``; never from the document
+- ``structured_output``: ``json_schema`` (default), ``json_object`` or ``prompt``, the first mode tried
+- ``timeout`` (120 s), ``max_retries`` (4), ``backoff`` (2 s), ``max_tokens`` (4096), ``temperature`` (0.7)
+- ``prompt_language``: language of image and video prompts (``en``), ``max_scenes`` for writing (8)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlparse
+
+from kaipai.backends.base import (
+    Backend,
+    Capability,
+    CapabilitySheet,
+    NotConfigured,
+    UnsupportedRequest,
+)
+from kaipai.backends.openai.client import ChatClient
+from kaipai.backends.openai.prompts import (
+    DIRECTOR,
+    WRITER,
+    outline_request,
+    plan_request,
+    revise_request,
+    scene_request,
+)
+from kaipai.backends.openai.replies import Outline, RevisedShot, SceneBody, ScenePlan
+from kaipai.backends.openai.screenplay import (
+    body_problems,
+    outline_problems,
+    render,
+    roundtrip_problems,
+)
+from kaipai.backends.openai.shots import (
+    apply_revision,
+    plan_problems,
+    revision_problems,
+    scene_lines,
+    shots_from_plan,
+)
+from kaipai.backends.openai.structured import InvalidReply, StructuredChat
+from kaipai.document.models import Document, Scene, Shot
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_MODEL = "gpt-4o-mini"
+_KNOWN = {
+    "base_url",
+    "api_key_env",
+    "structured_output",
+    "timeout",
+    "max_retries",
+    "backoff",
+    "max_backoff",
+    "max_tokens",
+    "temperature",
+    "prompt_language",
+    "max_scenes",
+}
+
+
+class OpenAIPlanner(Backend):
+    name = "openai"
+    capabilities = frozenset({Capability.planner})
+    version = "1"
+
+    def __init__(self, model: str | None = None, **options: Any) -> None:
+        if "api_key" in options:
+            raise NotConfigured(
+                "keep API keys out of kaipai.yaml: set OPENAI_API_KEY, or name another variable with api_key_env"
+            )
+        unknown = sorted(set(options) - _KNOWN)
+        if unknown:
+            raise NotConfigured(
+                f"the openai planner has no option {', '.join(map(repr, unknown))}; known: {', '.join(sorted(_KNOWN))}"
+            )
+        super().__init__(model=model or os.environ.get("KAIPAI_OPENAI_MODEL") or DEFAULT_MODEL, **options)
+        self.base_url = str(options.get("base_url") or os.environ.get("KAIPAI_OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+        self.key_variable = str(options.get("api_key_env") or "OPENAI_API_KEY")
+        self.prompt_language = str(options.get("prompt_language", "en"))
+        self.max_scenes = int(options.get("max_scenes", 8))
+        self._chat: StructuredChat | None = None
+        #: What the last revision changed, in the model's words, for the director.
+        self.last_summary = ""
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _needs_key(self) -> bool:
+        host = urlparse(self.base_url).hostname or ""
+        return host not in ("localhost", "127.0.0.1", "::1", "0.0.0.0") and not host.endswith(".local")
+
+    def check(self) -> str:
+        if self._needs_key() and not os.environ.get(self.key_variable):
+            raise NotConfigured(
+                f"the openai planner needs an API key for {self.base_url}: set {self.key_variable} in the environment"
+            )
+        return f"{self.model} at {self.base_url}"
+
+    @property
+    def chat(self) -> StructuredChat:
+        if self._chat is None:
+            self.check()
+            o = self.options
+            client = ChatClient(
+                base_url=self.base_url,
+                model=str(self.model),
+                api_key=os.environ.get(self.key_variable, ""),
+                timeout=float(o.get("timeout", 120.0)),
+                max_retries=int(o.get("max_retries", 4)),
+                backoff=float(o.get("backoff", 2.0)),
+                max_backoff=float(o.get("max_backoff", 60.0)),
+                max_tokens=int(o.get("max_tokens", 4096)) or None,
+                temperature=None if o.get("temperature", 0.7) is None else float(o.get("temperature", 0.7)),
+            )
+            self._chat = StructuredChat(client, o.get("structured_output", "json_schema"))
+        return self._chat
+
+    def sheet(self, capability: Capability) -> CapabilitySheet:
+        if capability != Capability.planner:
+            raise UnsupportedRequest(f"the openai backend only plans; it has no {capability.value} capability")
+        return CapabilitySheet(
+            capability=Capability.planner,
+            model=str(self.model),
+            cost_unit="token",
+            max_concurrency=2,
+            typical_seconds=20.0,
+        )
+
+    def close(self) -> None:
+        if self._chat is not None:
+            self._chat.client.close()
+            self._chat = None
+
+    # ------------------------------------------------------------------ the planner protocol
+
+    def write_screenplay(self, idea: str, language: str) -> str:
+        """A screenplay in Fountain (en) or the Chinese convention (zh), outline first, then each scene."""
+        if not idea.strip():
+            raise UnsupportedRequest("the idea is empty; describe the film in a sentence or two")
+        system = WRITER
+        outline = self.chat.ask(
+            "outline",
+            system,
+            outline_request(idea, language, self.max_scenes),
+            Outline,
+            lambda o: outline_problems(o, self.max_scenes),
+        )
+        bodies = [
+            self.chat.ask(
+                f"scene {i + 1}",
+                system,
+                scene_request(outline, i, language),
+                SceneBody,
+                lambda b: body_problems(b, outline),
+            )
+            for i in range(len(outline.scenes))
+        ]
+        text = render(outline, bodies, language)
+        problems = roundtrip_problems(text, outline, bodies, language)
+        if problems:
+            raise InvalidReply("screenplay", problems, text, self.chat.client.where)
+        return text
+
+    def plan_scene(self, document: Document, scene: Scene) -> list[Shot]:
+        lines = scene_lines(document, scene)
+        plan = self.chat.ask(
+            f"shot plan for scene {scene.id}",
+            DIRECTOR,
+            plan_request(document, scene, lines, self.prompt_language),
+            ScenePlan,
+            lambda p: plan_problems(p, document, lines),
+        )
+        return shots_from_plan(plan, scene, lines)
+
+    def revise_shot(self, document: Document, shot: Shot, note: str) -> Shot:
+        if not note.strip():
+            raise UnsupportedRequest("the note is empty; say what the shot should change")
+        revised = self.chat.ask(
+            f"revision of shot {shot.id}",
+            DIRECTOR,
+            revise_request(document, shot, note, self.prompt_language),
+            RevisedShot,
+            lambda r: revision_problems(r, document),
+        )
+        self.last_summary = revised.summary.strip()
+        return apply_revision(shot, revised, note)

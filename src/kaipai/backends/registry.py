@@ -1,0 +1,74 @@
+"""Finding backends by name: the one list of built-ins, then the ``kaipai.backends`` entry points.
+
+Built-ins are listed here (not as entry points in pyproject) so that a checkout works without
+reinstalling after a backend is added; a third-party package adds or overrides a backend with
+an entry point in the ``kaipai.backends`` group.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from kaipai.backends.base import Backend, NotConfigured
+
+ENTRY_POINT_GROUP = "kaipai.backends"
+
+#: Backends that ship with kaipai: name -> "module:Class". Entry points may add or override.
+BUILTIN: dict[str, str] = {
+    "rules": "kaipai.backends.rules:RulesPlanner",
+    "previz": "kaipai.backends.previz:PrevizBackend",
+    "espeak": "kaipai.backends.espeak:EspeakBackend",
+    "simulated": "kaipai.backends.simulated:SimulatedBackend",
+    "openai": "kaipai.backends.openai.planner:OpenAIPlanner",
+    "diffusers": "kaipai.backends.diffusers.backend:DiffusersBackend",
+    "comfyui": "kaipai.backends.comfyui.backend:ComfyUIBackend",
+    "dashscope": "kaipai.backends.dashscope:DashScopeBackend",
+    "kling": "kaipai.backends.kling:KlingBackend",
+}
+
+
+def register_builtin(name: str, target: str) -> None:
+    BUILTIN[name] = target
+
+
+class Registry:
+    """Finds backend classes by name: built-ins first, then the ``kaipai.backends`` entry points."""
+
+    def __init__(self) -> None:
+        self._targets: dict[str, str] = dict(BUILTIN)
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            self._targets[ep.name] = ep.value
+
+    def names(self) -> list[str]:
+        return sorted(self._targets)
+
+    def load(self, name: str) -> type[Backend]:
+        target = self._targets.get(name)
+        if target is None:
+            known = ", ".join(self.names()) or "none"
+            raise NotConfigured(f"no backend named {name!r}; installed backends: {known}")
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise NotConfigured(
+                f"backend {name!r} cannot be loaded ({exc}); install its extra, e.g. pip install 'kaipai[{name}]'"
+            ) from None
+        cls = getattr(module, attr)
+        return cls
+
+    def create(
+        self,
+        name: str,
+        model: str | None = None,
+        options: dict[str, Any] | None = None,
+        project_dir: Path | None = None,
+    ) -> Backend:
+        cls = self.load(name)
+        options = dict(options or {})
+        if project_dir is not None and cls.reads_project_files:
+            options.setdefault("base_dir", str(project_dir))
+        return cls(model=model, **options)

@@ -1,0 +1,262 @@
+"""The takes database (``.kaipai/kaipai.db``): every take ever made, and the director's choice.
+
+SQLite in WAL mode: readers (the studio) never block the render, and a process killed at
+any moment leaves the last committed state intact. ``synchronous=NORMAL`` is durable
+against a crashed or killed process; only a power cut may lose the newest commits, never
+corrupt older ones. One connection is shared by the engine's threads behind a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+TakeStatus = Literal["pending", "circled", "rejected"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS takes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    node TEXT NOT NULL,
+    shot TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    item TEXT NOT NULL DEFAULT '',
+    key TEXT NOT NULL UNIQUE,
+    inputs_key TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'circled', 'rejected')),
+    seed INTEGER NOT NULL,
+    backend TEXT NOT NULL,
+    backend_version TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT '',
+    params TEXT NOT NULL DEFAULT '{}',
+    request TEXT NOT NULL DEFAULT '{}',
+    media TEXT NOT NULL,
+    files TEXT NOT NULL DEFAULT '[]',
+    duration REAL,
+    width INTEGER,
+    height INTEGER,
+    fps REAL,
+    cost REAL NOT NULL DEFAULT 0,
+    seconds REAL NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    qc TEXT NOT NULL DEFAULT '{}',
+    metadata TEXT NOT NULL DEFAULT '{}',
+    created TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS takes_node ON takes (node);
+CREATE INDEX IF NOT EXISTS takes_shot ON takes (shot);
+CREATE UNIQUE INDEX IF NOT EXISTS one_circled_per_node ON takes (node) WHERE status = 'circled';
+CREATE TABLE IF NOT EXISTS jobs (
+    key TEXT PRIMARY KEY,
+    node TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    submitted TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS failures (
+    key TEXT PRIMARY KEY,
+    node TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class Take:
+    """One generated artifact of one node, with its provenance and the director's verdict."""
+
+    id: int
+    node: str
+    shot: str
+    stage: str
+    item: str
+    key: str
+    inputs_key: str
+    status: TakeStatus
+    seed: int
+    backend: str
+    backend_version: str
+    model: str
+    params: dict[str, Any]
+    request: dict[str, Any]
+    media: str
+    files: list[str]
+    duration: float | None
+    width: int | None
+    height: int | None
+    fps: float | None
+    cost: float
+    seconds: float
+    attempts: int
+    qc: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+
+
+_JSON = ("params", "request", "files", "qc", "metadata")
+
+
+def _row_to_take(row: sqlite3.Row) -> Take:
+    data = dict(row)
+    for name in _JSON:
+        data[name] = json.loads(data[name])
+    return Take(**data)
+
+
+class TakesDB:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=30000")
+        with self._lock:
+            self._conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> TakesDB:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Cursor]:
+        """One atomic write: all of it is committed or none of it."""
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    # ------------------------------------------------------------------ takes
+
+    def all_takes(self) -> list[Take]:
+        return [_row_to_take(r) for r in self._query("SELECT * FROM takes ORDER BY id")]
+
+    def takes_for_shot(self, shot: str) -> list[Take]:
+        return [_row_to_take(r) for r in self._query("SELECT * FROM takes WHERE shot = ? ORDER BY id", (shot,))]
+
+    def take(self, take_id: int) -> Take | None:
+        rows = self._query("SELECT * FROM takes WHERE id = ?", (take_id,))
+        return _row_to_take(rows[0]) if rows else None
+
+    def take_by_key(self, key: str) -> Take | None:
+        rows = self._query("SELECT * FROM takes WHERE key = ?", (key,))
+        return _row_to_take(rows[0]) if rows else None
+
+    def add_take(self, fields: dict[str, Any], *, circle: bool | None, clear: bool = True) -> Take:
+        """Insert a new take (never replacing one) and clear its job and failure records.
+
+        ``circle``: True makes it the node's choice, False leaves it pending, None circles it
+        only when the node has no circled take yet. All in one transaction, in as few
+        statements as possible: the engine's threads share this connection.
+        """
+        data = {
+            k: (json.dumps(v, ensure_ascii=False, sort_keys=True, default=str) if k in _JSON else v)
+            for k, v in fields.items()
+        }
+        data.setdefault("created", now())
+        node = data["node"]
+        with self.transaction() as cur:
+            if circle is None:
+                circle = (
+                    cur.execute("SELECT 1 FROM takes WHERE node = ? AND status = 'circled'", (node,)).fetchone() is None
+                )
+            if circle:
+                cur.execute("UPDATE takes SET status = 'pending' WHERE node = ? AND status = 'circled'", (node,))
+            data["status"] = "circled" if circle else "pending"
+            names = ", ".join(data)
+            marks = ", ".join("?" for _ in data)
+            row = cur.execute(
+                f"INSERT INTO takes ({names}) VALUES ({marks}) RETURNING *", tuple(data.values())
+            ).fetchone()
+            if clear:
+                cur.execute("DELETE FROM jobs WHERE key = ?", (data["key"],))
+                cur.execute("DELETE FROM failures WHERE key = ?", (data["key"],))
+        return _row_to_take(row)
+
+    def set_status(self, take_id: int, status: TakeStatus) -> Take:
+        """Circle (the node's previous choice becomes pending), reject, or mark pending."""
+        with self.transaction() as cur:
+            row = cur.execute("SELECT node FROM takes WHERE id = ?", (take_id,)).fetchone()
+            if row is None:
+                raise KeyError(take_id)
+            if status == "circled":
+                cur.execute("UPDATE takes SET status = 'pending' WHERE node = ? AND status = 'circled'", (row["node"],))
+            cur.execute("UPDATE takes SET status = ? WHERE id = ?", (status, take_id))
+        take = self.take(take_id)
+        assert take is not None
+        return take
+
+    def set_qc(self, take_id: int, qc: dict[str, Any]) -> None:
+        """Record quality-check scores for a take (the QC step calls this)."""
+        with self.transaction() as cur:
+            cur.execute("UPDATE takes SET qc = ? WHERE id = ?", (json.dumps(qc, sort_keys=True), take_id))
+
+    # ------------------------------------------------------------------ asynchronous jobs
+
+    def record_job(self, key: str, node: str, backend: str, job_id: str) -> None:
+        """Persist a submitted job's id before anyone waits on it (committed on return)."""
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT INTO jobs (key, node, backend, job_id, submitted) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, backend = excluded.backend, submitted = excluded.submitted",
+                (key, node, backend, job_id, now()),
+            )
+
+    def job_id(self, key: str) -> str | None:
+        rows = self._query("SELECT job_id FROM jobs WHERE key = ?", (key,))
+        return rows[0]["job_id"] if rows else None
+
+    def clear_job(self, key: str) -> None:
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM jobs WHERE key = ?", (key,))
+
+    def jobs(self) -> dict[str, str]:
+        return {r["key"]: r["job_id"] for r in self._query("SELECT key, job_id FROM jobs")}
+
+    # ------------------------------------------------------------------ failures
+
+    def record_failure(self, key: str, node: str, reason: str, attempts: int) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT INTO failures (key, node, reason, attempts, at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET reason = excluded.reason, attempts = excluded.attempts, at = excluded.at",
+                (key, node, reason, attempts, now()),
+            )
+
+    def failures(self) -> dict[str, str]:
+        return {r["key"]: r["reason"] for r in self._query("SELECT key, reason FROM failures")}
+
+    # ------------------------------------------------------------------ health
+
+    def integrity_check(self) -> str:
+        """SQLite's own check: 'ok' when the file is sound."""
+        return str(self._query("PRAGMA integrity_check")[0][0])

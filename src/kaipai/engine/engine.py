@@ -1,0 +1,595 @@
+"""The render engine: resolve the artifact graph against the takes database, run what is
+not current, and record every result as a new take.
+
+A node is resolved in two steps. When all its inputs are current, its request is built,
+snapped to what the backend accepts and checked (so nothing impossible is paid for), and
+its key computed; a take with that key is a cache hit. Otherwise the node runs, within its
+backend's concurrency and rate limits, with retries for transient failures, inside the
+cost budget. Results move into the content-addressed store and are committed to the
+database in one transaction; an asynchronous backend's job id is committed before it is
+waited on, so a killed render resumes the job instead of paying for it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kaipai.backends.base import (
+    BackendError,
+    CapabilitySheet,
+    JobContext,
+    Request,
+    Result,
+    VideoRequest,
+    call_backend,
+    check_request,
+    snap_request,
+)
+from kaipai.backends.registry import Registry
+from kaipai.document.models import BackendChoice, Document, Shot
+from kaipai.engine import requests as rq
+from kaipai.engine.audio import mix_lines, read_mono
+from kaipai.engine.db import Take, TakesDB
+from kaipai.engine.events import (
+    EventSink,
+)
+from kaipai.engine.graph import (
+    Node,
+    build_graph,
+    cue_length,
+    effective_duration,
+    music_duration,
+    place_lines,
+)
+from kaipai.engine.jobs import (
+    BackendHandle,
+    Blocked,
+    Generated,
+    Prepared,
+    estimate,
+    speech_seconds,
+)
+from kaipai.engine.keys import (
+    ENGINE_VERSION,
+    artifact_key,
+    default_seed,
+    file_digest,
+    inputs_key,
+)
+from kaipai.engine.report import NodeStatus, RenderSummary
+from kaipai.engine.scheduling import RetryPolicy
+from kaipai.engine.store import Store
+from kaipai.project import ProjectPaths
+
+ENGINE_BACKEND = "kaipai"  # the "backend" of computed artifacts (shot_audio)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Knobs a user rarely touches; tests and benchmarks shorten the backoff."""
+
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    write_durations: bool = True
+    jitter_seed: int | None = None
+
+
+class RenderBusy(BackendError):
+    """Another render holds this project's lock."""
+
+
+@contextlib.contextmanager
+def render_lock(paths: ProjectPaths) -> Iterator[None]:
+    """One render per project at a time (the CLI and the studio may both try)."""
+    paths.state.mkdir(parents=True, exist_ok=True)
+    with open(paths.state / "render.lock", "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RenderBusy("another render is running in this project; wait for it to finish or cancel it") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+class Engine:
+    """Resolves and renders one document against one project's store and database."""
+
+    def __init__(
+        self,
+        paths: ProjectPaths,
+        doc: Document,
+        db: TakesDB,
+        *,
+        registry: Registry | None = None,
+        settings: EngineSettings | None = None,
+    ) -> None:
+        self.paths = paths
+        self.doc = doc
+        self.db = db
+        self.store = Store(paths.store)
+        self.registry = registry or Registry()
+        self.settings = settings or EngineSettings()
+        self.graph = build_graph(doc)
+        self.shots: dict[str, Shot] = {s.id: s for s in doc.shots}
+        self._lock = threading.RLock()
+        self._backends: dict[str, BackendHandle] = {}
+        self._digests: dict[Path, str] = {}
+        self._prepared: dict[tuple[Any, ...], Prepared | Blocked] = {}
+        self.by_key: dict[str, Take] = {}
+        self.by_node: dict[str, list[Take]] = defaultdict(list)
+        self.circled: dict[str, Take] = {}
+        for take in db.all_takes():
+            self._remember(take)
+        self.failures = db.failures()
+        self.jobs = db.jobs()  # key → job id of submitted asynchronous jobs (this engine is their only writer)
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _remember(self, take: Take) -> None:
+        with self._lock:
+            old = self.by_key.get(take.key)
+            if old is not None:
+                self.by_node[take.node] = [t for t in self.by_node[take.node] if t.id != old.id]
+            self.by_key[take.key] = take
+            self.by_node[take.node].append(take)
+            if take.status == "circled":
+                prev = self.circled.get(take.node)
+                if prev is not None and prev.id != take.id:
+                    demoted = Take(**{**prev.__dict__, "status": "pending"})
+                    self.by_key[prev.key] = demoted
+                    self.by_node[take.node] = [demoted if t.id == prev.id else t for t in self.by_node[take.node]]
+                self.circled[take.node] = take
+
+    def close(self) -> None:
+        for handle in self._backends.values():
+            handle.close()
+        self._backends.clear()
+
+    def handles(self) -> list[BackendHandle]:
+        return list(self._backends.values())
+
+    def choice(self, node: Node) -> BackendChoice:
+        shot = self.shots[node.shot]
+        if node.stage == "voice":
+            line = next(d for d in shot.dialogue if d.id == node.item)
+            return rq.speech_choice(self.doc, shot, self.doc.character(line.speaker))
+        cap = node.capability
+        assert cap is not None
+        return self.doc.backend_for(cap, None if node.shared else shot)
+
+    def handle(self, choice: BackendChoice) -> BackendHandle:
+        ident = json.dumps([choice.use, choice.model, choice.options], sort_keys=True, default=str)
+        with self._lock:
+            if ident not in self._backends:
+                self._backends[ident] = BackendHandle(choice, self.registry, self.paths.root)
+            return self._backends[ident]
+
+    def _file_digest(self, path: Path) -> str:
+        if path not in self._digests:
+            if not path.exists():
+                raise FileNotFoundError(
+                    f"{path} does not exist; add it to the project or remove the reference from kaipai.yaml"
+                )
+            self._digests[path] = file_digest(path)
+        return self._digests[path]
+
+    def _resolve(self, relative: str) -> Path:
+        return self.paths.inside(relative)
+
+    # ------------------------------------------------------------------ resolving one node
+
+    def _shot_audio(self, node: Node, upstream: dict[str, Take]) -> Prepared:
+        shot = self.shots[node.shot]
+        voices = [upstream[d] for d in node.deps]
+        durations = {t.item: float(t.duration or 0.0) for t in voices}
+        placed = place_lines(shot, durations)
+        length = effective_duration(shot, durations)
+        lines = [(self.store.path(t.media), p.start) for t, p in zip(voices, placed)]
+        params = {"length": length, "lines": [[p.line, p.speaker, p.start, p.end, p.on_screen] for p in placed]}
+        inputs = {d: upstream[d].key for d in node.deps}
+        ik = inputs_key(node.stage, node.id, inputs, ENGINE_BACKEND, ENGINE_VERSION, "", params)
+        key = artifact_key(ik, 0)
+        return Prepared(node, None, None, inputs, ik, 0, key, params, self._usable(key), 0.0, 0.0, lines, length)
+
+    def _usable(self, key: str) -> Take | None:
+        take = self.by_key.get(key)
+        return take if take is not None and take.status != "rejected" else None
+
+    def prepare(self, node: Node, upstream: dict[str, Take], seed: int | None = None) -> Prepared | Blocked:
+        """Build, snap and check the node's request and compute its key (inputs must be current).
+
+        Memoised on the node, its inputs' keys and the seed: the status computed before a
+        render is reused by the render itself.
+        """
+        memo = (node.id, tuple(upstream[d].key for d in node.deps), seed)
+        with self._lock:
+            found = self._prepared.get(memo)
+        if found is None:
+            found = self._prepare(node, upstream, seed)
+            with self._lock:
+                self._prepared[memo] = found
+        if isinstance(found, Prepared):
+            found.take = self.by_key.get(found.key)
+        return found
+
+    def _prepare(self, node: Node, upstream: dict[str, Take], seed: int | None) -> Prepared | Blocked:
+        if node.stage == "shot_audio":
+            return self._shot_audio(node, upstream)
+        shot = self.shots[node.shot]
+        choice = self.choice(node)
+        handle = self.handle(choice)
+        cap = node.capability
+        assert cap is not None
+        try:
+            sheet = handle.sheet(cap)
+            media_seconds = shot.duration
+            if node.stage == "voice":
+                request: Request = rq.speech_request(self.doc, shot, node.item, 0, choice)
+                media_seconds = speech_seconds(request.text)  # type: ignore[attr-defined]
+            elif node.stage == "sheet":
+                character = self.doc.character(node.item)
+                assert character is not None
+                request = rq.sheet_request(self.doc, character, 0, choice)
+            elif node.stage == "keyframe":
+                sheets = {upstream[d].item: self.store.path(upstream[d].media) for d in node.deps}
+                request = rq.keyframe_request(self.doc, shot, 0, choice, self._resolve, sheets)
+            elif node.stage == "music":
+                length = cue_length(
+                    [self.shots[s] for s in node.span],
+                    {t.item: float(t.duration or 0.0) for t in (upstream[d] for d in node.deps)},
+                    self.doc.project.fps,
+                )
+                request = rq.music_request(shot, self._music_seconds(sheet, length), 0, choice)
+                media_seconds = request.duration  # type: ignore[attr-defined]
+            elif node.stage == "clip":
+                voices = {upstream[d].item: float(upstream[d].duration or 0.0) for d in node.deps if "/voice/" in d}
+                duration = effective_duration(shot, voices if shot.dialogue else None)
+                keyframe = self.store.path(upstream[node.deps[0]].media)
+                request = rq.clip_request(self.doc, shot, keyframe, duration, 0, choice)
+                media_seconds = duration
+            else:  # lipsync
+                clip, audio = upstream[node.deps[0]], upstream[node.deps[1]]
+                speakers = [
+                    (line[1], float(line[2]), float(line[3])) for line in audio.params.get("lines", []) if line[4]
+                ]
+                request = rq.lipsync_request(
+                    self.doc, shot, self.store.path(clip.media), self.store.path(audio.media), speakers, 0, choice
+                )
+                media_seconds = float(audio.duration or shot.duration)
+            request = snap_request(sheet, request)
+            check_request(sheet, request)
+            params = rq.key_params(request, self._file_digest, self._resolve)
+        except (BackendError, FileNotFoundError) as exc:
+            return Blocked(str(exc))
+        except Exception as exc:  # a document problem: one message, not a traceback
+            return Blocked(f"{type(exc).__name__}: {exc}")
+        if isinstance(request, VideoRequest):
+            media_seconds = request.duration
+        model = choice.model or sheet.model
+        # A clip follows its keyframe and its length, music its cue and its length; the voices
+        # only decide lengths, so a reworded line of the same length leaves them alone.
+        inputs = {d: upstream[d].key for d in node.deps if not (node.stage in ("clip", "music") and "/voice/" in d)}
+        ik = inputs_key(node.stage, node.id, inputs, handle.name, handle.version, model, params)
+        fixed = shot.generation.seed
+        if seed is None:
+            if fixed is not None:
+                seed = fixed
+            elif node.id in self.circled:
+                seed = self.circled[node.id].seed
+            else:
+                seed = default_seed(node.id)
+            salt = 0
+            while (t := self.by_key.get(artifact_key(ik, seed))) is not None and t.status == "rejected":
+                if fixed is not None:
+                    return Blocked(
+                        f"take {t.id} was rejected and the shot fixes generation.seed = {fixed}; change or remove the seed"
+                    )
+                salt += 1
+                seed = default_seed(node.id, salt)
+        key = artifact_key(ik, seed)
+        cost, secs = estimate(sheet, request, media_seconds)
+        request = request.model_copy(update={"seed": seed})
+        return Prepared(node, handle, request, inputs, ik, seed, key, params, self.by_key.get(key), cost, secs)
+
+    @staticmethod
+    def _music_seconds(sheet: CapabilitySheet, length: float) -> float:
+        """The cue's length in whole seconds, within what the backend makes (the edit loops nothing: it trims)."""
+        seconds = max(music_duration(length), sheet.min_duration)
+        return min(seconds, sheet.max_duration) if sheet.max_duration is not None else seconds
+
+    def rough_estimate(self, node: Node) -> tuple[float, float, str | None]:
+        """Cost and time of a node whose inputs are not rendered yet (no key can be computed)."""
+        if node.stage == "shot_audio":
+            return 0.0, 0.0, None
+        shot = self.shots[node.shot]
+        try:
+            sheet = self.handle(self.choice(node)).sheet(node.capability or "")
+        except BackendError as exc:
+            return 0.0, 0.0, str(exc)
+        seconds = shot.duration
+        if node.stage == "voice":
+            text = next(d.text for d in shot.dialogue if d.id == node.item)
+            seconds = speech_seconds(text)
+        elif node.stage == "music":
+            seconds = self._music_seconds(
+                sheet, cue_length([self.shots[s] for s in node.span], None, self.doc.project.fps)
+            )
+        cost, secs = estimate(sheet, None, seconds)
+        return cost, secs, None
+
+    # ------------------------------------------------------------------ status
+
+    def plan(self) -> tuple[list[NodeStatus], dict[str, Take]]:
+        """The state of every node, and the current take of each node that has one."""
+        resolved: dict[str, Take] = {}
+        states: dict[str, str] = {}
+        out: list[NodeStatus] = []
+        for node in self.graph.values():
+            has_takes = bool(self.by_node.get(node.id))
+            circled = self.circled.get(node.id)
+            status = NodeStatus(
+                node=node.id,
+                shot=node.shot,
+                stage=node.stage,
+                item=node.item,
+                state="missing",
+                take_id=circled.id if circled else None,
+            )
+            bad = [d for d in node.deps if states.get(d) in ("blocked", "failed")]
+            if bad:
+                status.state, status.reason = "blocked", f"waits on {bad[0]}"
+            elif any(d not in resolved for d in node.deps):
+                cost, secs, error = self.rough_estimate(node)
+                if error:
+                    status.state, status.reason = "blocked", error
+                else:
+                    status.state = "stale" if has_takes else "missing"
+                    status.est_cost, status.est_seconds = cost, secs
+            else:
+                prep = self.prepare(node, resolved)
+                if isinstance(prep, Blocked):
+                    status.state, status.reason = "blocked", prep.reason
+                else:
+                    status.key, status.inputs_key = prep.key, prep.inputs_key
+                    status.backend = prep.backend.label if prep.backend else ENGINE_BACKEND
+                    if prep.take is not None and prep.take.status != "rejected":
+                        status.state, status.take_id = "current", prep.take.id
+                        resolved[node.id] = prep.take
+                    else:
+                        status.state = "failed" if prep.key in self.failures else ("stale" if has_takes else "missing")
+                        status.reason = self.failures.get(prep.key, "")
+                        status.est_cost, status.est_seconds = prep.est_cost, prep.est_seconds
+            if not status.backend and node.stage != "shot_audio":
+                status.backend = self.handle(self.choice(node)).label
+            states[node.id] = status.state
+            out.append(status)
+        return out, resolved
+
+    def eta(self, statuses: list[NodeStatus]) -> float:
+        """Rough wall time of the work that would run: per backend, its work over its concurrency."""
+        load: dict[str, float] = defaultdict(float)
+        width: dict[str, int] = {}
+        for st in statuses:
+            if st.will_run and st.stage != "shot_audio":
+                node = self.graph[st.node]
+                handle = self.handle(self.choice(node))
+                try:
+                    width[st.backend + st.stage] = handle.sheet(node.capability or "").max_concurrency
+                except BackendError:
+                    continue
+                load[st.backend + st.stage] += st.est_seconds
+        return max((load[k] / max(1, width[k]) for k in load), default=0.0)
+
+    # ------------------------------------------------------------------ rendering
+
+    def render(
+        self,
+        *,
+        stages: set[str] | None = None,
+        shots: set[str] | None = None,
+        forced: dict[str, int] | None = None,
+        budget: float | None = None,
+        on_event: EventSink | None = None,
+        cancel: threading.Event | None = None,
+        circle_forced: bool | None = None,
+    ) -> RenderSummary:
+        """Render what is not current among the selected nodes (all by default).
+
+        ``forced`` (node → seed) makes new takes of those nodes whatever their state (a
+        retake); they are circled per ``circle_forced`` (None: only if the node has no
+        circled take). Every other new take is circled: the document changed on purpose.
+        """
+        with render_lock(self.paths):
+            self._clean_scratch()
+            from kaipai.engine.run import RenderRun
+
+            run = RenderRun(
+                self, stages, shots, forced or {}, budget, on_event, cancel or threading.Event(), circle_forced
+            )
+            try:
+                return asyncio.run(run.main())
+            finally:
+                self.close()
+
+    def _clean_scratch(self) -> None:
+        if self.paths.jobs.exists():
+            shutil.rmtree(self.paths.jobs, ignore_errors=True)
+        self.store.sweep_incoming()
+
+    # -- executed in worker threads
+
+    def generate(self, prep: Prepared, cancel: threading.Event, progress: Any) -> Generated:
+        """Run one job in a fresh scratch folder (in a worker thread, holding a backend slot)."""
+        scratch = self.paths.jobs / prep.key[:40]
+        if scratch.exists():
+            shutil.rmtree(scratch)
+        scratch.mkdir(parents=True)
+        started = time.monotonic()
+        try:
+            if prep.node.stage == "shot_audio":
+                out = scratch / "shot_audio.wav"
+                length = mix_lines(prep.audio_lines, prep.audio_length, out)
+                return Generated(
+                    Result(files=[out], duration=length),
+                    ENGINE_BACKEND,
+                    ENGINE_VERSION,
+                    "",
+                    time.monotonic() - started,
+                    scratch,
+                )
+            assert prep.backend is not None and prep.backend.instance is not None and prep.request is not None
+            handle = prep.backend
+            ctx = JobContext(
+                out_dir=scratch,
+                key=prep.key,
+                job_id=self.jobs.get(prep.key),
+                on_job_id=lambda job_id: self._record_job(prep, handle.name, job_id),
+                on_progress=progress,
+                cancel_event=cancel,
+            )
+            result = call_backend(handle.instance, prep.request, ctx)
+            model = result.model or (prep.request.model or "") or handle.sheet(prep.node.capability or "").model
+            return Generated(result, handle.name, handle.version, model, time.monotonic() - started, scratch)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+
+    def commit(self, prep: Prepared, gen: Generated, attempts: int, circle: bool | None) -> Take:
+        """Move a job's files into the store and record its take (in a worker thread, slot released)."""
+        try:
+            return self._commit(
+                prep, gen.result, gen.backend, gen.version, gen.model, gen.seconds, attempts, circle, gen.scratch
+            )
+        finally:
+            try:
+                gen.scratch.rmdir()  # empty once its files moved into the store
+            except OSError:
+                shutil.rmtree(gen.scratch, ignore_errors=True)
+
+    def _record_job(self, prep: Prepared, backend: str, job_id: str) -> None:
+        self.db.record_job(prep.key, prep.node.id, backend, job_id)  # committed before the backend waits
+        with self._lock:
+            self.jobs[prep.key] = job_id
+
+    def forget_job(self, key: str) -> None:
+        with self._lock:
+            had = self.jobs.pop(key, None)
+        if had is not None:
+            self.db.clear_job(key)
+
+    def _commit(
+        self,
+        prep: Prepared,
+        result: Result,
+        backend: str,
+        version: str,
+        model: str,
+        seconds: float,
+        attempts: int,
+        circle: bool | None,
+        scratch: Path,
+    ) -> Take:
+        if not result.files:
+            raise BackendError(f"{backend} returned no file for {prep.node.id}")
+        for f in result.files:
+            if not Path(f).is_file():
+                raise BackendError(f"{backend} said it wrote {f}, but there is no such file")
+        duration = result.duration
+        if duration is None and prep.node.stage == "voice":
+            samples, rate = read_mono(Path(result.files[0]))
+            duration = len(samples) / rate
+        inside = str(scratch) + os.sep
+        stored = [self.store.put(Path(f), move=str(f).startswith(inside)) for f in result.files]
+        request = (
+            prep.request.model_dump(mode="json", exclude={"shot", "scene", "characters", "style", "character"})
+            if prep.request
+            else {}
+        )
+        take = self.db.add_take(
+            {
+                "node": prep.node.id,
+                "shot": prep.node.shot,
+                "stage": prep.node.stage,
+                "item": prep.node.item,
+                "key": prep.key,
+                "inputs_key": prep.inputs_key,
+                "seed": prep.seed,
+                "backend": backend,
+                "backend_version": version,
+                "model": model,
+                "params": prep.params,
+                "request": request,
+                "media": stored[0],
+                "files": stored,
+                "duration": duration,
+                "width": result.width,
+                "height": result.height,
+                "fps": result.fps,
+                "cost": result.cost or prep.est_cost,
+                "seconds": round(seconds, 3),
+                "attempts": attempts,
+                "metadata": result.metadata,
+            },
+            circle=circle,
+            clear=prep.key in self.jobs or prep.key in self.failures,
+        )
+        with self._lock:
+            self.jobs.pop(prep.key, None)
+            self.failures.pop(prep.key, None)
+        self._remember(take)
+        return take
+
+    # ------------------------------------------------------------------ durations back to the document
+
+    def audio_durations(self, resolved: dict[str, Take]) -> dict[str, float]:
+        """Shot id → duration set by its rendered voices, for shots whose every line is current."""
+        out: dict[str, float] = {}
+        for shot in self.doc.shots:
+            if not shot.dialogue or shot.duration_source == "manual":
+                continue
+            ids = [f"{shot.id}/voice/{d.id}" for d in shot.dialogue]
+            if all(i in resolved for i in ids):
+                out[shot.id] = effective_duration(
+                    shot, {resolved[i].item: float(resolved[i].duration or 0.0) for i in ids}
+                )
+        return out
+
+    def write_durations(self, resolved: dict[str, Take]) -> list[str]:
+        """Write audio-derived durations into kaipai.yaml (locked, comment-preserving); return changed shots."""
+        wanted = {
+            sid: d
+            for sid, d in self.audio_durations(resolved).items()
+            if abs(self.shots[sid].duration - d) > 1e-6 or self.shots[sid].duration_source != "audio"
+        }
+        if not wanted or not self.paths.document.exists():
+            return []
+        from kaipai.document.io import update
+
+        changed: list[str] = []
+        rendered = {sid: self.shots[sid].dialogue for sid in wanted}
+
+        def change(doc: Document) -> None:
+            for shot in doc.shots:
+                if shot.id in wanted and shot.dialogue == rendered[shot.id] and shot.duration_source != "manual":
+                    shot.duration = wanted[shot.id]
+                    shot.duration_source = "audio"
+                    changed.append(shot.id)
+
+        loaded = update(self.paths.document, change)
+        from kaipai.project import remember
+
+        remember(self.paths, self.paths.document.read_bytes(), loaded.doc)
+        return changed

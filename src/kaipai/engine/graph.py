@@ -1,0 +1,172 @@
+"""The artifact graph of a film: which nodes exist and what each depends on.
+
+Stages, in dependency order::
+
+    sheet (one per character in frame without reference images of their own) ──▶ keyframe
+    voice (one per dialogue line) ──▶ shot_audio ─────────────┐
+          └── real durations ──▶ shot duration ──▶ clip ──▶ lipsync
+    keyframe ───────────────────────────────────────▶ clip
+    voices of the shots a music cue spans ──▶ its length ──▶ music
+
+A music cue starts at a shot whose ``music`` field is set and runs until the next cue or the
+end of the film (as the edit places it, ``kaipai.post.cut``); it has one ``music`` node,
+under the shot where it starts.
+
+Node ids are readable paths (``S01-002/voice/S01-L1``, ``S01-002/clip``) because they
+appear in progress output, the takes database and error messages.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from kaipai.document.models import Document, Shot, frames
+from kaipai.engine.stages import CAPABILITY
+
+LEAD_IN = 0.3  # silence before the first line
+GAP = 0.25  # between sequential lines
+TAIL = 0.5  # after the last line
+MIN_SHOT = 1.5  # no dialogue shot is shorter than this
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    shot: str
+    stage: str
+    item: str  # the dialogue line id for voice nodes, else ""
+    deps: tuple[str, ...]
+    position: int  # the shot's place in the film; earlier shots are scheduled first
+    span: tuple[str, ...] = ()  # music: the shots the cue runs across, in film order
+
+    @property
+    def capability(self) -> str | None:
+        return CAPABILITY[self.stage]
+
+    @property
+    def shared(self) -> bool:
+        """It serves every shot of a character, not only the shot it is filed under (a reference
+        sheet): that shot's backend overrides and its failures do not apply to it."""
+        return self.stage == "sheet"
+
+
+def node_id(shot: str, stage: str, item: str = "") -> str:
+    return f"{shot}/{stage}/{item}" if item else f"{shot}/{stage}"
+
+
+def build_graph(doc: Document) -> dict[str, Node]:
+    """All nodes of the film, in a topological order (dependencies first)."""
+    nodes: dict[str, Node] = {}
+    sheets = sheet_nodes(doc)
+    for node in sheets.values():
+        nodes[node.id] = node
+    for position, shot in enumerate(doc.ordered_shots()):
+        voices = [node_id(shot.id, "voice", line.id) for line in shot.dialogue]
+        for line, vid in zip(shot.dialogue, voices):
+            nodes[vid] = Node(vid, shot.id, "voice", line.id, (), position)
+        audio = node_id(shot.id, "shot_audio")
+        if voices:
+            nodes[audio] = Node(audio, shot.id, "shot_audio", "", tuple(voices), position)
+        key = node_id(shot.id, "keyframe")
+        framed = dict.fromkeys(p.character for p in shot.composition)
+        nodes[key] = Node(key, shot.id, "keyframe", "", tuple(sheets[c].id for c in framed if c in sheets), position)
+        clip = node_id(shot.id, "clip")
+        nodes[clip] = Node(clip, shot.id, "clip", "", (key, *voices), position)
+        if shot.speakers_on_screen:
+            lip = node_id(shot.id, "lipsync")
+            nodes[lip] = Node(lip, shot.id, "lipsync", "", (clip, audio), position)
+    ordered = doc.ordered_shots()
+    place = {s.id: i for i, s in enumerate(ordered)}
+    for first, span in music_cues(doc):
+        music = node_id(first.id, "music")
+        voices = tuple(node_id(s.id, "voice", line.id) for s in span for line in s.dialogue)
+        nodes[music] = Node(music, first.id, "music", "", voices, place[first.id], tuple(s.id for s in span))
+    return nodes
+
+
+def sheet_nodes(doc: Document) -> dict[str, Node]:
+    """A reference sheet for each character seen in frame who has no reference images of their own
+    (the director's pictures win), keyed by character id and filed under the first shot showing them."""
+    out: dict[str, Node] = {}
+    for position, shot in enumerate(doc.ordered_shots()):
+        for p in shot.composition:
+            character = doc.character(p.character)
+            if character is None or character.reference_images or character.id in out:
+                continue
+            nid = node_id(shot.id, "sheet", character.id)
+            out[character.id] = Node(nid, shot.id, "sheet", character.id, (), position)
+    return out
+
+
+def music_cues(doc: Document) -> list[tuple[Shot, list[Shot]]]:
+    """Each music cue: the shot it starts at and the shots it runs across (to the next cue or the end)."""
+    cues: list[tuple[Shot, list[Shot]]] = []
+    for shot in doc.ordered_shots():
+        if shot.music:
+            cues.append((shot, [shot]))
+        elif cues:
+            cues[-1][1].append(shot)
+    return cues
+
+
+# --------------------------------------------------------------------------- timing
+
+
+@dataclass(frozen=True)
+class LinePlacement:
+    line: str
+    speaker: str
+    start: float
+    end: float
+    on_screen: bool
+
+
+def place_lines(shot: Shot, durations: dict[str, float]) -> list[LinePlacement]:
+    """Where each line sits in the shot: at its ``offset``, else after the previous one."""
+    framed = {p.character for p in shot.composition}
+    cursor = LEAD_IN
+    placed: list[LinePlacement] = []
+    for line in shot.dialogue:
+        start = line.offset if line.offset is not None else cursor
+        end = round(start + durations.get(line.id, 0.0), 4)
+        placed.append(
+            LinePlacement(
+                line.id, line.speaker, round(start, 4), end, line.delivery.value == "on" and line.speaker in framed
+            )
+        )
+        cursor = max(cursor, end + GAP)
+    return placed
+
+
+def effective_duration(shot: Shot, durations: dict[str, float] | None) -> float:
+    """The shot's length: manual as written; with dialogue, set by the real audio; else as planned.
+
+    ``durations`` (line id → seconds) is None while the voices are not rendered yet; the
+    document's estimate stands in until then.
+    """
+    if shot.duration_source == "manual" or not shot.dialogue or durations is None:
+        return shot.duration
+    last = max(p.end for p in place_lines(shot, durations))
+    return round(max(MIN_SHOT, last + TAIL), 3)
+
+
+def cue_length(span: list[Shot], durations: dict[str, float] | None, fps: int) -> float:
+    """Seconds a music cue runs in the edit: its shots' lengths, each snapped to whole frames as the cut does.
+
+    ``durations`` (line id → seconds) covers the voices of the span; None before they exist.
+    """
+    total = 0.0
+    for shot in span:
+        own = None if durations is None else {d.id: durations.get(d.id, 0.0) for d in shot.dialogue}
+        total += frames(effective_duration(shot, own), fps) / fps
+    return round(total, 3)
+
+
+def music_duration(length: float) -> float:
+    """What is asked of the music backend: the cue's length rounded up to a whole second.
+
+    The edit trims the bed to the cue and fades it out, so a line that grows by a fraction of a
+    second does not pay for new music.
+    """
+    return float(max(1, math.ceil(length - 1e-6)))

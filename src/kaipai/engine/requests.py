@@ -1,0 +1,275 @@
+"""Turning a shot into backend requests, and a request into what its key depends on.
+
+Keys must change when, and only when, the output could change. So a request is not
+hashed whole: a keyframe depends on the shot's visual fields, its scene's place and time
+and its characters' looks — never on the dialogue — and a voice depends on the line and
+the speaker's voice, never on the style bible. ``key_params`` spells that out per type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kaipai.backends.base import (
+    ImageRequest,
+    LipsyncRequest,
+    MusicRequest,
+    Request,
+    SpeechRequest,
+    VideoRequest,
+)
+from kaipai.document.models import BackendChoice, Character, Document, Shot
+
+#: The shot fields a picture depends on (dialogue, duration and notes are not among them).
+SHOT_VISUAL = frozenset(
+    {
+        "id",
+        "kind",
+        "size",
+        "angle",
+        "move",
+        "lens",
+        "composition",
+        "description",
+        "action",
+        "lighting",
+        "image_prompt",
+        "video_prompt",
+        "props",
+        "caption",
+    }
+)
+SCENE_VISUAL = frozenset({"id", "heading", "int_ext", "time_of_day", "location"})
+
+_SIZE_WORDS = {
+    "ECU": "extreme close-up",
+    "CU": "close-up",
+    "MCU": "medium close-up",
+    "MS": "medium shot",
+    "MLS": "medium long shot",
+    "LS": "long shot",
+    "WS": "wide shot",
+    "EWS": "extreme wide shot",
+}
+
+
+def _join(parts: list[str]) -> str:
+    return ", ".join(p.strip() for p in parts if p and p.strip())
+
+
+def framed_characters(doc: Document, shot: Shot) -> list[Character]:
+    found = [doc.character(p.character) for p in shot.composition]
+    return [c for c in found if c is not None]
+
+
+def keyframe_prompt(doc: Document, shot: Shot) -> str:
+    """The shot's ``image_prompt`` when written, else one derived from the shot and the style bible."""
+    if shot.image_prompt:
+        return _join([shot.image_prompt, shot.generation.extra_prompt])
+    people = [_join([c.name, c.description, c.wardrobe]) for c in framed_characters(doc, shot)]
+    scene = doc.scene(shot.scene)
+    place = ""
+    if scene is not None and scene.location:
+        loc = next((x for x in doc.cast.locations if x.id == scene.location), None)
+        place = _join([loc.name, loc.description]) if loc else ""
+    style = doc.style
+    return _join(
+        [
+            f"{_SIZE_WORDS.get(shot.size.value, shot.size.value)}, {shot.angle.value} angle",
+            shot.description,
+            "; ".join(people),
+            place,
+            shot.lighting,
+            style.visual_style,
+            style.lighting,
+            style.lens,
+            shot.generation.extra_prompt,
+        ]
+    )
+
+
+def clip_prompt(doc: Document, shot: Shot) -> str:
+    """The shot's ``video_prompt`` when written, else the action, the camera move and the look."""
+    if shot.video_prompt:
+        return _join([shot.video_prompt, shot.generation.extra_prompt])
+    move = "" if shot.move.value == "static" else f"camera {shot.move.value.replace('_', ' ')}"
+    return _join(
+        [shot.action or shot.description, move, shot.lighting, doc.style.visual_style, shot.generation.extra_prompt]
+    )
+
+
+def speech_choice(doc: Document, shot: Shot, character: Character | None) -> BackendChoice:
+    """Shot override first, then the character's own voice backend, then the project's default."""
+    if "speech" in shot.generation.backends:
+        return shot.generation.backends["speech"]
+    if character is not None and character.voice.backend:
+        return BackendChoice(use=character.voice.backend)
+    return doc.backend_for("speech")
+
+
+def speech_request(doc: Document, shot: Shot, line_id: str, seed: int, choice: BackendChoice) -> SpeechRequest:
+    line = next(d for d in shot.dialogue if d.id == line_id)
+    return SpeechRequest(
+        text=line.text,
+        language=doc.project.language.value,
+        character=doc.character(line.speaker),
+        speaker=line.speaker,
+        parenthetical=line.parenthetical,
+        seed=seed,
+        model=choice.model,
+        options=dict(choice.options),
+    )
+
+
+def keyframe_request(
+    doc: Document,
+    shot: Shot,
+    seed: int,
+    choice: BackendChoice,
+    resolve: Callable[[str], Path],
+    sheets: dict[str, Path] | None = None,
+) -> ImageRequest:
+    """``resolve`` turns a project-relative reference path into an absolute one (refusing escapes);
+    ``sheets`` are the circled reference sheets of the framed characters who have no pictures of their own."""
+    chars = framed_characters(doc, shot)
+    refs: list[Path] = []
+    for c in chars:  # the director's own pictures, else the circled sheet
+        own = [resolve(r) for r in c.reference_images]
+        refs += own or ([sheets[c.id]] if sheets and c.id in sheets else [])
+    w, h = doc.project.resolution
+    return ImageRequest(
+        prompt=keyframe_prompt(doc, shot),
+        negative_prompt=doc.style.negative_prompt,
+        width=w,
+        height=h,
+        reference_images=refs,
+        purpose="keyframe",
+        shot=shot,
+        scene=doc.scene(shot.scene),
+        characters=chars,
+        style=doc.style,
+        language=doc.project.language.value,
+        seed=seed,
+        model=choice.model,
+        options=dict(choice.options),
+    )
+
+
+def sheet_request(doc: Document, character: Character, seed: int, choice: BackendChoice) -> ImageRequest:
+    """A character's reference sheet: front, side and back on a neutral background, in the film's look."""
+    w, h = doc.project.resolution
+    return ImageRequest(
+        prompt=_join(
+            [
+                f"character reference sheet of {character.name}",
+                character.description,
+                character.wardrobe,
+                doc.style.visual_style,
+                "full body, neutral grey background, even light",
+            ]
+        ),
+        negative_prompt=doc.style.negative_prompt,
+        width=w,
+        height=h,
+        purpose="reference_sheet",
+        characters=[character],
+        style=doc.style,
+        language=doc.project.language.value,
+        seed=seed,
+        model=choice.model,
+        options=dict(choice.options),
+    )
+
+
+def clip_request(
+    doc: Document, shot: Shot, keyframe: Path, duration: float, seed: int, choice: BackendChoice
+) -> VideoRequest:
+    w, h = doc.project.resolution
+    return VideoRequest(
+        prompt=clip_prompt(doc, shot),
+        negative_prompt=doc.style.negative_prompt,
+        image=keyframe,
+        width=w,
+        height=h,
+        fps=doc.project.fps,
+        duration=duration,
+        shot=shot,
+        seed=seed,
+        model=choice.model,
+        options=dict(choice.options),
+    )
+
+
+def lipsync_request(
+    doc: Document,
+    shot: Shot,
+    clip: Path,
+    audio: Path,
+    speakers: list[tuple[str, float, float]],
+    seed: int,
+    choice: BackendChoice,
+) -> LipsyncRequest:
+    return LipsyncRequest(
+        video=clip,
+        audio=audio,
+        speakers=speakers,
+        shot=shot,
+        characters=framed_characters(doc, shot),
+        fps=doc.project.fps,
+        seed=seed,
+        model=choice.model,
+        options=dict(choice.options),
+    )
+
+
+def music_request(shot: Shot, duration: float, seed: int, choice: BackendChoice) -> MusicRequest:
+    """The cue as the director wrote it: music never depends on the picture's style bible."""
+    return MusicRequest(
+        prompt=shot.music, duration=duration, seed=seed, model=choice.model, options=dict(choice.options)
+    )
+
+
+# --------------------------------------------------------------------------- key material
+
+_NOT_PARAMS = {
+    "seed",
+    "model",
+    "shot",
+    "scene",
+    "characters",
+    "reference_images",
+    "image",
+    "last_image",
+    "video",
+    "audio",
+    "character",
+}
+
+
+def key_params(request: Request, file_digest: Callable[[Path], str], resolve: Callable[[str], Path]) -> dict[str, Any]:
+    """Everything in a request that decides its output, except seed, model and upstream files.
+
+    Upstream artifacts enter the key as their own keys (the ``inputs``), not here; files
+    the director supplies (reference images, voice samples) enter by content hash.
+    """
+    params: dict[str, Any] = request.model_dump(mode="json", exclude=_NOT_PARAMS)
+    params["type"] = type(request).__name__
+    if isinstance(request, (ImageRequest, VideoRequest, LipsyncRequest)) and request.shot is not None:
+        params["shot"] = request.shot.model_dump(mode="json", include=set(SHOT_VISUAL))
+    if isinstance(request, ImageRequest):
+        if request.scene is not None:
+            params["scene"] = request.scene.model_dump(mode="json", include=set(SCENE_VISUAL))
+        params["characters"] = [
+            c.model_dump(mode="json", include={"id", "name", "description", "wardrobe", "color"})
+            for c in request.characters
+        ]
+        params["references"] = [file_digest(p) for p in request.reference_images]
+    if isinstance(request, LipsyncRequest):
+        params["characters"] = [c.id for c in request.characters]
+    if isinstance(request, SpeechRequest) and request.character is not None:
+        voice = request.character.voice
+        params["voice"] = voice.model_dump(mode="json", exclude={"sample"})
+        params["voice_sample"] = file_digest(resolve(voice.sample)) if voice.sample else ""
+    return params

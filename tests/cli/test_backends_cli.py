@@ -1,0 +1,68 @@
+"""`kaipai backends` and `kaipai backends check`, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kaipai.backends.registry import Registry
+from kaipai.cli import app
+from tests.backends.doubles.comfyui_double import ComfyDouble
+from tests.backends.doubles.dashscope_double import KEY, DashScopeDouble
+from tests.backends.doubles.server import serve
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "no-config.toml"))
+    for name in (
+        "DASHSCOPE_API_KEY",
+        "KLING_ACCESS_KEY",
+        "KLING_SECRET_KEY",
+        "KAIPAI_COMFYUI_URL",
+        "DASHSCOPE_BASE_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "300")  # one table row per backend, whatever the terminal
+    monkeypatch.chdir(tmp_path)
+    return
+
+
+def test_lists_backends_with_readiness_and_sheets(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = Registry.names
+    monkeypatch.setattr(
+        Registry, "names", lambda self: [n for n in names(self) if n != "diffusers"]
+    )  # importing torch takes seconds
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-secret-never-shown")
+    result = runner.invoke(app, ["backends", "--json"])
+    assert result.exit_code == 0, result.output
+    found = {b["name"]: b for b in json.loads(result.output)}
+    assert {"comfyui", "dashscope", "kling", "previz", "espeak"} <= set(found)
+    assert found["dashscope"]["configured"] and not found["kling"]["configured"]
+    assert "KLING_ACCESS_KEY" in found["kling"]["status"]
+    assert found["kling"]["sheets"]["kling-v2-1@pro"]["first_last_frame"] is True
+    assert found["dashscope"]["sheets"]["wan2.2-i2v-flash"]["durations"] == [5.0]
+    assert "sk-secret-never-shown" not in result.output
+    table = runner.invoke(app, ["backends", "--sheets"])
+    assert table.exit_code == 0 and "kling-v1-6@pro" in table.output and "first+last frame" in table.output
+
+
+def test_check_reports_reachability_and_fails_when_a_backend_is_not_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    dash, comfy = DashScopeDouble(), ComfyDouble()
+    with serve(dash.app()) as dash_url, serve(comfy.app()) as comfy_url:
+        monkeypatch.setenv("DASHSCOPE_API_KEY", KEY)
+        monkeypatch.setenv("DASHSCOPE_BASE_URL", dash_url)
+        monkeypatch.setenv("KAIPAI_COMFYUI_URL", comfy_url)
+        ok = runner.invoke(app, ["backends", "check", "dashscope", "comfyui"])
+        assert ok.exit_code == 0, ok.output
+        assert "key accepted" in ok.output and "0.3.99-double" in ok.output
+        monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-wrong")
+        bad = runner.invoke(app, ["backends", "check", "dashscope", "kling"])
+        assert bad.exit_code == 1
+        assert "refused the API key" in bad.output and "KLING_ACCESS_KEY" in bad.output and "sk-wrong" not in bad.output

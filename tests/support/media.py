@@ -1,0 +1,101 @@
+"""Test media made on the spot: small colour clips with a white flash, tones, and a cut built from them."""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from kaipai.post.assemble import ffmpeg
+from kaipai.post.cut import Cut, CutLine, CutShot, MusicCue
+from kaipai.post.slate import draw_slate
+
+W, H, FPS = 160, 90, 25
+
+
+class Media:
+    """Makes clips and sounds in one folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def clip(
+        self,
+        name: str,
+        colour: str,
+        seconds: float,
+        flash_frame: int = 12,
+        size: tuple[int, int] = (W, H),
+        fps: int = FPS,
+    ) -> Path:
+        out = self.folder / f"{name}.mp4"
+        subprocess.run(
+            [ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c={colour}:s={size[0]}x{size[1]}:d={seconds}:r={fps}",
+             "-vf", f"drawbox=enable='eq(n,{flash_frame})':c=white:t=fill", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(out)],
+            check=True,
+        )  # fmt: skip
+        return out
+
+    def tone(
+        self, name: str, seconds: float, freq: float = 1000.0, amp: float = 0.5, wobble: bool = False, rate: int = 24000
+    ) -> Path:
+        t = np.arange(int(seconds * rate)) / rate
+        x = amp * np.sin(2 * np.pi * freq * t)
+        if wobble:  # speech-like syllables
+            x *= 0.6 + 0.4 * np.sin(2 * np.pi * 4 * t)
+        path = self.folder / f"{name}.wav"
+        with wave.open(str(path), "wb") as w:
+            (
+                w.setnchannels(1),
+                w.setsampwidth(2),
+                w.setframerate(rate),
+                w.writeframes((x * 32767).astype("<i2").tobytes()),
+            )
+        return path
+
+    def slate(self) -> Callable[[CutShot], Path]:
+        return lambda shot: draw_slate(shot, W, H, self.folder / "slates")
+
+    def film(self, colours: list[str], transition: str = "cut", td: float = 0.0, language: str = "en") -> Cut:
+        """Shots of ``colours`` (2 s, 2.4 s, …); each flashes at frame 12 while its line beeps."""
+        cut = Cut(title="test film", language=language, width=W, height=H, fps=FPS)
+        beep = self.tone("beep", 0.12)
+        t = 0.0
+        for i, colour in enumerate(colours):
+            duration = 2.0 + 0.4 * i
+            source = self.clip(f"c{i}", colour, duration)
+            cut.shots.append(
+                CutShot(
+                    shot=f"S{i}",
+                    start=t,
+                    duration=duration,
+                    picture=source,
+                    still=None,
+                    description=colour,
+                    transition=transition if i else "cut",
+                    transition_duration=td if i else 0.0,
+                    notes=f"note {i}",
+                )
+            )
+            cut.lines.append(
+                CutLine(
+                    line=f"L{i}",
+                    speaker="a",
+                    name="A",
+                    text=f"line {i}",
+                    translation="",
+                    path=beep,
+                    start=t + 12 / FPS,
+                    end=t + 12 / FPS + 0.12,
+                    on_screen=True,
+                )
+            )
+            t += duration
+        return cut
+
+    def with_music(self, cut: Cut) -> dict[int, Path]:
+        cut.music.append(MusicCue(prompt="bed", start=0.0, end=cut.duration))
+        return {0: self.tone("music", cut.duration + 1, freq=220, amp=0.3)}
