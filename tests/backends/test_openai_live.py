@@ -30,7 +30,7 @@ def test_a_real_model_plans_a_scene_with_every_line_once(live_planner: OpenAIPla
     doc = document_from_screenplay(parse_file(example_path("en")))
     shots = live_planner.plan_scene(doc, doc.scenes[0])
     texts = [d.text for s in shots for d in s.dialogue]
-    assert texts == [el["text"] for el in doc.scenes[0].elements if el["type"] == "dialogue"]
+    assert texts == [el.text for el in doc.scenes[0].elements if el.type == "dialogue"]
     assert all(s.image_prompt and s.video_prompt for s in shots)
 
 

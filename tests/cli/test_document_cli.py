@@ -57,9 +57,7 @@ def test_shots_lists_the_script_with_names_and_as_json(zh_project: Path) -> None
     assert doc.ordered_shots()[0].id in table and "林夏" in table and "旁白" in table and "narrator" not in table
     listed = json.loads(invoke("shots", "-p", str(zh_project), "--json", "--scene", "S02"))
     assert [s["id"] for s in listed] == [s.id for s in doc.ordered_shots() if s.scene == "S02"]
-    assert sum(len(s["dialogue"]) for s in listed) == sum(
-        1 for el in doc.scenes[1].elements if el["type"] == "dialogue"
-    )
+    assert sum(len(s["dialogue"]) for s in listed) == sum(1 for el in doc.scenes[1].elements if el.type == "dialogue")
 
 
 def test_export_shotlist_as_csv_and_as_a_pdf_with_chinese(zh_project: Path, tmp_path: Path) -> None:
@@ -106,7 +104,7 @@ def test_replan_after_a_script_edit_keeps_the_locked_shot_and_reports_the_change
     assert re.search(r"added \d+", out) and re.search(r"removed \d+|changed \d+", out)
     texts = [d.text for s in new.ordered_shots() for d in s.dialogue]
     assert "那这张车票，您还认得吗？" not in texts and "到站了，姑娘。" in texts and "谢谢您，周师傅。" in texts
-    script_lines = [el["text"] for sc in new.scenes for el in sc.elements if el["type"] == "dialogue"]
+    script_lines = [el.text for sc in new.scenes for el in sc.elements if el.type == "dialogue"]
     assert sorted(texts) == sorted(script_lines)  # every line of the new script in exactly one shot
     assert set(line_owners(new).values()) == {1}
     kept = {d.text: d.id for s in first.shots for d in s.dialogue}

@@ -12,6 +12,13 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kaipai.cli import app
+from kaipai.document.elements import (
+    DialogueElement,
+    SceneElement,
+    SectionElement,
+    TextElement,
+    TransitionElement,
+)
 from kaipai.document.io import DocumentError, dump_text, load, new_document_text, parse_text, save, update
 from kaipai.document.models import (
     CameraMove,
@@ -79,11 +86,31 @@ texts = st.text(
 ids = st.from_regex(r"[a-z][a-z0-9_\-]{0,8}", fullmatch=True)
 
 
+def scene_elements(char_ids: list[str]) -> st.SearchStrategy[SceneElement]:
+    lines = st.integers(0, 5000)
+    return st.one_of(
+        st.builds(
+            DialogueElement,
+            type=st.just("dialogue"),
+            character=st.sampled_from(char_ids),
+            text=texts,
+            extension=st.sampled_from(["", "V.O.", "O.S."]),
+            parenthetical=texts,
+            dual=st.booleans(),
+            line=lines,
+        ),
+        st.builds(SectionElement, type=st.just("section"), text=texts, depth=st.integers(1, 6), line=lines),
+        st.builds(TransitionElement, type=st.just("transition"), text=texts, line=lines),
+        st.builds(TextElement, type=st.sampled_from(["action", "caption", "cutaway", "note", "lyric"]), text=texts),
+    )
+
+
 @st.composite
 def documents(draw: st.DrawFn) -> Document:
     char_ids = draw(st.lists(ids, min_size=1, max_size=4, unique=True))
     chars = [Character(id=c, name=draw(texts) or c, description=draw(texts)) for c in char_ids]
-    scene = Scene(id="S01", heading=draw(texts) or "INT. ROOM - DAY", synopsis=draw(texts))
+    elements = draw(st.lists(scene_elements(char_ids), max_size=5))
+    scene = Scene(id="S01", heading=draw(texts) or "INT. ROOM - DAY", synopsis=draw(texts), elements=elements)
     shots = []
     line_no = 0
     for i in range(draw(st.integers(0, 4))):
@@ -177,6 +204,27 @@ BAD_INPUTS: list[tuple[str, str, int, str]] = [
     ),
     ("bad colour", "project: {title: x}\nstyle:\n  palette: ['red']\n", 3, "#RRGGBB"),
     (
+        "misspelt key in a speech",
+        "project: {title: x}\nscenes:\n  - id: S1\n    heading: h\n    elements:\n      - type: dialogue\n"
+        "        character: A\n        txet: hello\n",
+        8,
+        "txet: unknown field",
+    ),
+    (
+        "unknown element kind",
+        "project: {title: x}\nscenes:\n  - id: S1\n    heading: h\n    elements:\n      - {type: action, text: a}\n"
+        "      - type: actoin\n        text: b\n",
+        7,
+        "elements[1].type: unknown kind 'actoin'",
+    ),
+    (
+        "a speaker on an action line",
+        "project: {title: x}\nscenes:\n  - id: S1\n    heading: h\n    elements:\n      - type: action\n"
+        "        text: a\n        character: A\n",
+        8,
+        "elements[0].character: unknown field",
+    ),
+    (
         "negative duration",
         "project: {title: x}\nscenes: [{id: S1, heading: h}]\nshots:\n  - id: a\n    scene: S1\n    duration: -2\n",
         6,
@@ -263,3 +311,57 @@ def test_schema_command_prints_json_schema() -> None:
     schema = json.loads(result.output)
     assert "shots" in schema["properties"] and "Shot" in schema["$defs"]
     assert "locked" in schema["$defs"]["Shot"]["properties"]
+    # screenplay elements are documented kind by kind, with their own fields
+    assert {"DialogueElement", "SectionElement", "TransitionElement", "TextElement"} <= set(schema["$defs"])
+    assert "parenthetical" in schema["$defs"]["DialogueElement"]["properties"]
+    assert "character" not in schema["$defs"]["TextElement"]["properties"]
+
+
+VERSION_1 = """\
+# written by the first kaipai release
+version: 1
+project: {title: x}
+scenes:
+  - id: S1
+    heading: INT. ROOM - DAY
+    elements:
+      - type: action   # the room
+        text: Rain on the window.
+        line: 3
+        character: ''
+        extension: ''
+        parenthetical: ''
+        dual: false
+        depth: 0
+      - type: dialogue
+        text: Hello.
+        line: 5
+        character: ANNA
+        extension: ''
+        parenthetical: ''
+        dual: false
+        depth: 0
+"""
+
+
+def test_a_version_1_document_loads_and_saves_in_the_typed_form_keeping_comments(tmp_path: Path) -> None:
+    path = tmp_path / "kaipai.yaml"
+    path.write_text(VERSION_1, encoding="utf-8")
+    loaded = load(path)
+    action, speech = loaded.doc.scenes[0].elements
+    assert isinstance(action, TextElement) and action.text == "Rain on the window." and action.line == 3
+    assert isinstance(speech, DialogueElement) and speech.character == "ANNA"
+    save(loaded)
+    text = path.read_text(encoding="utf-8")
+    assert "version: 2" in text and "# the room" in text and "# written by the first kaipai release" in text
+    assert "depth" not in text and text.count("character") == 1  # keys foreign to a kind are gone
+    assert load(path).doc.scenes == loaded.doc.scenes
+
+
+def test_new_elements_are_written_without_their_default_keys() -> None:
+    doc = Document(
+        project=Project(title="x"),
+        scenes=[Scene(id="S1", heading="h", elements=[TextElement(type="action", text="Rain.")])],
+    )
+    text = new_document_text(doc)
+    assert "- type: action\n        text: Rain.\n" in text and "line" not in text

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kaipai.document.models import ShotKind, reference_errors
-from kaipai.planning.importer import document_from_screenplay
+from kaipai.planning.importer import document_element, document_from_screenplay
 from kaipai.planning.rules import plan_document
 from kaipai.screenplay.model import Element, ElementType, Screenplay, ScreenplayScene
 from tests.support.scripts import line_owners, screenplay_lines, side_violations
@@ -102,7 +102,7 @@ def test_replanning_an_edited_script_never_touches_locked_shots_or_drops_a_line(
     for scene in doc.scenes:  # the writer edits: some elements go, others arrive
         keep = data.draw(st.lists(st.booleans(), min_size=len(scene.elements), max_size=len(scene.elements)))
         scene.elements = [el for el, k in zip(scene.elements, keep, strict=True) if k]
-        scene.elements += [el.model_dump(mode="json") for el in data.draw(st.lists(element, max_size=3))]
+        scene.elements += [document_element(el) for el in data.draw(st.lists(element, max_size=3))]
     result = plan_document(doc)
     new = result.document
     assert {s.id: s for s in new.shots if s.locked} == locked
@@ -112,8 +112,8 @@ def test_replanning_an_edited_script_never_touches_locked_shots_or_drops_a_line(
     ids = {d.id: d for s in new.shots for d in s.dialogue}
     for scene in new.scenes:
         for el in scene.elements:
-            if el["type"] == "dialogue" and el.get("text", "").strip() and el.get("character", "").strip():
-                assert any(t == el["text"].strip() for _, t in held), el  # every line of the script is in a shot
+            if el.type == "dialogue" and el.text.strip() and el.character.strip():
+                assert any(t == el.text.strip() for _, t in held), el  # every line of the script is in a shot
     assert all(ids[d.id] == d for s in locked.values() for d in s.dialogue)
     orders = [s.order for s in new.shots]
     assert orders == sorted(orders)

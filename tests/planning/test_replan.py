@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from kaipai.document.elements import DialogueElement
 from kaipai.document.io import new_document_text, parse_text
 from kaipai.document.models import Document, reference_errors
 from kaipai.planning.importer import document_from_screenplay
 from kaipai.planning.rules import plan_document
-from kaipai.screenplay.model import Element, ElementType
 from tests.support.scripts import en_screenplay, line_owners, screenplay_lines, zh_screenplay
 
 
@@ -86,10 +86,8 @@ def test_script_change_reports_added_changed_and_removed() -> None:
     edited_id = doc.ordered_shots()[1].id
     doc.shot(edited_id).description = "scribbled over"  # type: ignore[union-attr]
     # a new line at the end of scene 2, and scene 3 loses its action
-    doc.scenes[1].elements.append(
-        Element(type=ElementType.dialogue, character="JOHN", text="Goodnight then.", line=40).model_dump(mode="json")
-    )
-    doc.scenes[2].elements = [el for el in doc.scenes[2].elements if el["type"] != "action"]
+    doc.scenes[1].elements.append(DialogueElement(type="dialogue", character="JOHN", text="Goodnight then.", line=40))
+    doc.scenes[2].elements = [el for el in doc.scenes[2].elements if el.type != "action"]
     old_ids = {s.id for s in doc.shots}
     result = plan_document(doc)
     new_ids = {s.id for s in result.document.shots}
@@ -106,9 +104,7 @@ def test_orders_fit_around_locked_shots_without_moving_them() -> None:
     # lock two neighbours with a narrow gap, then add lines so more shots must fit before them
     doc = lock(doc, shots[3].id)
     doc = lock(doc, shots[4].id, order=shots[3].order + 1)
-    doc.scenes[0].elements.insert(
-        2, Element(type=ElementType.dialogue, character="林晓", text="有人吗？").model_dump(mode="json")
-    )
+    doc.scenes[0].elements.insert(2, DialogueElement(type="dialogue", character="林晓", text="有人吗？"))
     result = plan_document(doc)
     new = result.document
     orders = [s.order for s in new.shots]  # the document lists shots in play order
@@ -118,7 +114,7 @@ def test_orders_fit_around_locked_shots_without_moving_them() -> None:
     assert result.kept_locked == [shots[3].id, shots[4].id]
     # lines keep their ids although a line was inserted before them; the new one gets a fresh id
     texts = Counter(d.text for s in new.shots for d in s.dialogue)
-    script = [el["text"] for sc in new.scenes for el in sc.elements if el["type"] == "dialogue"]
+    script = [el.text for sc in new.scenes for el in sc.elements if el.type == "dialogue"]
     assert sorted(texts) == sorted(script) and set(texts.values()) == {1}
     ids = {d.text: d.id for s in new.shots for d in s.dialogue}
     before = {d.text: d.id for s in doc.shots for d in s.dialogue}
@@ -143,10 +139,8 @@ def test_shots_keep_their_ids_through_a_script_edit_so_only_the_edit_is_reported
     doc = first_plan()
     shot_of_line = {d.text: s.id for s in doc.shots for d in s.dialogue}
     cut = "I told you not to open his letters."
-    doc.scenes[0].elements = [el for el in doc.scenes[0].elements if el.get("text") != cut]
-    doc.scenes[1].elements.append(
-        Element(type=ElementType.dialogue, character="JOHN", text="Goodnight then.", line=40).model_dump(mode="json")
-    )
+    doc.scenes[0].elements = [el for el in doc.scenes[0].elements if el.text != cut]
+    doc.scenes[1].elements.append(DialogueElement(type="dialogue", character="JOHN", text="Goodnight then.", line=40))
     result = plan_document(doc)
     new = result.document
     now = {d.text: s.id for s in new.shots for d in s.dialogue}
@@ -163,8 +157,8 @@ def test_a_line_rewritten_under_a_locked_shot_gets_a_new_shot_and_the_locked_one
     holder = next(s for s in doc.shots if any(d.text == "Who is it from?" for d in s.dialogue))
     doc = lock(doc, holder.id)
     for el in doc.scenes[0].elements:
-        if el.get("text") == "Who is it from?":
-            el["text"] = "Who sent it?"
+        if el.text == "Who is it from?":
+            el.text = "Who sent it?"
     result = plan_document(doc)
     new = result.document
     assert new.shot(holder.id) == doc.shot(holder.id)  # the approved take, as approved

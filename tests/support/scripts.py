@@ -157,7 +157,7 @@ def screenplay_lines(doc: Document) -> list[str]:
     for scene in doc.scenes:
         n = 0
         for el in scene.elements:
-            if el["type"] == "dialogue" and el.get("text", "").strip() and el.get("character", "").strip():
+            if el.type == "dialogue" and el.text.strip() and el.character.strip():
                 n += 1
                 ids.append(f"{scene.id}-L{n}")
     return ids

@@ -140,9 +140,13 @@ def _plain(node: Any) -> Any:
 def _validation_problems(exc: ValidationError, tree: CommentedMap, filename: str) -> list[Problem]:
     problems = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
+        loc = _without_tags(tree, tuple(err["loc"]))
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "union_tag_invalid":
+            ctx = err.get("ctx", {})
+            loc = (*loc, str(ctx.get("discriminator", "type")).strip("'"))
+            msg = f"unknown kind {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+        elif err["type"] == "extra_forbidden":
             msg = "unknown field; check its spelling (see 'kaipai schema' for the fields allowed here)"
         elif err["type"] == "missing":
             msg = "this field is required"
@@ -156,6 +160,22 @@ def _validation_problems(exc: ValidationError, tree: CommentedMap, filename: str
             msg = f"{msg} (got {err['input']!r})"
         problems.append(locate(tree, loc, msg, filename))
     return problems
+
+
+def _without_tags(tree: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the kind pydantic puts in the path of a tagged union (``elements.1.dialogue.text``)."""
+    node, out = tree, []
+    for part in loc:
+        if isinstance(node, CommentedMap) and part not in node and node.get("type") == part:
+            continue
+        out.append(part)
+        if isinstance(node, CommentedMap) and part in node:
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(out)
 
 
 def locate(tree: Any, loc: tuple[Any, ...], message: str, filename: str) -> Problem:

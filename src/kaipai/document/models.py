@@ -11,9 +11,12 @@ from enum import Enum
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SCHEMA_VERSION = 1
+from kaipai.document.elements import SceneElement, element_from_flat
+
+#: 2: scene elements are typed (each kind has its own keys); version-1 files are upgraded on load.
+SCHEMA_VERSION = 2
 
 
 class Strict(BaseModel):
@@ -278,9 +281,9 @@ class Scene(Strict):
     location: str | None = Field(default=None, description="Location id.")
     synopsis: str = ""
     characters: list[str] = Field(default_factory=list, description="Character ids present in the scene.")
-    elements: list[dict[str, Any]] = Field(
+    elements: list[SceneElement] = Field(
         default_factory=list,
-        description="The screenplay body of the scene (action, dialogue, transitions...) as imported; the planner reads it.",
+        description="The screenplay body of the scene (action, dialogue, transitions…) as imported; the planner reads it.",
     )
 
 
@@ -369,6 +372,24 @@ class Document(Strict):
     screenplay: RelPath | None = Field(default=None, description="The imported screenplay file.")
     scenes: list[Scene] = Field(default_factory=list)
     shots: list[Shot] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        """Read a file written by an earlier version of kaipai as today's format."""
+        if not isinstance(data, dict) or not isinstance(data.get("version", 1), int) or data.get("version", 1) >= 2:
+            return data
+        data = dict(data)
+        scenes = data.get("scenes")
+        if isinstance(scenes, list):
+            data["scenes"] = [
+                {**s, "elements": [element_from_flat(e) for e in s["elements"]]}
+                if isinstance(s, dict) and isinstance(s.get("elements"), list)
+                else s
+                for s in scenes
+            ]
+        data["version"] = SCHEMA_VERSION
+        return data
 
     # ------------------------------------------------------------------ lookups
 

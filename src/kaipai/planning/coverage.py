@@ -15,9 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pydantic import ValidationError
-
-from kaipai.document.io import DocumentError, Problem
 from kaipai.document.models import (
     Angle,
     CameraMove,
@@ -122,27 +119,8 @@ def transition_of(text: str) -> Transition:
 
 
 def scene_elements(doc: Document, scene: Scene) -> list[Element]:
-    """The scene's screenplay body as elements; a hand-edited element that makes no sense is reported."""
-    out = []
-    index = next((i for i, s in enumerate(doc.scenes) if s.id == scene.id), 0)
-    for j, raw in enumerate(scene.elements):
-        try:
-            out.append(Element.model_validate(raw))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in ("scenes", index, "elements", j, *err["loc"]))
-            raise DocumentError(
-                [
-                    Problem(
-                        "kaipai.yaml",
-                        0,
-                        0,
-                        where,
-                        f"{err['msg']}; fix or delete this screenplay element, or re-import the screenplay",
-                    )
-                ]
-            ) from None
-    return out
+    """The scene's screenplay body in the parsers' flat form, which the planner reads."""
+    return [Element.model_validate(el.model_dump()) for el in scene.elements]
 
 
 class ScenePlanner:
@@ -261,10 +239,10 @@ class ScenePlanner:
         i = next((k for k, s in enumerate(scenes) if s.id == self.scene.id), 0)
         if i == 0:
             return Transition.cut
-        for raw in reversed(scenes[i - 1].elements):
-            kind = raw.get("type")
+        for el in reversed(scenes[i - 1].elements):
+            kind = el.type
             if kind == "transition":
-                t = transition_of(str(raw.get("text", "")))
+                t = transition_of(el.text)
                 return Transition.fade_in if t == Transition.fade_out else t
             if kind in ("action", "dialogue", "caption", "cutaway", "centered", "lyric"):
                 break

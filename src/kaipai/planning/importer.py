@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from pydantic import TypeAdapter
+
+from kaipai.document.elements import SceneElement, element_from_flat
 from kaipai.document.models import (
     Cast,
     Character,
@@ -64,6 +67,7 @@ _INT_EXT = {
     "外": IntExt.EXT,
     "内外": IntExt.INT_EXT,
 }
+_ELEMENT: TypeAdapter[SceneElement] = TypeAdapter(SceneElement)
 _TIME = {t.value: t for t in TimeOfDay} | {
     "日": TimeOfDay.day,
     "夜": TimeOfDay.night,
@@ -81,6 +85,11 @@ class _Person:
     name: str
     forms: list[str] = field(default_factory=list)
     description: str = ""
+
+
+def document_element(el: Element) -> SceneElement:
+    """A parsed screenplay element as the document keeps it (only its kind's own keys)."""
+    return _ELEMENT.validate_python(element_from_flat(el.model_dump(mode="json")))
 
 
 def document_from_screenplay(
@@ -137,7 +146,9 @@ def document_from_screenplay(
                     el.text.strip() for el in sc.elements if el.type == ElementType.synopsis and el.text.strip()
                 ),
                 characters=_present(sc, index),
-                elements=[el.model_dump(mode="json") for el in sc.elements],
+                elements=[
+                    _ELEMENT.validate_python(element_from_flat(el.model_dump(mode="json"))) for el in sc.elements
+                ],
             )
         )
     return Document(

@@ -23,7 +23,7 @@ from kaipai.planning.names import (
 from kaipai.planning.replan import PlanResult, replan
 from kaipai.screenplay.model import ElementType
 
-__all__ = ["PlanResult", "ScenePlanner", "plan_document", "plan_scene"]
+__all__ = ["PlanResult", "ShotPlanner", "plan_document", "plan_scene"]
 
 
 def plan_scene(doc: Document, scene: Scene) -> list[Shot]:
@@ -31,13 +31,13 @@ def plan_scene(doc: Document, scene: Scene) -> list[Shot]:
     return plan_scene_shots(doc, scene)
 
 
-class ScenePlanner(Protocol):
+class ShotPlanner(Protocol):
     """Anything that plans one scene's shots (the rules below, or a language-model backend)."""
 
     def plan_scene(self, document: Document, scene: Scene) -> list[Shot]: ...
 
 
-def plan_document(doc: Document, planner: ScenePlanner | None = None) -> PlanResult:
+def plan_document(doc: Document, planner: ShotPlanner | None = None) -> PlanResult:
     """(Re)plan every scene. Locked shots stay exactly as they are and where they are.
 
     ``planner`` plans each scene instead of the rules (e.g. a language-model backend).
@@ -54,10 +54,15 @@ def _with_speakers(doc: Document) -> Document:
     missing: dict[str, str] = {}
     for scene in doc.scenes:
         for el in scene_elements(doc, scene):
-            if el.type == ElementType.dialogue and el.character.strip() and el.text.strip() and (
-                normalize_name(el.character)
-                and not is_narrator(el.character)
-                and index.resolve(el.character) is None
+            if (
+                el.type == ElementType.dialogue
+                and el.character.strip()
+                and el.text.strip()
+                and (
+                    normalize_name(el.character)
+                    and not is_narrator(el.character)
+                    and index.resolve(el.character) is None
+                )
             ):
                 missing.setdefault(normalize_name(el.character).casefold(), el.character)
     if not missing:

@@ -86,9 +86,9 @@ def scene_body(doc: Document, scene: Scene, lines: list[DialogueLine]) -> str:
     """The scene's screenplay with each dialogue line numbered, as the model must refer to it."""
     numbered = iter(enumerate(lines, start=1))
     out = []
-    for raw in scene.elements:
-        kind = raw.get("type")
-        text = str(raw.get("text", "")).strip()
+    for el in scene.elements:
+        kind = el.type
+        text = el.text.strip()
         if kind == "dialogue" and text:
             n, line = next(numbered, (0, None))
             if line is None:
