@@ -25,7 +25,7 @@ def demo(
     and the editor exports (OTIO, FCPXML, FCP7 XML, EDL) are. Run it again and only what changed
     is rendered; edit kaipai.yaml in the folder and run 'kaipai render -p FOLDER' to see your change.
     """
-    from kaipai.cli.render import RenderProgress, _print_summary
+    from kaipai.cli.render import RenderProgress, print_summary
     from kaipai.service.demo import LANGUAGES, run_demo
 
     if lang not in LANGUAGES:
@@ -41,7 +41,7 @@ def demo(
             on_cut_event=lambda e: progress.progress.update(task, completed=e.fraction),
         )
         progress.progress.update(task, completed=1.0)
-    _print_summary(result.summary)
+    print_summary(result.summary)
     table = Table(title=f"the demo film, made in {result.seconds:.1f} s", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("where")

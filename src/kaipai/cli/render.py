@@ -91,7 +91,7 @@ class RenderProgress:
             self.progress.update(self.tasks[event.stage], note=event.node)
 
 
-def _print_summary(summary: Any) -> None:
+def print_summary(summary: Any) -> None:
     colour = "green" if summary.ok else ("yellow" if summary.cancelled else "red")
     console.print(
         f"[{colour}]render {'cancelled' if summary.cancelled else 'done'}[/]: "
@@ -190,7 +190,7 @@ def render(
         return
     with RenderProgress() as progress:
         summary = run_render(paths, budget=budget, stages=stages, shots=shot or None, on_event=progress)
-    _print_summary(summary)
+    print_summary(summary)
     cut_ok = True
     if cut and not summary.cancelled:
         cut_ok = _make_cut(paths)

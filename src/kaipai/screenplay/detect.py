@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from kaipai.screenplay import zh
-from kaipai.screenplay.fountain import _HEADING
+from kaipai.screenplay.fountain import HEADING
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -17,7 +17,7 @@ def detect_format(text: str, filename: str = "") -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()][:400]
     if not lines:
         return "fountain"
-    fountain_headings = sum(1 for line in lines if _HEADING.match(line))
+    fountain_headings = sum(1 for line in lines if HEADING.match(line))
     zh_marks = sum(
         1
         for line in lines

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kaipai.screenplay.model import Element, ElementType, Screenplay, ScreenplayScene
 
-_HEADING = re.compile(r"^(?:INT\.?/EXT|INT/EXT|I\.?/E|INT|EXT|EST)(?:\.|\s)", re.IGNORECASE)
+HEADING = re.compile(r"^(?:INT\.?/EXT|INT/EXT|I\.?/E|INT|EXT|EST)(?:\.|\s)", re.IGNORECASE)
 _SCENE_NUMBER = re.compile(r"\s*#([\w.\-]+)#\s*$")
 _TITLE_KEY = re.compile(r"^([A-Za-z][A-Za-z ]*?):\s*(.*)$")
 _CHARACTER = re.compile(r"^(?P<name>[^()\^]*?)\s*(?P<ext>(?:\([^)]*\)\s*)*)\s*(?P<dual>\^)?\s*$")
@@ -119,13 +119,13 @@ def _is_character(s: str, *, following: bool) -> bool:
     if not m:
         return False
     name = m.group("name")
-    return bool(name) and any(ch.isalpha() for ch in name) and name == name.upper() and not _HEADING.match(name + " ")
+    return bool(name) and any(ch.isalpha() for ch in name) and name == name.upper() and not HEADING.match(name + " ")
 
 
 def _heading(s: str) -> bool:
     if s.startswith(".") and len(s) > 1 and s[1] != ".":
         return True
-    return bool(_HEADING.match(s))
+    return bool(HEADING.match(s))
 
 
 def _transition(s: str) -> bool:
@@ -149,7 +149,7 @@ def parse_heading(raw: str) -> tuple[str, str | None, str, str, str]:
     upper = heading.upper()
     int_ext = "INT"
     rest = heading
-    pm = _HEADING.match(heading + " ")
+    pm = HEADING.match(heading + " ")
     if pm and not raw.startswith("."):
         prefix = pm.group(0).strip().rstrip(".").upper().replace(".", "")
         int_ext = {"INT": "INT", "EXT": "EXT", "EST": "EXT"}.get(prefix, "INT/EXT")
