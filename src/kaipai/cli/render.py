@@ -300,7 +300,8 @@ def reject(
     take: int = typer.Argument(..., help="Take id (see 'kaipai takes SHOT')."),
     project: Path | None = ProjectOption,
 ) -> None:
-    """Reject a take: it is kept but never used again; a rejected circled take is replaced by a new seed on the next render."""
+    """Reject a take: it is kept but never used again; a rejected circled take is replaced by a new seed
+    on the next render."""
     from kaipai.service.takes import reject as reject_take
 
     info = reject_take(project_paths(project), shot, take)
