@@ -184,7 +184,7 @@ def _caption(img: Image.Image, shot: Shot, lang: str, band: int) -> None:
     small = font(max(10, int(size * 0.8)))
     limit = w - band * 1.8
     while desc and draw.textlength(desc, font=small) > limit:
-        desc = desc[:-2] + "…" if not desc.endswith("…") else desc[:-2] + "…"
+        desc = desc[:-2] + "…"
         if len(desc) <= 2:
             break
     draw.text((band * 1.5, h - band + band * 0.55), desc, font=small, fill=(235, 235, 235))
