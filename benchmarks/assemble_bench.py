@@ -180,9 +180,11 @@ def run_moviepy(cut: Cut, work: Path) -> None:
 
 def run_plain(cut: Cut, work: Path) -> None:
     subprocess.run(
-        [ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s={cut.width}x{cut.height}:r={cut.fps}:d={cut.duration:.3f}",
+        [ffmpeg(), "-v", "error", "-y",
+         "-f", "lavfi", "-i", f"testsrc2=s={cut.width}x{cut.height}:r={cut.fps}:d={cut.duration:.3f}",
          "-f", "lavfi", "-i", f"sine=frequency=330:sample_rate=48000:duration={cut.duration:.3f}",
-         "-c:v", "libx264", "-preset", PRESET, "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "aac", str(work / "plain.mp4")],
+         "-c:v", "libx264", "-preset", PRESET, "-crf", "20", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", str(work / "plain.mp4")],
         check=True,
     )  # fmt: skip
 
@@ -202,18 +204,25 @@ def main() -> None:
     plain_s, plain_cpu = timed(run_plain, cut, work)
     moviepy_s, moviepy_cpu = (None, None) if args.skip_moviepy else timed(run_moviepy, cut, work)
     result = {
-        "benchmark": "assemble", "shots": args.shots, "seconds": round(cut.duration, 2), "size": f"{width}x{args.height}", "fps": args.fps,
+        "benchmark": "assemble", "shots": args.shots, "seconds": round(cut.duration, 2),
+        "size": f"{width}x{args.height}", "fps": args.fps,
         "machine": f"{platform.machine()} {os.cpu_count()} cores", "preset": PRESET,
-        "kaipai_s": round(kaipai_s, 1), "plain_encode_s": round(plain_s, 1), "moviepy_s": round(moviepy_s, 1) if moviepy_s else None,
-        "kaipai_cpu_s": round(kaipai_cpu, 1), "plain_cpu_s": round(plain_cpu, 1), "moviepy_cpu_s": round(moviepy_cpu, 1) if moviepy_cpu else None,
-        "kaipai_vs_plain": round(kaipai_s / plain_s, 2), "moviepy_vs_kaipai": round(moviepy_s / kaipai_s, 2) if moviepy_s else None,
-        "kaipai_vs_plain_cpu": round(kaipai_cpu / plain_cpu, 2), "moviepy_vs_kaipai_cpu": round(moviepy_cpu / kaipai_cpu, 2) if moviepy_cpu else None,
+        "kaipai_s": round(kaipai_s, 1), "plain_encode_s": round(plain_s, 1),
+        "moviepy_s": round(moviepy_s, 1) if moviepy_s else None,
+        "kaipai_cpu_s": round(kaipai_cpu, 1), "plain_cpu_s": round(plain_cpu, 1),
+        "moviepy_cpu_s": round(moviepy_cpu, 1) if moviepy_cpu else None,
+        "kaipai_vs_plain": round(kaipai_s / plain_s, 2),
+        "moviepy_vs_kaipai": round(moviepy_s / kaipai_s, 2) if moviepy_s else None,
+        "kaipai_vs_plain_cpu": round(kaipai_cpu / plain_cpu, 2),
+        "moviepy_vs_kaipai_cpu": round(moviepy_cpu / kaipai_cpu, 2) if moviepy_cpu else None,
         "targets": {"moviepy_vs_kaipai": ">= 5", "kaipai_vs_plain": "<= 1.3"},
     }  # fmt: skip
     print(
-        f"kaipai {kaipai_s:.1f} s ({kaipai_cpu:.0f} CPU-s) · plain x264 {plain_s:.1f} s ({plain_cpu:.0f} CPU-s): {result['kaipai_vs_plain']}× the floor, target ≤ 1.3×"
+        f"kaipai {kaipai_s:.1f} s ({kaipai_cpu:.0f} CPU-s) · plain x264 {plain_s:.1f} s ({plain_cpu:.0f} CPU-s): "
+        f"{result['kaipai_vs_plain']}× the floor, target ≤ 1.3×"
         + (
-            f" · MoviePy {moviepy_s:.1f} s ({moviepy_cpu:.0f} CPU-s): kaipai {result['moviepy_vs_kaipai']}× faster, target ≥ 5×"
+            f" · MoviePy {moviepy_s:.1f} s ({moviepy_cpu:.0f} CPU-s): "
+            f"kaipai {result['moviepy_vs_kaipai']}× faster, target ≥ 5×"
             if moviepy_s
             else ""
         )

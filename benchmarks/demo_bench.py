@@ -96,7 +96,8 @@ def main() -> int:
     )
     print(
         f"film {checked['film_s']:.2f} s vs planned {checked['planned_s']:.2f} s · "
-        f"{checked['subtitles']} subtitles for {checked['dialogue_lines']} lines · quietest line RMS {checked['quietest_line_rms']:.4f}"
+        f"{checked['subtitles']} subtitles for {checked['dialogue_lines']} lines · "
+        f"quietest line RMS {checked['quietest_line_rms']:.4f}"
     )
     print(json.dumps(result, ensure_ascii=False))
     return 0

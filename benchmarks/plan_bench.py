@@ -101,7 +101,8 @@ def main() -> int:
     verdict = "OK" if total <= args.budget else "TOO SLOW"
     print(
         f"plan benchmark: {pages} pages ({lines} lines), {len(planned.scenes)} scenes, {len(planned.shots)} shots — "
-        f"parse + import + plan {total:.2f} s (budget {args.budget:g} s: {verdict}); re-plan with {len(again.kept_locked)} locked shots {replan_s:.2f} s"
+        f"parse + import + plan {total:.2f} s (budget {args.budget:g} s: {verdict}); "
+        f"re-plan with {len(again.kept_locked)} locked shots {replan_s:.2f} s"
     )
     print(
         json.dumps(

@@ -21,7 +21,8 @@ def main() -> int:
         return 0
     if shutil.which("apt-get") is None:
         print(
-            f"browser: {CHROMIUM} is missing and there is no apt-get; install Chromium and set KAIPAI_CHROMIUM to its path",
+            f"browser: {CHROMIUM} is missing and there is no apt-get; "
+            "install Chromium and set KAIPAI_CHROMIUM to its path",
             file=sys.stderr,
         )
         return 1

@@ -216,7 +216,7 @@ def test_bindings_by_id_and_input_and_clear_binding_errors(tmp_path: Path) -> No
     assert graph["10"]["inputs"]["text"] == "hello" and graph["11"]["inputs"]["noise_seed"] == 9
     assert wf.graph["10"]["inputs"]["text"] == ""  # the loaded workflow is never changed
     wf.bind = {"prompt": "Positive"}
-    with pytest.raises(NotConfigured, match="no node has that title or id.*Pos"):
+    with pytest.raises(NotConfigured, match=r"no node has that title or id.*Pos"):
         wf.check_required("image")
     wf.bind = {"width": "Pos"}
     with pytest.raises(NotConfigured, match="bind 'prompt'"):

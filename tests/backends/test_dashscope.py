@@ -181,7 +181,7 @@ def test_a_provider_that_does_not_answer_times_out(double: DashScopeDouble, tmp_
 def test_malformed_json_is_reported(double: DashScopeDouble, tmp_path: Path) -> None:
     double.next_faults = ["garbage"]
     ctx, _, _ = job_context(tmp_path)
-    with pytest.raises(TransientError, match="not JSON.*502 Bad Gateway"):
+    with pytest.raises(TransientError, match=r"not JSON.*502 Bad Gateway"):
         backend(double).generate_image(image_request(), ctx)
 
 
@@ -222,7 +222,7 @@ def test_a_task_that_failed_inside_the_provider_is_submitted_afresh_on_resume(
 def test_deadline_leaves_the_task_to_be_resumed(double: DashScopeDouble, tmp_path: Path) -> None:
     double.polls_to_finish = 10_000
     ctx, recorded, _ = job_context(tmp_path)
-    with pytest.raises(TransientError, match="still running.*picks it up"):
+    with pytest.raises(TransientError, match=r"still running.*picks it up"):
         backend(double, deadline=0.2).generate_video(video_request(tmp_path), ctx)
     double.polls_to_finish = 0
     again, _, _ = job_context(tmp_path, job_id=recorded[0])
@@ -243,7 +243,7 @@ def test_missing_key_says_where_to_put_it(
     double: DashScopeDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DASHSCOPE_API_KEY")
-    with pytest.raises(NotConfigured, match="DASHSCOPE_API_KEY.*no-config.toml"):
+    with pytest.raises(NotConfigured, match=r"DASHSCOPE_API_KEY.*no-config\.toml"):
         backend(double).check()
 
 

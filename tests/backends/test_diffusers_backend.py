@@ -16,9 +16,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-torch = pytest.importorskip("torch")
-diffusers = pytest.importorskip("diffusers")
-
 from kaipai.backends.base import (
     Capability,
     ImageRequest,
@@ -29,12 +26,31 @@ from kaipai.backends.base import (
     check_request,
     snap_request,
 )
-from kaipai.backends.diffusers.backend import DiffusersBackend  # noqa: E402
-from kaipai.backends.diffusers.runtime import loads  # noqa: E402
+from kaipai.backends.diffusers.backend import DiffusersBackend
+from kaipai.backends.diffusers.runtime import loads
 from kaipai.backends.registry import Registry
-from kaipai.document.models import CameraMove, Shot  # noqa: E402
+from kaipai.document.models import CameraMove, Shot
 
-WORDS = ["a", "the", "man", "woman", "walks", "in", "rain", "night", "city", "pier", "lantern", "camera", "slow", "push"]
+# The kaipai modules above import torch and diffusers only inside functions, so they load without them.
+torch = pytest.importorskip("torch")
+diffusers = pytest.importorskip("diffusers")
+
+WORDS = [
+    "a",
+    "the",
+    "man",
+    "woman",
+    "walks",
+    "in",
+    "rain",
+    "night",
+    "city",
+    "pier",
+    "lantern",
+    "camera",
+    "slow",
+    "push",
+]
 
 
 def _clip_tokenizer(folder: Path):
@@ -288,7 +304,7 @@ def test_a_clip_follows_the_models_frame_rule_fps_and_size_and_is_deterministic(
 
 
 def test_a_model_that_is_not_a_video_model_is_refused_with_what_to_do(tiny_sd: Path) -> None:
-    with pytest.raises(NotConfigured, match="options.family"):
+    with pytest.raises(NotConfigured, match=r"options\.family"):
         DiffusersBackend(str(tiny_sd)).sheet(Capability.video)
 
 

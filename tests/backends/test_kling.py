@@ -142,7 +142,7 @@ def test_timeout_and_deadline(double: KlingDouble, tmp_path: Path) -> None:
 
 def test_content_refusal_on_submit_and_in_the_task(double: KlingDouble, tmp_path: Path) -> None:
     ctx, _, _ = job_context(tmp_path)
-    with pytest.raises(RefusedError, match="1301.*Trust & Safety") as info:
+    with pytest.raises(RefusedError, match=r"1301.*Trust & Safety") as info:
         backend(double).generate_video(request(tmp_path, prompt="FORBIDDEN"), ctx)
     assert info.value.provider_reason.startswith("Trust & Safety")
     double.fail_task_msg = "Failure to pass the risk control system"

@@ -180,7 +180,8 @@ BAD_INPUTS: list[tuple[str, str, int, str]] = [
     ("unknown scene", "project: {title: x}\nshots:\n  - id: a\n    scene: nowhere\n", 4, "unknown scene 'nowhere'"),
     (
         "unknown speaker",
-        "project: {title: x}\nscenes: [{id: S1, heading: h}]\nshots:\n  - id: a\n    scene: S1\n    dialogue:\n      - {id: L1, speaker: ghost, text: hi}\n",
+        "project: {title: x}\nscenes: [{id: S1, heading: h}]\n"
+        "shots:\n  - id: a\n    scene: S1\n    dialogue:\n      - {id: L1, speaker: ghost, text: hi}\n",
         7,
         "unknown character 'ghost'",
     ),
@@ -192,13 +193,15 @@ BAD_INPUTS: list[tuple[str, str, int, str]] = [
     ),
     (
         "escaping reference",
-        "project: {title: x}\ncast:\n  characters:\n    - id: a\n      name: A\n      reference_images: [../../etc/passwd]\n",
+        "project: {title: x}\n"
+        "cast:\n  characters:\n    - id: a\n      name: A\n      reference_images: [../../etc/passwd]\n",
         6,
         "leaves the project folder",
     ),
     (
         "absolute reference",
-        "project: {title: x}\ncast:\n  characters:\n    - id: a\n      name: A\n      reference_images: [/etc/passwd]\n",
+        "project: {title: x}\n"
+        "cast:\n  characters:\n    - id: a\n      name: A\n      reference_images: [/etc/passwd]\n",
         6,
         "not absolute",
     ),

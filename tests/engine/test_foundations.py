@@ -28,9 +28,10 @@ def test_store_names_files_by_content_and_keeps_one_copy(tmp_path) -> None:
 
 
 def _take(node: str, key: str) -> dict:
-    return {"node": node, "shot": "S1", "stage": "clip", "item": "", "key": key, "inputs_key": "i", "seed": 1, "backend": "simulated", "backend_version": "1",
-                "model": "m", "params": {}, "request": {}, "media": "ab/x.mp4", "files": ["ab/x.mp4"], "duration": 1.0, "width": 2, "height": 2, "fps": 24.0,
-                "cost": 0.5, "seconds": 0.1, "attempts": 1, "metadata": {}}  # fmt: skip
+    return {"node": node, "shot": "S1", "stage": "clip", "item": "", "key": key, "inputs_key": "i", "seed": 1,
+            "backend": "simulated", "backend_version": "1", "model": "m", "params": {}, "request": {},
+            "media": "ab/x.mp4", "files": ["ab/x.mp4"], "duration": 1.0, "width": 2, "height": 2, "fps": 24.0,
+            "cost": 0.5, "seconds": 0.1, "attempts": 1, "metadata": {}}  # fmt: skip
 
 
 def test_database_keeps_every_take_and_one_choice_per_node(tmp_path) -> None:

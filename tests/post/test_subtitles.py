@@ -57,7 +57,10 @@ def test_a_fast_line_stays_up_long_enough_to_read_but_never_over_the_next() -> N
 
 def test_srt_times_match_the_dialogue_and_translations_appear(media: Media, tmp_path: Path) -> None:
     cut = media.film(["red", "blue", "green"])
-    long = "A rather long line of dialogue that a viewer cannot read in one go, so it is wrapped and split into two subtitles"
+    long = (
+        "A rather long line of dialogue that a viewer cannot read in one go, "
+        "so it is wrapped and split into two subtitles"
+    )
     cut.lines[0].text, cut.lines[0].end = long, cut.lines[0].start + 1.9
     cut.lines[1].translation = "第二句"
     out = write_subtitles(cut, tmp_path)

@@ -21,7 +21,9 @@ def of(path: str):
 
 def test_title_page_with_indented_values() -> None:
     sp, _ = elements(
-        "Title: **BRICK & STEEL**\nCredit: Written by\nAuthor: Stu Maschwitz\nContact:\n    Next Level Productions\n    1588 Mission Dr.\n\nEXT. BRICK'S PATIO - DAY\n\nA gorgeous day.\n"
+        "Title: **BRICK & STEEL**\nCredit: Written by\nAuthor: Stu Maschwitz\n"
+        "Contact:\n    Next Level Productions\n    1588 Mission Dr.\n\n"
+        "EXT. BRICK'S PATIO - DAY\n\nA gorgeous day.\n"
     )
     assert sp.title_page["title"] == "BRICK & STEEL"
     assert sp.title_page["contact"] == "Next Level Productions\n1588 Mission Dr."

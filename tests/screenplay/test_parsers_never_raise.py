@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -107,12 +108,9 @@ def test_documented_errors_name_the_file(tmp_path: Path) -> None:
         (tmp_path / "missing.fountain", "no such file"),
         (tmp_path, "folder"),
     ):
-        try:
+        with pytest.raises(ScreenplayError) as info:
             parse_file(path)
-        except ScreenplayError as exc:
-            assert str(path) in str(exc) and words in str(exc)
-        else:
-            raise AssertionError(f"{path} parsed")
+        assert str(path) in str(info.value) and words in str(info.value)
 
 
 def test_gb18030_file(tmp_path: Path) -> None:
@@ -131,9 +129,6 @@ def test_documents_that_need_exporting_say_how(tmp_path: Path) -> None:
     for name, (data, words) in cases.items():
         path = tmp_path / name
         path.write_bytes(data)
-        try:
+        with pytest.raises(ScreenplayError) as info:
             parse_file(path)
-        except ScreenplayError as exc:
-            assert str(path) in str(exc) and words in str(exc), str(exc)
-        else:
-            raise AssertionError(f"{name} parsed")
+        assert str(path) in str(info.value) and words in str(info.value), str(info.value)

@@ -42,7 +42,8 @@ def test_markdown_heading_with_place_on_the_next_line() -> None:
 
 def test_episodes_and_cast_lines() -> None:
     sp = parse(
-        "第1集\n1-1 日 内 客厅\n出场人物：张三（男，30岁）、李四\n张三：你好。\n第2集\n2-1 夜 外 街道\n角色：李四\n李四：再见。\n"
+        "第1集\n1-1 日 内 客厅\n出场人物：张三（男，30岁）、李四\n张三：你好。\n"
+        "第2集\n2-1 夜 外 街道\n角色：李四\n李四：再见。\n"
     )
     assert [s.episode for s in sp.scenes] == [1, 2]
     assert sp.scenes[0].characters == ["张三（男，30岁）", "李四"]

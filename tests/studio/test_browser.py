@@ -110,7 +110,9 @@ def test_edit_retake_circle_render_cut_and_watch(page, studio: Studio, project: 
     page.click('nav a[data-page="screen"]')
     wait_ready(page, "screen")
     page.wait_for_function(
-        "document.getElementById('film').readyState >= 1 && document.getElementById('film').textTracks[0].cues && document.getElementById('film').textTracks[0].cues.length > 0",
+        "document.getElementById('film').readyState >= 1"
+        " && document.getElementById('film').textTracks[0].cues"
+        " && document.getElementById('film').textTracks[0].cues.length > 0",
         timeout=20_000,
     )
     cue = page.evaluate("document.getElementById('film').textTracks[0].cues[0].text")
@@ -118,7 +120,8 @@ def test_edit_retake_circle_render_cut_and_watch(page, studio: Studio, project: 
     page.click('button.segment[data-shot="S01-002"]')
     page.wait_for_function("document.querySelector('a.current-shot').dataset.shot === 'S01-002'")
     page.evaluate(
-        "() => { const v = document.getElementById('film'); v.pause(); v.currentTime = v.textTracks[0].cues[0].startTime + 0.3; }"
+        "() => { const v = document.getElementById('film'); v.pause();"
+        " v.currentTime = v.textTracks[0].cues[0].startTime + 0.3; }"
     )
     page.wait_for_function("document.getElementById('film').textTracks[0].activeCues.length > 0")
     shot(page, "7-screening-room")

@@ -33,8 +33,10 @@ class Media:
     ) -> Path:
         out = self.folder / f"{name}.mp4"
         subprocess.run(
-            [ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c={colour}:s={size[0]}x{size[1]}:d={seconds}:r={fps}",
-             "-vf", f"drawbox=enable='eq(n,{flash_frame})':c=white:t=fill", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(out)],
+            [ffmpeg(), "-v", "error", "-y",
+             "-f", "lavfi", "-i", f"color=c={colour}:s={size[0]}x{size[1]}:d={seconds}:r={fps}",
+             "-vf", f"drawbox=enable='eq(n,{flash_frame})':c=white:t=fill",
+             "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(out)],
             check=True,
         )  # fmt: skip
         return out

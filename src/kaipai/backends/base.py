@@ -320,7 +320,8 @@ def check_request(sheet: CapabilitySheet, request: Request) -> None:
         w, h = request.width, request.height
         if sheet.resolutions is not None and (w, h) not in [tuple(r) for r in sheet.resolutions]:
             reasons.append(
-                f"{w}x{h} is not among the sizes {sheet.model or 'it'} accepts ({', '.join(f'{a}x{b}' for a, b in sheet.resolutions)})"
+                f"{w}x{h} is not among the sizes {sheet.model or 'it'} accepts "
+                f"({', '.join(f'{a}x{b}' for a, b in sheet.resolutions)})"
             )
         if sheet.size_multiple > 1 and (w % sheet.size_multiple or h % sheet.size_multiple):
             reasons.append(f"{w}x{h} is not a multiple of {sheet.size_multiple} pixels")

@@ -102,7 +102,8 @@ class DashScopeBackend(Backend):
         sheet = load_sheet("dashscope", self.model_for(capability), overrides)
         if sheet.capability != capability:
             raise NotConfigured(
-                f"DashScope model {sheet.model!r} does {sheet.capability.value}, not {capability.value}; choose a {capability.value} model"
+                f"DashScope model {sheet.model!r} does {sheet.capability.value}, not {capability.value}; "
+                f"choose a {capability.value} model"
             )
         return sheet
 
@@ -120,7 +121,8 @@ class DashScopeBackend(Backend):
         )
         if response.status_code in (401, 403):
             raise NotConfigured(
-                f"DashScope refused the API key (HTTP {response.status_code}); check DASHSCOPE_API_KEY and the region of base_url"
+                f"DashScope refused the API key (HTTP {response.status_code}); "
+                "check DASHSCOPE_API_KEY and the region of base_url"
             )
         return f"DashScope at {self.base_url}: reachable, key accepted"
 
@@ -140,7 +142,8 @@ class DashScopeBackend(Backend):
         """The JSON body of a reply, or the provider's error as the right kind of exception."""
         if response.status_code in (401, 403):
             raise NotConfigured(
-                f"DashScope refused the API key (HTTP {response.status_code}): {response.text[:200]}; check DASHSCOPE_API_KEY and the region of base_url"
+                f"DashScope refused the API key (HTTP {response.status_code}): {response.text[:200]}; "
+                "check DASHSCOPE_API_KEY and the region of base_url"
             )
         data = tasks.json_body(response, PROVIDER)
         if response.status_code >= 400 or (data.get("code") and not data.get("output")):

@@ -116,7 +116,8 @@ class _Engine:
                 base = voice.split("+")[0]
                 if lib.espeak_SetVoiceByName(base.encode()) != 0:
                     raise NotConfigured(
-                        f"eSpeak NG has no voice {voice!r}; set the character's voice.voice to one it has (e.g. cmn, en-us)"
+                        f"eSpeak NG has no voice {voice!r}; "
+                        "set the character's voice.voice to one it has (e.g. cmn, en-us)"
                     )
             for param, value in ((_RATE, rate), (_PITCH, pitch), (_VOLUME, volume), (_RANGE, pitch_range)):
                 lib.espeak_SetParameter(param, int(value), 0)

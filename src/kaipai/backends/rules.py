@@ -35,12 +35,16 @@ class RulesPlanner(Backend):
 
     def write_screenplay(self, idea: str, language: str) -> str:
         raise NotConfigured(
-            "writing a screenplay from an idea needs a language-model planner; the offline 'rules' planner only plans shots. "
-            "Set one in kaipai.yaml, e.g.  backends: {planner: {use: openai, model: gpt-4o-mini}} (with its API key in the environment)"
+            "writing a screenplay from an idea needs a language-model planner; "
+            "the offline 'rules' planner only plans shots. "
+            "Set one in kaipai.yaml, e.g.  backends: {planner: {use: openai, model: gpt-4o-mini}} "
+            "(with its API key in the environment)"
         )
 
     def revise_shot(self, document: Document, shot: Shot, note: str) -> Shot:
         raise NotConfigured(
-            "revising a shot from a note needs a language-model planner; the offline 'rules' planner cannot read notes. "
-            "Edit the shot in kaipai.yaml, or set  backends: {planner: {use: openai, model: gpt-4o-mini}}  in kaipai.yaml"
+            "revising a shot from a note needs a language-model planner; "
+            "the offline 'rules' planner cannot read notes. "
+            "Edit the shot in kaipai.yaml, "
+            "or set  backends: {planner: {use: openai, model: gpt-4o-mini}}  in kaipai.yaml"
         )

@@ -26,7 +26,8 @@ def new(
         None,
         "--script",
         "-s",
-        help="Screenplay to import: Fountain (.fountain) or the Chinese convention (场景/人物/台词); the format is detected.",
+        help="Screenplay to import: Fountain (.fountain) or the Chinese convention (场景/人物/台词); "
+        "the format is detected.",
     ),
     lang: Lang | None = typer.Option(
         None,
@@ -78,7 +79,8 @@ def plan(project: Path | None = ProjectOption) -> None:
             console.print(f"  [{colour}]{label}[/] {len(ids)}: {shown}")
     if report.stale_locked:
         console.print(
-            f"  [yellow]check[/] locked shots whose lines the script has changed or cut: {', '.join(report.stale_locked)} "
+            "  [yellow]check[/] locked shots whose lines the script has changed or cut: "
+            f"{', '.join(report.stale_locked)} "
             "(unlock them to re-plan, or edit their dialogue by hand)"
         )
 
@@ -138,7 +140,8 @@ def validate(
     loaded = validate_project(path)
     doc = loaded.doc
     console.print(
-        f"[green]ok[/] {loaded.path}: {len(doc.scenes)} scenes, {len(doc.shots)} shots, {len(doc.cast.characters)} characters"
+        f"[green]ok[/] {loaded.path}: {len(doc.scenes)} scenes, {len(doc.shots)} shots, "
+        f"{len(doc.cast.characters)} characters"
     )
 
 

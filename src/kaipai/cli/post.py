@@ -77,11 +77,13 @@ def cut(
     if "input_i" in result.loudness:
         target = -14.0 if profile.value == "web" else -23.0
         console.print(
-            f"loudness {result.loudness['input_i']:.1f} LUFS measured, normalised to {target:.0f} LUFS ({profile.value})"
+            f"loudness {result.loudness['input_i']:.1f} LUFS measured, "
+            f"normalised to {target:.0f} LUFS ({profile.value})"
         )
     if result.missing:
         console.print(
-            f"[yellow]{len(result.missing)} shots have no clip yet and show a still or slate:[/] {', '.join(result.missing)}"
+            f"[yellow]{len(result.missing)} shots have no clip yet and show a still or slate:[/] "
+            f"{', '.join(result.missing)}"
         )
 
 
@@ -100,7 +102,8 @@ def _register(fmt: ExportFormat, summary: str) -> None:
             None,
             "--dest",
             "-o",
-            help="Export folder (default: output/exports). Media are copied into its media/ folder and referenced relatively, so the folder can be zipped and moved.",
+            help="Export folder (default: output/exports). "
+            "Media are copied into its media/ folder and referenced relatively, so the folder can be zipped and moved.",
         ),
         project: Path | None = ProjectOption,
     ) -> None:

@@ -95,7 +95,8 @@ def print_summary(summary: Any) -> None:
     colour = "green" if summary.ok else ("yellow" if summary.cancelled else "red")
     console.print(
         f"[{colour}]render {'cancelled' if summary.cancelled else 'done'}[/]: "
-        f"[bold]{summary.generated}[/] generated, {summary.reused} reused, {summary.failed} failed, {summary.skipped} not run; "
+        f"[bold]{summary.generated}[/] generated, {summary.reused} reused, {summary.failed} failed, "
+        f"{summary.skipped} not run; "
         f"cost {_money(summary.cost)}, {_seconds(summary.seconds)}"
     )
     if summary.durations_updated:
@@ -138,7 +139,8 @@ def _print_plan(summary: Any, title: str) -> None:
     console.print(_status_table(summary.nodes, title))
     running = [n for n in summary.nodes if n.will_run]
     console.print(
-        f"{len(running)} to render, {summary.reused} current; estimated cost [bold]{_money(summary.est_cost)}[/], about {_seconds(summary.est_seconds)}"
+        f"{len(running)} to render, {summary.reused} current; "
+        f"estimated cost [bold]{_money(summary.est_cost)}[/], about {_seconds(summary.est_seconds)}"
         + (f" (budget {_money(summary.budget)})" if summary.budget is not None else "")
     )
     if summary.budget is not None and summary.est_cost > summary.budget:
@@ -155,7 +157,8 @@ def render(
         False,
         "--dry-run",
         "-n",
-        help="Change nothing: list per shot and stage what is current, stale, missing or blocked, with the estimated cost and time of what would run.",
+        help="Change nothing: list per shot and stage what is current, stale, missing or blocked, "
+        "with the estimated cost and time of what would run.",
     ),
     budget: float | None = typer.Option(
         None,
@@ -166,7 +169,8 @@ def render(
     stage: list[StageName] | None = typer.Option(
         None,
         "--stage",
-        help="Only these stages (repeatable), e.g. --stage voice --stage keyframe to review stills before paying for video.",
+        help="Only these stages (repeatable), "
+        "e.g. --stage voice --stage keyframe to review stills before paying for video.",
     ),
     shot: list[str] | None = typer.Option(None, "--shot", help="Only these shots (repeatable)."),
     cut: bool = typer.Option(
@@ -296,7 +300,8 @@ def reject(
     take: int = typer.Argument(..., help="Take id (see 'kaipai takes SHOT')."),
     project: Path | None = ProjectOption,
 ) -> None:
-    """Reject a take: it is kept but never used again; a rejected circled take is replaced by a new seed on the next render."""
+    """Reject a take: it is kept but never used again; a rejected circled take is replaced by a new seed
+    on the next render."""
     from kaipai.service.takes import reject as reject_take
 
     info = reject_take(project_paths(project), shot, take)
@@ -310,7 +315,8 @@ def retake(
     stage: RetakeStage = typer.Option(
         RetakeStage.clip,
         "--stage",
-        help="What to retake: voice (every line of the shot), keyframe, clip, lipsync or music (the cue starting at the shot); a character id retakes their reference sheet.",
+        help="What to retake: voice (every line of the shot), keyframe, clip, lipsync or music "
+        "(the cue starting at the shot); a character id retakes their reference sheet.",
     ),
     seed: int | None = typer.Option(
         None, "--seed", min=0, max=2**32 - 1, help="Seed of the new take (default: a fresh random one)."

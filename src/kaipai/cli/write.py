@@ -58,6 +58,7 @@ def write(
         result = write_screenplay(idea, language=lang.value if lang else None, out=out, project=paths, force=force)
     who = "、".join(result.characters) if result.language == "zh" else ", ".join(result.characters)
     console.print(
-        f"wrote [bold]{result.title or result.path.stem}[/]: {result.scenes} scenes, characters: {who or '—'} → {result.path}"
+        f"wrote [bold]{result.title or result.path.stem}[/]: {result.scenes} scenes, "
+        f"characters: {who or '—'} → {result.path}"
     )
     console.print(f"next: [bold]kaipai new FOLDER --script {result.path}[/]")

@@ -227,7 +227,8 @@ class TakesDB:
         with self.transaction() as cur:
             cur.execute(
                 "INSERT INTO jobs (key, node, backend, job_id, submitted) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, backend = excluded.backend, submitted = excluded.submitted",
+                "ON CONFLICT (key) DO UPDATE SET "
+                "job_id = excluded.job_id, backend = excluded.backend, submitted = excluded.submitted",
                 (key, node, backend, job_id, now()),
             )
 
@@ -248,7 +249,8 @@ class TakesDB:
         with self.transaction() as cur:
             cur.execute(
                 "INSERT INTO failures (key, node, reason, attempts, at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET reason = excluded.reason, attempts = excluded.attempts, at = excluded.at",
+                "ON CONFLICT (key) DO UPDATE SET "
+                "reason = excluded.reason, attempts = excluded.attempts, at = excluded.at",
                 (key, node, reason, attempts, now()),
             )
 

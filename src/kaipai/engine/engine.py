@@ -295,7 +295,8 @@ class Engine:
             while (t := self.by_key.get(artifact_key(ik, seed))) is not None and t.status == "rejected":
                 if fixed is not None:
                     return Blocked(
-                        f"take {t.id} was rejected and the shot fixes generation.seed = {fixed}; change or remove the seed"
+                        f"take {t.id} was rejected and the shot fixes generation.seed = {fixed}; "
+                        "change or remove the seed"
                     )
                 salt += 1
                 seed = default_seed(node.id, salt)

@@ -133,7 +133,10 @@ def video_chain(g: Graph, cut: Cut, slate: Callable[[CutShot], Path]) -> str:
 def _join(outgoing: str, incoming: str, transition: str, n: int, fps: int, out: str) -> str:
     """The ``n`` frames two shots share, from all ``outgoing`` to all ``incoming``."""
     if transition == "dissolve":
-        return f"[{incoming}]format=yuva420p,fade=t=in:start_frame=0:nb_frames={n}:alpha=1[{out}a];[{outgoing}][{out}a]overlay=format=yuv420:shortest=1[{out}]"
+        return (
+            f"[{incoming}]format=yuva420p,fade=t=in:start_frame=0:nb_frames={n}:alpha=1[{out}a];"
+            f"[{outgoing}][{out}a]overlay=format=yuv420:shortest=1[{out}]"
+        )
     return f"[{outgoing}][{incoming}]xfade=transition={XFADE[transition]}:duration={_seconds(n, fps)}:offset=0[{out}]"
 
 

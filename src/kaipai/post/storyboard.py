@@ -65,9 +65,11 @@ def storyboard_pdf(doc: Document, cut: Cut, stills: dict[str, Path], out: Path) 
         pdf.multi_cell(
             75,
             4.5,
-            f"{words['size']}: {label(SIZE, shot.size, lang)}  {words['angle']}: {label(ANGLE, shot.angle, lang)}\n{words['move']}: {label(MOVE, shot.move, lang)}  {words['duration']}: {cs.duration:.1f}s\n{shot.description}"[
-                :400
-            ],
+            (
+                f"{words['size']}: {label(SIZE, shot.size, lang)}  {words['angle']}: {label(ANGLE, shot.angle, lang)}\n"
+                f"{words['move']}: {label(MOVE, shot.move, lang)}  {words['duration']}: {cs.duration:.1f}s\n"
+                f"{shot.description}"
+            )[:400],
         )
         colon = "：" if lang == "zh" else ": "
         lines = [f"{names.get(d.speaker, d.speaker)}{colon}{d.text}" for d in shot.dialogue]

@@ -175,13 +175,16 @@ def _caption(img: Image.Image, shot: Shot, lang: str, band: int) -> None:
     draw.rectangle([0, h - band, w, h], fill=(12, 12, 14))
     names = "zh" if lang == "zh" else "en"
     size = max(12, int(band * 0.3))
-    title = f"{shot.id}  ·  {shot.size.value} {SIZE_NAMES[names].get(shot.size.value, '')}  ·  {MOVE_NAMES[names].get(shot.move.value, shot.move.value)}"
+    title = (
+        f"{shot.id}  ·  {shot.size.value} {SIZE_NAMES[names].get(shot.size.value, '')}  ·  "
+        f"{MOVE_NAMES[names].get(shot.move.value, shot.move.value)}"
+    )
     draw.text((band * 1.5, h - band + band * 0.1), title, font=font(size), fill=(255, 210, 80))
     desc = " ".join((shot.description or shot.action or "").split())
     small = font(max(10, int(size * 0.8)))
     limit = w - band * 1.8
     while desc and draw.textlength(desc, font=small) > limit:
-        desc = desc[:-2] + "…" if not desc.endswith("…") else desc[:-2] + "…"
+        desc = desc[:-2] + "…"
         if len(desc) <= 2:
             break
     draw.text((band * 1.5, h - band + band * 0.55), desc, font=small, fill=(235, 235, 235))

@@ -227,7 +227,8 @@ def _overlaps(a: Box, b: Box) -> bool:
 
 
 def tag_box(f: Figure, text_w: float, size: int, w: int, ph: int, taken: list[Box]) -> Box:
-    """Where the name tag goes: above the head, else on the chest, else beside the head; never on another tag or face."""
+    """Where the name tag goes: above the head, else on the chest, else beside the head;
+    never on another tag or face."""
     bw, bh = text_w + size * 0.8, size * 1.35
     side = 1 if f.x < w / 2 else -1
     candidates = [

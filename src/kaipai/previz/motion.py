@@ -111,7 +111,8 @@ def frames(
     """
     if width % 2 or height % 2:
         raise FrameSizeError(
-            f"previz video needs an even frame size for H.264, got {width}×{height}: set project.resolution in kaipai.yaml to even numbers (e.g. 1280×720)"
+            f"previz video needs an even frame size for H.264, got {width}×{height}: "
+            "set project.resolution in kaipai.yaml to even numbers (e.g. 1280×720)"
         )
     with Image.open(keyframe) as src:
         src.load()

@@ -86,7 +86,8 @@ def open_mouth(frame: np.ndarray, cx: float, cy: float, mw: float, mh: float, op
 def lipsync_frames(
     video: Path, audio: Path, speakers: list[tuple[str, float, float]], fps: int
 ) -> tuple[Iterator[np.ndarray], dict, int, int, int]:
-    """Frames of ``video`` (packed yuv420p) with the speakers' mouths moving; also its metadata, size and frame count."""
+    """Frames of ``video`` (packed yuv420p) with the speakers' mouths moving;
+    also its metadata, size and frame count."""
     container = av.open(str(video))
     stream = container.streams.video[0]
     meta = previz_metadata(container) or {}

@@ -123,7 +123,8 @@ def _room(draw: ImageDraw.ImageDraw, w: int, base: float, door_h: float, look: S
 
 
 def insert_subject(shot: Shot) -> str:
-    """What an insert shows: its props, else the object its description names ("特写：雨伞", "close-up of the lantern")."""
+    """What an insert shows: its props, else the object its description names
+    ("特写：雨伞", "close-up of the lantern")."""
     if shot.props:
         return "、".join(shot.props)
     text = " ".join((shot.description or shot.action).split())

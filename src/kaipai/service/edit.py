@@ -244,7 +244,8 @@ def add_shot(
                 raise _error(
                     paths,
                     "scenes",
-                    f"no scene {scene_id!r}; add the scene to the screenplay and run 'kaipai plan', or name an existing scene",
+                    f"no scene {scene_id!r}; "
+                    "add the scene to the screenplay and run 'kaipai plan', or name an existing scene",
                 )
             last = [i for i, s in enumerate(ordered) if s.scene == scene_id]
             where = last[-1] + 1 if last else len(ordered)

@@ -63,7 +63,8 @@ def revise_shot(paths: ProjectPaths, shot_id: str, note: str) -> RevisionResult:
                     raise _problem(
                         paths,
                         f"shots.{i}",
-                        f"shot {shot_id} was edited while the planner rewrote it; nothing was changed, run the command again",
+                        f"shot {shot_id} was edited while the planner rewrote it; "
+                        "nothing was changed, run the command again",
                     )
                 current.shots[i] = after
                 return current

@@ -130,7 +130,8 @@ def _owner(paths: ProjectPaths, doc: Document, ident: str) -> tuple[str, str | N
         raise _problem(
             paths,
             "cast",
-            f"{ident!r} has no reference sheet: they have reference images of their own, or appear in no shot's composition",
+            f"{ident!r} has no reference sheet: "
+            "they have reference images of their own, or appear in no shot's composition",
         )
     raise _problem(
         paths,
@@ -253,7 +254,10 @@ def retake(
                 "voice": "has no dialogue",
                 "lipsync": "has no on-screen speaker",
                 "music": "starts no music cue",
-                "sheet": "is not where a character without reference images first appears (retake a sheet by the character's id)",
+                "sheet": (
+                    "is not where a character without reference images first appears "
+                    "(retake a sheet by the character's id)"
+                ),
             }.get(stage, f"has no {stage}")
             raise _problem(paths, "--stage", f"shot {shot_id} {why}, so there is nothing to retake at that stage")
         forced = {n.id: seed if seed is not None else secrets.randbelow(2**32) for n in targets}
@@ -303,7 +307,8 @@ def retake_with_note(
         raise _problem(
             paths,
             "backends.planner",
-            "a note needs a language-model planner to rewrite the shot; set backends.planner (e.g. use: openai) or edit the shot in kaipai.yaml and run 'kaipai retake' without --note",
+            "a note needs a language-model planner to rewrite the shot; set backends.planner (e.g. use: openai) "
+            "or edit the shot in kaipai.yaml and run 'kaipai retake' without --note",
         ) from None
     revise_shot(paths, shot_id, note)
     return retake(paths, shot_id, stage=stage, seed=seed, on_event=on_event)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pysubs2
 from fastapi import Body, FastAPI, HTTPException, Request
@@ -112,11 +112,11 @@ def create_app(paths: ProjectPaths, token: str) -> FastAPI:
         return views.shot_page(paths, shot_id)
 
     @app.patch("/api/shots/{shot_id}")
-    def edit_shot(shot_id: str, fields: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def edit_shot(shot_id: str, fields: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         return edit.edit_shot(paths, shot_id, fields).model_dump(mode="json")
 
     @app.patch("/api/shots/{shot_id}/lines/{line_id}")
-    def edit_line(shot_id: str, line_id: str, fields: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def edit_line(shot_id: str, line_id: str, fields: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         return edit.edit_line(paths, shot_id, line_id, fields).model_dump(mode="json")
 
     @app.post("/api/shots/{shot_id}/lines")
@@ -168,11 +168,11 @@ def create_app(paths: ProjectPaths, token: str) -> FastAPI:
         return views.cast_page(paths)
 
     @app.patch("/api/style")
-    def style(fields: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def style(fields: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         return edit.edit_style(paths, fields).model_dump(mode="json")
 
     @app.patch("/api/characters/{character_id}")
-    def character(character_id: str, fields: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def character(character_id: str, fields: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         return edit.edit_character(paths, character_id, fields).model_dump(mode="json")
 
     # ------------------------------------------------------------------ render queue and cut

@@ -122,8 +122,8 @@ class ComfyDouble:
             if nid == self.fail_node:
                 emit("execution_error", {
                     "node_id": nid, "node_type": node["class_type"], "executed": [], "exception_type": "RuntimeError",
-                    "exception_message": "mat1 and mat2 shapes cannot be multiplied (77x768 and 2048x320)", "traceback": ["..."],
-                    "current_inputs": {}, "current_outputs": {},
+                    "exception_message": "mat1 and mat2 shapes cannot be multiplied (77x768 and 2048x320)",
+                    "traceback": ["..."], "current_inputs": {}, "current_outputs": {},
                 }, keep=True)  # fmt: skip
                 self._finish(prompt_id, graph, outputs, messages, "error")
                 emit("executing", {"node": None})

@@ -207,7 +207,8 @@ class ComfyUIBackend(Backend):
                 raise TransientError(f"ComfyUI prompt {prompt_id} stopped: the render was cancelled")
             if time.monotonic() - start > self.settings.deadline:
                 raise TransientError(
-                    f"ComfyUI prompt {prompt_id} is still running after {self.settings.deadline:g} s; the next render picks it up without queueing again"
+                    f"ComfyUI prompt {prompt_id} is still running after {self.settings.deadline:g} s; "
+                    "the next render picks it up without queueing again"
                 )
             messages, alive = self._receive(socket)
             if not alive:
@@ -270,7 +271,10 @@ class ComfyUIBackend(Backend):
     def _raise_error(self, wf: Workflow, prompt_id: str, data: dict[str, Any]) -> None:
         nid = str(data.get("node_id", "?"))
         kind = str(data.get("exception_type", "error"))
-        text = f"ComfyUI failed at node {nid} '{wf.title(nid)}' ({data.get('node_type', '?')}) in prompt {prompt_id}: {kind}: {str(data.get('exception_message', '')).strip()}"
+        text = (
+            f"ComfyUI failed at node {nid} '{wf.title(nid)}' ({data.get('node_type', '?')}) in prompt {prompt_id}: "
+            f"{kind}: {str(data.get('exception_message', '')).strip()}"
+        )
         if "OutOfMemory" in kind:
             raise TransientError(text + " (out of GPU memory; retrying)")
         raise BackendError(text, provider_reason=str(data.get("exception_message", "")))
@@ -310,7 +314,8 @@ class ComfyUIBackend(Backend):
         if not matching:
             names = ", ".join(str(i["filename"]) for i in chosen) or "nothing"
             raise BackendError(
-                f"ComfyUI prompt {prompt_id} produced no {capability.value} file ({'/'.join(exts)}); it produced {names}. "
+                f"ComfyUI prompt {prompt_id} produced no {capability.value} file ({'/'.join(exts)}); "
+                f"it produced {names}. "
                 "Check the workflow's save node, or name it with options.output"
             )
         files = [self.client.download(item, ctx.out_dir) for item in matching]

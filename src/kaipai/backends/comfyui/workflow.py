@@ -90,7 +90,8 @@ class Workflow:
         if not nodes:
             titles = ", ".join(sorted({self.title(n) for n in self.graph})) or "none"
             raise NotConfigured(
-                f"workflow {self.name}: '{field_name}' is bound to {spec!r}, but no node has that title or id (nodes: {titles})"
+                f"workflow {self.name}: '{field_name}' is bound to {spec!r}, "
+                f"but no node has that title or id (nodes: {titles})"
             )
         found = []
         for nid in nodes:
@@ -112,7 +113,8 @@ class Workflow:
         for name in REQUIRED.get(capability, ()):
             if name not in self.bind:
                 raise NotConfigured(
-                    f"workflow {self.name}: bind '{name}' to the node that takes it (options.bind.{name}: \"Node title\"), "
+                    f"workflow {self.name}: bind '{name}' to the node that takes it "
+                    f'(options.bind.{name}: "Node title"), '
                     f"or to null if this workflow ignores it"
                 )
             self.targets(name)
@@ -171,7 +173,8 @@ def load_workflow(spec: Any, base_dir: Path | None = None) -> Workflow:
         return _checked(Workflow(name="(inline workflow)", graph=spec))
     if not spec:
         raise NotConfigured(
-            f"the comfyui backend needs a workflow: options.workflow: a path to an API-format JSON, or one of {', '.join(builtin_names())}"
+            "the comfyui backend needs a workflow: options.workflow: a path to an API-format JSON, "
+            f"or one of {', '.join(builtin_names())}"
         )
     text = str(spec)
     name = text.removeprefix("builtin:")
@@ -210,7 +213,8 @@ def _checked(workflow: Workflow) -> Workflow:
         raise NotConfigured(f"workflow {workflow.name} is empty")
     if "nodes" in graph and "links" in graph:
         raise NotConfigured(
-            f"workflow {workflow.name} is in ComfyUI's UI format; export it with 'Save (API Format)' (enable dev mode options)"
+            f"workflow {workflow.name} is in ComfyUI's UI format; "
+            "export it with 'Save (API Format)' (enable dev mode options)"
         )
     for nid, node in graph.items():
         if not isinstance(node, dict) or "class_type" not in node:

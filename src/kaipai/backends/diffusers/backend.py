@@ -85,7 +85,8 @@ class DiffusersBackend(Backend):
         unknown = sorted(set(options) - _KNOWN)
         if unknown:
             raise UnsupportedRequest(
-                f"the diffusers backend has no option {', '.join(map(repr, unknown))}; known: {', '.join(sorted(_KNOWN))}"
+                f"the diffusers backend has no option {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join(sorted(_KNOWN))}"
             )
         if str(options.get("offload", "none")) not in OFFLOAD:
             raise UnsupportedRequest(f"offload {options['offload']!r}: choose one of {', '.join(OFFLOAD)}")

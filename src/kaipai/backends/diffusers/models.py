@@ -135,7 +135,8 @@ def family_of(model: str, capability: Capability, override: str | None = None) -
             name = CLASS_FAMILY.get(cls)
             if name is None:
                 raise NotConfigured(
-                    f"{model} holds a {cls}, which kaipai does not run; supported: {', '.join(sorted(CLASS_FAMILY))} (or set options.family)"
+                    f"{model} holds a {cls}, which kaipai does not run; "
+                    f"supported: {', '.join(sorted(CLASS_FAMILY))} (or set options.family)"
                 )
         else:
             low = model.lower()

@@ -67,4 +67,7 @@ def negative_prompt(style_negative: str, video: bool) -> str:
 
 def sheet_prompt(prompt: str, view: str) -> str:
     """A reference-sheet view: the whole figure, one pose, on a plain neutral background."""
-    return f"character reference sheet, {view}, full body, standing straight, neutral grey studio background, even soft light, {prompt}"
+    return (
+        f"character reference sheet, {view}, full body, standing straight, "
+        f"neutral grey studio background, even soft light, {prompt}"
+    )

@@ -46,7 +46,8 @@ def pick_device(requested: str = "auto") -> str:
     if requested != "auto":
         if requested.startswith("cuda") and not torch.cuda.is_available():
             raise NotConfigured(
-                f"device {requested!r} asked for, but this torch sees no CUDA GPU; use device: cpu or install a CUDA build of torch"
+                f"device {requested!r} asked for, but this torch sees no CUDA GPU; "
+                "use device: cpu or install a CUDA build of torch"
             )
         if requested == "mps" and not torch.backends.mps.is_available():
             raise NotConfigured("device 'mps' asked for, but Metal is not available here; use device: cpu")
@@ -127,7 +128,8 @@ def _load(key: PipelineKey) -> Any:
         pipe = cls.from_pretrained(key.model, torch_dtype=dtype)
     except (OSError, ValueError) as exc:
         raise NotConfigured(
-            f"cannot load the model {key.model!r} ({str(exc).splitlines()[0][:200]}); give a local folder or a Hugging Face id "
+            f"cannot load the model {key.model!r} ({str(exc).splitlines()[0][:200]}); "
+            "give a local folder or a Hugging Face id "
             f"that is downloaded (huggingface-cli download {key.model}) or reachable"
         ) from None
     if key.ip_adapter:

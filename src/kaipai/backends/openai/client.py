@@ -107,7 +107,8 @@ class ChatClient:
             raise TransientError(f"no reply from {self.where} within {self.timeout:g} s") from None
         except httpx.TransportError as exc:
             raise TransientError(
-                f"cannot reach {self.base_url} ({type(exc).__name__}); check the base URL and that the server is running"
+                f"cannot reach {self.base_url} ({type(exc).__name__}); "
+                "check the base URL and that the server is running"
             ) from None
         status = response.status_code
         if status == 200:
@@ -121,11 +122,13 @@ class ChatClient:
             )
         if status in (401, 403):
             raise NotConfigured(
-                f"{self.base_url} refused the API key ({status}); set OPENAI_API_KEY (or the variable named by the planner's api_key_env option)"
+                f"{self.base_url} refused the API key ({status}); "
+                "set OPENAI_API_KEY (or the variable named by the planner's api_key_env option)"
             )
         if status == 404:
             raise NotConfigured(
-                f"{self.base_url} has no model {self.model!r} or no chat-completions route (404 {reason}); check backends.planner.model and base_url"
+                f"{self.base_url} has no model {self.model!r} or no chat-completions route (404 {reason}); "
+                "check backends.planner.model and base_url"
             )
         if status in (400, 422) and "response_format" in body and not _content_policy(reason):
             raise FormatRejected(

@@ -20,10 +20,12 @@ WRITER = (
 
 DIRECTOR = (
     "You are a film director and cinematographer breaking a screenplay scene into a shot script (分镜头脚本). "
-    "Use film grammar: establish the space, cover dialogue with singles, over-the-shoulders and reactions, keep the 180° "
-    "line (characters keep their screen side), motivate camera moves. Shot sizes: ECU, CU, MCU, MS, MLS, LS, WS, EWS. "
+    "Use film grammar: establish the space, cover dialogue with singles, over-the-shoulders and reactions, "
+    "keep the 180° line (characters keep their screen side), motivate camera moves. "
+    "Shot sizes: ECU, CU, MCU, MS, MLS, LS, WS, EWS. "
     "For every shot write two different prompts: image_prompt describes ONE still frame (subject, framing, setting, "
-    "light, lens, style; no motion words); video_prompt describes only what MOVES (action, performance, camera move, pace)."
+    "light, lens, style; no motion words); "
+    "video_prompt describes only what MOVES (action, performance, camera move, pace)."
 )
 
 
@@ -49,7 +51,8 @@ def scene_request(outline: Outline, index: int, language: str) -> str:
     return (
         f"Film: {outline.title}. {outline.logline}\nCharacters:\n{cast}\nAll scenes:\n{others}\n\n"
         f"Write scene {index + 1} in full ({scene.int_ext} {scene.location}, {scene.time_of_day}): {scene.synopsis}\n"
-        f"Write in {language_name(language)}. Beats are action (what the camera sees), dialogue (a character from the list, "
+        f"Write in {language_name(language)}. "
+        "Beats are action (what the camera sees), dialogue (a character from the list, "
         "or NARRATOR for voice-over) or caption (on-screen text). Keep each beat to one or two sentences."
     )
 
@@ -112,7 +115,8 @@ def plan_request(doc: Document, scene: Scene, lines: list[DialogueLine], prompt_
         + f"\nScene {scene.id}: {scene.heading} ({scene.int_ext.value}, {scene.time_of_day.value}); place: {place}.\n"
         + (f"Synopsis: {scene.synopsis}\n" if scene.synopsis else "")
         + f"Screenplay of the scene:\n{scene_body(doc, scene, lines)}\n\n"
-        f"Break this scene into shots, in screen order. The scene has {len(lines)} dialogue lines: put each line number in "
+        "Break this scene into shots, in screen order. "
+        f"The scene has {len(lines)} dialogue lines: put each line number in "
         "exactly one shot's lines, keeping their order; shots without dialogue have lines []. "
         f"Write description, action and lighting in {language_name(doc.project.language.value)}; "
         f"write image_prompt and video_prompt in {language_name(prompt_language)}. Durations in seconds."
@@ -143,11 +147,13 @@ def revise_request(doc: Document, shot: Shot, note: str, prompt_language: str) -
         },
     )
     lines = "\n".join(f"- {d.speaker}: {d.text}" for d in shot.dialogue) or "- (none)"
-    return (
-        film_context(doc)
-        + f"\nScene: {scene.heading if scene else shot.scene}.\nShot {shot.id} now:\n{json.dumps(current, ensure_ascii=False, indent=1)}\n"
+    return film_context(doc) + (
+        f"\nScene: {scene.heading if scene else shot.scene}.\n"
+        f"Shot {shot.id} now:\n{json.dumps(current, ensure_ascii=False, indent=1)}\n"
         f"Its dialogue (fixed, do not change):\n{lines}\n\nThe director's note: {note.strip()}\n\n"
-        "Rewrite the shot to follow the note. Change only what the note asks for and what must follow from it; keep the rest. "
+        "Rewrite the shot to follow the note. "
+        "Change only what the note asks for and what must follow from it; keep the rest. "
         f"Write description, action and lighting in {language_name(doc.project.language.value)}, "
-        f"image_prompt and video_prompt in {language_name(prompt_language)}. In summary, say in one sentence what changed."
+        f"image_prompt and video_prompt in {language_name(prompt_language)}. "
+        "In summary, say in one sentence what changed."
     )

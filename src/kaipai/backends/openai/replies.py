@@ -84,7 +84,9 @@ class ShotFields(Reply):
     action: str = Field(description="What moves during the shot.")
     lighting: str = Field(description="Lighting and colour of the shot.")
     image_prompt: str = Field(
-        description="Text-to-image prompt for ONE still keyframe: subject, framing, setting, light, style. No motion words."
+        description=(
+            "Text-to-image prompt for ONE still keyframe: subject, framing, setting, light, style. No motion words."
+        )
     )
     video_prompt: str = Field(
         description="Image-to-video prompt: the motion only — action, performance, camera move, pace."

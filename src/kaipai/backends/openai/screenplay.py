@@ -126,11 +126,13 @@ def roundtrip_problems(text: str, outline: Outline, bodies: list[SceneBody], lan
     problems = []
     if len(sp.scenes) != len(outline.scenes):
         problems.append(
-            f"the script reads back as {len(sp.scenes)} scenes, not {len(outline.scenes)}; keep scene locations to plain place names"
+            f"the script reads back as {len(sp.scenes)} scenes, not {len(outline.scenes)}; "
+            "keep scene locations to plain place names"
         )
     written = sum(1 for b in bodies for beat in b.beats if beat.type == "dialogue")
     if sp.dialogue_count() != written:
         problems.append(
-            f"the script reads back with {sp.dialogue_count()} dialogue lines, not {written}; keep speaker names short and plain"
+            f"the script reads back with {sp.dialogue_count()} dialogue lines, not {written}; "
+            "keep speaker names short and plain"
         )
     return problems

@@ -30,7 +30,8 @@ def _field_problems(where: str, fields: ShotFields, document: Document) -> list[
     for j, p in enumerate(fields.composition):
         if p.character not in cast:
             problems.append(
-                f"{where}.composition.{j}.character: {p.character!r} is not a cast id ({', '.join(sorted(cast)) or 'no cast'})"
+                f"{where}.composition.{j}.character: {p.character!r} is not a cast id "
+                f"({', '.join(sorted(cast)) or 'no cast'})"
             )
     if not 0 < fields.duration <= MAX_SHOT_SECONDS:
         problems.append(

@@ -254,7 +254,8 @@ def download(client: httpx.Client, url: str, dest: Path, provider: str, settings
             if response.status_code in (401, 403, 404, 410):
                 response.read()
                 raise BackendError(
-                    f"{provider}'s result link no longer works (HTTP {response.status_code}); result links expire soon after a job "
+                    f"{provider}'s result link no longer works (HTTP {response.status_code}); "
+                    "result links expire soon after a job "
                     "finishes, so the file is lost — render again to regenerate it",
                     provider_reason=_short(response.text),
                 )
@@ -265,7 +266,8 @@ def download(client: httpx.Client, url: str, dest: Path, provider: str, settings
                 )
             if response.status_code >= 400:
                 raise BackendError(
-                    f"{provider} refused the result download (HTTP {response.status_code}): {_short(response.read().decode(errors='replace'))}"
+                    f"{provider} refused the result download (HTTP {response.status_code}): "
+                    f"{_short(response.read().decode(errors='replace'))}"
                 )
             with open(part, "wb") as fh:
                 for chunk in response.iter_bytes():
