@@ -169,12 +169,9 @@ def _without_tags(tree: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
         if isinstance(node, CommentedMap) and part not in node and node.get("type") == part:
             continue
         out.append(part)
-        if isinstance(node, CommentedMap) and part in node:
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
-            node = None
+        in_map = isinstance(node, CommentedMap) and part in node
+        in_seq = isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node)
+        node = node[part] if in_map or in_seq else None
     return tuple(out)
 
 

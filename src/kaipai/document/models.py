@@ -283,7 +283,8 @@ class Scene(Strict):
     characters: list[str] = Field(default_factory=list, description="Character ids present in the scene.")
     elements: list[SceneElement] = Field(
         default_factory=list,
-        description="The screenplay body of the scene (action, dialogue, transitions…) as imported; the planner reads it.",
+        description="The screenplay body of the scene (action, dialogue, transitions…) as imported; the planner "
+        "reads it.",
     )
 
 

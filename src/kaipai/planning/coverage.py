@@ -55,7 +55,8 @@ _REACTION_SPACING = 3
 _PRONOUN = re.compile(r"\b(?:he|she|they|him|her|them|his|hers|their)\b|他|她", re.I)
 #: Edit instructions that scripts often write as plain action.
 _EDIT_WORDS = re.compile(
-    r"\s*(?:FADE IN|FADE OUT|FADE TO BLACK|FADE TO WHITE|CUT TO|SMASH CUT TO|MATCH CUT TO|DISSOLVE TO|CUT TO BLACK)\s*[:.]?\s*",
+    r"\s*(?:FADE IN|FADE OUT|FADE TO BLACK|FADE TO WHITE|CUT TO|SMASH CUT TO|MATCH CUT TO|DISSOLVE TO|CUT TO BLACK)"
+    r"\s*[:.]?\s*",
     re.I,
 )
 #: The size to cut to instead of repeating a frame: one step tighter, or wider at the tight end.
@@ -396,23 +397,27 @@ class ScenePlanner:
                 self.drafts[-1].lines.append(ln)
             return
         speaker = d.speaker
-        if last is not None and self.last_beat == "dialogue" and last.kind in DIALOGUE_KINDS:
-            if ln.dual or last.on_screen_speakers == {speaker}:
-                if ln.dual and speaker not in last.on_screen_speakers:  # dual dialogue: both at once, in one frame
-                    both = sorted(
-                        {*last.on_screen_speakers, speaker},
-                        key=lambda c: list(self.sides).index(c) if c in self.sides else 99,
-                    )
-                    last.kind, last.size, last.angle, last.move = (
-                        ShotKind.two_shot,
-                        ShotSize.MS,
-                        Angle.eye,
-                        CameraMove.static,
-                    )
-                    last.composition = [self.place(c) for c in both]
-                last.lines.append(ln)
-                self._remember(speaker)
-                return
+        if (
+            last is not None
+            and self.last_beat == "dialogue"
+            and last.kind in DIALOGUE_KINDS
+            and (ln.dual or last.on_screen_speakers == {speaker})
+        ):
+            if ln.dual and speaker not in last.on_screen_speakers:  # dual dialogue: both at once, in one frame
+                both = sorted(
+                    {*last.on_screen_speakers, speaker},
+                    key=lambda c: list(self.sides).index(c) if c in self.sides else 99,
+                )
+                last.kind, last.size, last.angle, last.move = (
+                    ShotKind.two_shot,
+                    ShotSize.MS,
+                    Angle.eye,
+                    CameraMove.static,
+                )
+                last.composition = [self.place(c) for c in both]
+            last.lines.append(ln)
+            self._remember(speaker)
+            return
         self.appeared.setdefault(speaker, None)
         listener = self.listener_for(speaker)
         present = [c for c in self.appeared if c != NARRATOR_ID]

@@ -261,7 +261,10 @@ def _people(scenes: list[ScreenplayScene]) -> dict[str, _Person]:
 
 
 def _introductions(scenes: list[ScreenplayScene], people: dict[str, _Person]) -> None:
-    """Describe each undescribed person as the action introduces them: ``MAYA (30s, raincoat)``, ``林夏（女，26岁）``."""
+    """Describe each undescribed person as the action introduces them.
+
+    As in ``MAYA (30s, raincoat)`` or ``林夏（女，26岁）``.
+    """
     waiting = {key: person for key, person in people.items() if not person.description}
     if not waiting:
         return

@@ -54,7 +54,8 @@ _EN_RUN = re.compile(
     re.I,
 )
 _EN_WALK = re.compile(
-    r"\b(walk\w*|enter\w*|cross\w*|approach\w*|pac(?:e|es|ing)|head(?:s|ing)? (?:to|for|toward)|stroll\w*|step(?:s)? (?:in|out|into)|leav(?:e|es|ing)|exit\w*)\b",
+    r"\b(walk\w*|enter\w*|cross\w*|approach\w*|pac(?:e|es|ing)|head(?:s|ing)? (?:to|for|toward)|stroll\w*"
+    r"|step(?:s)? (?:in|out|into)|leav(?:e|es|ing)|exit\w*)\b",
     re.I,
 )
 _ZH_RUN = re.compile(r"跑|冲|追|逃|奔|扑|打斗|厮打|挣扎")
@@ -74,7 +75,8 @@ def camera_move_for_action(text: str) -> CameraMove:
 
 _EN_HANDLE = (
     r"(?:picks? up|picking up|opens?|opening|holds?|holding|reads?|reading|grabs?|grabbing|takes? out|pulls? out|"
-    r"hands?(?: over)?|shows?|looks? at|looking at|stares? at|staring at|finds?|drops?|throws?(?: down)?|tosses?|writes?|"
+    r"hands?(?: over)?|shows?|looks? at|looking at|stares? at|staring at|finds?|drops?|throws?(?: down)?|tosses?|"
+    r"writes?|"
     r"puts? down|sets? down|lifts?|examines?|unfolds?|clutch(?:es)?|clutching|produces?|slides?|pockets?|lights?|"
     r"dials?|hangs? up|studies|rips? open|tears? open|seals?|signs?|points? at|raises?|gripping|grips?|sets?|places?|"
     r"puts?|lays?|gives?|passes?|offers?|carr(?:y|ies|ying)|hides?|burns?|tears? up|crumples?|fold(?:s|ing)?)"
@@ -93,7 +95,8 @@ _EN_STOP = {
     "on", "in", "at", "to", "from", "with", "and", "or", "but", "as", "into", "onto", "out", "up", "down", "over",
     "off", "of", "for", "while", "then", "that", "which", "who", "back", "again", "away", "before", "after", "when",
     "like", "too", "very", "so", "is", "are", "was", "were", "he", "she", "they", "it", "him", "her", "them", "there",
-    "here", "just", "still", "we", "you", "i", "me", "us", "can", "will", "would", "should", "must", "inside", "across", "through", "toward", "towards", "around", "about", "if", "carefully",
+    "here", "just", "still", "we", "you", "i", "me", "us", "can", "will", "would", "should", "must", "inside",
+    "across", "through", "toward", "towards", "around", "about", "if", "carefully",
     "slowly", "quickly", "gently", "finally", "open", "closed", "shut", "aside", "himself", "herself", "themselves",
     "by", "near", "beside", "behind", "under", "above", "below", "against", "along", "without", "within", "upon",
     "until", "the", "a", "an", "his", "its", "their", "my", "your", "our", "this", "these", "those", "what", "where",
@@ -186,7 +189,8 @@ _EN_SOUND_WORDS = {
     "DOORBELL", "ALARM", "SHATTER", "SHATTERS", "SCREECH", "POP", "WHOOSH", "APPLAUSE", "MUSIC",
 }  # fmt: skip
 _EN_SOUND_PHRASE = re.compile(
-    r"\b((?:phone|doorbell|alarm|bell|telephone|clock)s? (?:rings?|ringing|buzz(?:es)?|chimes?|goes off)|knock(?:s|ing)? (?:at|on) the door|dog(?:s)? bark(?:s|ing)?|thunder(?: rumbles| cracks)?|footsteps)\b",
+    r"\b((?:phone|doorbell|alarm|bell|telephone|clock)s? (?:rings?|ringing|buzz(?:es)?|chimes?|goes off)"
+    r"|knock(?:s|ing)? (?:at|on) the door|dog(?:s)? bark(?:s|ing)?|thunder(?: rumbles| cracks)?|footsteps)\b",
     re.I,
 )
 _EN_SMALL = re.compile(

@@ -274,9 +274,8 @@ def image_prompt(shot: Shot, w: SceneWords, subject: str = "") -> str:
         if zh:
             parts.append(f"{w.name(p.character)}{'（' + look + '）' if look else ''}位于{side}，{facing}")
         else:
-            parts.append(
-                f"{w.name(p.character)}{' (' + look + ')' if look else ''} at {side if side == 'centre' else 'screen ' + side}, {facing}"
-            )
+            where = side if side == "centre" else "screen " + side
+            parts.append(f"{w.name(p.character)}{' (' + look + ')' if look else ''} at {where}, {facing}")
     if shot.action and shot.kind not in (ShotKind.caption, ShotKind.cutaway):
         parts.append(prompt_text(first_sentences(shot.action, 1), w))  # a keyframe is one moment
     if shot.kind != ShotKind.caption:
