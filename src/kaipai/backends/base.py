@@ -97,6 +97,9 @@ class CapabilitySheet(BaseModel):
     max_concurrency: int = 1
     requests_per_minute: float | None = None
     asynchronous: bool = Field(default=False, description="Submit-then-poll jobs, resumed by id after a restart.")
+    deterministic: bool = Field(
+        default=False, description="The same request and seed give the same file (on the same machine)."
+    )
     typical_seconds: float = Field(default=1.0, description="Typical wall time of one request, for ETAs.")
 
 
@@ -258,6 +261,14 @@ class Backend:
         self.options = options
 
     def sheet(self, capability: Capability) -> CapabilitySheet:
+        """What the backend can do for one capability it declares; any other capability is refused."""
+        if capability not in type(self).capabilities:
+            does = ", ".join(sorted(c.value for c in type(self).capabilities)) or "nothing"
+            raise UnsupportedRequest(f"backend {self.name!r} does {does}, not {capability.value}")
+        return self.describe(capability)
+
+    def describe(self, capability: Capability) -> CapabilitySheet:
+        """The sheet of a declared capability (for this backend's model and options)."""
         raise NotImplementedError
 
     def check(self) -> str:

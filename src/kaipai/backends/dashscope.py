@@ -97,7 +97,7 @@ class DashScopeBackend(Backend):
             return self.model
         return default_model("dashscope", capability)
 
-    def sheet(self, capability: Capability) -> CapabilitySheet:
+    def describe(self, capability: Capability) -> CapabilitySheet:
         overrides = (self.options.get("sheet") or {}).get(capability.value)
         sheet = load_sheet("dashscope", self.model_for(capability), overrides)
         if sheet.capability != capability:

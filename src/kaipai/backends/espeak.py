@@ -206,10 +206,10 @@ class EspeakBackend(Backend):
     capabilities = frozenset({Capability.speech})
     version = "1"
 
-    def sheet(self, capability: Capability) -> CapabilitySheet:
+    def describe(self, capability: Capability) -> CapabilitySheet:
         return CapabilitySheet(
             capability=capability, model="espeak-ng", languages=None, max_concurrency=2, typical_seconds=0.05
-        )
+        )  # not deterministic: eSpeak NG's pitch flutter carries over from one line to the next in a process
 
     def check(self) -> str:
         _Engine.lib()

@@ -95,7 +95,7 @@ class KlingBackend(Backend):
         default = default_model("kling", Capability.video)
         return default.split("@")[0] + "@" + self.mode
 
-    def sheet(self, capability: Capability) -> CapabilitySheet:
+    def describe(self, capability: Capability) -> CapabilitySheet:
         overrides = (self.options.get("sheet") or {}).get(capability.value)
         return load_sheet("kling", self.sheet_id(), overrides)
 

@@ -30,7 +30,7 @@ class PrevizBackend(Backend):
     capabilities = frozenset({Capability.image, Capability.video, Capability.lipsync, Capability.music})
     version = "1"
 
-    def sheet(self, capability: Capability) -> CapabilitySheet:
+    def describe(self, capability: Capability) -> CapabilitySheet:
         typical = {Capability.image: 0.05, Capability.video: 0.6, Capability.lipsync: 0.6, Capability.music: 0.1}
         return CapabilitySheet(
             capability=capability,
@@ -38,6 +38,7 @@ class PrevizBackend(Backend):
             max_concurrency=2,
             typical_seconds=typical.get(capability, 0.1),
             max_reference_images=99,
+            deterministic=True,
         )
 
     def generate_image(self, request: ImageRequest, ctx: JobContext) -> Result:

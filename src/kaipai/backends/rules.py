@@ -11,7 +11,6 @@ from kaipai.backends.base import (
     Capability,
     CapabilitySheet,
     NotConfigured,
-    UnsupportedRequest,
 )
 from kaipai.document.models import Document, Scene, Shot
 from kaipai.planning.rules import plan_scene
@@ -23,11 +22,13 @@ class RulesPlanner(Backend):
     name = "rules"
     capabilities = frozenset({Capability.planner})
 
-    def sheet(self, capability: Capability) -> CapabilitySheet:
-        if capability != Capability.planner:
-            raise UnsupportedRequest(f"the rules backend only plans shots; it has no {capability.value} capability")
+    def describe(self, capability: Capability) -> CapabilitySheet:
         return CapabilitySheet(
-            capability=Capability.planner, model="film-grammar rules", max_concurrency=4, typical_seconds=0.01
+            capability=Capability.planner,
+            model="film-grammar rules",
+            max_concurrency=4,
+            typical_seconds=0.01,
+            deterministic=True,
         )
 
     def plan_scene(self, document: Document, scene: Scene) -> list[Shot]:

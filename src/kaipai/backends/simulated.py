@@ -93,7 +93,7 @@ class SimulatedBackend(Backend):
             return value.get(cap, default)
         return value
 
-    def sheet(self, capability: Capability) -> CapabilitySheet:
+    def describe(self, capability: Capability) -> CapabilitySheet:
         cap = capability.value
         fields: dict[str, Any] = {
             "capability": capability,
@@ -104,6 +104,7 @@ class SimulatedBackend(Backend):
             "requests_per_minute": self._opt("rpm", cap, None),
             "asynchronous": bool(self._opt("asynchronous", cap, False)),
             "typical_seconds": float(self._opt("latency", cap, 0.0)) or 0.01,
+            "deterministic": True,
         }
         extra = (self.options.get("sheet") or {}).get(cap, {})
         fields.update(extra)

@@ -98,7 +98,7 @@ class ComfyUIBackend(Backend):
             self._workflows[cap] = wf
         return self._workflows[cap]
 
-    def sheet(self, capability: Capability) -> CapabilitySheet:
+    def describe(self, capability: Capability) -> CapabilitySheet:
         wf = self.workflow(capability)
         sheet = load_sheet("comfyui", capability.value, wf.sheet)
         return sheet.model_copy(update={"model": self.model or Path(wf.name).name.removesuffix(".json")})

@@ -101,9 +101,7 @@ class DiffusersBackend(Backend):
     def family(self, capability: Capability) -> Family:
         return family_of(self._model(capability), capability, self.options.get("family"))
 
-    def sheet(self, capability: Capability) -> CapabilitySheet:
-        if capability not in self.capabilities:
-            raise UnsupportedRequest(f"the diffusers backend makes images and video, not {capability.value}")
+    def describe(self, capability: Capability) -> CapabilitySheet:
         return sheet_for(self.family(capability), self._model(capability), self.options)
 
     def check(self) -> str:

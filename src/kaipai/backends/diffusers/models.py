@@ -171,6 +171,7 @@ def sheet_for(family: Family, model: str, options: dict[str, Any]) -> Capability
         cost_unit="image" if family.capability == Capability.image else "second",
         max_concurrency=1,
         typical_seconds=family.typical_seconds,
+        deterministic=True,
     )
 
 

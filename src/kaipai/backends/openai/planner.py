@@ -129,9 +129,7 @@ class OpenAIPlanner(Backend):
             self._chat = StructuredChat(client, o.get("structured_output", "json_schema"))
         return self._chat
 
-    def sheet(self, capability: Capability) -> CapabilitySheet:
-        if capability != Capability.planner:
-            raise UnsupportedRequest(f"the openai backend only plans; it has no {capability.value} capability")
+    def describe(self, capability: Capability) -> CapabilitySheet:
         return CapabilitySheet(
             capability=Capability.planner,
             model=str(self.model),

@@ -1,0 +1,154 @@
+"""Each built-in backend ready to render offline, for the backend contract (test_contract.py).
+
+A harness is a context manager that yields a backend able to render — against its protocol double,
+or a tiny model built in the test — and the requests it should render, one per capability. A new
+backend adds an entry to ``HARNESSES`` (or, for a planner whose own suite drives it, a reason);
+the contract test fails for a registered backend with neither.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kaipai.backends.base import (
+    Backend,
+    Capability,
+    ImageRequest,
+    LipsyncRequest,
+    MusicRequest,
+    Request,
+    SpeechRequest,
+    VideoRequest,
+)
+from kaipai.document.models import Character, Shot
+from tests.backends.doubles.server import mp4_bytes, png_bytes, serve, wav_bytes
+
+Harness = Callable[
+    [Path, pytest.MonkeyPatch], contextlib.AbstractContextManager[tuple[Backend, dict[Capability, Request]]]
+]
+
+FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 10, "timeout": 5}
+
+
+def typical_requests(folder: Path) -> dict[Capability, Request]:
+    """One ordinary request per capability, with the media files they point at."""
+    folder.mkdir(parents=True, exist_ok=True)
+    keyframe, clip, line = folder / "keyframe.png", folder / "clip.mp4", folder / "line.wav"
+    keyframe.write_bytes(png_bytes(128, 72))
+    clip.write_bytes(mp4_bytes(128, 72, frames=24, fps=24))
+    line.write_bytes(wav_bytes(1.0))
+    shot = Shot(id="S1-001", scene="S1", description="A pier at night.", composition=[{"character": "anna"}])
+    anna = Character(id="anna", name="Anna")
+    return {
+        Capability.image: ImageRequest(prompt="a pier at night, lantern, rain", width=1280, height=720, seed=7),
+        Capability.video: VideoRequest(
+            prompt="slow push in", image=keyframe, width=1280, height=720, fps=24, duration=2.0, seed=7, shot=shot
+        ),
+        Capability.speech: SpeechRequest(
+            text="你好，今晚下雨了。", language="zh", character=anna, speaker="anna", seed=7
+        ),
+        Capability.lipsync: LipsyncRequest(
+            video=clip, audio=line, speakers=[("anna", 0.0, 1.0)], shot=shot, characters=[anna], fps=24, seed=7
+        ),
+        Capability.music: MusicRequest(prompt="quiet piano", duration=4.0, seed=7),
+    }
+
+
+@contextlib.contextmanager
+def _plain(name: str, options: dict[str, Any], caps: tuple[Capability, ...], tmp: Path) -> Iterator[Any]:
+    from kaipai.backends.registry import Registry
+
+    backend = Registry().create(name, None, options)
+    requests = typical_requests(tmp / "media")
+    yield backend, {c: requests[c] for c in caps}
+
+
+def previz(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    caps = (Capability.image, Capability.video, Capability.lipsync, Capability.music)
+    return _plain("previz", {}, caps, tmp)
+
+
+def espeak(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    return _plain("espeak", {}, (Capability.speech,), tmp)
+
+
+def simulated(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    caps = (Capability.image, Capability.video, Capability.speech, Capability.lipsync, Capability.music)
+    return _plain("simulated", {}, caps, tmp)
+
+
+@contextlib.contextmanager
+def dashscope(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from kaipai.backends.dashscope import DashScopeBackend
+    from tests.backends.doubles.dashscope_double import KEY, DashScopeDouble
+
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp / "no-config.toml"))
+    monkeypatch.setenv("DASHSCOPE_API_KEY", KEY)
+    double = DashScopeDouble()
+    with serve(double.app()) as url:
+        double.base_url = url
+        requests = typical_requests(tmp / "media")
+        caps = (Capability.image, Capability.video, Capability.speech)
+        yield DashScopeBackend(base_url=url, **FAST), {c: requests[c] for c in caps}
+
+
+@contextlib.contextmanager
+def kling(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from kaipai.backends.kling import KlingBackend
+    from tests.backends.doubles.kling_double import ACCESS_KEY, SECRET_KEY, KlingDouble
+
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp / "no-config.toml"))
+    monkeypatch.setenv("KLING_ACCESS_KEY", ACCESS_KEY)
+    monkeypatch.setenv("KLING_SECRET_KEY", SECRET_KEY)
+    double = KlingDouble()
+    with serve(double.app()) as url:
+        double.base_url = url
+        yield KlingBackend(base_url=url, **FAST), {Capability.video: typical_requests(tmp / "media")[Capability.video]}
+
+
+@contextlib.contextmanager
+def comfyui(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from kaipai.backends.comfyui.backend import ComfyUIBackend
+    from tests.backends.doubles.comfyui_double import ComfyDouble
+
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp / "no-config.toml"))
+    double = ComfyDouble(models=set())
+    with serve(double.app()) as url:
+        backend = ComfyUIBackend(url=url, workflow="smoke_load_scale_save", **FAST)
+        request = typical_requests(tmp / "media")[Capability.image]
+        reference = tmp / "media" / "keyframe.png"
+        try:
+            yield backend, {Capability.image: request.model_copy(update={"reference_images": [reference]})}
+        finally:
+            double.release.set()
+
+
+@contextlib.contextmanager
+def diffusers(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    pytest.importorskip("torch")
+    pytest.importorskip("diffusers")
+    from kaipai.backends.diffusers.backend import DiffusersBackend
+    from tests.support.tiny_diffusers import build_tiny_sd
+
+    model = build_tiny_sd(tmp / "tiny-sd")
+    backend = DiffusersBackend(model=str(model), device="cpu", steps=2)
+    small = typical_requests(tmp / "media")[Capability.image].model_copy(update={"width": 96, "height": 64})
+    yield backend, {Capability.image: small}  # tiny weights on a CPU: a thumbnail, not 720p
+
+
+HARNESSES: dict[str, Harness | str] = {
+    "previz": previz,
+    "espeak": espeak,
+    "simulated": simulated,
+    "dashscope": dashscope,
+    "kling": kling,
+    "comfyui": comfyui,
+    "diffusers": diffusers,
+    "rules": "a planner: tests/planning plans every sample screenplay with it, twice, to the same shots",
+    "openai": "a planner: tests/backends/test_openai_planner.py drives it against a chat-completions double",
+}
