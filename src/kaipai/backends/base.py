@@ -59,6 +59,13 @@ class UnsupportedRequest(BackendError):
     """The backend cannot honour this request (duration, size, references...): refused before spending."""
 
 
+class AccountError(BackendError):
+    """The provider account cannot run the job (balance, quota, resource packs, a model not enabled).
+
+    Reported with the provider's reason and never retried: waiting does not refill an account.
+    """
+
+
 class NotConfigured(BackendError):
     """The backend is missing a key, an extra or a server address; the message says what to do."""
 

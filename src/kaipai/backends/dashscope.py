@@ -176,8 +176,8 @@ class DashScopeBackend(Backend):
             return tasks.Poll("waiting", data, message=status.lower())
         raise TransientError(f"DashScope task {task_id} has an unknown status {status!r}")
 
-    def _failure(self, task_id: str, data: dict[str, Any]) -> BackendError:
-        output = data.get("output") or {}
+    def _failure(self, task_id: str, poll: tasks.Poll) -> BackendError:
+        output = poll.payload.get("output") or {}
         status = str(output.get("task_status", "")).upper()
         code, message = str(output.get("code") or status), str(output.get("message") or "")
         if is_refusal(code):
@@ -185,21 +185,15 @@ class DashScopeBackend(Backend):
         return TransientError(f"DashScope task {task_id} ended {status} ({code}): {message}", provider_reason=message)
 
     def _task(self, path: str, body: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-        """Resume the recorded task if it can still finish; otherwise submit once and record it."""
-        task_id = ctx.job_id
-        if task_id:
-            first = self._look(task_id)
-            if first.state == "failed":
-                failure = self._failure(task_id, first.payload)
-                if isinstance(failure, RefusedError):
-                    raise failure
-                task_id = None  # expired, cancelled or failed at the provider: a fresh task
-        if not task_id:
-            task_id = self._submit(path, body)
-            ctx.record_job_id(task_id)
-        final = tasks.wait_for(task_id, PROVIDER, lambda: self._look(task_id), ctx, self.settings)
-        if final.state == "failed":
-            raise self._failure(task_id, final.payload)
+        """One task through the shared life: resumed if recorded, else submitted once; its final reply."""
+        final = tasks.run_task(
+            ctx,
+            PROVIDER,
+            self.settings,
+            submit=lambda: self._submit(path, body),
+            look=self._look,
+            failure=self._failure,
+        )
         return final.payload
 
     def _fetch(self, url: str, out_dir: Path, stem: str, default: str) -> Path:

@@ -160,11 +160,19 @@ class KlingBackend(Backend):
             return tasks.Poll("waiting", data, message=status)
         raise TransientError(f"Kling task {task_id} has an unknown status {status!r}")
 
-    def _failure(self, task_id: str, data: dict[str, Any]) -> BackendError:
-        message = str(data.get("task_status_msg") or "no reason given")
+    def _failure(self, task_id: str, poll: tasks.Poll) -> BackendError:
+        message = str(poll.payload.get("task_status_msg") or "no reason given")
         if is_refusal_message(message):
             return RefusedError(f"Kling refused task {task_id}: {message}", provider_reason=message)
         return TransientError(f"Kling task {task_id} failed: {message}", provider_reason=message)
+
+    def _submit(self, request: VideoRequest, model: str) -> str:
+        data = self._reply(
+            tasks.send(
+                self._api, "POST", SUBMIT_PATH, PROVIDER, json=self._body(request, model), headers=self._headers()
+            )
+        )
+        return str(data.get("task_id") or "")
 
     def _body(self, request: VideoRequest, model: str) -> dict[str, Any]:
         assert request.image is not None
@@ -189,27 +197,15 @@ class KlingBackend(Backend):
             raise BackendError("Kling image-to-video needs the shot's keyframe; render the keyframe stage first")
         sheet = self.sheet(Capability.video)
         model = request.model or sheet.model
+        final = tasks.run_task(
+            ctx,
+            PROVIDER,
+            self.settings,
+            submit=lambda: self._submit(request, model),
+            look=self._look,
+            failure=self._failure,
+        )
         task_id = ctx.job_id
-        if task_id:
-            first = self._look(task_id)
-            if first.state == "failed":
-                failure = self._failure(task_id, first.payload)
-                if isinstance(failure, RefusedError):
-                    raise failure
-                task_id = None  # failed at the provider (not billed): a fresh task
-        if not task_id:
-            data = self._reply(
-                tasks.send(
-                    self._api, "POST", SUBMIT_PATH, PROVIDER, json=self._body(request, model), headers=self._headers()
-                )
-            )
-            task_id = str(data.get("task_id") or "")
-            if not task_id:
-                raise TransientError(f"Kling accepted the task but sent no task_id: {str(data)[:200]}")
-            ctx.record_job_id(task_id)
-        final = tasks.wait_for(task_id, PROVIDER, lambda: self._look(task_id), ctx, self.settings)
-        if final.state == "failed":
-            raise self._failure(task_id, final.payload)
         videos = (final.payload.get("task_result") or {}).get("videos") or []
         if not videos or not videos[0].get("url"):
             raise TransientError(f"Kling task {task_id} succeeded without a video: {str(final.payload)[:200]}")

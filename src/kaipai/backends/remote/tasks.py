@@ -1,10 +1,14 @@
-"""What every remote generator shares: keys, HTTP errors, polling a job, fetching its result.
+"""The async-task layer every cloud backend uses: keys, HTTP errors, one task's life, its result.
 
-Remote generation is slow, rate-limited and paid. These helpers make the three backends behave
-the same way: a key is read from the environment or the user's config file and never written
-anywhere; 429 and 5xx become :class:`TransientError` carrying the provider's ``Retry-After``;
-a submitted job is polled with backoff up to a deadline, riding out brief outages; and a
-result is downloaded the moment it exists, because providers' result URLs expire.
+Remote generation is slow, rate-limited and paid, and every provider's task runs the same life,
+which :func:`run_task` owns: a recorded task is resumed (after a crash the engine hands its id
+back), otherwise it is submitted once and its id recorded at once, before any waiting; it is then
+polled with backoff up to a deadline, riding out brief outages; a refusal is reported with the
+provider's reason and never retried, an account or quota error is reported, not retried; and the
+result is downloaded the moment it exists, because result links expire. A key is read from the
+environment or the user's config file and never written anywhere; 429 and 5xx become
+:class:`TransientError` carrying ``Retry-After`` — unless the provider's own error code says the
+429 is an empty account (``send``'s ``errors`` hook reads the body first).
 """
 
 from __future__ import annotations
@@ -123,10 +127,17 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def send(client: httpx.Client, method: str, url: str, provider: str, **kwargs: Any) -> httpx.Response:
+ErrorReader = Callable[[httpx.Response], BackendError | None]
+
+
+def send(
+    client: httpx.Client, method: str, url: str, provider: str, *, errors: ErrorReader | None = None, **kwargs: Any
+) -> httpx.Response:
     """One HTTP call; network trouble, 429 and 5xx become :class:`TransientError`.
 
-    Other statuses are returned for the backend to read the provider's own error body.
+    ``errors`` reads a failed reply first (status 400 and up) and returns the provider's own error
+    when its body names one — so a 429 that means "account exhausted" is an :class:`AccountError`,
+    not a rate limit to wait out. Other statuses are returned for the backend to read.
     """
     try:
         response = client.request(method, url, **kwargs)
@@ -134,6 +145,10 @@ def send(client: httpx.Client, method: str, url: str, provider: str, **kwargs: A
         raise TransientError(f"{provider} did not answer in time ({method} {_path(url)})") from None
     except httpx.TransportError as exc:
         raise TransientError(f"{provider} could not be reached ({type(exc).__name__}: {exc})") from None
+    if errors is not None and response.status_code >= 400:
+        known = errors(response)
+        if known is not None:
+            raise known
     if response.status_code == 429 or response.status_code >= 500:
         wait = retry_after_seconds(response.headers.get("Retry-After"))
         detail = _short(response.text)
@@ -237,6 +252,48 @@ def wait_for(
             )
         sleep(wait)
         interval = min(settings.max_interval, interval * settings.backoff)
+
+
+# --------------------------------------------------------------------------- one task's life
+
+
+def run_task(
+    ctx: JobContext,
+    provider: str,
+    settings: PollSettings,
+    *,
+    submit: Callable[[], str],
+    look: Callable[[str], Poll],
+    failure: Callable[[str, Poll], BackendError],
+    sleep: Callable[[float], None] = time.sleep,
+) -> Poll:
+    """Resume the recorded task if it can still finish, else submit once and record it; wait for it.
+
+    ``submit`` sends the task and returns the provider's task id (recorded before any waiting, so a
+    killed render resumes it instead of paying twice); ``look`` is one status check; ``failure``
+    turns a failed task into the error to raise. A recorded task that failed at the provider for a
+    reason other than a refusal or the account (expired, cancelled, an internal error: not billed)
+    is submitted afresh; a refusal or an account error is raised, never retried.
+    """
+    task_id = ctx.job_id
+    if task_id:
+        first = look(task_id)
+        if first.state == "failed":
+            error = failure(task_id, first)
+            if not error.transient:
+                raise error
+            task_id = None
+        elif first.state == "done":
+            return first
+    if not task_id:
+        task_id = submit()
+        if not task_id:
+            raise TransientError(f"{provider} accepted the task but sent no task id")
+        ctx.record_job_id(task_id)
+    final = wait_for(task_id, provider, lambda: look(task_id), ctx, settings, sleep)
+    if final.state == "failed":
+        raise failure(task_id, final)
+    return final
 
 
 # --------------------------------------------------------------------------- results
