@@ -29,6 +29,8 @@ class Capability(str, Enum):
     speech = "speech"
     lipsync = "lipsync"
     music = "music"
+    sound = "sound"  # ambience and sound effects from a description
+    judge = "judge"  # scores a take against its shot (quality control)
 
 
 # --------------------------------------------------------------------------- errors
@@ -96,7 +98,10 @@ class CapabilitySheet(BaseModel):
     max_frames: int | None = None
     first_last_frame: bool = False
     max_reference_images: int = 0
-    native_audio: bool = False
+    native_audio: bool = Field(default=False, description="The clip comes with its own generated sound.")
+    audio_input: bool = Field(
+        default=False, description="Video: takes the shot's voice and returns a talking, lip-synced clip."
+    )
     languages: list[str] | None = Field(default=None, description="Speech: language codes supported.")
     cost_per_unit: float = 0.0
     cost_unit: Literal["request", "image", "second", "character", "token"] = "request"
@@ -151,7 +156,15 @@ class VideoRequest(Request):
     prompt: str
     negative_prompt: str = ""
     image: Path | None = Field(default=None, description="First frame (keyframe).")
-    last_image: Path | None = None
+    last_image: Path | None = Field(default=None, description="Last frame, for a shot that says where it ends.")
+    reference_images: list[Path] = Field(
+        default_factory=list, description="Who and what is in the shot (sheets, location, props), best first."
+    )
+    audio: Path | None = Field(
+        default=None,
+        description="The shot's dialogue, for models that animate speech (sheet.audio_input): the clip comes back "
+        "lip-synced.",
+    )
     width: int
     height: int
     fps: int

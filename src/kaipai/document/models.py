@@ -315,7 +315,7 @@ class BackendChoice(Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-Capability = Literal["planner", "image", "video", "speech", "lipsync", "music"]
+Capability = Literal["planner", "image", "video", "speech", "lipsync", "music", "sound", "judge"]
 
 
 class Generation(Strict):
