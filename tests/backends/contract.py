@@ -22,6 +22,7 @@ from kaipai.backends.base import (
     LipsyncRequest,
     MusicRequest,
     Request,
+    SoundRequest,
     SpeechRequest,
     VideoRequest,
 )
@@ -56,6 +57,7 @@ def typical_requests(folder: Path) -> dict[Capability, Request]:
             video=clip, audio=line, speakers=[("anna", 0.0, 1.0)], shot=shot, characters=[anna], fps=24, seed=7
         ),
         Capability.music: MusicRequest(prompt="quiet piano", duration=4.0, seed=7),
+        Capability.sound: SoundRequest(prompt="rain on a tin roof, distant traffic", kind="ambience", duration=4.0),
     }
 
 
@@ -69,7 +71,7 @@ def _plain(name: str, options: dict[str, Any], caps: tuple[Capability, ...], tmp
 
 
 def previz(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    caps = (Capability.image, Capability.video, Capability.lipsync, Capability.music)
+    caps = (Capability.image, Capability.video, Capability.lipsync, Capability.music, Capability.sound)
     return _plain("previz", {}, caps, tmp)
 
 

@@ -102,6 +102,9 @@ class CapabilitySheet(BaseModel):
     audio_input: bool = Field(
         default=False, description="Video: takes the shot's voice and returns a talking, lip-synced clip."
     )
+    video_input: bool = Field(
+        default=False, description="Sound: takes the shot's clip and makes sound that follows its picture."
+    )
     languages: list[str] | None = Field(default=None, description="Speech: language codes supported.")
     cost_per_unit: float = 0.0
     cost_unit: Literal["request", "image", "second", "character", "token"] = "request"
@@ -204,6 +207,24 @@ class MusicRequest(Request):
 
     prompt: str
     duration: float
+    sample_rate: int = 48000
+
+
+class SoundRequest(Request):
+    """Ambience (a bed under a scene, made to loop) or a sound effect, from a description."""
+
+    capability: ClassVar[Capability] = Capability.sound
+    method: ClassVar[str] = "generate_sound"
+
+    prompt: str
+    kind: Literal["ambience", "effect"] = "effect"
+    duration: float | None = Field(
+        default=None, description="Seconds wanted; None lets the backend give the sound its natural length."
+    )
+    video: Path | None = Field(
+        default=None, description="The shot's clip, for video-to-audio models (sheet.video_input)."
+    )
+    language: str = "zh"
     sample_rate: int = 48000
 
 
@@ -325,6 +346,11 @@ class MusicBackend(Protocol):
 
 
 @runtime_checkable
+class SoundBackend(Protocol):
+    def generate_sound(self, request: SoundRequest, ctx: JobContext) -> Result: ...
+
+
+@runtime_checkable
 class PlannerBackend(Protocol):
     """Turns words into the document: screenplay from an idea, shots from scenes, a shot from a note."""
 
@@ -372,6 +398,10 @@ def check_request(sheet: CapabilitySheet, request: Request) -> None:
             reasons.append("a last frame, which this model does not take")
         if sheet.fps is not None and request.fps not in sheet.fps:
             reasons.append(f"{request.fps} fps; accepted: {sheet.fps}")
+    if isinstance(request, SoundRequest) and request.duration is not None:
+        d = request.duration
+        if d < sheet.min_duration - 1e-9 or (sheet.max_duration is not None and d > sheet.max_duration + 1e-9):
+            reasons.append(f"a {d:g} s sound is outside {sheet.min_duration:g}–{sheet.max_duration or '∞'} s")
     if isinstance(request, SpeechRequest) and sheet.languages is not None and request.language not in sheet.languages:
         reasons.append(f"language {request.language!r}; supported: {', '.join(sheet.languages)}")
     if reasons:
@@ -407,6 +437,9 @@ def snap_request(sheet: CapabilitySheet, request: Request) -> Request:
         update["duration"] = d
         if sheet.fps and request.fps not in sheet.fps:
             update["fps"] = min(sheet.fps, key=lambda f: abs(f - request.fps))
+    if isinstance(request, SoundRequest) and request.duration is not None:
+        d = max(request.duration, sheet.min_duration)
+        update["duration"] = min(d, sheet.max_duration) if sheet.max_duration is not None else d
     return request.model_copy(update=update) if update else request
 
 

@@ -7,6 +7,7 @@ and carry enough description for ``kaipai schema`` to document the file.
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
@@ -168,6 +169,17 @@ def frames(seconds: float, fps: int) -> int:
     return int(seconds * fps + 0.5 + 1e-9)
 
 
+_MOMENT = re.compile(r"^(.*?)\s*@\s*(\d+(?:\.\d+)?)\s*s?\s*$")
+
+
+def effect_moment(text: str) -> tuple[str, float | None]:
+    """A shot's sound effect as written (``'door slam @1.2'``): the sound, and the second it starts at, if given."""
+    m = _MOMENT.match(text.strip())
+    if m and m.group(1).strip():
+        return m.group(1).strip(), float(m.group(2))
+    return text.strip(), None
+
+
 class Project(Strict):
     title: str = Field(description="Title of the film.")
     language: Language = Field(default=Language.zh, description="Language of dialogue, prompts and the UI.")
@@ -202,8 +214,6 @@ class Style(Strict):
     @field_validator("palette")
     @classmethod
     def _hex_colours(cls, v: list[str]) -> list[str]:
-        import re
-
         for c in v:
             if not re.fullmatch(r"#[0-9A-Fa-f]{6}", c):
                 raise ValueError(f"palette colour {c!r} is not of the form #RRGGBB")
@@ -281,6 +291,11 @@ class Scene(Strict):
     location: str | None = Field(default=None, description="Location id.")
     synopsis: str = ""
     characters: list[str] = Field(default_factory=list, description="Character ids present in the scene.")
+    ambience: str | None = Field(
+        default=None,
+        description="The sound bed under the whole scene (room tone, night street, rain, wind…), crossfaded at "
+        "scene changes. The planner writes one from the place and time of day; empty ('') for none.",
+    )
     elements: list[SceneElement] = Field(
         default_factory=list,
         description="The screenplay body of the scene (action, dialogue, transitions…) as imported; the planner "
@@ -324,6 +339,11 @@ class Generation(Strict):
     backends: dict[Capability, BackendChoice] = Field(default_factory=dict)
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
     extra_prompt: str = ""
+    clip_dialogue: bool = Field(
+        default=False,
+        description="Use the dialogue the video model speaks in its own sound (models with native audio) instead "
+        "of the voices-first lines; the shot then lasts as long as its clip.",
+    )
 
 
 class Shot(Strict):
@@ -342,7 +362,11 @@ class Shot(Strict):
     image_prompt: str = Field(default="", description="Prompt for the keyframe (one still).")
     video_prompt: str = Field(default="", description="Prompt for the clip (motion).")
     dialogue: list[DialogueLine] = Field(default_factory=list)
-    sfx: list[str] = Field(default_factory=list, description="Sound effects.")
+    sfx: list[str] = Field(
+        default_factory=list,
+        description="Sound effects, each at its moment: 'door slam @1.2' starts 1.2 s into the shot; without '@' "
+        "they are spread through the shot in the order written.",
+    )
     music: str = Field(default="", description="Music cue starting at this shot.")
     caption: str = Field(default="", description="On-screen caption (字幕卡).")
     props: list[str] = Field(default_factory=list, description="Prop ids featured.")
@@ -422,6 +446,7 @@ DEFAULT_BACKENDS: dict[str, str] = {
     "speech": "espeak",
     "lipsync": "previz",
     "music": "previz",
+    "sound": "previz",
 }
 
 

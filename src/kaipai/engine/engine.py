@@ -28,7 +28,6 @@ from typing import Any
 
 from kaipai.backends.base import (
     BackendError,
-    CapabilitySheet,
     JobContext,
     Request,
     Result,
@@ -50,7 +49,6 @@ from kaipai.engine.graph import (
     build_graph,
     cue_length,
     effective_duration,
-    music_duration,
     place_lines,
 )
 from kaipai.engine.jobs import (
@@ -252,8 +250,13 @@ class Engine:
                     {t.item: float(t.duration or 0.0) for t in (upstream[d] for d in node.deps)},
                     self.doc.project.fps,
                 )
-                request = rq.music_request(shot, self._music_seconds(sheet, length), 0, choice)
+                request = rq.music_request(shot, rq.bed_seconds(sheet, length), 0, choice)
                 media_seconds = request.duration  # type: ignore[attr-defined]
+            elif node.stage in ("ambience", "sfx"):
+                spoken = {t.item: float(t.duration or 0.0) for t in (upstream[d] for d in node.deps if "/voice/" in d)}
+                clip = self.store.path(upstream[node.deps[0]].media) if node.stage == "sfx" else None
+                request = rq.sound_request(self.doc, node, self.shots, spoken, clip, sheet, choice)
+                media_seconds = request.duration or sheet.max_duration or 4.0  # type: ignore[attr-defined]
             elif node.stage == "clip":
                 voices = {upstream[d].item: float(upstream[d].duration or 0.0) for d in node.deps if "/voice/" in d}
                 duration = effective_duration(shot, voices if shot.dialogue else None)
@@ -279,9 +282,15 @@ class Engine:
         if isinstance(request, VideoRequest):
             media_seconds = request.duration
         model = choice.model or sheet.model
-        # A clip follows its keyframe and its length, music its cue and its length; the voices
-        # only decide lengths, so a reworded line of the same length leaves them alone.
-        inputs = {d: upstream[d].key for d in node.deps if not (node.stage in ("clip", "music") and "/voice/" in d)}
+        # A clip follows its keyframe and its length, music and ambience their span and its length; the
+        # voices only decide lengths, so a reworded line of the same length leaves them alone. An effect
+        # follows the clip only when the backend makes sound from the picture.
+        inputs = {
+            d: upstream[d].key
+            for d in node.deps
+            if not (node.stage in ("clip", "music", "ambience") and "/voice/" in d)
+            and not (node.stage == "sfx" and not sheet.video_input)
+        }
         ik = inputs_key(node.stage, node.id, inputs, handle.name, handle.version, model, params)
         fixed = shot.generation.seed
         if seed is None:
@@ -305,12 +314,6 @@ class Engine:
         request = request.model_copy(update={"seed": seed})
         return Prepared(node, handle, request, inputs, ik, seed, key, params, self.by_key.get(key), cost, secs)
 
-    @staticmethod
-    def _music_seconds(sheet: CapabilitySheet, length: float) -> float:
-        """The cue's length in whole seconds, within what the backend makes (the edit loops nothing: it trims)."""
-        seconds = max(music_duration(length), sheet.min_duration)
-        return min(seconds, sheet.max_duration) if sheet.max_duration is not None else seconds
-
     def rough_estimate(self, node: Node) -> tuple[float, float, str | None]:
         """Cost and time of a node whose inputs are not rendered yet (no key can be computed)."""
         if node.stage == "shot_audio":
@@ -324,10 +327,8 @@ class Engine:
         if node.stage == "voice":
             text = next(d.text for d in shot.dialogue if d.id == node.item)
             seconds = speech_seconds(text)
-        elif node.stage == "music":
-            seconds = self._music_seconds(
-                sheet, cue_length([self.shots[s] for s in node.span], None, self.doc.project.fps)
-            )
+        elif node.stage in ("music", "ambience"):
+            seconds = rq.bed_seconds(sheet, cue_length([self.shots[s] for s in node.span], None, self.doc.project.fps))
         cost, secs = estimate(sheet, None, seconds)
         return cost, secs, None
 

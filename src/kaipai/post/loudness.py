@@ -57,15 +57,21 @@ def normalise(measured: Loudness, profile: str, trim: float = 0.0) -> str:
 
     ``trim`` (dB) adds to the gain, to make up what the limiter takes off (see ``needs_limiter``).
     """
-    target, ceiling = PROFILES[profile]
+    _target, ceiling = PROFILES[profile]
     if measured.integrated <= SILENCE:
         return "anull"
-    gain = min(MAX_GAIN, target - measured.integrated + trim)
-    chain = f"volume={gain:.3f}dB"
+    chain = f"volume={gain_db(measured, profile, trim):.3f}dB"
     if needs_limiter(measured, profile):
         limit = 10 ** ((ceiling - 0.5) / 20)
         chain += f",alimiter=limit={limit:.4f}:attack=1:release=50:level=false"
     return chain
+
+
+def gain_db(measured: Loudness, profile: str, trim: float = 0.0) -> float:
+    """The linear gain (dB) that brings the mix to the profile's loudness; 0 for silence."""
+    if measured.integrated <= SILENCE:
+        return 0.0
+    return round(min(MAX_GAIN, PROFILES[profile][0] - measured.integrated + trim), 3)
 
 
 def needs_limiter(measured: Loudness, profile: str) -> bool:
