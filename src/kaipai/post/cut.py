@@ -142,6 +142,7 @@ def build_cut(doc: Document, media: dict[str, object]) -> Cut:
                 scene=shot.scene,
                 sound=getattr(m, "clip_sound", None) if m is not None else None,
                 sound_is_dialogue=shot.generation.clip_dialogue,
+                band=float(getattr(m, "band", 0.0) or 0.0) if m is not None else 0.0,
             )
         )
         if scene is not None and scene.ambience:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 from kaipai import __version__
 from kaipai.document.io import atomic_write_text
+from kaipai.document.models import Document
 from kaipai.fonts import font_dir
 from kaipai.post.assemble import Progress, assemble, render_stems
 from kaipai.post.cut import Cut, CutShot, build_cut
@@ -19,6 +21,7 @@ from kaipai.post.slate import draw_slate
 from kaipai.post.storyboard import contact_sheet, storyboard_pdf
 from kaipai.post.subtitles import write_subtitles
 from kaipai.post.timeline import FORMATS, export
+from kaipai.previz.draw import BAND as BAR
 from kaipai.project import ProjectPaths, load_document
 from kaipai.service.takes import circled_media
 
@@ -27,7 +30,7 @@ __all__ = ["CutResult", "Progress", "current_cut", "export_all", "make_cut"]
 
 @dataclass
 class CutResult:
-    film: Path
+    film: Path  # output/film.mp4, or output/animatic.mp4 for the slate
     srt: Path
     ass: Path
     duration: float
@@ -43,6 +46,49 @@ def current_cut(paths: ProjectPaths) -> Cut:
 
 def _slates(paths: ProjectPaths, cut: Cut) -> Callable[[CutShot], Path]:
     return lambda shot: draw_slate(shot, cut.width, cut.height, paths.state / "slates")
+
+
+def _bars(paths: ProjectPaths, doc: Document, cut: Cut) -> Callable[[CutShot], Path]:
+    """The animatic's info bar of each shot as a PNG (cached by content), to lay over its picture."""
+    from kaipai.previz.draw import draw_info_bar
+
+    shots = {s.id: s for s in doc.shots}
+    folder = paths.state / "slates"
+
+    def bar(cs: CutShot) -> Path:
+        shot = shots[cs.shot]
+        fields = shot.model_dump_json(include={"id", "size", "move", "description", "action"})
+        spec = f"{fields}|{doc.project.language.value}|{cut.width}x{cut.height}"
+        path = folder / f"bar-{hashlib.sha256(spec.encode()).hexdigest()[:16]}.png"
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".partial.png")
+            draw_info_bar(shot, doc.project.language.value, cut.width, cut.height).save(tmp)
+            tmp.replace(path)
+        return path
+
+    return bar
+
+
+def ambience_beds(paths: ProjectPaths, cut: Cut) -> dict[int, Path]:
+    """A file per scene's bed: its circled take, else a previz bed (cached by content) until one is rendered."""
+    from kaipai.previz.sound import ambience, write_wav
+
+    out: dict[int, Path] = {}
+    folder = paths.state / "ambience"
+    for j, bed in enumerate(cut.beds):
+        if bed.path is not None and bed.path.exists():
+            out[j] = bed.path
+            continue
+        seconds = float(max(1, math.ceil(bed.end - bed.start + 1)))
+        path = folder / f"bed-{hashlib.sha256(f'{bed.description}|{seconds}'.encode()).hexdigest()[:16]}.wav"
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".partial.wav")
+            write_wav(tmp, ambience(bed.description, seconds))
+            tmp.replace(path)
+        out[j] = path
+    return out
 
 
 def music_beds(paths: ProjectPaths, cut: Cut) -> dict[int, Path]:
@@ -72,28 +118,40 @@ def make_cut(
     profile: str = "web",
     burn_subtitles: bool = False,
     on_event: Callable[[Any], None] | None = None,
+    slate: bool = False,
 ) -> CutResult:
     """Render ``output/film.mp4`` and its subtitles from whatever takes are circled.
 
     A shot with no clip yet shows its keyframe, or a slate with its description, so a partial
-    film is always watchable.
+    film is always watchable. The film is clean; ``slate`` renders the animatic instead,
+    ``output/animatic.mp4``, with each shot's info bar over the bottom of its picture.
     """
-    cut = current_cut(paths)
+    doc = load_document(paths)
+    cut = build_cut(doc, circled_media(paths))
     subs = write_subtitles(cut, paths.output)
     music = music_beds(paths, cut)
-    film = paths.output / "film.mp4"
-    record = paths.output / ".film.json"
-    key = _cut_key(cut, music, profile, burn_subtitles)
+    beds = ambience_beds(paths, cut)
+    name = "animatic" if slate else "film"
+    film = paths.output / f"{name}.mp4"
+    record = paths.output / f".{name}.json"
+    key = _cut_key(cut, {**music, **{-1 - j: p for j, p in beds.items()}}, profile, burn_subtitles)
     loudness = _unchanged(film, record, key)
     if loudness is None:
+        burned = None
+        if burn_subtitles:
+            burned = subs["ass"]
+            if slate:  # above the info bar
+                burned = write_subtitles(cut, paths.state / "slates", stem="animatic", above=BAR)["ass"]
         loudness = assemble(
             cut,
             film,
             profile=profile,
             music=music,
-            subtitles=subs["ass"] if burn_subtitles else None,
+            beds=beds,
+            subtitles=burned,
             fonts_dir=font_dir(),
             slate=_slates(paths, cut),
+            bars=_bars(paths, doc, cut) if slate else None,
             on_progress=on_event,
         )
         atomic_write_text(record, json.dumps({"key": key, "loudness": loudness}))
@@ -137,19 +195,21 @@ def export_all(paths: ProjectPaths, dest: Path, formats: list[str] | None = None
     slate = _slates(paths, cut)
     slates = {s.shot: slate(s) for s in cut.shots if s.picture is None and s.still is None}
     music = music_beds(paths, cut)
+    beds = ambience_beds(paths, cut)
     chosen = formats or [*FORMATS, "subtitles", "stems", "storyboard", "contactsheet"]
     out: dict[str, Path] = {}
     timeline_formats = [f for f in chosen if f in FORMATS]
     if timeline_formats:
-        out.update(export(cut, dest, timeline_formats, slates=slates, music=music))
+        out.update(export(cut, dest, timeline_formats, slates=slates, music=music, beds=beds))
     stills = {s.shot: (s.still or slates.get(s.shot)) for s in cut.shots}
     stills = {k: v for k, v in stills.items() if v is not None}
     if "subtitles" in chosen:
         for name, path in write_subtitles(cut, dest).items():
             out[f"subtitles ({name})"] = path
     if "stems" in chosen:
-        for name, path in render_stems(cut, dest / "stems", music).items():
+        for name, path in render_stems(cut, dest / "stems", music, beds).items():
             out[f"stem {name}"] = path
+        out["stems (gain and levels)"] = dest / "stems" / "stems.json"
     if "storyboard" in chosen:
         out["storyboard"] = storyboard_pdf(doc, cut, stills, dest / "storyboard.pdf")
     if "contactsheet" in chosen:
