@@ -59,7 +59,9 @@ def plan(project: Path | None = ProjectOption) -> None:
 
     Each scene becomes coverage: an establishing shot, singles and shot/reverse-shot that respect the
     180° line, two-shots, reactions and inserts, with size, angle, move, composition, lighting, prompts,
-    dialogue and an estimated duration. Re-run it after editing the script: [bold]locked[/] shots are
+    dialogue and an estimated duration, the sound effects the action implies, an ambience bed for
+    each scene and, when the script names no music, proposed music cues. Re-run it after editing the
+    script: [bold]locked[/] shots are
     never touched, and it says what it added, changed and removed. The planner is the document's
     [italic]backends.planner[/] (film-grammar rules by default, or a language model).
     """
@@ -82,6 +84,14 @@ def plan(project: Path | None = ProjectOption) -> None:
             "  [yellow]check[/] locked shots whose lines the script has changed or cut: "
             f"{', '.join(report.stale_locked)} "
             "(unlock them to re-plan, or edit their dialogue by hand)"
+        )
+    if report.music_proposed:
+        console.print("  [magenta]music proposed[/] (the script names none):")
+        for cue in report.music_proposed:
+            console.print(f"    {cue}")
+        console.print(
+            "  keep a cue, rewrite it, or delete the shot's [italic]music[/] line; lock the shot to keep your choice "
+            "(project.propose_music: false proposes none)"
         )
 
 

@@ -190,6 +190,11 @@ class Project(Strict):
     fps: int = Field(default=24, ge=1, le=120, description="Frames per second of the master.")
     target_length: float | None = Field(default=None, gt=0, description="Intended running time in seconds.")
     author: str = ""
+    propose_music: bool = Field(
+        default=True,
+        description="When the screenplay names no music, the planner proposes cues (opening, turns, ending); "
+        "false for none.",
+    )
 
     @field_validator("resolution")
     @classmethod

@@ -39,10 +39,10 @@ from kaipai.planning.lexicon import (
     is_emotional,
     is_small_object,
     objects_in,
-    sounds_in,
 )
 from kaipai.planning.names import NARRATOR_ID, has_cjk, is_narrator, name_index, normalize_name, slugify
 from kaipai.planning.prompts import SceneWords, describe, image_prompt, video_prompt
+from kaipai.planning.sound import effects_in
 from kaipai.planning.timing import action_seconds, caption_seconds, dialogue_seconds
 from kaipai.screenplay.model import Element, ElementType
 
@@ -276,7 +276,7 @@ class ScenePlanner:
                 move=CameraMove.pan_right,
                 composition=[self.place(c, Depth.background) for c in people],
                 action=opening,
-                sfx=sounds_in(opening),
+                sfx=effects_in(opening, self.doc.project.language.value),
                 visual_seconds=max(3.0, action_seconds(opening, base=2.5, high=6.0)) if opening else 3.0,
             )
         )
@@ -306,7 +306,7 @@ class ScenePlanner:
                     move=move,
                     composition=comp,
                     action=text,
-                    sfx=sounds_in(text),
+                    sfx=effects_in(text, self.doc.project.language.value),
                     visual_seconds=action_seconds(text),
                 )
             )
@@ -355,7 +355,7 @@ class ScenePlanner:
                 size=ShotSize.EWS if exterior and opening else ShotSize.WS,
                 move=CameraMove.pan_right if opening else CameraMove.static,
                 subject=text,
-                sfx=sounds_in(text),
+                sfx=effects_in(text, self.doc.project.language.value),
                 visual_seconds=action_seconds(text, base=2.5, low=2.5, high=5.0),
             )
         )

@@ -31,10 +31,19 @@ class PlanResult:
     kept_locked: list[str] = field(default_factory=list)
     #: Locked shots holding a line the script no longer has (as written): worth a look.
     stale_locked: list[str] = field(default_factory=list)
+    #: Music cues the planner proposed (the script names none): "shot id: cue".
+    music_proposed: list[str] = field(default_factory=list)
 
 
-def replan(doc: Document, plan_scene: Callable[[Document, Scene], list[Shot]]) -> PlanResult:
-    """Plan every scene with ``plan_scene`` and merge the result with the locked shots of ``doc``."""
+def replan(
+    doc: Document,
+    plan_scene: Callable[[Document, Scene], list[Shot]],
+    finish: Callable[[Document], Document] | None = None,
+) -> PlanResult:
+    """Plan every scene with ``plan_scene`` and merge the result with the locked shots of ``doc``.
+
+    ``finish`` completes the merged document (the sound design) before what changed is reported.
+    """
     # A shallow copy: the input keeps its own shot list, and shots are replaced, never edited in place
     # (a deep copy of a feature-length document would cost more than planning it).
     doc = doc.model_copy()
@@ -93,6 +102,11 @@ def replan(doc: Document, plan_scene: Callable[[Document, Scene], list[Shot]]) -
     sequence.extend(s for s in locked if s.scene not in scene_ids)
 
     _assign_orders(sequence)
+    if finish is not None:
+        merged = doc.model_copy()
+        merged.shots = sequence
+        merged = finish(merged)
+        sequence, doc.scenes = list(merged.shots), merged.scenes
     old_free = {s.id: s for s in doc.shots if not s.locked}
     new_free = {s.id: s for s in sequence if not s.locked}
     result = PlanResult(

@@ -36,6 +36,7 @@ class PlanReport:
     removed: list[str] = field(default_factory=list)
     kept_locked: list[str] = field(default_factory=list)
     stale_locked: list[str] = field(default_factory=list)
+    music_proposed: list[str] = field(default_factory=list)
     shots: int = 0
     scenes: int = 0
 
@@ -112,6 +113,8 @@ def reimport_screenplay(paths: ProjectPaths, doc: Document) -> Document:
         old = old_scenes.get(s.id)
         if old is not None and old.synopsis and not s.synopsis:
             s = s.model_copy(update={"synopsis": old.synopsis})
+        if old is not None and old.ambience is not None and s.ambience is None:  # the director's bed (or silence)
+            s = s.model_copy(update={"ambience": old.ambience})
         scenes.append(s)
     doc.cast.characters = list(chars.values())
     doc.cast.locations = list(locs.values())
@@ -147,6 +150,7 @@ def plan_project(paths: ProjectPaths) -> PlanReport:
             result.kept_locked,
         )
         report.stale_locked = result.stale_locked
+        report.music_proposed = result.music_proposed
         report.shots, report.scenes = len(result.document.shots), len(result.document.scenes)
         return result.document
 

@@ -356,10 +356,11 @@ async function renderPage() {
     start("/api/render", { budget: value });
   } }, t("render.start"));
   const cutButton = h("button", { type: "button", class: "cut", onclick: () => start("/api/cut", {}) }, t("render.cut"));
+  const animaticButton = h("button", { type: "button", class: "animatic", onclick: () => start("/api/cut", { slate: true }) }, t("render.animatic"));
   const cancelButton = h("button", { type: "button", class: "danger cancel", disabled: true, onclick: () => api("POST", "/api/jobs/cancel") }, t("render.cancel"));
 
   view.replaceChildren(
-    h("div", { class: "controls" }, h("label", {}, t("render.budget"), " ", budget), startButton, cutButton, cancelButton),
+    h("div", { class: "controls" }, h("label", {}, t("render.budget"), " ", budget), startButton, cutButton, animaticButton, cancelButton),
     h("dl", { class: "money" },
       h("dt", {}, t("render.spent")), h("dd", {}, money(board.spent)),
       h("dt", {}, t("render.estimate")), h("dd", {}, money(board.estimate)),
@@ -376,8 +377,8 @@ async function renderPage() {
 
 async function screenPage() {
   const data = await api("GET", "/api/screening");
-  if (!data.film) { view.replaceChildren(h("p", { class: "hint" }, t("screen.none"))); return; }
-  const video = h("video", { id: "film", src: data.film, controls: true, preload: "auto", playsinline: true },
+  if (!data.film && !data.animatic) { view.replaceChildren(h("p", { class: "hint" }, t("screen.none"))); return; }
+  const video = h("video", { id: "film", src: data.film || data.animatic, controls: true, preload: "auto", playsinline: true },
     data.subtitles ? h("track", { kind: "subtitles", src: data.subtitles, srclang: projectLanguage || "zh", label: projectLanguage === "en" ? "English" : "中文", default: true }) : null);
   const total = data.shots.length ? data.shots[data.shots.length - 1].end : 1;
   const label = h("a", { class: "current-shot button" }, "");
@@ -396,7 +397,13 @@ async function screenPage() {
     for (const seg of segments) seg.classList.toggle("now", seg.dataset.shot === here.shot);
   };
   video.addEventListener("timeupdate", showShot);
-  view.replaceChildren(h("div", { class: "screen" }, video, h("div", { class: "strip" }, segments), label, h("p", { class: "hint" }, t("screen.hint"))));
+  /* the animatic (info bars over the picture) and the clean film, when both are cut */
+  const toggle = data.film && data.animatic ? h("button", { type: "button", class: "animatic-toggle", onclick: () => {
+    const showingFilm = video.getAttribute("src") === data.film;
+    video.setAttribute("src", showingFilm ? data.animatic : data.film);
+    toggle.textContent = t(showingFilm ? "screen.film" : "screen.animatic");
+  } }, t("screen.animatic")) : null;
+  view.replaceChildren(h("div", { class: "screen" }, video, h("div", { class: "strip" }, segments), label, toggle, h("p", { class: "hint" }, t("screen.hint"))));
   if (video.textTracks[0]) video.textTracks[0].mode = "showing";
   showShot();
 }
