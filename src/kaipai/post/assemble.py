@@ -201,9 +201,7 @@ def loudness_gain(
 
     def mix_only() -> tuple[Graph, str]:
         g = Graph()
-        labels = audio_chain(g, cut, music, beds)
-        g.discard(*(labels[name] for name in STEMS))
-        return g, labels["mix"]
+        return g, audio_chain(g, cut, music, beds)["mix"]
 
     g, mix = mix_only()
     measured = loudness.measure(g, mix)
@@ -264,14 +262,13 @@ def assemble(
             label = "burned"
         video_map = f"[{label}]"
         video_codec = ["-c:v", "libx264", "-preset", preset, "-crf", "20", "-pix_fmt", "yuv420p", "-r", str(cut.fps)]
-    labels = audio_chain(g, cut, music, beds)
-    g.discard(*(labels[name] for name in STEMS))
-    g.chains.append(f"[{labels['mix']}]{gain},aresample={RATE}[sound]")
+    mix = audio_chain(g, cut, music, beds)["mix"]
+    g.chains.append(f"[{mix}]{gain},aresample={RATE}[sound]")
     cmd = [
         *g.args(), *g.filter_args(),
         "-map", video_map, "-map", "[sound]",
         *video_codec, "-frames:v", str(total_frames),
-        "-c:a", "aac", "-b:a", "192k", "-ar", str(RATE),
+        "-c:a", "aac", "-b:a", "320k", "-ar", str(RATE),
         "-movflags", "+faststart", str(tmp),
     ]  # fmt: skip
     try:
@@ -299,14 +296,36 @@ def render_stems(
     dest.mkdir(parents=True, exist_ok=True)
     music = music or {}
     _chain, measured = loudness_gain(cut, music, profile, beds=beds)
-    g = Graph()
-    labels = audio_chain(g, cut, music, beds)
-    g.discard(labels["mix"])
+    limited = bool(measured.get("limiter", 0.0))
+    total = max(1, round(cut.duration * RATE))
     stems = {name: dest / f"{name}.wav" for name in STEMS}
+    g = Graph()
+    labels = audio_chain(g, cut, music, beds, outputs=(*STEMS, "mix") if limited else STEMS)
+    raw = {name: dest / f".{name}.unlimited.wav" for name in (*STEMS, "mix")} if limited else stems
     cmd = [*g.args(), *g.filter_args()]
-    for name, path in stems.items():
-        cmd += ["-map", f"[{labels[name]}]", "-c:a", "pcm_s16le", "-ar", str(RATE), str(path)]
+    for name, path in raw.items():
+        cmd += ["-map", f"[{labels[name]}]", "-c:a", "pcm_f32le" if limited else "pcm_s16le", "-ar", str(RATE)]
+        cmd.append(str(path))
     run(cmd, what="render the audio stems")
+    if limited:  # the master's limiter, keyed on the gained mix, takes the same off every stem
+        g = Graph()
+        for name in (*STEMS, "mix"):
+            g.add_input("-i", str(raw[name]))
+        keys = "".join(f"[key_{name}]" for name in STEMS)
+        g.chains.append(f"[{len(STEMS)}:a]volume={measured['gain_db']:.3f}dB,apad,asplit={len(STEMS)}{keys}")
+        for k, name in enumerate(STEMS):
+            g.chains.append(
+                f"[{k}:a][key_{name}]{loudness.limiter(profile)},apad=whole_len={total},atrim=end_sample={total}"
+                f"[lim_{name}]"
+            )
+        cmd = [*g.args(), *g.filter_args()]
+        for name, path in stems.items():
+            cmd += ["-map", f"[lim_{name}]", "-c:a", "pcm_s16le", "-ar", str(RATE), str(path)]
+        try:
+            run(cmd, what="limit the audio stems as the master is")
+        finally:
+            for path in raw.values():
+                path.unlink(missing_ok=True)
     info = {
         "sample_rate": RATE,
         "stems": {name: path.name for name, path in stems.items()},
@@ -314,7 +333,8 @@ def render_stems(
         "profile": profile,
         "target_lufs": loudness.PROFILES[profile][0],
         "gain_db": measured.get("gain_db", 0.0),
-        "limiter": bool(measured.get("limiter", 0.0)),
+        "limiter": limited,
+        "limiter_note": "the master's peak limiter is applied to each stem (keyed on the whole mix)" if limited else "",
         "measured_lufs": measured.get("input_i"),
     }
     (dest / "stems.json").write_text(json.dumps(info, indent=2), encoding="utf-8")

@@ -21,16 +21,16 @@ from kaipai.post.ffmpeg import Graph
 
 RATE = 48000
 FORMAT = f"aresample={RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
-MUSIC_LEVEL = 0.5
-AMBIENCE_LEVEL = 0.35
+MUSIC_LEVEL = 0.4
+AMBIENCE_LEVEL = 0.3
 EFFECTS_LEVEL = 0.5
 CLIP_SOUND_LEVEL = 0.5  # a clip's own sound under the dialogue
 CROSSFADE = 1.0  # seconds two ambience beds overlap at a scene change
 EFFECT_TAIL = 1.0  # seconds an effect may ring past the end of its shot
 #: the dialogue level at which music starts ducking, and how hard
-DUCK = "threshold=0.02:ratio=10:attack=15:release=350:makeup=1"
+DUCK = "threshold=0.015:ratio=10:attack=15:release=350:makeup=1"
 #: beds and effects duck more gently: the room stays audible under a line
-BED_DUCK = "threshold=0.02:ratio=4:attack=30:release=600:makeup=1"
+BED_DUCK = "threshold=0.015:ratio=4:attack=30:release=600:makeup=1"
 STEMS = ("dialogue", "music", "effects", "ambience")
 
 
@@ -180,9 +180,19 @@ def music_items(cut: Cut, music: dict[int, Path]) -> list[Placed]:
     return out
 
 
-def audio_chain(g: Graph, cut: Cut, music: dict[int, Path], beds: dict[int, Path] | None = None) -> dict[str, str]:
-    """The four stems (each under the dialogue) and their sum for the whole film: labels keyed by
-    ``STEMS`` and ``"mix"``. Every label must be mapped or discarded by the caller."""
+def audio_chain(
+    g: Graph,
+    cut: Cut,
+    music: dict[int, Path],
+    beds: dict[int, Path] | None = None,
+    outputs: tuple[str, ...] = ("mix",),
+) -> dict[str, str]:
+    """The film's sound: the four stems (each ducked under the dialogue) and their sum, ``"mix"``.
+
+    Returns the labels of ``outputs`` (names from ``STEMS`` and ``"mix"``), each to be mapped by the
+    caller. Only what is asked for is made: an unused branch sunk inside the graph stalls FFmpeg's
+    scheduler and the mix loses stretches of sound.
+    """
     total = max(1, samples(cut.duration))
     parts: dict[str, list[Placed]] = {
         "music": music_items(cut, music),
@@ -190,24 +200,51 @@ def audio_chain(g: Graph, cut: Cut, music: dict[int, Path], beds: dict[int, Path
         "ambience": ambience_items(cut, beds or {}),
     }
     ducked = [name for name, items in parts.items() if items]
+    want_mix = "mix" in outputs
+    labels: dict[str, str] = {}
     bus(g, dialogue_items(cut), total, "dlg")
-    g.chains.append(f"[dlg]asplit={2 + len(ducked)}[dlg_mix][dlg_out]{''.join(f'[sc_{n}]' for n in ducked)}")
-    labels = {"dialogue": "dlg_out"}
-    mixed = ["[dlg_mix]"]
+    dlg_uses = [*(["dlg_mix"] if want_mix else []), *(["dlg_out"] if "dialogue" in outputs else [])]
+    dlg_uses += [f"sc_{n}" for n in ducked if want_mix or n in outputs]
+    _split(g, "dlg", dlg_uses)
+    if "dialogue" in outputs:
+        labels["dialogue"] = "dlg_out"
+    mixed = ["dlg_mix"] if want_mix else []
     for name, items in parts.items():
         if not items:
-            g.chains.append(f"anullsrc=r={RATE}:cl=stereo,atrim=end_sample={total}[{name}_out]")
-            labels[name] = f"{name}_out"
+            if name in outputs:
+                g.chains.append(f"anullsrc=r={RATE}:cl=stereo,atrim=end_sample={total}[{name}_out]")
+                labels[name] = f"{name}_out"
+            continue
+        if not want_mix and name not in outputs:
             continue
         bus(g, items, total, f"{name}_bus")
         duck = DUCK if name == "music" else BED_DUCK
         g.chains.append(f"[{name}_bus][sc_{name}]sidechaincompress={duck}[{name}_ducked]")
-        g.chains.append(f"[{name}_ducked]asplit=2[{name}_mix][{name}_out]")
-        labels[name] = f"{name}_out"
-        mixed.append(f"[{name}_mix]")
-    if len(mixed) == 1:
-        g.chains.append("[dlg_mix]anull[mix]")
-    else:
-        g.chains.append(f"{''.join(mixed)}amix=inputs={len(mixed)}:normalize=0:duration=first[mix]")
-    labels["mix"] = "mix"
+        uses = [*([f"{name}_mix"] if want_mix else []), *([f"{name}_out"] if name in outputs else [])]
+        _split(g, f"{name}_ducked", uses)
+        if name in outputs:
+            labels[name] = f"{name}_out"
+        if want_mix:
+            mixed.append(f"{name}_mix")
+    if want_mix:
+        if len(mixed) == 1:
+            g.chains.append("[dlg_mix]anull[mix]")
+        else:  # an exact sum, every input to the film's end: amerge side by side, pan adds lefts and rights
+            lefts = "+".join(f"c{2 * i}" for i in range(len(mixed)))
+            rights = "+".join(f"c{2 * i + 1}" for i in range(len(mixed)))
+            for m in mixed:  # padded, so the sum runs to the film's last sample whichever input ends first
+                g.chains.append(f"[{m}]apad[{m}_p]")
+            merged = "".join(f"[{m}_p]" for m in mixed)
+            g.chains.append(
+                f"{merged}amerge=inputs={len(mixed)},pan=stereo|c0={lefts}|c1={rights},atrim=end_sample={total}[mix]"
+            )
+        labels["mix"] = "mix"
     return labels
+
+
+def _split(g: Graph, label: str, uses: list[str]) -> None:
+    """Feed ``label`` to each of ``uses`` (an asplit, or a plain rename for one)."""
+    if len(uses) == 1:
+        g.chains.append(f"[{label}]anull[{uses[0]}]")
+    elif uses:
+        g.chains.append(f"[{label}]asplit={len(uses)}{''.join(f'[{u}]' for u in uses)}")
