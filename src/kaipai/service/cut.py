@@ -212,6 +212,9 @@ def export_all(paths: ProjectPaths, dest: Path, formats: list[str] | None = None
         out["stems (gain and levels)"] = dest / "stems" / "stems.json"
     if "storyboard" in chosen:
         out["storyboard"] = storyboard_pdf(doc, cut, stills, dest / "storyboard.pdf")
+        out["storyboard (landscape)"] = storyboard_pdf(
+            doc, cut, stills, dest / "storyboard-landscape.pdf", orientation="landscape"
+        )
     if "contactsheet" in chosen:
         out["contact sheet"] = contact_sheet(cut, stills, dest / "contact-sheet.png")
     return out
