@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kaipai import __version__
+from kaipai.backends.base import NotConfigured
 from kaipai.document.io import atomic_write_text
 from kaipai.document.models import Document
 from kaipai.fonts import font_dir
@@ -196,7 +197,7 @@ def export_all(paths: ProjectPaths, dest: Path, formats: list[str] | None = None
     slates = {s.shot: slate(s) for s in cut.shots if s.picture is None and s.still is None}
     music = music_beds(paths, cut)
     beds = ambience_beds(paths, cut)
-    chosen = formats or [*FORMATS, "subtitles", "stems", "storyboard", "contactsheet"]
+    chosen = formats or [*FORMATS, "subtitles", "stems", "storyboard", "contactsheet", "jianying"]
     out: dict[str, Path] = {}
     timeline_formats = [f for f in chosen if f in FORMATS]
     if timeline_formats:
@@ -217,4 +218,21 @@ def export_all(paths: ProjectPaths, dest: Path, formats: list[str] | None = None
         )
     if "contactsheet" in chosen:
         out["contact sheet"] = contact_sheet(cut, stills, dest / "contact-sheet.png")
+    if "jianying" in chosen:
+        from kaipai.post.jianying import JianyingUnavailable, export_jianying
+
+        srt = write_subtitles(cut, dest)["srt"]
+        try:
+            out["剪映 draft"] = export_jianying(
+                cut, dest / "jianying", name=_draft_name(doc), stills=stills, music=music, beds=beds, srt=srt
+            )
+        except JianyingUnavailable as exc:
+            if formats and "jianying" in formats:  # asked for by name: say how to get it
+                raise NotConfigured(str(exc)) from None
     return out
+
+
+def _draft_name(doc: Document) -> str:
+    """A folder name for the draft from the film's title (剪映 lists drafts by it)."""
+    name = "".join(c if c.isalnum() or c in "-_ " else "_" for c in doc.project.title).strip() or "kaipai"
+    return name[:60]
