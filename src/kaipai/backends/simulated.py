@@ -19,6 +19,8 @@ or a mapping per capability (``{speech: 0.05, video: 0.4}``):
 - ``log``: a file that gets one line per generation the "provider" accepted (its key)
 - ``refuse``: text that makes a prompt or line be refused; ``fail_text``: text that always fails
 - ``media``: ``real`` (default) or ``bytes``; ``seconds_per_char`` of speech (0.18)
+- ``native_audio``: clips come with their own sound, as Veo or Seedance clips do (an AAC stream of a
+  steady 1.5 kHz tone in the MP4, ``Result.metadata["audio"] = True``, ``native_audio`` in the sheet)
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ class SimulatedBackend(Backend):
             "asynchronous": bool(self._opt("asynchronous", cap, False)),
             "typical_seconds": float(self._opt("latency", cap, 0.0)) or 0.01,
             "deterministic": True,
+            "native_audio": capability == Capability.video and bool(self._opt("native_audio", cap, False)),
         }
         extra = (self.options.get("sheet") or {}).get(cap, {})
         fields.update(extra)
@@ -151,11 +154,20 @@ class SimulatedBackend(Backend):
         return self._perform("image", request, request.prompt, 1, ctx, produce)
 
     def generate_video(self, request: VideoRequest, ctx: JobContext) -> Result:
+        sound = bool(self._opt("native_audio", "video", False)) and self.media != "bytes"
+
         def produce(out: Path) -> Result:
             tag = f"{request.prompt}|{request.seed}|{request.duration}|{_file_tag(request.image)}"
-            path = self._video(out / "clip", tag, request.width, request.height, request.fps, request.duration)
+            path = self._video(
+                out / "clip", tag, request.width, request.height, request.fps, request.duration, sound=sound
+            )
             return Result(
-                files=[path], duration=request.duration, width=request.width, height=request.height, fps=request.fps
+                files=[path],
+                duration=request.duration,
+                width=request.width,
+                height=request.height,
+                fps=request.fps,
+                metadata={"audio": True} if sound else {},
             )
 
         return self._perform("video", request, request.prompt, request.duration, ctx, produce)
@@ -278,7 +290,9 @@ class SimulatedBackend(Backend):
             finally:
                 os.close(fd)
 
-    def _video(self, stem: Path, tag: str, width: int, height: int, fps: int, duration: float) -> Path:
+    def _video(
+        self, stem: Path, tag: str, width: int, height: int, fps: int, duration: float, sound: bool = False
+    ) -> Path:
         frames = max(1, round(duration * fps))
         if self.media == "bytes":
             path = stem.with_suffix(".sim")
@@ -294,6 +308,7 @@ class SimulatedBackend(Backend):
             stream = container.add_stream("libx264", rate=fps)
             stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
             stream.options = {"preset": "ultrafast", "crf": "35"}
+            audio = _sound_stream(container) if sound else None
             img = np.empty((h, w, 3), dtype=np.uint8)
             bar = max(2, w // 12)
             for i in range(frames):
@@ -304,7 +319,35 @@ class SimulatedBackend(Backend):
                     container.mux(packet)
             for packet in stream.encode():
                 container.mux(packet)
+            if audio is not None:
+                _sound_track(container, audio, duration)
         return path
+
+
+SOUND_HZ = 1500.0  # the simulated clip's own sound: a steady tone, easy to find in a mix
+
+
+def _sound_stream(container: Any, rate: int = 48000) -> Any:
+    stream = container.add_stream("aac", rate=rate)
+    stream.layout = "stereo"
+    return stream
+
+
+def _sound_track(container: Any, stream: Any, duration: float, rate: int = 48000) -> None:
+    """A clip's own sound: a quiet steady tone as long as the clip, AAC in the same MP4."""
+    import av
+
+    t = np.arange(round(duration * rate)) / rate
+    tone = (0.2 * np.sin(2 * np.pi * SOUND_HZ * t)).astype(np.float32)
+    block = 1024
+    for i in range(0, len(tone), block):
+        chunk = np.ascontiguousarray(np.stack([tone[i : i + block]] * 2))
+        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts = rate, i
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
 
 
 def _file_tag(path: Path | None) -> str:
