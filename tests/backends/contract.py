@@ -143,6 +143,20 @@ def diffusers(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield backend, {Capability.image: small}  # tiny weights on a CPU: a thumbnail, not 720p
 
 
+@contextlib.contextmanager
+def elevenlabs(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from kaipai.backends.elevenlabs import ElevenLabsBackend
+    from tests.backends.doubles.elevenlabs_double import KEY, ElevenLabsDouble
+
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp / "no-config.toml"))
+    monkeypatch.setenv("ELEVENLABS_API_KEY", KEY)
+    with serve(ElevenLabsDouble().app()) as url:
+        yield (
+            ElevenLabsBackend(base_url=url, timeout=5),
+            {Capability.sound: typical_requests(tmp / "media")[Capability.sound]},
+        )
+
+
 HARNESSES: dict[str, Harness | str] = {
     "previz": previz,
     "espeak": espeak,
@@ -151,6 +165,7 @@ HARNESSES: dict[str, Harness | str] = {
     "kling": kling,
     "comfyui": comfyui,
     "diffusers": diffusers,
+    "elevenlabs": elevenlabs,
     "rules": "a planner: tests/planning plans every sample screenplay with it, twice, to the same shots",
     "openai": "a planner: tests/backends/test_openai_planner.py drives it against a chat-completions double",
 }

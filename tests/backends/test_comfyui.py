@@ -357,3 +357,35 @@ def test_a_run_of_failed_status_checks_keeps_the_prompt_for_the_next_attempt(
     again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])
     assert backend(double, workflow="smoke_load_scale_save").generate_image(request, again).files
     assert double.prompts_received == 1 and again_recorded == []
+
+
+def test_mmaudio_makes_a_shots_effect_from_its_clip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The bundled video-to-audio workflow: the clip is uploaded to the video loader, the effect's words,
+    seed and length go to the sampler, and the saved sound comes back; ambience, which has no clip, is
+    refused before anything is queued."""
+    from kaipai.backends.base import Capability, SoundRequest, UnsupportedRequest
+    from tests.backends.doubles.server import mp4_bytes
+
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "no-config.toml"))
+    d = ComfyDouble(models={"mmaudio_large_44k_v2_fp16.safetensors"})
+    with serve(d.app()) as url:
+        try:
+            sound = ComfyUIBackend(url=url, workflow="mmaudio_v2a", **FAST)
+            sheet = sound.sheet(Capability.sound)
+            assert sheet.video_input and sheet.max_duration == 10
+            clip = tmp_path / "clip.mp4"
+            clip.write_bytes(mp4_bytes(64, 48, 24, 24))
+            ctx, recorded, _ = job_context(tmp_path)
+            request = SoundRequest(prompt="bus door hiss", kind="effect", video=clip, duration=4.0, seed=9)
+            result = sound.generate_sound(request, ctx)
+            assert result.files[0].suffix == ".wav" and len(recorded) == 1
+            graph = d.history[recorded[0]]["prompt"][2]
+            sampler = next(n for n in graph.values() if n["class_type"] == "MMAudioSampler")["inputs"]
+            assert (sampler["prompt"], sampler["seed"], sampler["duration"]) == ("bus door hiss", 9, 4.0)
+            loader = next(n for n in graph.values() if n["class_type"] == "LoadVideo")["inputs"]
+            assert loader["file"] in d.uploads and d.uploads[loader["file"]] == clip.read_bytes()
+            with pytest.raises(UnsupportedRequest, match=r"backends\.sound"):
+                sound.generate_sound(SoundRequest(prompt="rain", kind="ambience", duration=8.0), ctx)
+            assert d.prompts_received == 1
+        finally:
+            d.release.set()

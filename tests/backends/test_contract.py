@@ -35,7 +35,10 @@ from kaipai.backends.registry import Registry
 from tests.backends.contract import HARNESSES, typical_requests
 
 NAMES = Registry().names()
-KEYS = ("DASHSCOPE_API_KEY", "KLING_ACCESS_KEY", "KLING_SECRET_KEY", "OPENAI_API_KEY", "KAIPAI_COMFYUI_URL")
+KEYS = (
+    "DASHSCOPE_API_KEY", "KLING_ACCESS_KEY", "KLING_SECRET_KEY", "OPENAI_API_KEY", "KAIPAI_COMFYUI_URL",
+    "ELEVENLABS_API_KEY",
+)  # fmt: skip
 
 
 @pytest.fixture

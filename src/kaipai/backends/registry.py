@@ -27,6 +27,7 @@ BUILTIN: dict[str, str] = {
     "comfyui": "kaipai.backends.comfyui.backend:ComfyUIBackend",
     "dashscope": "kaipai.backends.dashscope:DashScopeBackend",
     "kling": "kaipai.backends.kling:KlingBackend",
+    "elevenlabs": "kaipai.backends.elevenlabs:ElevenLabsBackend",
 }
 
 

@@ -33,7 +33,8 @@ from tests.backends.doubles.server import mp4_bytes, png_bytes, wav_bytes
 KNOWN_NODES = {
     "LoadImage", "ImageScale", "SaveImage", "CheckpointLoaderSimple", "EmptyLatentImage", "CLIPTextEncode", "KSampler",
     "VAEDecode", "UNETLoader", "CLIPLoader", "VAELoader", "CLIPVisionLoader", "CLIPVisionEncode", "WanImageToVideo",
-    "ModelSamplingSD3", "CreateVideo", "SaveVideo", "LoadAudio", "SaveAudio",
+    "ModelSamplingSD3", "CreateVideo", "SaveVideo", "LoadAudio", "SaveAudio", "LoadVideo", "GetVideoComponents",
+    "MMAudioModelLoader", "MMAudioFeatureUtilsLoader", "MMAudioSampler",
 }  # fmt: skip
 MODEL_INPUTS = {
     "CheckpointLoaderSimple": "ckpt_name",
@@ -41,8 +42,9 @@ MODEL_INPUTS = {
     "CLIPLoader": "clip_name",
     "VAELoader": "vae_name",
     "CLIPVisionLoader": "clip_name",
+    "MMAudioModelLoader": "mmaudio_model",
 }
-SAMPLERS = {"KSampler"}
+SAMPLERS = {"KSampler", "MMAudioSampler"}
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""``comfyui``: generate with the director's own ComfyUI workflows (keyframes, clips, lip sync, voices).
+"""``comfyui``: generate with the director's own ComfyUI workflows (keyframes, clips, lip sync, voices, sound).
 
 The director gives an API-format workflow and binds shot fields to its nodes (see
 :mod:`kaipai.backends.comfyui.workflow` and ``workflows/README.md``). For each job kaipai uploads
@@ -37,8 +37,10 @@ from kaipai.backends.base import (
     NotConfigured,
     Request,
     Result,
+    SoundRequest,
     SpeechRequest,
     TransientError,
+    UnsupportedRequest,
     VideoRequest,
     snap_frames,
 )
@@ -53,6 +55,7 @@ EXTENSIONS = {
     "video": (".mp4", ".webm", ".mov", ".mkv", ".gif"),
     "lipsync": (".mp4", ".webm", ".mov", ".mkv"),
     "speech": (".wav", ".flac", ".mp3", ".ogg"),
+    "sound": (".wav", ".flac", ".mp3", ".ogg", ".opus"),
 }
 MAX_SEED = 2**53 - 1
 
@@ -64,7 +67,9 @@ def client_id_for(job_key: str) -> str:
 
 class ComfyUIBackend(Backend):
     name = "comfyui"
-    capabilities = frozenset({Capability.image, Capability.video, Capability.lipsync, Capability.speech})
+    capabilities = frozenset(
+        {Capability.image, Capability.video, Capability.lipsync, Capability.speech, Capability.sound}
+    )
     version = "1"
     reads_project_files = True
 
@@ -168,6 +173,22 @@ class ComfyUIBackend(Backend):
         )
         values = self._common(request, wf) | {"text": request.text, "speaker": voice}
         return self._run(Capability.speech, wf, values, ctx)
+
+    def generate_sound(self, request: SoundRequest, ctx: JobContext) -> Result:
+        """Sound from a description, and from the shot's clip where the workflow takes one (video-to-audio,
+        such as the bundled ``mmaudio_v2a``)."""
+        wf = self.workflow(Capability.sound)
+        values = self._common(request, wf) | {"prompt": request.prompt}
+        if request.duration is not None or wf.targets("duration"):
+            values["duration"] = float(request.duration or self.sheet(Capability.sound).max_duration or 8.0)
+        if wf.targets("video"):
+            if request.video is None:
+                raise UnsupportedRequest(
+                    f"the ComfyUI workflow {wf.name!r} makes sound from a clip, and a {request.kind} has none; "
+                    "give ambience a text-to-sound backend under backends.sound"
+                )
+            values["video"] = self.client.upload(request.video)
+        return self._run(Capability.sound, wf, values, ctx)
 
     def _common(self, request: Request, wf: Workflow) -> dict[str, Any]:
         return {"seed": request.seed % MAX_SEED}
