@@ -70,15 +70,14 @@ def _texts(extra: list[str] | None) -> list[str]:
 
 
 def _video_notice(path: Path, texts: list[str]) -> Visible:
-    import av
-
+    """Follow the notice from the first frame while it keeps its strength; a lighter corner mark that
+    stays afterwards is reported as ``later``."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         fps = float(stream.average_rate or stream.guessed_rate or 24)
         duration = float(container.duration / 1e6) if container.duration else 0.0
-        seen: list[tuple[int, label.Sighting]] = []
+        opening: list[tuple[int, label.Sighting]] = []
         target: label.Notice | None = None
-        misses = 0
         for i, frame in enumerate(container.decode(stream)):
             rgb = frame.to_ndarray(format="rgb24")
             if target is None:
@@ -87,19 +86,15 @@ def _video_notice(path: Path, texts: list[str]) -> Visible:
                     target = label.notice(hit.text, rgb.shape[1], rgb.shape[0], hit.corner)
             else:
                 hit = label.look(rgb, target)
-            if hit is not None:
-                seen.append((i, hit))
-                misses = 0
-            else:
-                misses += 1
-            if (target is None and i >= fps) or (target is not None and misses > fps) or i >= SCAN_SECONDS * fps:
+            if hit is not None and (not opening or hit.contrast >= 0.8 * opening[0][1].contrast):
+                opening.append((i, hit))
+            last = opening[-1][0] if opening else -1
+            if (target is None and i >= fps) or (target is not None and i - last > fps) or i >= SCAN_SECONDS * fps:
                 break
-    if not seen:
+    if not opening or target is None:
         return Visible(False, checked=f"the first {min(1.0, duration):.1f} s of frames")
-    first, hit = seen[0]
-    last = seen[-1][0]
-    opening = [s for i, s in seen if i <= last]
-    later = _later(path, target, last / fps, duration) if target is not None else False
+    first, hit = opening[0]
+    last = opening[-1][0]
     return Visible(
         True,
         hit.text,
@@ -107,17 +102,15 @@ def _video_notice(path: Path, texts: list[str]) -> Visible:
         round(first / fps, 3),
         round(last / fps, 3),
         round((last - first + 1) / fps, 3),
-        round(100 * float(np.median([s.ink_ratio for s in opening])), 2),
-        later,
-        f"{last + 1 + misses} frames from the start, then samples of the rest",
+        round(100 * float(np.median([s.ink_ratio for _, s in opening])), 2),
+        _later(path, target, (last + 1) / fps, duration),
+        f"{last + 1} frames from the start, then samples of the rest",
     )
 
 
 def _later(path: Path, target: label.Notice, end: float, duration: float) -> bool:
     """Whether the notice is still on frames well after the opening (samples at ¼, ½ and ¾ of the rest)."""
-    import av
-
-    times = [end + (duration - end) * f for f in (0.25, 0.5, 0.75)] if duration > end + 1 else []
+    times = [end + (duration - end) * f for f in (0.25, 0.5, 0.75)] if duration > end + 0.5 else []
     if not times:
         return False
     with av.open(str(path)) as container:
