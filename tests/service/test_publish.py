@@ -200,3 +200,18 @@ def test_the_exports_carry_the_labels(film: Callable[..., Film], tmp_path: Path)
     assert sheet.visible is not None and sheet.visible.found and sheet.metadata
     assert parse(image_tags(out["contact sheet"])["TC260:AIGC"]).label == "1"
     assert parse(read_tags(out["storyboard"])["TC260:AIGC"]).label == "1"
+
+
+def test_publish_settings_are_checked_where_they_are_written(tmp_path: Path) -> None:
+    from kaipai.document.io import DocumentError
+
+    base = "project: {title: t}\npublish:\n"
+    (tmp_path / "kaipai.yaml").write_text(base + "  labels: on\n  corner: bottom_right\n", encoding="utf-8")
+    publish = load(tmp_path).doc.publish
+    assert publish.labels.value == "on" and publish.corner.value == "bottom_right"  # YAML's bare on is "on"
+    (tmp_path / "kaipai.yaml").write_text(base + "  producer: my studio\n  label_seconds: 1\n", encoding="utf-8")
+    with pytest.raises(DocumentError) as caught:
+        load(tmp_path)
+    text = str(caught.value)
+    assert "kaipai.yaml:4" in text and "publish.producer" in text and "printable ASCII" in text
+    assert "publish.label_seconds" in text

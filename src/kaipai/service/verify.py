@@ -10,7 +10,7 @@ from typing import Any
 import av
 import numpy as np
 
-from kaipai.backends.remote.tasks import user_config
+from kaipai.backends.remote.tasks import config_path, user_config
 from kaipai.post import credentials, label
 from kaipai.post.aigc import AigcError, AigcLabel, parse, read_tags
 
@@ -166,7 +166,8 @@ def verify(path: Path, texts: list[str] | None = None, anchors: str | None = Non
         result.c2pa_checked = True
         if anchors is None:
             trust = user_config("c2pa").get("trust_anchors")
-            anchors = Path(str(trust)).expanduser().read_text(encoding="utf-8") if trust else None
+            if trust:
+                anchors = (config_path().parent / Path(str(trust)).expanduser()).read_text(encoding="utf-8")
         result.c2pa = credentials.read(path, anchors)
         if result.c2pa is not None and result.c2pa.state == "Invalid":
             result.problems.append("the C2PA manifest does not validate: " + "; ".join(result.c2pa.failures))
