@@ -127,14 +127,18 @@ def storyboard_pdf(
     *,
     orientation: str = "portrait",
     date: datetime.date | None = None,
+    xmp: str | None = None,
 ) -> Path:
-    """Write the storyboard of ``cut`` (frames from ``stills``, shot id → image) to ``out``."""
+    """Write the storyboard of ``cut`` (frames from ``stills``, shot id → image) to ``out``; ``xmp``: the
+    document's XMP metadata (the AIGC label)."""
     lang = "zh" if doc.project.language.value == "zh" else "en"
     words = WORDS[lang]
     layout = LAYOUTS[orientation]
     when = (date or datetime.date.today()).isoformat()
     subtitle = f"{words['board']} · {words['version']} {document_version(doc)} · {when}"
     pdf = _Board(layout, doc.project.title, subtitle, words["page"])
+    if xmp:
+        pdf.set_xmp_metadata(xmp)
     shots = {s.id: s for s in doc.shots}
     names = {c.id: c.name for c in doc.cast.characters} | {"narrator": NARRATOR[lang]}
     top, bottom = MARGIN + 9.0, pdf.h - MARGIN - FOOTER
