@@ -36,7 +36,7 @@ def double(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[El
 
 
 def make(url: str, **options: Any) -> ElevenLabsBackend:
-    return ElevenLabsBackend(base_url=url, timeout=1.5, **options)
+    return ElevenLabsBackend(**{"base_url": url, "timeout": 20, **options})
 
 
 def ctx(tmp_path: Path, name: str = "job") -> JobContext:
@@ -86,8 +86,10 @@ def test_provider_failures_are_told_apart(
 ) -> None:
     d, url = double
     d.next_faults.append(fault)
-    with pytest.raises(error) as caught:
-        make(url).generate_sound(SoundRequest(prompt="door slam", duration=1.0), ctx(tmp_path))
+    with pytest.raises(error) as caught:  # the double answers "slow" after 3 s
+        make(url, timeout=1.5 if fault == "slow" else 20).generate_sound(
+            SoundRequest(prompt="door slam", duration=1.0), ctx(tmp_path)
+        )
     if fault == "429":
         assert caught.value.retry_after == 1.0  # type: ignore[attr-defined]
     if fault == "quota":

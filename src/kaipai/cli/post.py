@@ -165,7 +165,7 @@ _register(
     ExportFormat.jianying,
     "A 剪映 (JianYing Pro / CapCut) draft folder: picture, dialogue, music, ambience and effects tracks and the "
     "subtitles as a text track, media copied inside it. Copy the folder into 剪映's drafts folder to open it. "
-    "Needs pip install 'kaipai[jianying]'.",
+    "Needs pip install 'kaipai\\[jianying]'.",
 )
 
 
