@@ -183,7 +183,7 @@ def test_provider_trouble_on_submit_is_sent_once_and_classified(
 
 
 def test_trouble_while_polling_is_ridden_out(double: ArkDouble, tmp_path: Path) -> None:
-    ctx, _, _ = job_context(tmp_path, on_job_id=lambda t: double.next_faults.extend(["500", "garbage", "429"]))
+    ctx, _, _ = job_context(tmp_path, on_job_id=lambda t: double.next_faults.extend(["500", "garbage", "slow"]))
     assert backend(double).generate_video(clip(tmp_path), ctx).files and double.submissions == 1
 
 
