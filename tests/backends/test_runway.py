@@ -182,7 +182,7 @@ def test_a_safety_failure_is_a_refusal_and_an_internal_one_is_submitted_afresh(
         backend(double).generate_video(clip(tmp_path, prompt="FORBIDDEN"), ctx)
     double.failure_code = "INTERNAL.BAD_OUTPUT.CODE01"
     ctx, recorded, _ = job_context(tmp_path)
-    with pytest.raises(TransientError, match="INTERNAL.BAD_OUTPUT"):
+    with pytest.raises(TransientError, match=r"INTERNAL\.BAD_OUTPUT"):
         backend(double).generate_video(clip(tmp_path), ctx)
     double.failure_code = None
     again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])

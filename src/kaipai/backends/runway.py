@@ -72,7 +72,7 @@ def translate(exc: Exception) -> BackendError | None:
 
 
 def is_refusal(code: str) -> bool:
-    return code.startswith("SAFETY.") or code.startswith("INPUT_PREPROCESSING.SAFETY")
+    return code.startswith(("SAFETY.", "INPUT_PREPROCESSING.SAFETY"))
 
 
 class RunwayBackend(Backend):
