@@ -33,7 +33,7 @@ from kaipai.backends.base import (
 )
 
 #: Keys of a catalog entry that are catalog data, not fields of a :class:`CapabilitySheet`.
-CATALOG_KEYS = frozenset({"variants", "prices", "ids", "silent_factor", "min_pixels", "notes"})
+CATALOG_KEYS = frozenset({"variants", "prices", "ids", "silent_factor", "min_pixels", "camera_commands", "notes"})
 
 
 @functools.cache

@@ -299,9 +299,13 @@ def run_task(
 # --------------------------------------------------------------------------- results
 
 
+class ExpiredResult(BackendError):
+    """A result link that no longer works. Providers that can hand out a fresh link catch it and ask again."""
+
+
 def expired_result(provider: str, status: int, reason: str = "") -> BackendError:
     """The error for a result whose link has expired (or was never ours): clear, and not retried."""
-    return BackendError(
+    return ExpiredResult(
         f"{provider}'s result link no longer works (HTTP {status}); result links expire soon after a job "
         "finishes, so the file is lost — render again to regenerate it",
         provider_reason=reason,
