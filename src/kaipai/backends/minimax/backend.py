@@ -88,16 +88,9 @@ class MiniMaxBackend(Backend):
 
     def sheet_id(self, capability: Capability) -> str:
         model = self.model or sheets.default_model("minimax", capability)
-        if capability != Capability.video or "@" in model:
+        if capability != Capability.video:
             return model
-        if sheets.entry("minimax", f"{model}@{self.tier}") is not None:
-            return f"{model}@{self.tier}"
-        tiers = [sid.split("@")[1] for sid in sheets.sheet_ids("minimax") if sid.startswith(model + "@")]
-        if len(tiers) == 1 and "resolution" not in self.options:
-            return f"{model}@{tiers[0]}"
-        if tiers:
-            raise NotConfigured(f"{model} does not make {self.tier}; choose a resolution of: {', '.join(tiers)}")
-        return model  # a newer model, described under options.sheet
+        return sheets.variant_id("minimax", model, self.tier, chosen="resolution" in self.options)
 
     def describe(self, capability: Capability) -> CapabilitySheet:
         overrides = (self.options.get("sheet") or {}).get(capability.value)

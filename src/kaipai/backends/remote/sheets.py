@@ -56,6 +56,21 @@ def sheet_ids(provider: str) -> list[str]:
     return out
 
 
+def variant_id(provider: str, model: str, variant: str, chosen: bool = True) -> str:
+    """``model@variant``; a model with one variant gets that one unless another was ``chosen`` on purpose.
+
+    A model the catalog does not know is returned as it is (described under ``options.sheet``).
+    """
+    if "@" in model or entry(provider, f"{model}@{variant}") is not None:
+        return model if "@" in model else f"{model}@{variant}"
+    offered = [sid.split("@", 1)[1] for sid in sheet_ids(provider) if sid.startswith(model + "@")]
+    if len(offered) == 1 and not chosen:
+        return f"{model}@{offered[0]}"
+    if offered:
+        raise NotConfigured(f"{model} does not make {variant}; choose a resolution of: {', '.join(offered)}")
+    return model
+
+
 def entry(provider: str, sheet_id: str) -> dict[str, Any] | None:
     """The catalog entry of ``sheet_id`` with its variant laid over it (catalog keys included), or None."""
     sheets = _raw(provider).get("sheets") or {}
