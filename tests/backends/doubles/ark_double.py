@@ -84,6 +84,7 @@ class ArkDouble:
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     base_url: str = ""
+    colour: tuple[int, int, int] | None = None  # the clips' tint, to tell providers apart in a film
 
     async def fault(self) -> Response | None:
         with self.lock:
@@ -168,7 +169,10 @@ class ArkDouble:
             if name.endswith(".jpeg"):
                 return Response(png_bytes(96, 54), media_type="image/png")
             sound = request.query_params.get("sound") == "1"
-            return Response(mp4_with_sound_bytes() if sound else mp4_bytes(), media_type="video/mp4")
+            return Response(
+                mp4_with_sound_bytes(colour=self.colour) if sound else mp4_bytes(colour=self.colour),
+                media_type="video/mp4",
+            )
 
         return app
 

@@ -81,6 +81,7 @@ class MiniMaxDouble:
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Any = field(default_factory=lambda: itertools.count(106916112212032))
     base_url: str = ""
+    colour: tuple[int, int, int] | None = None  # the clips' tint, to tell providers apart in a film
 
     async def fault(self) -> Response | None:
         with self.lock:
@@ -141,7 +142,7 @@ class MiniMaxDouble:
             if time.time() > float(request.query_params.get("Expires", "0")):
                 return Response("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>", 403)
             self.downloads.append((name, time.time()))
-            return Response(mp4_bytes(), media_type="video/mp4")
+            return Response(mp4_bytes(colour=self.colour), media_type="video/mp4")
 
         @app.post("/v1/t2a_v2")
         async def t2a(request: Request) -> Response:

@@ -70,6 +70,7 @@ class VeoDouble:
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     base_url: str = ""
+    colour: tuple[int, int, int] | None = None  # the clips' tint, to tell providers apart in a film
 
     async def fault(self) -> Response | None:
         with self.lock:
@@ -130,7 +131,7 @@ class VeoDouble:
             if made is None or time.time() > made + self.url_ttl:
                 return status(404, "NOT_FOUND", f"File files/{file_id} does not exist.")
             self.downloads.append((file_id, time.time()))
-            return Response(mp4_with_sound_bytes(), media_type="video/mp4")
+            return Response(mp4_with_sound_bytes(colour=self.colour), media_type="video/mp4")
 
         return app
 
