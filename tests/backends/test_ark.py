@@ -301,3 +301,14 @@ def test_scaling_up_reaches_the_minimum_and_keeps_the_shape(width: int, height: 
     scale = (least / (width * height)) ** 0.5
     assert w * h >= least and w % 8 == 0 and h % 8 == 0
     assert 0 <= w - width * scale < 8 and 0 <= h - height * scale < 8
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [("429", TransientError), ("500", TransientError), ("garbage", TransientError), ("limit", AccountError)],
+)
+def test_provider_trouble_on_a_keyframe(double: ArkDouble, tmp_path: Path, fault: str, error: type) -> None:
+    double.next_faults = [fault]
+    with pytest.raises(error):
+        backend(double).generate_image(ImageRequest(prompt="dawn", width=1280, height=720), job_context(tmp_path)[0])
+    assert sum(1 for m, p in double.requests if m == "POST" and p.endswith("/images/generations")) == 1

@@ -230,3 +230,14 @@ def test_speech_refusals_and_unknown_voices(double: MiniMaxDouble, tmp_path: Pat
 def test_every_clone_id_is_one_minimax_accepts(character_id: str, sample: bytes) -> None:
     voice_id = clone_id(character_id, sample)
     assert VOICE_ID.match(voice_id) and voice_id == clone_id(character_id, sample)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [("429", TransientError), ("500", TransientError), ("garbage", TransientError), ("balance", AccountError)],
+)
+def test_provider_trouble_on_a_line(double: MiniMaxDouble, tmp_path: Path, fault: str, error: type) -> None:
+    double.next_faults = [fault]
+    with pytest.raises(error):
+        backend(double).synthesize(line(), job_context(tmp_path)[0])
+    assert double.speech == []

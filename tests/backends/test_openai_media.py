@@ -178,7 +178,12 @@ def test_a_local_image_server_gets_seed_and_negative_prompt_and_any_size(double:
         backend.generate_image(request, job_context(tmp_path)[0])
 
 
-def test_an_image_refusal_is_never_retried(double: MediaDouble, tmp_path: Path) -> None:
+def test_an_image_refusal_is_never_retried_and_a_garbled_reply_is_transient(
+    double: MediaDouble, tmp_path: Path
+) -> None:
+    double.next_faults = ["garbage"]
+    with pytest.raises(TransientError, match="not JSON"):
+        images(double, local_params=False).generate_image(frame(tmp_path), job_context(tmp_path)[0])
     with pytest.raises(RefusedError, match=r"content_policy_violation.*safety system"):
         images(double, local_params=False).generate_image(frame(tmp_path, prompt="FORBIDDEN"), job_context(tmp_path)[0])
 
