@@ -60,20 +60,28 @@ def failure_from(status: int, body: Any, headers: Any = None) -> HttpFailure:
     if isinstance(body, dict):
         inner: Any = body.get("error", body.get("detail", body))
         if isinstance(inner, dict):
-            code = str(inner.get("code") or inner.get("reason") or inner.get("status") or inner.get("error") or "")
+            code = _name(inner)
             message = str(inner.get("message") or inner.get("msg") or "")
         elif isinstance(inner, list):  # FastAPI validation errors
             message = "; ".join(str(i.get("msg", i)) if isinstance(i, dict) else str(i) for i in inner)
         elif inner is not None:
             message = str(inner)
-        if not code and "code" in body and not isinstance(body.get("code"), dict):
-            code = str(body.get("reason") or body.get("code") or "")
+        if not code and inner is not body:
+            code = _name(body, ("code", "reason", "status"))
     elif body is not None:
         message = str(body)
     retry = None
     if headers is not None:
         retry = retry_after_seconds(headers.get("retry-after"))
     return HttpFailure(status, code, short(message, 300), retry, body)
+
+
+def _name(fields: dict[str, Any], keys: tuple[str, ...] = ("code", "reason", "status", "error")) -> str:
+    """The error's name: a word (``RESOURCE_EXHAUSTED``, ``FieldUnwanted``) before a number (``429``)."""
+    found = [fields.get(k) for k in keys]
+    found = [v for v in found if v not in (None, "") and not isinstance(v, (dict, list, bool))]
+    words = [str(v) for v in found if not str(v).lstrip("-").isdigit()]
+    return (words or [str(v) for v in found] or [""])[0]
 
 
 def status_error(provider: str, failure: HttpFailure, key_hint: str = "") -> BackendError:
