@@ -35,9 +35,14 @@ pytest.importorskip("volcenginesdkarkruntime")
 
 from kaipai.backends.ark import ArkBackend
 
-FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 1}
+FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 5}
 PRO = "doubao-seedance-1-0-pro-250528"
 SOUND = "doubao-seedance-1-5-pro-251215"
+
+
+def stall(fault: str) -> dict[str, float]:
+    """A client timeout shorter than the double's stall, only where the double stalls."""
+    return {"timeout": 0.5} if fault == "slow" else {}
 
 
 class Killed(Exception):
@@ -175,7 +180,7 @@ def test_provider_trouble_on_submit_is_sent_once_and_classified(
     double.next_faults = [fault]
     ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(error, match=pattern) as info:
-        backend(double).generate_video(clip(tmp_path), ctx)
+        backend(double, **stall(fault)).generate_video(clip(tmp_path), ctx)
     assert recorded == [] and posts(double) == 1  # the SDK's own retries are off: one POST, never a second task
     assert info.value.transient == (error is TransientError)
     if fault == "429":
@@ -184,7 +189,7 @@ def test_provider_trouble_on_submit_is_sent_once_and_classified(
 
 def test_trouble_while_polling_is_ridden_out(double: ArkDouble, tmp_path: Path) -> None:
     ctx, _, _ = job_context(tmp_path, on_job_id=lambda t: double.next_faults.extend(["500", "garbage", "slow"]))
-    assert backend(double).generate_video(clip(tmp_path), ctx).files and double.submissions == 1
+    assert backend(double, timeout=1).generate_video(clip(tmp_path), ctx).files and double.submissions == 1
 
 
 def test_refusals_on_submit_and_in_the_task_are_never_retried(double: ArkDouble, tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ openai = pytest.importorskip("openai")
 from kaipai.backends.openai.images import OpenAIImageBackend  # noqa: E402
 from kaipai.backends.openai.speech import OpenAISpeechBackend  # noqa: E402
 
-FAST = {"timeout": 1}
+FAST = {"timeout": 5}
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_provider_trouble_is_sent_once_and_classified(
 ) -> None:
     double.next_faults = [fault]
     with pytest.raises(error, match=pattern) as info:
-        speech(double).synthesize(line(), job_context(tmp_path)[0])
+        speech(double, **({"timeout": 0.5} if fault == "slow" else {})).synthesize(line(), job_context(tmp_path)[0])
     assert len(double.log) == 1  # the SDK's own retries are off
     if fault == "429":
         assert info.value.retry_after == 3

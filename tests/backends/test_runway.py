@@ -32,7 +32,12 @@ runwayml = pytest.importorskip("runwayml")
 
 from kaipai.backends.runway import RunwayBackend  # noqa: E402
 
-FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 1}
+FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 5}
+
+
+def stall(fault: str) -> dict[str, float]:
+    """A client timeout shorter than the double's stall, only where the double stalls."""
+    return {"timeout": 0.5} if fault == "slow" else {}
 
 
 class Killed(Exception):
@@ -163,7 +168,7 @@ def test_provider_trouble_on_submit_is_sent_once(
     double.next_faults = [fault]
     ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(error, match=pattern) as info:
-        backend(double).generate_video(clip(tmp_path), ctx)
+        backend(double, **stall(fault)).generate_video(clip(tmp_path), ctx)
     assert recorded == [] and posts(double) == 1  # the SDK's retries are off
     if fault == "429":
         assert info.value.retry_after == 3
@@ -171,7 +176,7 @@ def test_provider_trouble_on_submit_is_sent_once(
 
 def test_trouble_while_polling_is_ridden_out(double: RunwayDouble, tmp_path: Path) -> None:
     ctx, _, _ = job_context(tmp_path, on_job_id=lambda task: double.next_faults.extend(["502", "garbage", "slow"]))
-    assert backend(double).generate_video(clip(tmp_path), ctx).files and double.submissions == 1
+    assert backend(double, timeout=1).generate_video(clip(tmp_path), ctx).files and double.submissions == 1
 
 
 def test_a_safety_failure_is_a_refusal_and_an_internal_one_is_submitted_afresh(

@@ -30,7 +30,12 @@ genai = pytest.importorskip("google.genai")
 
 from kaipai.backends.veo import VeoBackend  # noqa: E402
 
-FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 1}
+FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 5}
+
+
+def stall(fault: str) -> dict[str, float]:
+    """A client timeout shorter than the double's stall, only where the double stalls."""
+    return {"timeout": 0.5} if fault == "slow" else {}
 
 
 class Killed(Exception):
@@ -151,7 +156,7 @@ def test_provider_trouble_on_submit(double: VeoDouble, tmp_path: Path, fault: st
     double.next_faults = [fault]
     ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(error, match=pattern) as info:
-        backend(double).generate_video(clip(tmp_path), ctx)
+        backend(double, **stall(fault)).generate_video(clip(tmp_path), ctx)
     assert recorded == [] and sum(1 for m, _ in double.requests if m == "POST") == 1
     if fault == "429":
         assert info.value.retry_after == 3
@@ -159,7 +164,7 @@ def test_provider_trouble_on_submit(double: VeoDouble, tmp_path: Path, fault: st
 
 def test_trouble_while_polling_is_ridden_out(double: VeoDouble, tmp_path: Path) -> None:
     ctx, _, _ = job_context(tmp_path, on_job_id=lambda name: double.next_faults.extend(["500", "garbage", "slow"]))
-    assert backend(double).generate_video(clip(tmp_path), ctx).files and double.submissions == 1
+    assert backend(double, timeout=1).generate_video(clip(tmp_path), ctx).files and double.submissions == 1
 
 
 def test_a_filtered_clip_is_a_refusal_and_an_internal_failure_is_submitted_afresh(

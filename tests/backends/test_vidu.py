@@ -26,7 +26,12 @@ from tests.backends.doubles.jobs import job_context
 from tests.backends.doubles.server import png_bytes, serve
 from tests.backends.doubles.vidu_double import KEY, ViduDouble
 
-FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 1}
+FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 5}
+
+
+def stall(fault: str) -> dict[str, float]:
+    """A client timeout shorter than the double's stall, only where the double stalls."""
+    return {"timeout": 0.5} if fault == "slow" else {}
 
 
 class Killed(Exception):
@@ -138,7 +143,7 @@ def test_provider_trouble_on_submit(double: ViduDouble, tmp_path: Path, fault: s
     double.next_faults = [fault]
     ctx, recorded, _ = job_context(tmp_path)
     with pytest.raises(error, match=pattern) as info:
-        backend(double).generate_video(clip(tmp_path), ctx)
+        backend(double, **stall(fault)).generate_video(clip(tmp_path), ctx)
     assert recorded == [] and double.submissions == 0
     if fault == "429":
         assert info.value.retry_after == 3

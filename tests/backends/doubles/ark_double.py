@@ -75,7 +75,7 @@ class ArkDouble:
     url_ttl: float = 60.0
     next_faults: list[str] = field(default_factory=list)
     fail_task_code: str | None = None
-    slow_seconds: float = 3.0
+    slow_seconds: float = 1.5
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     images: list[dict[str, Any]] = field(default_factory=list)
     submissions: int = 0

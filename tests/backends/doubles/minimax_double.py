@@ -70,7 +70,7 @@ class MiniMaxDouble:
     expire_first_links: int = 0
     next_faults: list[str] = field(default_factory=list)
     fail_task_code: int | None = None
-    slow_seconds: float = 3.0
+    slow_seconds: float = 1.5
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[int, dict[str, Any]] = field(default_factory=dict)
     cloned: dict[str, int] = field(default_factory=dict)

@@ -63,7 +63,7 @@ class MediaDouble:
     flavour: str = "openai"
     url_ttl: float = 60.0
     next_faults: list[str] = field(default_factory=list)
-    slow_seconds: float = 3.0
+    slow_seconds: float = 1.5
     log: list[dict[str, Any]] = field(default_factory=list)
     downloads: list[str] = field(default_factory=list)
     files: dict[str, float] = field(default_factory=dict)

@@ -51,7 +51,7 @@ class RunwayDouble:
     url_ttl: float = 60.0
     next_faults: list[str] = field(default_factory=list)
     failure_code: str | None = None
-    slow_seconds: float = 3.0
+    slow_seconds: float = 1.5
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     uploads: dict[str, int] = field(default_factory=dict)
     submissions: int = 0

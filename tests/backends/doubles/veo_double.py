@@ -61,7 +61,7 @@ class VeoDouble:
     polls_to_finish: int = 2
     url_ttl: float = 60.0
     next_faults: list[str] = field(default_factory=list)
-    slow_seconds: float = 3.0
+    slow_seconds: float = 1.5
     operations: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, float] = field(default_factory=dict)
     submissions: int = 0

@@ -77,7 +77,7 @@ class ViduDouble:
     url_ttl: float = 3600.0
     next_faults: list[str] = field(default_factory=list)
     fail_code: str | None = None
-    slow_seconds: float = 3.0
+    slow_seconds: float = 1.5
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     submissions: int = 0
     downloads: list[tuple[str, float]] = field(default_factory=list)
