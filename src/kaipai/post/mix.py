@@ -219,7 +219,9 @@ def audio_chain(
             continue
         bus(g, items, total, f"{name}_bus")
         duck = DUCK if name == "music" else BED_DUCK
-        g.chains.append(f"[{name}_bus][sc_{name}]sidechaincompress={duck}[{name}_ducked]")
+        # the key padded, so the bus alone decides where the stem ends (to the sample)
+        g.chains.append(f"[sc_{name}]apad[key_{name}]")
+        g.chains.append(f"[{name}_bus][key_{name}]sidechaincompress={duck}[{name}_ducked]")
         uses = [*([f"{name}_mix"] if want_mix else []), *([f"{name}_out"] if name in outputs else [])]
         _split(g, f"{name}_ducked", uses)
         if name in outputs:
@@ -239,6 +241,10 @@ def audio_chain(
                 f"{merged}amerge=inputs={len(mixed)},pan=stereo|c0={lefts}|c1={rights},atrim=end_sample={total}[mix]"
             )
         labels["mix"] = "mix"
+    for name in STEMS:  # every stem exactly the film's length
+        if name in labels:
+            g.chains.append(f"[{labels[name]}]apad=whole_len={total},atrim=end_sample={total}[{name}_exact]")
+            labels[name] = f"{name}_exact"
     return labels
 
 
