@@ -103,6 +103,12 @@ def print_summary(summary: Any) -> None:
         console.print(f"shot durations set from the voices: {', '.join(summary.durations_updated)}")
     for node, reason in summary.failures.items():
         console.print(f"  [red]✗[/] {node}: {reason}", highlight=False)
+    _print_notes(summary)
+
+
+def _print_notes(summary: Any) -> None:
+    for shot, note in summary.notes.items():
+        console.print(f"  [yellow]![/] {shot}: {note}", highlight=False)
 
 
 def _status_table(nodes: list[Any], title: str) -> Table:
@@ -148,6 +154,7 @@ def _print_plan(summary: Any, title: str) -> None:
     for n in summary.nodes:
         if n.state in ("blocked", "failed") and n.reason:
             console.print(f"  [{STATE_STYLE[n.state]}]{n.state}[/] {n.node}: {n.reason}", highlight=False)
+    _print_notes(summary)
 
 
 @app.command(rich_help_panel="Render")
