@@ -177,7 +177,7 @@ def render(
         None,
         "--stage",
         help="Only these stages (repeatable), "
-        "e.g. --stage voice --stage keyframe to review stills before paying for video.",
+        "e.g. --stage voice --stage keyframe to review stills (end keyframes too) before paying for video.",
     ),
     shot: list[str] | None = typer.Option(None, "--shot", help="Only these shots (repeatable)."),
     cut: bool = typer.Option(
@@ -322,8 +322,9 @@ def retake(
     stage: RetakeStage = typer.Option(
         RetakeStage.clip,
         "--stage",
-        help="What to retake: voice (every line of the shot), keyframe, clip, lipsync or music "
-        "(the cue starting at the shot); a character id retakes their reference sheet.",
+        help="What to retake: voice (every line of the shot), keyframe, end_keyframe (the last frame of a shot "
+        "with end:), clip, lipsync or music (the cue starting at the shot); a character id retakes their "
+        "reference sheet.",
     ),
     seed: int | None = typer.Option(
         None, "--seed", min=0, max=2**32 - 1, help="Seed of the new take (default: a fresh random one)."

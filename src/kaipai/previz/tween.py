@@ -56,6 +56,7 @@ def figures_at(start: list[Figure], end: list[Figure], e: float, width: int) -> 
                 a.colour,
             )
         )
+    out = [f for f in out if -f.head * 1.1 < f.x < width + f.head * 1.1]  # nobody off stage, nor their name tag
     out.sort(key=lambda f: (DEPTHS.index(f.depth), f.head))
     return out
 
