@@ -179,3 +179,17 @@ def take_request(f: Film, take_id: int) -> dict[str, Any]:
 def _log_requests(doc: Document, path: str) -> None:
     for choice in doc.backends.values():
         choice.options["requests"] = path
+
+
+def test_giving_a_shot_an_end_re_renders_that_shot_alone(film) -> None:
+    f = film(per_cap={"video": {"first_last_frame": True}})
+    assert render(f.paths, settings=f.settings).ok
+
+    def father_comes_in(doc: Document) -> None:  # the father's sheet is filed under S3, where he is first framed
+        doc.shot("S2").end = ShotEnd(  # type: ignore[union-attr]
+            composition=[Placement(character="lin", third="left"), Placement(character="father", third="right")]
+        )
+
+    update(f.paths.document, father_comes_in)
+    stale = {s.node for s in status(f.paths) if s.state != "current"}
+    assert stale == {"S2/end_keyframe", "S2/clip", "S2/lipsync"}

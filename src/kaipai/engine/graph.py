@@ -121,17 +121,24 @@ def build_graph(doc: Document, routes: Mapping[str, ShotRoute] | None = None) ->
 
 def sheet_nodes(doc: Document) -> dict[str, Node]:
     """A reference sheet for each character seen in frame who has no reference images of their own
-    (the director's pictures win), keyed by character id and filed under the first shot showing them."""
+    (the director's pictures win), keyed by character id and filed under the first shot showing them
+    at its start — or, for someone seen only where shots end, the first shot ending on them. (A sheet's
+    node is part of its key: a shot that gains an end never moves anyone's sheet.)"""
     out: dict[str, Node] = {}
-    for position, shot in enumerate(doc.ordered_shots()):
-        ends = shot.end.composition if shot.end is not None and shot.end.composition is not None else []
-        for p in [*shot.composition, *ends]:
-            character = doc.character(p.character)
-            if character is None or character.reference_images or character.id in out:
-                continue
-            nid = node_id(shot.id, "sheet", character.id)
-            out[character.id] = Node(nid, shot.id, "sheet", character.id, (), position)
-    return out
+    shots = doc.ordered_shots()
+    for at_end in (False, True):
+        for position, shot in enumerate(shots):
+            if at_end:
+                framed = shot.end.composition if shot.end is not None and shot.end.composition is not None else []
+            else:
+                framed = shot.composition
+            for p in framed:
+                character = doc.character(p.character)
+                if character is None or character.reference_images or character.id in out:
+                    continue
+                nid = node_id(shot.id, "sheet", character.id)
+                out[character.id] = Node(nid, shot.id, "sheet", character.id, (), position)
+    return dict(sorted(out.items(), key=lambda kv: kv[1].position))
 
 
 def music_cues(doc: Document) -> list[tuple[Shot, list[Shot]]]:
