@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from kaipai.document.models import Document, Shot, frames
+from kaipai.document.models import Document, Shot, frames, line_timings
 from kaipai.engine.stages import CAPABILITY
 
 LEAD_IN = 0.3  # silence before the first line
@@ -123,20 +123,14 @@ class LinePlacement:
 
 
 def place_lines(shot: Shot, durations: dict[str, float]) -> list[LinePlacement]:
-    """Where each line sits in the shot: at its ``offset``, else after the previous one."""
+    """Where each line sits in the shot: at its ``offset``, a dual line over the speech before it,
+    else after the previous one (:func:`~kaipai.document.models.line_timings`)."""
     framed = {p.character for p in shot.composition}
-    cursor = LEAD_IN
-    placed: list[LinePlacement] = []
-    for line in shot.dialogue:
-        start = line.offset if line.offset is not None else cursor
-        end = round(start + durations.get(line.id, 0.0), 4)
-        placed.append(
-            LinePlacement(
-                line.id, line.speaker, round(start, 4), end, line.delivery.value == "on" and line.speaker in framed
-            )
-        )
-        cursor = max(cursor, end + GAP)
-    return placed
+    timings = line_timings(shot.dialogue, [durations.get(d.id, 0.0) for d in shot.dialogue], LEAD_IN, GAP)
+    return [
+        LinePlacement(line.id, line.speaker, start, end, line.delivery.value == "on" and line.speaker in framed)
+        for line, (start, end) in zip(shot.dialogue, timings, strict=True)
+    ]
 
 
 def effective_duration(shot: Shot, durations: dict[str, float] | None) -> float:
