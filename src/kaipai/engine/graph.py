@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from kaipai.document.models import Document, Shot, frames, line_timings
+from kaipai.document.lines import line_timings
+from kaipai.document.models import Document, Shot, frames
 from kaipai.engine.stages import CAPABILITY
 
 LEAD_IN = 0.3  # silence before the first line
@@ -124,7 +125,7 @@ class LinePlacement:
 
 def place_lines(shot: Shot, durations: dict[str, float]) -> list[LinePlacement]:
     """Where each line sits in the shot: at its ``offset``, a dual line over the speech before it,
-    else after the previous one (:func:`~kaipai.document.models.line_timings`)."""
+    else after the previous one (:func:`~kaipai.document.lines.line_timings`)."""
     framed = {p.character for p in shot.composition}
     timings = line_timings(shot.dialogue, [durations.get(d.id, 0.0) for d in shot.dialogue], LEAD_IN, GAP)
     return [

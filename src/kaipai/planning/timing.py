@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from kaipai.document.models import DialogueLine, line_timings
+from kaipai.document.lines import line_timings
+from kaipai.document.models import DialogueLine
 from kaipai.planning.names import cjk_count, has_cjk, latin_words
 
 ZH_CHARS_PER_SECOND = 4.5
