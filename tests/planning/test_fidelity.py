@@ -267,3 +267,16 @@ def test_descriptions_do_not_end_in_a_colon_and_a_stop() -> None:
     text = words(shots)
     assert "call:." not in text and "--." not in text and ":," not in text
     assert any(s.description.endswith("Anna takes the phone call.") for s in shots)
+
+
+def test_a_speech_is_framed_as_a_whole_and_a_voice_over_stays_one_when_it_continues() -> None:
+    doc = imported(
+        "INT. HALL - NIGHT\n\nANNA\nListen to me.\n(shouting)\nGet out!\n\nBEN\nNo.\n\n"
+        "Ben leaves.\n\nANNA (V.O.)(CONT'D)\nHe never came back.\n"
+    )
+    shots = planned(doc)
+    anna = next(s for s in shots if s.dialogue and s.dialogue[0].id == "S01-L1")
+    assert [d.id for d in anna.dialogue] == ["S01-L1", "S01-L1-2"]
+    assert anna.size.value == "CU" and anna.move.value == "push_in"  # the cry in its last part frames it close
+    (later,) = [d for s in shots for d in s.dialogue if d.id == "S01-L3"]
+    assert later.delivery == Delivery.vo  # (V.O.)(CONT'D) is still a voice-over, not a line on screen

@@ -113,6 +113,8 @@ def speech_beats(doc: Document, scene: Scene, el: Element, n: int, speaker: str)
         )
     )
     delivery = {Hearing.on: Delivery.on, Hearing.os: Delivery.os}.get(hearing, Delivery.vo)
+    # The speech is framed as a whole when it starts: a cry in its last part already calls for a close-up.
+    whole = is_emotional(" ".join(t for _, t in parts), " ".join(performance_note(n) for n, _ in parts))
     beats = []
     for k, (note, text) in enumerate((note, text) for note, text in parts if text):
         paren = performance_note(note)
@@ -124,7 +126,8 @@ def speech_beats(doc: Document, scene: Scene, el: Element, n: int, speaker: str)
             delivery=delivery,
             dual=el.dual,
         )
-        spoken = SpokenLine(line, el.dual, is_emotional(text, paren), inner=hearing == Hearing.inner)
+        emotional = whole if k == 0 else is_emotional(text, paren)
+        spoken = SpokenLine(line, el.dual, emotional, inner=hearing == Hearing.inner)
         beats.append(Beat("dialogue", text, spoken))
     return beats
 
