@@ -19,8 +19,15 @@ or a mapping per capability (``{speech: 0.05, video: 0.4}``):
 - ``log``: a file that gets one line per generation the "provider" accepted (its key)
 - ``refuse``: text that makes a prompt or line be refused; ``fail_text``: text that always fails
 - ``media``: ``real`` (default) or ``bytes``; ``seconds_per_char`` of speech (0.18)
+- ``references`` (image 4, others 0): the reference images it takes (its ``max_reference_images``)
+- ``first_last_frame`` (false): its clips take a last frame; ``audio_input`` (false): its clips take the
+  shot's voice and come back lip-synced (a speech-to-video model), with that voice as their sound
+- ``requests``: a file that gets one JSON line per request received (what the engine sent it)
 - ``native_audio``: clips come with their own sound, as Veo or Seedance clips do (an AAC stream of a
   steady 1.5 kHz tone in the MP4, ``Result.metadata["audio"] = True``, ``native_audio`` in the sheet)
+
+Its output follows every input it is given (keyframe, last frame, references, voice), so a
+changed input gives a changed file.
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ from kaipai.backends.base import (
     Result,
     SpeechRequest,
     TransientError,
+    UnsupportedRequest,
     VideoRequest,
 )
 
@@ -85,6 +93,7 @@ class SimulatedBackend(Backend):
         server = options.get("server")
         self.server = Path(server) if server else Path(tempfile.gettempdir()) / "kaipai-simulated-server"
         self.log = Path(options["log"]) if options.get("log") else None
+        self.requests = Path(options["requests"]) if options.get("requests") else None
         self.media = str(options.get("media", "real"))
 
     # ------------------------------------------------------------------ configuration
@@ -107,8 +116,12 @@ class SimulatedBackend(Backend):
             "asynchronous": bool(self._opt("asynchronous", cap, False)),
             "typical_seconds": float(self._opt("latency", cap, 0.0)) or 0.01,
             "deterministic": True,
+            "max_reference_images": int(self._opt("references", cap, 4 if cap == "image" else 0)),
             "native_audio": capability == Capability.video and bool(self._opt("native_audio", cap, False)),
         }
+        if capability == Capability.video:
+            fields["first_last_frame"] = bool(self._opt("first_last_frame", cap, False))
+            fields["audio_input"] = bool(self._opt("audio_input", cap, False))
         extra = (self.options.get("sheet") or {}).get(cap, {})
         fields.update(extra)
         return CapabilitySheet(**fields)
@@ -143,7 +156,7 @@ class SimulatedBackend(Backend):
             from PIL import Image, ImageDraw
 
             path = out / "keyframe.png"
-            tag = f"{request.prompt}|{request.seed}"
+            tag = f"{request.prompt}|{request.seed}" + "".join(f"|{_file_tag(p)}" for p in request.reference_images)
             img = Image.new("RGB", (request.width, request.height), _colour(tag))
             draw = ImageDraw.Draw(img)
             x = int(_unit_float(tag) * request.width)
@@ -154,20 +167,31 @@ class SimulatedBackend(Backend):
         return self._perform("image", request, request.prompt, 1, ctx, produce)
 
     def generate_video(self, request: VideoRequest, ctx: JobContext) -> Result:
-        sound = bool(self._opt("native_audio", "video", False)) and self.media != "bytes"
+        sheet = self.describe(Capability.video)
+        for given, taken, what in (
+            (request.last_image is not None, sheet.first_last_frame, "a last frame (set first_last_frame)"),
+            (request.audio is not None, sheet.audio_input, "a voice (set audio_input)"),
+            (len(request.reference_images) > sheet.max_reference_images, False, "that many reference images"),
+        ):
+            if given and not taken:
+                raise UnsupportedRequest(f"simulated video takes no {what}")
+
+        own = sheet.native_audio and request.audio is None and self.media != "bytes"  # its own sound
 
         def produce(out: Path) -> Result:
-            tag = f"{request.prompt}|{request.seed}|{request.duration}|{_file_tag(request.image)}"
+            inputs = [request.image, request.last_image, *request.reference_images, request.audio]
+            tag = f"{request.prompt}|{request.seed}|{request.duration}" + "".join(f"|{_file_tag(p)}" for p in inputs)
             path = self._video(
-                out / "clip", tag, request.width, request.height, request.fps, request.duration, sound=sound
+                out / "clip", tag, request.width, request.height, request.fps, request.duration, request.audio, own
             )
+            meta: dict[str, Any] = {"lip_synced": True} if request.audio is not None else {}
             return Result(
                 files=[path],
                 duration=request.duration,
                 width=request.width,
                 height=request.height,
                 fps=request.fps,
-                metadata={"audio": True} if sound else {},
+                metadata={**meta, "audio": True} if own else meta,
             )
 
         return self._perform("video", request, request.prompt, request.duration, ctx, produce)
@@ -215,6 +239,7 @@ class SimulatedBackend(Backend):
             raise TransientError(
                 "simulated provider keeps timing out on this request", retry_after=self._retry_after(cap)
             )
+        self._received(request)
         latency = self._latency(cap, key)
         if self._opt("asynchronous", cap, False):
             self._run_async(cap, key, latency, ctx)
@@ -281,6 +306,13 @@ class SimulatedBackend(Backend):
         if rate > 0 and _unit_float(f"{key}:{attempt}") < rate:
             raise TransientError("simulated provider: 503 service busy", retry_after=self._retry_after(cap))
 
+    def _received(self, request: Request) -> None:
+        if self.requests is not None:
+            line = json.dumps({"type": type(request).__name__, **request.model_dump(mode="json")}, ensure_ascii=False)
+            self.requests.parent.mkdir(parents=True, exist_ok=True)
+            with self._lock, open(self.requests, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+
     def _record(self, cap: str, key: str) -> None:
         if self.log is not None:
             self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -291,7 +323,15 @@ class SimulatedBackend(Backend):
                 os.close(fd)
 
     def _video(
-        self, stem: Path, tag: str, width: int, height: int, fps: int, duration: float, sound: bool = False
+        self,
+        stem: Path,
+        tag: str,
+        width: int,
+        height: int,
+        fps: int,
+        duration: float,
+        sound: Path | None = None,
+        tone: bool = False,
     ) -> Path:
         frames = max(1, round(duration * fps))
         if self.media == "bytes":
@@ -308,7 +348,9 @@ class SimulatedBackend(Backend):
             stream = container.add_stream("libx264", rate=fps)
             stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
             stream.options = {"preset": "ultrafast", "crf": "35"}
-            audio = _sound_stream(container) if sound else None
+            if sound is not None:  # a clip that animates a voice comes with that voice
+                _mux_sound(container, sound, duration)
+            own = _sound_stream(container) if tone else None
             img = np.empty((h, w, 3), dtype=np.uint8)
             bar = max(2, w // 12)
             for i in range(frames):
@@ -319,8 +361,8 @@ class SimulatedBackend(Backend):
                     container.mux(packet)
             for packet in stream.encode():
                 container.mux(packet)
-            if audio is not None:
-                _sound_track(container, audio, duration)
+            if own is not None:
+                _sound_track(container, own, duration)
         return path
 
 
@@ -347,6 +389,24 @@ def _sound_track(container: Any, stream: Any, duration: float, rate: int = 48000
         for packet in stream.encode(frame):
             container.mux(packet)
     for packet in stream.encode():
+        container.mux(packet)
+
+
+def _mux_sound(container: Any, sound: Path, duration: float) -> None:
+    """Encode a WAV (cut to ``duration``) as the clip's AAC sound track."""
+    import av
+
+    with wave.open(str(sound), "rb") as fh:
+        rate, channels = fh.getframerate(), fh.getnchannels()
+        pcm = np.frombuffer(fh.readframes(fh.getnframes()), dtype="<i2")
+    mono = pcm.reshape(-1, channels).mean(axis=1).astype("<i2")[: round(duration * rate)]
+    stream = container.add_stream("aac", rate=rate)
+    stream.layout = "mono"
+    frame = av.AudioFrame.from_ndarray(mono.reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = rate
+    for packet in stream.encode(frame):
+        container.mux(packet)
+    for packet in stream.encode(None):
         container.mux(packet)
 
 

@@ -2,7 +2,9 @@
 
 These models are the source of truth shared by every stage. They are strict
 (unknown keys are errors, so a typo in ``kaipai.yaml`` is caught, not ignored)
-and carry enough description for ``kaipai schema`` to document the file.
+and carry enough description for ``kaipai schema`` to document the file. The module is long
+because it is the file's one schema: every field a director can write, with its description,
+sits in one place (helpers that are not fields live beside it, e.g. ``lines.py``).
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class IntExt(str, Enum):
     INT = "INT"
     EXT = "EXT"
     INT_EXT = "INT/EXT"
+    unspecified = "unspecified"  # the heading does not say (.KITCHEN, 场景二：阳台)
 
 
 class TimeOfDay(str, Enum):
@@ -124,6 +127,18 @@ class Delivery(str, Enum):
     on = "on"
     vo = "V.O."
     os = "O.S."
+
+
+class Hearing(str, Enum):
+    """What a voice mark in a speaker's cue means: （OS）, (V.O.), （画外音）…"""
+
+    on = "on"
+    vo = "V.O."  # a voice over the picture
+    os = "O.S."  # off screen: we see who hears it
+    inner = "inner"  # the speaker's thought: heard over their face, lips still
+
+
+SceneKind = Literal["scene", "title", "pov", "montage", "insert"]
 
 
 class ShotKind(str, Enum):
@@ -189,7 +204,17 @@ class Project(Strict):
     resolution: tuple[int, int] = Field(default=(1280, 720), description="Width and height of the master in pixels.")
     fps: int = Field(default=24, ge=1, le=120, description="Frames per second of the master.")
     target_length: float | None = Field(default=None, gt=0, description="Intended running time in seconds.")
-    author: str = ""
+    author: str = Field(default="", description="Who wrote it, from the title page (Author:, 编剧：).")
+    credit: str = Field(default="", description="The credit line above the author, e.g. 'written by'.")
+    source: str = Field(default="", description="What it is based on, e.g. 'based on the novel by …'.")
+    draft_date: str = Field(default="", description="The draft's date as the title page writes it.")
+    contact: str = Field(default="", description="Contact details from the title page.")
+    voice_marks: dict[str, Hearing] = Field(
+        default_factory=dict,
+        description="How a speaker's voice mark is heard, where this script means something else than its "
+        "convention: inner (the speaker's thought over their silent face; （OS） in Chinese scripts), V.O., "
+        "O.S. (off screen; (O.S.) in Fountain, （画外音）) or on. E.g. {OS: O.S.}.",
+    )
     propose_music: bool = Field(
         default=True,
         description="When the screenplay names no music, the planner proposes cues (opening, turns, ending); "
@@ -293,6 +318,12 @@ class Scene(Strict):
     heading: str = Field(description="The scene heading as written, e.g. 'INT. KITCHEN - NIGHT' or '1-1 日 内 客厅'.")
     int_ext: IntExt = IntExt.INT
     time_of_day: TimeOfDay = TimeOfDay.unspecified
+    kind: SceneKind = Field(
+        default="scene",
+        description="What the heading announces: a scene in a place, or a title sequence (a caption card), a "
+        "POV (shots from someone's eyes), a montage (a run of short shots) or an insert (a close detail).",
+    )
+    title: str = Field(default="", description="The scene's title as written, e.g. 《重逢》.")
     location: str | None = Field(default=None, description="Location id.")
     synopsis: str = ""
     characters: list[str] = Field(default_factory=list, description="Character ids present in the scene.")
@@ -327,6 +358,11 @@ class DialogueLine(Strict):
     offset: float | None = Field(
         default=None, ge=0, description="Start inside the shot in seconds; sequential when empty."
     )
+    dual: bool = Field(
+        default=False,
+        description="Spoken at the same time as the speech before it (dual dialogue): it starts where that "
+        "speech starts, and both voices overlap.",
+    )
 
 
 class BackendChoice(Strict):
@@ -349,6 +385,25 @@ class Generation(Strict):
         description="Use the dialogue the video model speaks in its own sound (models with native audio) instead "
         "of the voices-first lines; the shot then lasts as long as its clip.",
     )
+
+
+class ShotEnd(Strict):
+    """Where a shot ends, for motion that follows the storyboard exactly: its last frame is made
+    as a keyframe of its own, and models that take a first and a last frame move from one to the other."""
+
+    composition: list[Placement] | None = Field(
+        default=None,
+        description="Characters in frame at the end of the shot, and where; as at the start when absent, "
+        "nobody when empty.",
+    )
+    description: str = Field(default="", description="What is seen in the last frame (the shot's when empty).")
+    image_prompt: str = Field(default="", description="Prompt for the last frame (derived when empty).")
+
+    @model_validator(mode="after")
+    def _says_something(self) -> ShotEnd:
+        if not (self.composition is not None or self.description.strip() or self.image_prompt.strip()):
+            raise ValueError("end: says nothing; give its composition, description or image_prompt, or remove it")
+        return self
 
 
 class Shot(Strict):
@@ -382,11 +437,29 @@ class Shot(Strict):
     generation: Generation = Field(default_factory=Generation)
     notes: str = Field(default="", description="Director's notes.")
     locked: bool = Field(default=False, description="Approved or hand-edited: re-planning never touches it.")
+    end: ShotEnd | None = Field(
+        default=None, description="Where the shot ends (its last frame); the clip moves from the start to it."
+    )
 
     @property
     def speakers_on_screen(self) -> list[str]:
         framed = {p.character for p in self.composition}
+        if self.end is not None:  # whoever is in frame at either end may speak on screen
+            framed |= {p.character for p in self.end.composition or []}
         return [d.speaker for d in self.dialogue if d.delivery == Delivery.on and d.speaker in framed]
+
+    def end_state(self) -> Shot:
+        """The shot as its last frame shows it: the end's composition and description, no end of its own."""
+        if self.end is None:
+            return self
+        return self.model_copy(
+            update={
+                "composition": list(self.composition if self.end.composition is None else self.end.composition),
+                "description": self.end.description or self.description,
+                "image_prompt": self.end.image_prompt,
+                "end": None,
+            }
+        )
 
 
 class LabelMode(str, Enum):
@@ -569,6 +642,11 @@ def reference_errors(doc: Document) -> list[tuple[Loc, str]]:
             seen_lines[d.id] = loc
             if d.speaker not in char_ids and d.speaker != "narrator":
                 errors.append(((*loc, "speaker"), f"unknown character {d.speaker!r}; use a cast id or 'narrator'"))
+        for j, p in enumerate((sh.end.composition or []) if sh.end else []):
+            if p.character not in char_ids:
+                errors.append(
+                    (("shots", i, "end", "composition", j, "character"), f"unknown character {p.character!r}")
+                )
         for j, p in enumerate(sh.props):
             if p not in prop_ids:
                 errors.append((("shots", i, "props", j), f"unknown prop {p!r}; add it under cast.props"))

@@ -20,7 +20,7 @@ from pathlib import Path
 from fpdf import FPDF
 from PIL import Image
 
-from kaipai.document.models import Document, Shot
+from kaipai.document.models import Document, Scene, Shot
 from kaipai.document.vocabulary import ANGLE, MOVE, NARRATOR, SIZE, TRANSITION, label
 from kaipai.fonts import cjk_font_path
 from kaipai.post.cut import Cut, CutShot
@@ -51,6 +51,12 @@ class Layout:
 
 
 LAYOUTS = {"portrait": Layout("P", 1, 4, True), "landscape": Layout("L", 3, 2, False)}
+
+
+def scene_label(scene: Scene, lang: str) -> str:
+    """``S01  1-1 日 内 客厅 《重逢》``: the scene's id, its heading, and its title when it has one."""
+    title = (f"《{scene.title}》" if lang == "zh" else f"“{scene.title}”") if scene.title else ""
+    return "  ".join(x for x in (scene.id, scene.heading, title) if x)
 
 
 def document_version(doc: Document) -> str:
@@ -175,8 +181,9 @@ def _scene_band(pdf: FPDF, doc: Document, scene_id: str, y: float, width: float,
     pdf.set_text_color(255, 255, 255)
     pdf.set_font("cjk", size=9.5)
     pdf.set_xy(MARGIN + 2, y + 0.8)
-    heading = scene.heading if scene is not None else scene_id
-    pdf.cell(width * 0.55, SCENE_BAND - 2.6, f"{scene_id}   {heading}")
+    lang = "zh" if doc.project.language.value == "zh" else "en"
+    heading = scene_label(scene, lang) if scene is not None else scene_id
+    pdf.cell(width * 0.55, SCENE_BAND - 2.6, _fit(pdf, heading, width * 0.55, 1)[0])
     if scene is not None and scene.ambience:
         pdf.set_font("cjk", size=7.5)
         pdf.set_xy(MARGIN + width * 0.5, y + 0.8)

@@ -7,10 +7,10 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from kaipai.fonts import cjk_font_path
-from kaipai.post.board import storyboard_pdf
+from kaipai.post.board import scene_label, storyboard_pdf
 from kaipai.post.cut import Cut
 
-__all__ = ["contact_sheet", "storyboard_pdf"]
+__all__ = ["contact_sheet", "scene_label", "storyboard_pdf"]
 
 
 def contact_sheet(cut: Cut, stills: dict[str, Path], out: Path, columns: int = 5, thumb: int = 320) -> Path:

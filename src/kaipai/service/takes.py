@@ -286,6 +286,7 @@ def retake(
                     "is not where a character without reference images first appears "
                     "(retake a sheet by the character's id)"
                 ),
+                "end_keyframe": "does not say where it ends (end:)",
             }.get(stage, f"has no {stage}")
             raise _problem(paths, "--stage", f"shot {shot_id} {why}, so there is nothing to retake at that stage")
         forced = {n.id: seed if seed is not None else secrets.randbelow(2**32) for n in targets}
@@ -358,7 +359,10 @@ def circled_media(paths: ProjectPaths) -> dict[str, CircledMedia]:
         mine = {n: t for n, t in circled.items() if t.shot == shot.id}
 
         def take(stage: str, item: str = "", _mine: dict[str, Take] = mine, _sid: str = shot.id) -> Take | None:
-            return _mine.get(node_id(_sid, stage, item))
+            node = node_id(_sid, stage, item)
+            # A node the film no longer has (a lip sync where the clip now comes lip-synced, or
+            # must not be drawn on) leaves its old takes out of the edit.
+            return _mine.get(node) if node in current else None
 
         def media(stage: str, item: str = "") -> Path | None:
             t = take(stage, item)
