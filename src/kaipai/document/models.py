@@ -2,9 +2,9 @@
 
 These models are the source of truth shared by every stage. They are strict
 (unknown keys are errors, so a typo in ``kaipai.yaml`` is caught, not ignored)
-and carry enough description for ``kaipai schema`` to document the file. The module is long
-because it is the file's one schema: every field a director can write, with its description,
-sits in one place (helpers that are not fields live beside it, e.g. ``lines.py``).
+and carry enough description for ``kaipai schema`` to document the file.
+This module is long because it is the file's one schema: every field a director can write, with
+its description, sits in one place (helpers that are not fields live beside it, e.g. ``lines.py``).
 """
 
 from __future__ import annotations
