@@ -19,11 +19,13 @@ from kaipai.backends.base import (
     Backend,
     Capability,
     ImageRequest,
+    JobContext,
     LipsyncRequest,
     MusicRequest,
     Request,
     SpeechRequest,
     VideoRequest,
+    snap_request,
 )
 from kaipai.document.models import Character, Shot
 from tests.backends.doubles.server import mp4_bytes, png_bytes, serve, wav_bytes
@@ -108,7 +110,13 @@ def kling(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     double = KlingDouble()
     with serve(double.app()) as url:
         double.base_url = url
-        yield KlingBackend(base_url=url, **FAST), {Capability.video: typical_requests(tmp / "media")[Capability.video]}
+        backend = KlingBackend(base_url=url, **FAST)
+        requests = typical_requests(tmp / "media")
+        (tmp / "media" / "keyframe.png").write_bytes(png_bytes(480, 300))  # Kling takes 300 px and up
+        clip = snap_request(backend.sheet(Capability.video), requests[Capability.video])
+        made = backend.generate_video(clip, JobContext(out_dir=tmp, key="made-by-kling"))  # type: ignore[arg-type]
+        lipsync = requests[Capability.lipsync].model_copy(update={"clip_source": made.metadata})
+        yield backend, {Capability.video: requests[Capability.video], Capability.lipsync: lipsync}
 
 
 @contextlib.contextmanager

@@ -103,6 +103,11 @@ class CapabilitySheet(BaseModel):
         default=False, description="Video: takes the shot's voice and returns a talking, lip-synced clip."
     )
     languages: list[str] | None = Field(default=None, description="Speech: language codes supported.")
+    parameters: list[str] | None = Field(
+        default=None,
+        description="Optional provider parameters this model takes (e.g. cfg_scale, negative_prompt); a backend "
+        "sends each only to models that list it. None: the backend's own fixed set.",
+    )
     cost_per_unit: float = 0.0
     cost_unit: Literal["request", "image", "second", "character", "token"] = "request"
     currency: str = "USD"
@@ -182,6 +187,11 @@ class SpeechRequest(Request):
     speaker: str = Field(default="", description="Character id or 'narrator'.")
     parenthetical: str = ""
     sample_rate: int = 24000
+    cast: list[Character] = Field(
+        default_factory=list,
+        description="Every character in cast order, so a backend can give each its own default voice "
+        "(not part of the take's key: a backend records the voice it chose).",
+    )
 
 
 class LipsyncRequest(Request):
@@ -196,6 +206,11 @@ class LipsyncRequest(Request):
     shot: Shot | None = None
     characters: list[Character] = Field(default_factory=list)
     fps: int = 24
+    clip_source: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The clip take's provenance (provider, task and video ids, result link), so a lip-sync "
+        "service can reuse a clip it already holds instead of receiving it again.",
+    )
 
 
 class MusicRequest(Request):

@@ -267,7 +267,7 @@ class Engine:
                 ]
                 request = rq.lipsync_request(
                     self.doc, shot, self.store.path(clip.media), self.store.path(audio.media), speakers, 0, choice
-                )
+                ).model_copy(update={"clip_source": dict(clip.metadata)})  # where a service finds the clip
                 media_seconds = float(audio.duration or shot.duration)
             request = snap_request(sheet, request)
             check_request(sheet, request)

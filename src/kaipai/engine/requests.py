@@ -117,6 +117,7 @@ def speech_request(doc: Document, shot: Shot, line_id: str, seed: int, choice: B
         character=doc.character(line.speaker),
         speaker=line.speaker,
         parenthetical=line.parenthetical,
+        cast=list(doc.cast.characters),
         seed=seed,
         model=choice.model,
         options=dict(choice.options),
@@ -245,6 +246,8 @@ _NOT_PARAMS = {
     "video",
     "audio",
     "character",
+    "cast",
+    "clip_source",
 }
 
 

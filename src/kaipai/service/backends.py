@@ -103,8 +103,9 @@ def list_backends(project: Path | None = None) -> list[BackendInfo]:
 def _sheets(name: str, instance: Backend) -> dict[str, CapabilitySheet]:
     if name in SHEET_FILES and sheet_ids(name):
         found: dict[str, CapabilitySheet] = {}
+        region = getattr(instance, "region", None)  # the models and prices of the region it is set to
         for cap in type(instance).capabilities:
-            found.update(sheets_for(name, cap))
+            found.update(sheets_for(name, cap, region))
         return found
     found = {}
     for cap in sorted(type(instance).capabilities, key=lambda c: c.value):

@@ -4,6 +4,12 @@ Providers change durations, sizes and prices more often than code; a sheet is da
 release can update it (and a reader can check it) without touching a backend. Each file
 ``catalog/<provider>.yaml`` holds ``sheets: {id: {CapabilitySheet fields}}``; an id is the
 provider's model name, with ``@mode`` where a mode changes what the model can do (Kling).
+
+A provider with regions lists them under ``regions: {name: {…, default: true}}`` (hosts and the
+region's own ``defaults``). A sheet offered in some regions only says so with ``regions: {name:
+{overrides}}``: the model's name there (Singapore's ``wan2.1-…`` for Beijing's ``wanx2.1-…``), its
+price and currency. A model asked for in a region that does not offer it is a clear configuration
+error; a sheet without ``regions`` is the same everywhere.
 """
 
 from __future__ import annotations
@@ -30,42 +36,104 @@ def _raw(provider: str) -> dict[str, Any]:
     return data
 
 
+def catalog_section(provider: str, section: str) -> dict[str, Any]:
+    """Another top-level table of a provider's catalog (e.g. DashScope's voices per model)."""
+    value = _raw(provider).get(section) or {}
+    return value if isinstance(value, dict) else {}
+
+
 def sheet_ids(provider: str) -> list[str]:
     return list((_raw(provider).get("sheets") or {}).keys())
 
 
-def load_sheet(provider: str, sheet_id: str, overrides: dict[str, Any] | None = None) -> CapabilitySheet:
-    """The sheet ``sheet_id`` of ``provider``, with the project's ``sheet`` overrides applied."""
+def regions(provider: str) -> dict[str, dict[str, Any]]:
+    """The provider's regions and what the backend needs to reach each (hosts); empty without regions."""
+    return {str(k): dict(v or {}) for k, v in (_raw(provider).get("regions") or {}).items()}
+
+
+def region_name(provider: str, asked: str | None) -> str | None:
+    """The region a name or alias means (``intl`` → ``singapore``), the default one for None; None without regions."""
+    known = regions(provider)
+    if not known:
+        return None
+    if not asked:
+        return next((name for name, info in known.items() if info.get("default")), next(iter(known)))
+    wanted = str(asked).strip().lower()
+    for name, info in known.items():
+        if wanted == name or wanted in [str(a).lower() for a in info.get("aliases") or []]:
+            return name
+    names = ", ".join(f"{n} ({', '.join(info.get('aliases') or [])})" for n, info in known.items())
+    raise NotConfigured(f"{provider} has no region {asked!r}; choose one of: {names}")
+
+
+def _find(provider: str, sheet_id: str, region: str | None) -> tuple[str, dict[str, Any]] | None:
+    """The sheet called ``sheet_id``, or the one a region calls by that name (``wan2.1-…`` for ``wanx2.1-…``)."""
     sheets = _raw(provider).get("sheets") or {}
-    if sheet_id not in sheets and overrides and "capability" in overrides:  # a model newer than this release
+    if sheet_id in sheets:
+        return sheet_id, dict(sheets[sheet_id])
+    base, _, mode = sheet_id.partition("@")
+    for sid, fields in sheets.items():
+        if sid.partition("@")[2] != mode:
+            continue
+        local = {r: str((o or {}).get("model", "")) for r, o in (fields.get("regions") or {}).items()}
+        if base in ([local.get(region, "")] if region is not None else local.values()):
+            return sid, dict(fields)
+    return None
+
+
+def offered_in(fields: dict[str, Any], region: str | None) -> bool:
+    where = fields.get("regions")
+    return region is None or not where or region in where
+
+
+def load_sheet(
+    provider: str, sheet_id: str, overrides: dict[str, Any] | None = None, region: str | None = None
+) -> CapabilitySheet:
+    """The sheet ``sheet_id`` of ``provider`` in ``region``, with the project's ``sheet`` overrides applied."""
+    found = _find(provider, sheet_id, region)
+    if found is None and overrides and "capability" in overrides:  # a model newer than this release
         return CapabilitySheet(**{"model": sheet_id.split("@")[0], **overrides})
-    if sheet_id not in sheets:
-        known = ", ".join(sheets) or "none"
+    if found is None:
+        known = ", ".join(s for s in sheet_ids(provider) if offered_in(_raw(provider)["sheets"][s], region)) or "none"
+        where = f" in region {region}" if region else ""
         raise NotConfigured(
-            f"{provider} has no model {sheet_id!r} that kaipai knows; choose one of: {known} "
+            f"{provider} has no model {sheet_id!r}{where} that kaipai knows; choose one of: {known} "
             "(or describe a newer model yourself under options.sheet, with its capability)"
         )
-    fields = {**sheets[sheet_id], **(overrides or {})}
+    sid, fields = found
+    per_region = fields.pop("regions", None) or {}
+    if region is not None and per_region:
+        if region not in per_region:
+            raise NotConfigured(
+                f"{provider} model {sid!r} is not offered in region {region}; it is offered in "
+                f"{', '.join(per_region)}: choose that region (options.region) or another model"
+            )
+        fields.update(per_region[region] or {})
+    fields.update(overrides or {})
     try:
         return CapabilitySheet(**fields)
     except ValidationError as exc:
-        raise NotConfigured(
-            f"{provider} sheet {sheet_id!r}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
-        ) from None
+        raise NotConfigured(f"{provider} sheet {sid!r}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
 
 
-def sheets_for(provider: str, capability: Capability) -> dict[str, CapabilitySheet]:
-    """Every known sheet of one capability (for `kaipai backends`)."""
+def sheets_for(provider: str, capability: Capability, region: str | None = None) -> dict[str, CapabilitySheet]:
+    """Every sheet of one capability offered in ``region`` (for `kaipai backends`)."""
     out = {}
     for sid in sheet_ids(provider):
-        sheet = load_sheet(provider, sid)
+        if not offered_in(_raw(provider)["sheets"][sid], region):
+            continue
+        sheet = load_sheet(provider, sid, region=region)
         if sheet.capability == capability:
             out[sid] = sheet
     return out
 
 
-def default_model(provider: str, capability: Capability) -> str:
-    defaults = _raw(provider).get("defaults") or {}
+def default_model(provider: str, capability: Capability, region: str | None = None) -> str:
+    """The model a capability uses when the document names none: the region's own default first."""
+    defaults = dict(_raw(provider).get("defaults") or {})
+    if region is not None:
+        defaults.update(regions(provider).get(region, {}).get("defaults") or {})
     if capability.value not in defaults:
-        raise UnsupportedRequest(f"{provider} does not do {capability.value}")
+        where = f" in region {region}" if region else ""
+        raise UnsupportedRequest(f"{provider} does not do {capability.value}{where}")
     return str(defaults[capability.value])
