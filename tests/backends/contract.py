@@ -95,7 +95,9 @@ def dashscope(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with serve(double.app()) as url:
         double.base_url = url
         requests = typical_requests(tmp / "media")
-        caps = (Capability.image, Capability.video, Capability.speech)
+        (tmp / "media" / "clip.mp4").write_bytes(mp4_bytes(128, 72, frames=72, fps=24))  # VideoRetalk: 2 s and up
+        (tmp / "media" / "line.wav").write_bytes(wav_bytes(3.0))
+        caps = (Capability.image, Capability.video, Capability.speech, Capability.lipsync)
         yield DashScopeBackend(base_url=url, **FAST), {c: requests[c] for c in caps}
 
 
