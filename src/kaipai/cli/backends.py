@@ -38,6 +38,10 @@ def _sheet_summary(sheet: Any) -> str:
         parts.append(f"≤{sheet.max_reference_images} refs")
     if sheet.native_audio:
         parts.append("native audio")
+    if sheet.audio_input:
+        parts.append("speaks the shot's voice")
+    if sheet.parameters:
+        parts.append("takes " + ",".join(sheet.parameters))
     if sheet.languages:
         parts.append("langs " + ",".join(sheet.languages))
     if sheet.cost_per_unit:

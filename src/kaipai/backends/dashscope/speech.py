@@ -203,6 +203,12 @@ class Enrollment:
         )
         return protocol.reply(response, self.where).get("output") or {}
 
+    def voices(self, prefix: str | None = None) -> list[dict[str, Any]]:
+        """The account's cloned voices (under ``prefix``): ``voice_id``, ``status``, dates."""
+        fields: dict[str, Any] = {"page_index": 0, "page_size": 100, **({"prefix": prefix} if prefix else {})}
+        listed = self._call("list_voice", **fields).get("voice_list") or []
+        return [v for v in listed if isinstance(v, dict)]
+
     def voice_for(self, sample: Path, model: str) -> str:
         """The voice cloned from ``sample`` for ``model``: found among the account's voices, else created."""
         try:
@@ -216,8 +222,7 @@ class Enrollment:
 
     def _find_or_create(self, sample: Path, raw: bytes, model: str) -> str:
         prefix = clone_prefix(raw, model)
-        listed = self._call("list_voice", prefix=prefix, page_index=0, page_size=100).get("voice_list") or []
-        mine = [v for v in listed if isinstance(v, dict) and model in str(v.get("voice_id", ""))]
+        mine = [v for v in self.voices(prefix) if model in str(v.get("voice_id", ""))]
         usable = next((v for v in mine if v.get("status") in ("OK", "DEPLOYING")), None)
         if usable is not None:
             voice_id = str(usable["voice_id"])
