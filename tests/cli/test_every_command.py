@@ -102,6 +102,8 @@ def test_every_command_runs_inside_the_demo_project_without_a_traceback(demo: Pa
             ("reject", ["S01-001", first], False),  # the circled take: refused with a reason, or rejected
             ("circle", ["S01-001", first], True),
             ("cut", [], True),
+            ("verify", ["output/film.mp4"], False),  # says what labels the film carries; exit 1 when unsigned
+            ("verify", ["output/film.mp4", "--json"], False),
             ("backends", [], True),
             ("backends", ["--json"], True),
             ("backends", ["--sheets"], True),
