@@ -218,6 +218,9 @@ def test_the_region_picks_hosts_model_names_and_prices(monkeypatch: pytest.Monke
     (tmp_path / "config.toml").write_text('[dashscope]\nregion = "virginia"\n')
     monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "config.toml"))
     assert DashScopeBackend().region == "virginia"
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("DASHSCOPE_BASE_URL", "https://dashscope-intl.aliyuncs.com")  # an older setting: its region
+    assert DashScopeBackend().region == "singapore"
     with pytest.raises(NotConfigured, match="no region 'hangzhou'"):
         DashScopeBackend(region="hangzhou")
 

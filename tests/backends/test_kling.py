@@ -264,6 +264,9 @@ def test_the_region_picks_the_host_the_prices_and_the_currency(monkeypatch: pyte
     (tmp_path / "config.toml").write_text('[kling]\nregion = "global"\n')
     monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "config.toml"))
     assert KlingBackend().region == "global"
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("KLING_BASE_URL", "https://api-singapore.klingai.com/")  # the host says the region
+    assert KlingBackend().region == "global" and KlingBackend().sheet(Capability.video).currency == "USD"
     with pytest.raises(NotConfigured, match=r"no region 'mars'.*cn.*global"):
         KlingBackend(region="mars")
 

@@ -48,7 +48,7 @@ from kaipai.backends.dashscope.protocol import PROVIDER
 from kaipai.backends.dashscope.uploads import RESOLVE_HEADER, Uploader
 from kaipai.backends.dashscope.voices import default_voice
 from kaipai.backends.remote import tasks
-from kaipai.backends.remote.sheets import default_model, load_sheet, region_name, regions
+from kaipai.backends.remote.sheets import default_model, load_sheet, region_name, region_of_host, regions
 
 MAX_SEED = 2**31 - 1
 MAX_IMAGE_SIDE = 1440
@@ -85,11 +85,10 @@ class DashScopeBackend(Backend):
     def __init__(self, model: str | None = None, **options: Any) -> None:
         super().__init__(model=model, **options)
         self.settings = tasks.PollSettings.from_options(options)
-        self.region = str(
-            region_name("dashscope", options.get("region") or tasks.setting("dashscope", "region", "DASHSCOPE_REGION"))
-        )
-        hosts = regions("dashscope")[self.region]
         explicit = options.get("base_url") or tasks.setting("dashscope", "base_url", "DASHSCOPE_BASE_URL")
+        asked = options.get("region") or tasks.setting("dashscope", "region", "DASHSCOPE_REGION")
+        self.region = str(region_name("dashscope", asked or region_of_host("dashscope", explicit)))
+        hosts = regions("dashscope")[self.region]
         self.base_url = str(explicit or hosts["base_url"]).rstrip("/")
         self.ws_url = str(options.get("ws_url") or (_ws_url(self.base_url) if explicit else hosts["ws_url"]))
         self.speech_protocol = str(options.get("speech_protocol", "websocket"))

@@ -66,6 +66,17 @@ def region_name(provider: str, asked: str | None) -> str | None:
     raise NotConfigured(f"{provider} has no region {asked!r}; choose one of: {names}")
 
 
+def region_of_host(provider: str, base_url: str | None) -> str | None:
+    """The region whose host an explicit ``base_url`` names (``dashscope-intl…`` → singapore), else None."""
+    if not base_url:
+        return None
+    host = str(base_url).split("://", 1)[-1].split("/", 1)[0].lower()
+    for name, info in regions(provider).items():
+        if host and str(info.get("base_url", "")).split("://", 1)[-1].lower() == host:
+            return name
+    return None
+
+
 def _find(provider: str, sheet_id: str, region: str | None) -> tuple[str, dict[str, Any]] | None:
     """The sheet called ``sheet_id``, or the one a region calls by that name (``wan2.1-…`` for ``wanx2.1-…``)."""
     sheets = _raw(provider).get("sheets") or {}
