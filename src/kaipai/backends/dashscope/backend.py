@@ -48,7 +48,15 @@ from kaipai.backends.dashscope.protocol import PROVIDER
 from kaipai.backends.dashscope.uploads import RESOLVE_HEADER, Uploader
 from kaipai.backends.dashscope.voices import default_voice
 from kaipai.backends.remote import tasks
-from kaipai.backends.remote.sheets import default_model, load_sheet, region_name, region_of_host, regions
+from kaipai.backends.remote.sheets import (
+    default_model,
+    load_sheet,
+    provider_model,
+    region_name,
+    region_of_host,
+    regions,
+    sheet_named,
+)
 
 MAX_SEED = 2**31 - 1
 MAX_IMAGE_SIDE = 1440
@@ -107,8 +115,11 @@ class DashScopeBackend(Backend):
         return self.model or default_model("dashscope", capability, self.region)
 
     def describe(self, capability: Capability) -> CapabilitySheet:
+        """The model's sheet in this region, named as the region calls it (Singapore: ``wan2.1-…``)."""
         overrides = (self.options.get("sheet") or {}).get(capability.value)
-        sheet = load_sheet("dashscope", self.model_for(capability), overrides, self.region)
+        sid = sheet_named("dashscope", self.model_for(capability), self.region)
+        sheet = load_sheet("dashscope", sid, overrides, self.region)
+        sheet = sheet.model_copy(update={"model": provider_model("dashscope", sid, self.region)})
         if sheet.capability != capability:
             raise NotConfigured(
                 f"DashScope model {sheet.model!r} does {sheet.capability.value}, not {capability.value}; "

@@ -5,11 +5,20 @@ release can update it (and a reader can check it) without touching a backend. Ea
 ``catalog/<provider>.yaml`` holds ``sheets: {id: {CapabilitySheet fields}}``; an id is the
 provider's model name, with ``@mode`` where a mode changes what the model can do (Kling).
 
-A provider with regions lists them under ``regions: {name: {…, default: true}}`` (hosts and the
-region's own ``defaults``). A sheet offered in some regions only says so with ``regions: {name:
-{overrides}}``: the model's name there (Singapore's ``wan2.1-…`` for Beijing's ``wanx2.1-…``), its
-price and currency. A model asked for in a region that does not offer it is a clear configuration
-error; a sheet without ``regions`` is the same everywhere.
+Beside the sheet fields an entry may carry catalog data that is not part of a sheet:
+
+- ``variants: {name: {fields}}`` — ``model@name`` is the entry with those fields laid over it
+  (Seedance's 480p/720p/1080p tiers differ in sizes and price, nothing else);
+- ``prices: {region: cost_per_unit}`` — the price in each region the provider sells in, in the
+  currency that ``regions: {region: {currency, base_url}}`` at the top of the file names;
+- ``ids: {region: model id}`` — where a region names the model differently (BytePlus drops
+  Volcengine's ``doubao-`` prefix; DashScope Singapore says ``wan2.1-…`` for Beijing's ``wanx2.1-…``);
+  a model may be asked for by either name;
+- anything else a backend reads with :func:`entry` (e.g. ``silent_factor``).
+
+A model with ``prices`` is sold only in the regions it prices. A region may list ``aliases`` (``intl``
+for ``singapore``) and its own ``defaults`` (the models a capability uses there when none is named);
+other top-level tables (DashScope's ``voices``) are read with :func:`catalog_section`.
 """
 
 from __future__ import annotations
@@ -28,6 +37,9 @@ from kaipai.backends.base import (
     UnsupportedRequest,
 )
 
+#: Keys of a catalog entry that are catalog data, not fields of a :class:`CapabilitySheet`.
+CATALOG_KEYS = frozenset({"variants", "prices", "ids", "silent_factor", "min_pixels", "camera_commands", "notes"})
+
 
 @functools.cache
 def _raw(provider: str) -> dict[str, Any]:
@@ -42,96 +54,168 @@ def catalog_section(provider: str, section: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def has_catalog(provider: str) -> bool:
+    return resources.files("kaipai.backends.remote").joinpath("catalog", f"{provider}.yaml").is_file()
+
+
 def sheet_ids(provider: str) -> list[str]:
-    return list((_raw(provider).get("sheets") or {}).keys())
+    """Every sheet id of a provider: plain entries, and ``model@variant`` for entries with variants."""
+    out: list[str] = []
+    for sid, fields in (_raw(provider).get("sheets") or {}).items():
+        variants = (fields or {}).get("variants") or {}
+        out.extend([f"{sid}@{v}" for v in variants] if variants else [sid])
+    return out
+
+
+def variant_id(provider: str, model: str, variant: str, chosen: bool = True) -> str:
+    """``model@variant``; a model with one variant gets that one unless another was ``chosen`` on purpose.
+
+    A model the catalog does not know is returned as it is (described under ``options.sheet``).
+    """
+    if "@" in model or entry(provider, f"{model}@{variant}") is not None:
+        return model if "@" in model else f"{model}@{variant}"
+    offered = [sid.split("@", 1)[1] for sid in sheet_ids(provider) if sid.startswith(model + "@")]
+    if len(offered) == 1 and not chosen:
+        return f"{model}@{offered[0]}"
+    if offered:
+        raise NotConfigured(f"{model} does not make {variant}; choose a resolution of: {', '.join(offered)}")
+    return model
+
+
+def entry(provider: str, sheet_id: str) -> dict[str, Any] | None:
+    """The catalog entry of ``sheet_id`` with its variant laid over it (catalog keys included), or None."""
+    sheets = _raw(provider).get("sheets") or {}
+    if sheet_id in sheets:
+        return dict(sheets[sheet_id] or {})
+    base, _, variant = sheet_id.partition("@")
+    variants = (sheets.get(base) or {}).get("variants") or {}
+    if variant and variant in variants:
+        return {**sheets[base], **(variants[variant] or {})}
+    return None
+
+
+# --------------------------------------------------------------------------- regions
 
 
 def regions(provider: str) -> dict[str, dict[str, Any]]:
-    """The provider's regions and what the backend needs to reach each (hosts); empty without regions."""
-    return {str(k): dict(v or {}) for k, v in (_raw(provider).get("regions") or {}).items()}
+    """``{region: {currency, base_url, …}}`` as the catalog lists them (empty for one-region providers)."""
+    return dict(_raw(provider).get("regions") or {})
 
 
-def region_name(provider: str, asked: str | None) -> str | None:
-    """The region a name or alias means (``intl`` → ``singapore``), the default one for None; None without regions."""
+def region_name(provider: str, region: str | None) -> str | None:
+    """The region asked for (by name or alias), checked; the catalog's first region when none is asked for."""
     known = regions(provider)
     if not known:
         return None
-    if not asked:
-        return next((name for name, info in known.items() if info.get("default")), next(iter(known)))
-    wanted = str(asked).strip().lower()
+    if region is None:
+        return next(iter(known))
+    wanted = str(region).strip().lower()
     for name, info in known.items():
-        if wanted == name or wanted in [str(a).lower() for a in info.get("aliases") or []]:
+        if wanted == name or wanted in [str(a).lower() for a in (info or {}).get("aliases") or []]:
             return name
-    names = ", ".join(f"{n} ({', '.join(info.get('aliases') or [])})" for n, info in known.items())
-    raise NotConfigured(f"{provider} has no region {asked!r}; choose one of: {names}")
+    shown = ", ".join(
+        name + (f" ({', '.join(str(a) for a in info['aliases'])})" if (info or {}).get("aliases") else "")
+        for name, info in known.items()
+    )
+    raise NotConfigured(f"{provider} has no region {region!r}; choose one of: {shown}")
 
 
-def region_of_host(provider: str, base_url: str | None) -> str | None:
-    """The region whose host an explicit ``base_url`` names (``dashscope-intl…`` → singapore), else None."""
-    if not base_url:
+def region_of_host(provider: str, address: str | None) -> str | None:
+    """The region whose host an explicit address names (``dashscope-intl…`` → singapore), else None."""
+    if not address:
         return None
-    host = str(base_url).split("://", 1)[-1].split("/", 1)[0].lower()
+    host = str(address).split("://", 1)[-1].split("/", 1)[0].lower()
     for name, info in regions(provider).items():
-        if host and str(info.get("base_url", "")).split("://", 1)[-1].lower() == host:
+        if host and str((info or {}).get("base_url", "")).split("://", 1)[-1].split("/", 1)[0].lower() == host:
             return name
     return None
 
 
-def _find(provider: str, sheet_id: str, region: str | None) -> tuple[str, dict[str, Any]] | None:
-    """The sheet called ``sheet_id``, or the one a region calls by that name (``wan2.1-…`` for ``wanx2.1-…``)."""
-    sheets = _raw(provider).get("sheets") or {}
-    if sheet_id in sheets:
-        return sheet_id, dict(sheets[sheet_id])
-    base, _, mode = sheet_id.partition("@")
-    for sid, fields in sheets.items():
-        if sid.partition("@")[2] != mode:
-            continue
-        local = {r: str((o or {}).get("model", "")) for r, o in (fields.get("regions") or {}).items()}
-        if base in ([local.get(region, "")] if region is not None else local.values()):
-            return sid, dict(fields)
-    return None
+def sold_in(provider: str, sheet_id: str, region: str | None) -> bool:
+    """Whether the model is offered in ``region`` (a model without ``prices`` is offered everywhere)."""
+    table = (entry(provider, sheet_id) or {}).get("prices") or {}
+    return region is None or not table or region in table
 
 
-def offered_in(fields: dict[str, Any], region: str | None) -> bool:
-    where = fields.get("regions")
-    return region is None or not where or region in where
+def sheet_named(provider: str, name: str, region: str | None = None) -> str:
+    """The sheet id of a model asked for by its own id or by the name a region gives it."""
+    if entry(provider, name) is not None:
+        return name
+    base, _, variant = name.partition("@")
+    for sid in sheet_ids(provider):
+        ids = (entry(provider, sid) or {}).get("ids") or {}
+        names = [ids.get(region)] if region is not None else list(ids.values())
+        if base in names and sid.partition("@")[2] == variant:
+            return sid
+    return name
+
+
+def base_url(provider: str, region: str | None) -> str | None:
+    """The region's default address, when the catalog names one."""
+    name = region_name(provider, region)
+    if name is None:
+        return None
+    return str(regions(provider)[name].get("base_url") or "") or None
+
+
+def provider_model(provider: str, sheet_id: str, region: str | None = None) -> str:
+    """The model id the provider expects in ``region`` (the sheet's model unless the region renames it)."""
+    found = entry(provider, sheet_id) or {}
+    name = region_name(provider, region)
+    ids = found.get("ids") or {}
+    return str(ids.get(name) or found.get("model") or sheet_id.split("@")[0])
+
+
+def prices(provider: str, sheet_id: str) -> dict[str, tuple[float, str]]:
+    """``{region: (cost per unit, currency)}`` of one sheet; empty when the sheet has one price."""
+    found = entry(provider, sheet_id) or {}
+    known = regions(provider)
+    return {
+        region: (float(cost), str(known.get(region, {}).get("currency") or found.get("currency") or "USD"))
+        for region, cost in (found.get("prices") or {}).items()
+    }
+
+
+# --------------------------------------------------------------------------- sheets
 
 
 def load_sheet(
     provider: str, sheet_id: str, overrides: dict[str, Any] | None = None, region: str | None = None
 ) -> CapabilitySheet:
-    """The sheet ``sheet_id`` of ``provider`` in ``region``, with the project's ``sheet`` overrides applied."""
-    found = _find(provider, sheet_id, region)
+    """The sheet ``sheet_id`` of ``provider`` priced for ``region``, with the project's ``sheet`` overrides."""
+    found = entry(provider, sheet_id)
     if found is None and overrides and "capability" in overrides:  # a model newer than this release
         return CapabilitySheet(**{"model": sheet_id.split("@")[0], **overrides})
     if found is None:
-        known = ", ".join(s for s in sheet_ids(provider) if offered_in(_raw(provider)["sheets"][s], region)) or "none"
-        where = f" in region {region}" if region else ""
+        known = ", ".join(sheet_ids(provider)) or "none"
         raise NotConfigured(
-            f"{provider} has no model {sheet_id!r}{where} that kaipai knows; choose one of: {known} "
+            f"{provider} has no model {sheet_id!r} that kaipai knows; choose one of: {known} "
             "(or describe a newer model yourself under options.sheet, with its capability)"
         )
-    sid, fields = found
-    per_region = fields.pop("regions", None) or {}
-    if region is not None and per_region:
-        if region not in per_region:
+    fields = {k: v for k, v in found.items() if k not in CATALOG_KEYS}
+    name = region_name(provider, region)
+    table = prices(provider, sheet_id)
+    if name is not None and table:
+        if name not in table:
             raise NotConfigured(
-                f"{provider} model {sid!r} is not offered in region {region}; it is offered in "
-                f"{', '.join(per_region)}: choose that region (options.region) or another model"
+                f"{provider} does not sell {sheet_id!r} in region {name!r} (it is sold in {', '.join(table)}); "
+                "choose that region (options.region) or another model"
             )
-        fields.update(per_region[region] or {})
+        fields["cost_per_unit"], fields["currency"] = table[name]
     fields.update(overrides or {})
     try:
         return CapabilitySheet(**fields)
     except ValidationError as exc:
-        raise NotConfigured(f"{provider} sheet {sid!r}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+        raise NotConfigured(
+            f"{provider} sheet {sheet_id!r}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
+        ) from None
 
 
 def sheets_for(provider: str, capability: Capability, region: str | None = None) -> dict[str, CapabilitySheet]:
-    """Every sheet of one capability offered in ``region`` (for `kaipai backends`)."""
+    """Every known sheet of one capability (for `kaipai backends`)."""
     out = {}
     for sid in sheet_ids(provider):
-        if not offered_in(_raw(provider)["sheets"][sid], region):
+        if not sold_in(provider, sid, region_name(provider, region)):
             continue
         sheet = load_sheet(provider, sid, region=region)
         if sheet.capability == capability:
@@ -143,8 +227,7 @@ def default_model(provider: str, capability: Capability, region: str | None = No
     """The model a capability uses when the document names none: the region's own default first."""
     defaults = dict(_raw(provider).get("defaults") or {})
     if region is not None:
-        defaults.update(regions(provider).get(region, {}).get("defaults") or {})
+        defaults.update((regions(provider).get(region) or {}).get("defaults") or {})
     if capability.value not in defaults:
-        where = f" in region {region}" if region else ""
-        raise UnsupportedRequest(f"{provider} does not do {capability.value}{where}")
+        raise UnsupportedRequest(f"{provider} does not do {capability.value}")
     return str(defaults[capability.value])
