@@ -66,6 +66,14 @@ CREATE TABLE IF NOT EXISTS failures (
     attempts INTEGER NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS running (
+    node TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    driver TEXT NOT NULL,
+    started TEXT NOT NULL
+);
 """
 
 
@@ -256,6 +264,28 @@ class TakesDB:
 
     def failures(self) -> dict[str, str]:
         return {r["key"]: r["reason"] for r in self._query("SELECT key, reason FROM failures")}
+
+    # ------------------------------------------------------------------ jobs running on a cluster
+
+    def set_running(self, node: str, key: str, backend: str, worker: str, driver: str) -> None:
+        """Say where a node's job runs now (``driver`` is host:pid of the render), for ``kaipai status``."""
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT OR REPLACE INTO running (node, key, backend, worker, driver, started) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (node, key, backend, worker, driver, now()),
+            )
+
+    def clear_running(self, node: str | None = None) -> None:
+        """The node's job ended (or, without a node, the render did)."""
+        with self.transaction() as cur:
+            if node is None:
+                cur.execute("DELETE FROM running")
+            else:
+                cur.execute("DELETE FROM running WHERE node = ?", (node,))
+
+    def running(self) -> list[dict[str, str]]:
+        return [dict(r) for r in self._query("SELECT * FROM running ORDER BY started")]
 
     # ------------------------------------------------------------------ health
 

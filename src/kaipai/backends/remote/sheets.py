@@ -38,14 +38,15 @@ def load_sheet(provider: str, sheet_id: str, overrides: dict[str, Any] | None = 
     """The sheet ``sheet_id`` of ``provider``, with the project's ``sheet`` overrides applied."""
     sheets = _raw(provider).get("sheets") or {}
     if sheet_id not in sheets and overrides and "capability" in overrides:  # a model newer than this release
-        return CapabilitySheet(**{"model": sheet_id.split("@")[0], **overrides})
+        return CapabilitySheet(**{"model": sheet_id.split("@")[0], "num_cpus": 0.0, **overrides})
     if sheet_id not in sheets:
         known = ", ".join(sheets) or "none"
         raise NotConfigured(
             f"{provider} has no model {sheet_id!r} that kaipai knows; choose one of: {known} "
             "(or describe a newer model yourself under options.sheet, with its capability)"
         )
-    fields = {**sheets[sheet_id], **(overrides or {})}
+    # A service computes on its own machines: its client needs no cores of ours on a cluster.
+    fields = {"num_cpus": 0.0, **sheets[sheet_id], **(overrides or {})}
     try:
         return CapabilitySheet(**fields)
     except ValidationError as exc:

@@ -1,0 +1,335 @@
+"""The Ray executor: the run loop's backend calls on a Ray cluster, its commits on this machine.
+
+The run loop is unchanged: it still holds each backend's slots and rate limit, retries,
+keeps the budget and commits every result through the engine. Only ``generate`` goes
+elsewhere: to a warm :class:`~kaipai.engine.cluster.worker.BackendWorker` of the job's
+backend and capability, with its inputs by path (shared storage) or through the object
+store, its result coming back the same way into a scratch folder on the driver.
+
+Faults: a worker that dies mid-job is restarted by Ray (elsewhere when its node is gone)
+and the job fails here as a transient error, so the run loop runs it again — with the
+provider's job id when one was recorded, which resumes the paid job instead of submitting
+it twice. Cancelling the render stops every worker's jobs. The driver's own death ends its
+actors with it (Ray ties them to their owner); ``kaipai render`` again resumes as always.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import socket
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import kaipai
+from kaipai.backends.base import BackendError, NotConfigured, TransientError
+from kaipai.document.models import ExecutorChoice
+from kaipai.engine.cluster.pools import Member, Needs, Pool, needs_for, share_gpus
+from kaipai.engine.cluster.transfer import InputCache, Job, Reply, request_paths, unpack_outputs
+from kaipai.engine.cluster.worker import BackendWorker, Journal, WorkerSpec
+from kaipai.engine.executor import Progress, ThreadExecutor
+from kaipai.engine.jobs import BackendHandle, Generated, Prepared, fresh_scratch, generated
+from kaipai.engine.report import NodeStatus
+
+if TYPE_CHECKING:
+    from kaipai.engine.engine import Engine
+
+T = TypeVar("T")
+
+EXTRA_HINT = "pip install 'kaipai[ray]'"
+#: A pool whose worker waits this long for a GPU that idle workers of other backends hold takes one from them.
+STARVING_AFTER = 3.0
+IDLE_AFTER = 3.0
+
+
+def require_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise NotConfigured(f"the Ray executor needs Ray on this machine and every node: {EXTRA_HINT}") from None
+    return ray
+
+
+def connect(address: str | None) -> bool:
+    """Join the cluster (or start Ray here when no address is given); True when this call started Ray."""
+    ray = require_ray()
+    if ray.is_initialized():
+        return False
+    try:
+        ray.init(
+            address=address or None,
+            namespace="kaipai",
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+            include_dashboard=False if not address else None,
+        )
+    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+        where = address or os.environ.get("RAY_ADDRESS") or "this machine"
+        raise NotConfigured(
+            f"cannot reach the Ray cluster at {where} ({str(exc).splitlines()[0][:200]}); start it with "
+            "'ray start --head' (see README, Rendering on a Ray cluster) or check --address"
+        ) from None
+    return True
+
+
+class RayExecutor:
+    """Backend calls on Ray actors; everything else (commits, shot audio) on this machine's threads."""
+
+    def __init__(
+        self, engine: Engine, choice: ExecutorChoice, statuses: Sequence[NodeStatus], local_workers: int
+    ) -> None:
+        self.ray = require_ray()
+        self.engine = engine
+        self.choice = choice
+        self.local = ThreadExecutor(local_workers)
+        self.started_ray = connect(choice.address)
+        self.render = secrets.token_hex(4)
+        self.driver = f"{socket.gethostname()}:{os.getpid()}"
+        self.pools: dict[tuple[int, str], Pool] = {}
+        self.inputs = InputCache(self.ray.put)
+        self.jobs: dict[str, tuple[Prepared, Progress]] = {}
+        self.closed = False
+        self.cancel: threading.Event | None = None
+        self.cancelled = False
+        self.lock = threading.Lock()
+        self.probe = self._write_probe()
+        try:
+            self.journal_name = f"kaipai-{self.render}-journal"
+            self.journal = self._actor(Journal, num_cpus=0, name=self.journal_name)
+            self.gpus = float(self.ray.cluster_resources().get("GPU", 0.0))
+            self.replicas = self._share_gpus(statuses)
+        except Exception:
+            self.close()
+            raise
+        engine.db.clear_running()
+        loop = asyncio.get_running_loop()
+        self.tasks = [loop.create_task(self._pump()), loop.create_task(self._watch())]
+
+    # ------------------------------------------------------------------ setting up
+
+    def _write_probe(self) -> tuple[str, str] | None:
+        """A file only this render can know, for workers to tell whether they see the project's storage."""
+        if self.choice.transfer == "object_store":
+            return None
+        folder = self.engine.paths.jobs
+        folder.mkdir(parents=True, exist_ok=True)
+        path, token = folder / f".probe-{self.render}", secrets.token_hex(16)
+        path.write_text(token)
+        return str(path.resolve()), token
+
+    def _placement(self) -> dict[str, Any]:
+        """Light workers go beside the driver when they can (where the keys and the store are)."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        try:
+            node = self.ray.get_runtime_context().get_node_id()
+        except Exception:  # a Ray Client driver is not a node of the cluster
+            return {}
+        return {"scheduling_strategy": NodeAffinitySchedulingStrategy(node_id=node, soft=True)}
+
+    def _actor(self, cls: type, *, num_cpus: float, name: str) -> Any:
+        remote = self.ray.remote(cls)
+        return remote.options(name=name, namespace="kaipai", num_cpus=num_cpus, **self._placement()).remote()
+
+    def _needs(self, handle: BackendHandle, capability: str) -> Needs:
+        return needs_for(handle.sheet(capability), self.choice, handle.name, capability)
+
+    def _share_gpus(self, statuses: Sequence[NodeStatus]) -> dict[tuple[int, str], int]:
+        """Replicas of each GPU backend this render uses, from the planned work of each."""
+        demands: dict[tuple[int, str], tuple[float, float]] = {}
+        work: dict[tuple[int, str], float] = defaultdict(float)
+        for st in statuses:
+            node = self.engine.graph[st.node]
+            if not st.will_run or node.capability is None:
+                continue
+            try:
+                handle = self.engine.handle(self.engine.choice(node))
+                needs = self._needs(handle, node.capability)
+            except BackendError:
+                continue
+            if needs.num_gpus > 0 and needs.replicas is None:
+                ident = (id(handle), node.capability)
+                work[ident] += max(st.est_seconds, 1e-3)
+                demands[ident] = (needs.num_gpus, work[ident])
+        return share_gpus(demands, self.gpus)
+
+    def pool(self, handle: BackendHandle, capability: str) -> Pool:
+        ident = (id(handle), capability)
+        if ident not in self.pools:
+            needs = self._needs(handle, capability)
+            sheet = handle.sheet(capability)
+            replicas = needs.replicas or self.replicas.get(ident, 1)
+            spec = WorkerSpec(
+                backend=handle.name,
+                model=handle.model,
+                options=dict(handle.options),
+                capability=capability,
+                project_dir=str(self.engine.paths.root.resolve()),
+                kaipai_version=kaipai.__version__,
+                backend_version=handle.version,
+                probe=self.probe,
+            )
+            slug = "".join(c if c.isalnum() else "-" for c in handle.label)[:40]
+            self.pools[ident] = Pool(
+                label=f"{handle.label} ({capability})",
+                name=f"kaipai-{self.render}-{slug}-{capability}-{len(self.pools) + 1}",
+                spec=spec,
+                needs=needs,
+                replicas=replicas,
+                per_worker=sheet.max_concurrency,
+                actor_class=self.ray.remote(BackendWorker),
+                journal=self.journal_name,
+                placement={} if needs.computes else self._placement(),
+            )
+        return self.pools[ident]
+
+    # ------------------------------------------------------------------ the executor interface
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self.local.run(fn, *args)
+
+    def width(self, handle: BackendHandle, capability: str) -> int | None:
+        try:
+            return self.pool(handle, capability).width
+        except BackendError:
+            return None
+
+    async def check(self, handle: BackendHandle, capability: str) -> str:
+        return await self.pool(handle, capability).check()
+
+    async def generate(self, engine: Engine, prep: Prepared, cancel: threading.Event, progress: Progress) -> Generated:
+        if prep.backend is None or prep.request is None or prep.node.capability is None:
+            return await self.local.generate(engine, prep, cancel, progress)  # computed from the store: here
+        self.cancel = cancel
+        pool = self.pool(prep.backend, prep.node.capability)
+        member = await pool.member()
+        token = secrets.token_hex(8)
+        scratch = await self.local.run(fresh_scratch, engine.paths.jobs, prep)
+        try:
+            job = Job(token=token, key=prep.key, request=prep.request, job_id=engine.jobs.get(prep.key))
+            if member.shared:
+                job.out_dir = str(scratch.resolve())
+            else:
+                paths = [p for p in request_paths(prep.request) if p.is_file()]
+                job.inputs = dict(zip(map(str, paths), await self.local.run(self._put_inputs, paths)))
+            self.jobs[token] = (prep, progress)
+            progress(0.0, f"on {member.where}", member.where)
+            await self.local.run(self._running, prep, member.where)
+            reply = await self._call(pool, member, job)
+            if reply.failure is not None:
+                raise reply.failure.error()
+            assert reply.result is not None
+            result = reply.result
+            if reply.blobs is not None:
+                result = await self.local.run(unpack_outputs, result, reply.blobs, scratch)
+            result = result.model_copy(update={"metadata": {**result.metadata, "worker": member.where}})
+            return generated(prep, result, reply.seconds, scratch)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        finally:
+            pool.release(member)
+            self.jobs.pop(token, None)
+            await self.local.run(self.engine.db.clear_running, prep.node.id)
+
+    async def _call(self, pool: Pool, member: Member, job: Job) -> Reply:
+        try:
+            reply: Reply = await member.actor.run.remote(job)
+        except self.ray.exceptions.RayActorError as exc:
+            pool.lost(member)
+            raise TransientError(
+                f"the worker running it on {member.where} was lost ({type(exc).__name__}); running it again"
+            ) from None
+        except (self.ray.exceptions.ObjectLostError, self.ray.exceptions.WorkerCrashedError) as exc:
+            raise TransientError(f"the cluster lost the job's data on {member.where} ({type(exc).__name__})") from None
+        return reply
+
+    def _put_inputs(self, paths: list[Any]) -> list[Any]:
+        with self.lock:
+            return [self.inputs.ref(p) for p in paths]
+
+    def _running(self, prep: Prepared, where: str) -> None:
+        assert prep.backend is not None
+        self.engine.db.set_running(prep.node.id, prep.key, prep.backend.label, where, self.driver)
+
+    # ------------------------------------------------------------------ the driver's side of the journal
+
+    async def _pump(self) -> None:
+        """Commit the job ids workers report (then release them), and pass their progress on."""
+        while not self.closed:
+            try:
+                messages = await self.journal.take.remote(0.5)
+            except self.ray.exceptions.RayError:
+                if self.closed:
+                    return
+                await asyncio.sleep(0.2)
+                continue
+            done = []
+            for message in messages:
+                if message[0] == "job_id":
+                    _, token, job_id = message
+                    done.append((token, job_id, await self._record(token, job_id)))
+                elif message[0] == "progress":
+                    _, token, fraction, text = message
+                    if token in self.jobs:
+                        self.jobs[token][1](fraction, text)
+            if done:
+                self.journal.ack.remote(done)
+
+    async def _record(self, token: str, job_id: str) -> str:
+        if token not in self.jobs:
+            return "the render no longer waits for this job"
+        prep, _ = self.jobs[token]
+        assert prep.backend is not None
+        try:
+            await self.local.run(self.engine.record_job, prep, prep.backend.name, job_id)
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return ""
+
+    async def _watch(self) -> None:
+        """Stop the cluster's jobs when the render is cancelled; move idle GPUs to backends waiting for one."""
+        while not self.closed:
+            if self.cancel is not None and self.cancel.is_set() and not self.cancelled:
+                self.cancelled = True
+                for pool in self.pools.values():
+                    pool.broadcast_cancel()
+            self._rebalance()
+            await asyncio.sleep(0.1)
+
+    def _rebalance(self) -> None:
+        now = time.monotonic()
+        gpu_pools = [p for p in self.pools.values() if p.needs.num_gpus > 0]
+        for hungry in [p for p in gpu_pools if p.starving(now, STARVING_AFTER)]:
+            if self.ray.available_resources().get("GPU", 0.0) + 1e-9 >= hungry.needs.num_gpus:
+                continue  # it is only starting up
+            for other in gpu_pools:
+                idle = other.idle(now, IDLE_AFTER) if other is not hungry else []
+                if idle:
+                    other.drop(idle[0])
+                    break
+
+    def close(self) -> None:
+        """End this render's workers and journal; leave Ray running unless this render started it."""
+        self.closed = True
+        for pool in self.pools.values():
+            pool.close()
+        with contextlib.suppress(Exception):
+            self.ray.kill(self.journal, no_restart=True)
+        self.inputs.clear()
+        if self.probe is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.probe[0])
+        with contextlib.suppress(Exception):
+            self.engine.db.clear_running()
+        self.local.close()
+        if self.started_ray:
+            with contextlib.suppress(Exception):
+                self.ray.shutdown()
