@@ -40,7 +40,7 @@ from kaipai.engine.cluster.transfer import (
     with_paths,
     write_inputs,
 )
-from kaipai.engine.db import TakesDB
+from kaipai.engine.db import TakesDB, now
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -195,11 +195,10 @@ def test_address_with_the_thread_executor_is_refused_with_a_clear_message(film: 
 
 def test_status_says_where_each_running_job_runs(film: Any) -> None:
     f = film()
+    here = socket.gethostname()
     with TakesDB(f.paths.database) as db:
-        db.set_running(
-            "S2/clip", "k1", "simulated", "gpu-node-3 GPU 1 (pid 4411)", f"{socket.gethostname()}:{os.getpid()}"
-        )
-        db.set_running("S3/clip", "k2", "simulated", "gpu-node-4 GPU 0 (pid 77)", f"{socket.gethostname()}:999999999")
+        db.set_running(f"{here}:{os.getpid()}", [("S2/clip", "k1", "simulated", "gpu-node-3 GPU 1 (pid 4411)", now())])
+        db.set_running(f"{here}:999999999", [("S3/clip", "k2", "simulated", "gpu-node-4 GPU 0 (pid 77)", now())])
     result = CliRunner().invoke(app, ["status", "--project", str(f.paths.root)])
     assert result.exit_code == 0, result.output
     assert "rendering now (1)" in result.output

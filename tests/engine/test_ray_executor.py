@@ -238,7 +238,8 @@ def test_a_warm_worker_serves_every_keyframe_from_one_loaded_pipeline(cluster: s
             done.append(event.node)
             if len(done) == 5:  # two reference sheets (three views each) and three keyframes
                 [name] = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True) if "-image-" in a["name"]]
-                loaded.update(ray.get(ray.get_actor(name, namespace="kaipai").inspect.remote(count_loads)))
+                pool = name.rsplit("-", 1)[0]  # the worker's name is its pool's and its number
+                loaded.update(ray.get(ray.get_actor(name, namespace="kaipai").inspect.remote(pool, count_loads)))
 
     summary = render(f.paths, settings=on_ray(f), stages=["keyframe"], on_event=watch)
 

@@ -267,22 +267,22 @@ class TakesDB:
 
     # ------------------------------------------------------------------ jobs running on a cluster
 
-    def set_running(self, node: str, key: str, backend: str, worker: str, driver: str) -> None:
-        """Say where a node's job runs now (``driver`` is host:pid of the render), for ``kaipai status``."""
+    def set_running(self, driver: str, jobs: list[tuple[str, str, str, str, str]]) -> None:
+        """Say which jobs a render (``driver``: host:pid) runs on a cluster now:
+        (node, key, backend, worker, started). Replaces what that render said before; ``kaipai status`` reads it.
+        """
         with self.transaction() as cur:
-            cur.execute(
-                "INSERT OR REPLACE INTO running (node, key, backend, worker, driver, started) "
+            cur.execute("DELETE FROM running WHERE driver = ?", (driver,))
+            cur.executemany(
+                "INSERT OR REPLACE INTO running (node, key, backend, worker, started, driver) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (node, key, backend, worker, driver, now()),
+                [(*job, driver) for job in jobs],
             )
 
-    def clear_running(self, node: str | None = None) -> None:
-        """The node's job ended (or, without a node, the render did)."""
+    def clear_running(self) -> None:
+        """Forget every running job (a render starting: whatever ran before has ended)."""
         with self.transaction() as cur:
-            if node is None:
-                cur.execute("DELETE FROM running")
-            else:
-                cur.execute("DELETE FROM running WHERE node = ?", (node,))
+            cur.execute("DELETE FROM running")
 
     def running(self) -> list[dict[str, str]]:
         return [dict(r) for r in self._query("SELECT * FROM running ORDER BY started")]

@@ -70,11 +70,11 @@ class ThreadExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def open_executor(engine: Engine, statuses: Sequence[NodeStatus], local_workers: int) -> Executor:
-    """The executor the engine's settings or document choose; ``statuses`` is the render's plan."""
+def open_executor(engine: Engine, planned: Sequence[NodeStatus], local_workers: int) -> Executor:
+    """The executor the engine's settings or document choose; ``planned``: the nodes this render will run."""
     choice = engine.settings.executor or engine.doc.executor  # the command line's, else kaipai.yaml's
-    if choice.use == "ray":
+    if choice.use == "ray" and any(engine.graph[st.node].capability for st in planned):  # else nothing to send
         from kaipai.engine.cluster.executor import RayExecutor
 
-        return RayExecutor(engine, choice, statuses, local_workers)
+        return RayExecutor(engine, choice, planned, local_workers)
     return ThreadExecutor(local_workers)

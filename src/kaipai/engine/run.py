@@ -90,9 +90,11 @@ class RenderRun:
         to_run: dict[str, int] = dict.fromkeys(STAGES, 0)
         reused: dict[str, int] = dict.fromkeys(STAGES, 0)
         est_cost = 0.0
+        planned = []
         for st in statuses:
             node = self.e.graph[st.node]
             if st.node in self.forced or (st.will_run and self.selected(node)):
+                planned.append(st)
                 to_run[st.stage] += 1
                 est_cost += st.est_cost
             elif st.state == "current":
@@ -106,7 +108,7 @@ class RenderRun:
             )
         )
         workers = sum(h.concurrency() for h in self.e.handles())
-        self.executor: Executor = open_executor(self.e, statuses, max(2, workers + 1))
+        self.executor: Executor = open_executor(self.e, planned, max(2, workers + 1))
         try:
             self.futures: dict[str, asyncio.Future[Take | None]] = {
                 n: asyncio.get_running_loop().create_future() for n in self.e.graph

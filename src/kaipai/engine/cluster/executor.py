@@ -31,9 +31,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import kaipai
 from kaipai.backends.base import BackendError, NotConfigured, TransientError
 from kaipai.document.models import ExecutorChoice
-from kaipai.engine.cluster.pools import Member, Needs, Pool, needs_for, share_gpus
+from kaipai.engine.cluster.pools import RESTARTS, Member, Needs, Pool, needs_for, share_gpus
 from kaipai.engine.cluster.transfer import InputCache, Job, Reply, request_paths, unpack_outputs
 from kaipai.engine.cluster.worker import BackendWorker, Journal, WorkerSpec
+from kaipai.engine.db import now
 from kaipai.engine.executor import Progress, ThreadExecutor
 from kaipai.engine.jobs import BackendHandle, Generated, Prepared, fresh_scratch, generated
 from kaipai.engine.report import NodeStatus
@@ -83,7 +84,7 @@ class RayExecutor:
     """Backend calls on Ray actors; everything else (commits, shot audio) on this machine's threads."""
 
     def __init__(
-        self, engine: Engine, choice: ExecutorChoice, statuses: Sequence[NodeStatus], local_workers: int
+        self, engine: Engine, choice: ExecutorChoice, planned: Sequence[NodeStatus], local_workers: int
     ) -> None:
         self.ray = require_ray()
         self.engine = engine
@@ -95,22 +96,34 @@ class RayExecutor:
         self.pools: dict[tuple[int, str], Pool] = {}
         self.inputs = InputCache(self.ray.put)
         self.jobs: dict[str, tuple[Prepared, Progress]] = {}
+        self.placed: dict[str, tuple[str, str, str, str, str]] = {}  # token → (node, key, backend, worker, since)
         self.closed = False
         self.cancel: threading.Event | None = None
         self.cancelled = False
         self.lock = threading.Lock()
+        self.worker_class = self.ray.remote(BackendWorker)
+        self.light: Any = None
+        self.light_threads = 8  # control calls, and room for service clients the plan did not foresee
         self.probe = self._write_probe()
         try:
             self.journal_name = f"kaipai-{self.render}-journal"
             self.journal = self._actor(Journal, num_cpus=0, name=self.journal_name)
             self.gpus = float(self.ray.cluster_resources().get("GPU", 0.0))
-            self.replicas = self._share_gpus(statuses)
+            self.replicas = self._share_gpus(planned)
         except Exception:
             self.close()
             raise
         engine.db.clear_running()
         loop = asyncio.get_running_loop()
         self.tasks = [loop.create_task(self._pump()), loop.create_task(self._watch())]
+        backends = self._backends(planned)
+        for handle, capability in backends:
+            with contextlib.suppress(BackendError):
+                if not self._needs(handle, capability).computes:
+                    self.light_threads += handle.sheet(capability).max_concurrency
+        for handle, capability in backends:
+            with contextlib.suppress(BackendError):  # it fails with its first job, saying why
+                self.pool(handle, capability).warm()  # workers start (and load) while earlier stages run
 
     # ------------------------------------------------------------------ setting up
 
@@ -138,16 +151,40 @@ class RayExecutor:
         remote = self.ray.remote(cls)
         return remote.options(name=name, namespace="kaipai", num_cpus=num_cpus, **self._placement()).remote()
 
+    def _light_host(self) -> Any:
+        """The one light worker beside the driver that every service client of this render shares."""
+        if self.light is None:
+            self.light = self.worker_class.options(
+                name=f"kaipai-{self.render}-services",
+                namespace="kaipai",
+                num_cpus=0,
+                max_concurrency=self.light_threads,
+                max_restarts=RESTARTS,
+                max_task_retries=0,
+                **self._placement(),
+            ).remote(self.journal_name)
+        return self.light
+
     def _needs(self, handle: BackendHandle, capability: str) -> Needs:
         return needs_for(handle.sheet(capability), self.choice, handle.name, capability)
 
-    def _share_gpus(self, statuses: Sequence[NodeStatus]) -> dict[tuple[int, str], int]:
+    def _backends(self, planned: Sequence[NodeStatus]) -> list[tuple[BackendHandle, str]]:
+        """(backend, capability) of each planned node that runs on a backend, once each."""
+        out: dict[tuple[int, str], tuple[BackendHandle, str]] = {}
+        for st in planned:
+            node = self.engine.graph[st.node]
+            if node.capability is not None:
+                handle = self.engine.handle(self.engine.choice(node))
+                out.setdefault((id(handle), node.capability), (handle, node.capability))
+        return list(out.values())
+
+    def _share_gpus(self, planned: Sequence[NodeStatus]) -> dict[tuple[int, str], int]:
         """Replicas of each GPU backend this render uses, from the planned work of each."""
         demands: dict[tuple[int, str], tuple[float, float]] = {}
         work: dict[tuple[int, str], float] = defaultdict(float)
-        for st in statuses:
+        for st in planned:
             node = self.engine.graph[st.node]
-            if not st.will_run or node.capability is None:
+            if node.capability is None:
                 continue
             try:
                 handle = self.engine.handle(self.engine.choice(node))
@@ -184,9 +221,10 @@ class RayExecutor:
                 needs=needs,
                 replicas=replicas,
                 per_worker=sheet.max_concurrency,
-                actor_class=self.ray.remote(BackendWorker),
+                actor_class=self.worker_class,
                 journal=self.journal_name,
-                placement={} if needs.computes else self._placement(),
+                placement={},
+                host=None if needs.computes else self._light_host(),
             )
         return self.pools[ident]
 
@@ -221,7 +259,7 @@ class RayExecutor:
                 job.inputs = dict(zip(map(str, paths), await self.local.run(self._put_inputs, paths)))
             self.jobs[token] = (prep, progress)
             progress(0.0, f"on {member.where}", member.where)
-            await self.local.run(self._running, prep, member.where)
+            self.placed[token] = (prep.node.id, prep.key, prep.backend.label, member.where, now())
             reply = await self._call(pool, member, job)
             if reply.failure is not None:
                 raise reply.failure.error()
@@ -237,11 +275,11 @@ class RayExecutor:
         finally:
             pool.release(member)
             self.jobs.pop(token, None)
-            await self.local.run(self.engine.db.clear_running, prep.node.id)
+            self.placed.pop(token, None)
 
     async def _call(self, pool: Pool, member: Member, job: Job) -> Reply:
         try:
-            reply: Reply = await member.actor.run.remote(job)
+            reply: Reply = await pool.run(member, job)
         except self.ray.exceptions.RayActorError as exc:
             pool.lost(member)
             raise TransientError(
@@ -254,10 +292,6 @@ class RayExecutor:
     def _put_inputs(self, paths: list[Any]) -> list[Any]:
         with self.lock:
             return [self.inputs.ref(p) for p in paths]
-
-    def _running(self, prep: Prepared, where: str) -> None:
-        assert prep.backend is not None
-        self.engine.db.set_running(prep.node.id, prep.key, prep.backend.label, where, self.driver)
 
     # ------------------------------------------------------------------ the driver's side of the journal
 
@@ -295,13 +329,21 @@ class RayExecutor:
         return ""
 
     async def _watch(self) -> None:
-        """Stop the cluster's jobs when the render is cancelled; move idle GPUs to backends waiting for one."""
+        """Stop the cluster's jobs when the render is cancelled; move idle GPUs to backends waiting for one;
+        tell ``kaipai status`` where jobs run (twice a second, in one write)."""
+        said: list[tuple[str, ...]] = []
+        tick = 0
         while not self.closed:
             if self.cancel is not None and self.cancel.is_set() and not self.cancelled:
                 self.cancelled = True
                 for pool in self.pools.values():
                     pool.broadcast_cancel()
             self._rebalance()
+            tick += 1
+            if tick % 5 == 0 and sorted(self.placed.values()) != said:
+                said = sorted(self.placed.values())
+                with contextlib.suppress(Exception):  # a busy database only delays the next report
+                    await self.local.run(self.engine.db.set_running, self.driver, said)
             await asyncio.sleep(0.1)
 
     def _rebalance(self) -> None:
@@ -321,6 +363,9 @@ class RayExecutor:
         self.closed = True
         for pool in self.pools.values():
             pool.close()
+        with contextlib.suppress(Exception):
+            if self.light is not None:
+                self.ray.kill(self.light, no_restart=True)
         with contextlib.suppress(Exception):
             self.ray.kill(self.journal, no_restart=True)
         self.inputs.clear()

@@ -132,6 +132,7 @@ class Pool:
         actor_class: Any,
         journal: str,
         placement: dict[str, Any],
+        host: Any = None,
     ) -> None:
         self.label = label
         self.name = name
@@ -142,6 +143,7 @@ class Pool:
         self.actor_class = actor_class
         self.journal = journal
         self.placement = placement
+        self.host = host  # the light worker this pool shares with other service clients (None: its own workers)
         self.members: list[Member] = []
         self.waiting = 0
         self._changed = asyncio.Event()
@@ -157,23 +159,26 @@ class Pool:
 
     def _start(self) -> None:
         self._count += 1
-        name = f"{self.name}-{self._count}"
-        actor = self.actor_class.options(
-            name=name,
-            namespace="kaipai",
-            max_concurrency=self.per_worker + 4,  # control calls (ready, cancel, check) answer while jobs run
-            max_restarts=RESTARTS,
-            max_task_retries=0,  # the run loop retries, resuming paid jobs by id
-            **self.needs.options(),
-            **self.placement,
-        ).remote(self.spec, self.journal)
-        member = Member(actor=actor, name=name)
+        if self.host is not None:
+            member = Member(actor=self.host, name=self.name)
+        else:
+            name = f"{self.name}-{self._count}"
+            actor = self.actor_class.options(
+                name=name,
+                namespace="kaipai",
+                max_concurrency=self.per_worker + 4,  # control calls (add, cancel, check) answer while jobs run
+                max_restarts=RESTARTS,
+                max_task_retries=0,  # the run loop retries, resuming paid jobs by id
+                **self.needs.options(),
+                **self.placement,
+            ).remote(self.journal)
+            member = Member(actor=actor, name=name)
         self.members.append(member)
         asyncio.get_running_loop().create_task(self._await_ready(member))
 
     async def _await_ready(self, member: Member) -> None:
         try:
-            info = await member.actor.ready.remote()
+            info = await member.actor.add.remote(self.name, self.spec)
         except ray.exceptions.RayError as exc:
             self.failures += 1
             self.last_failure = str(exc).splitlines()[0][:300]
@@ -189,7 +194,8 @@ class Pool:
         if member in self.members:
             self.members.remove(member)
             with contextlib.suppress(Exception):  # already gone
-                ray.kill(member.actor, no_restart=True)
+                if self.host is None:
+                    ray.kill(member.actor, no_restart=True)
         self._changed.set()
 
     def lost(self, member: Member) -> None:
@@ -197,6 +203,12 @@ class Pool:
         if member in self.members and member.ready:
             member.ready, member.where, member.started = False, "restarting", time.monotonic()
             asyncio.get_running_loop().create_task(self._await_ready(member))
+
+    def warm(self) -> None:
+        """Start the workers before the first job comes (a backend that fits nowhere waits for its first job)."""
+        if not self.members and (not self.needs.computes or fits_somewhere(self.needs)):
+            while len(self.members) < self.replicas:
+                self._start()
 
     async def member(self) -> Member:
         """A ready worker with a free slot, starting workers up to the pool's size as work arrives."""
@@ -241,7 +253,7 @@ class Pool:
     async def check(self) -> str:
         member = await self.member()
         try:
-            answer = await member.actor.check.remote()
+            answer = await member.actor.check.remote(self.name)
         finally:
             self.release(member)
         if isinstance(answer, Failure):
@@ -253,15 +265,19 @@ class Pool:
             with contextlib.suppress(Exception):  # a worker being replaced starts with nothing to cancel
                 m.actor.cancel.remote()
 
+    async def run(self, member: Member, job: Any) -> Any:
+        return await member.actor.run.remote(self.name, self.spec, job)
+
     def close(self) -> None:
-        """Let each backend release what it holds, then end its worker (from any thread)."""
+        """Let each backend release what it holds, then end its workers (from any thread)."""
         members, self.members = self.members, []
         closing = []
         for m in members:
             with contextlib.suppress(Exception):  # already gone
-                closing.append(m.actor.close.remote())
+                closing.append(m.actor.close.remote(self.name))
         with contextlib.suppress(Exception):  # dead or stuck: killed below either way
             ray.wait(closing, num_returns=len(closing), timeout=5)
-        for m in members:
-            with contextlib.suppress(Exception):
-                ray.kill(m.actor, no_restart=True)
+        if self.host is None:
+            for m in members:
+                with contextlib.suppress(Exception):
+                    ray.kill(m.actor, no_restart=True)

@@ -1,8 +1,8 @@
 """The Ray actors of a render: backend workers that keep their models warm, and the journal.
 
-A :class:`BackendWorker` holds one backend instance for one capability for the whole render,
-so a diffusers pipeline is loaded once per GPU worker and serves every keyframe sent to it;
-it runs as many jobs at once as the backend's sheet allows (a threaded actor). It never
+A :class:`BackendWorker` holds a backend instance for the whole render, so a diffusers
+pipeline is loaded once per GPU worker and serves every keyframe sent to it; it runs as many
+jobs at once as the backend's sheet allows (a threaded actor). It never
 touches the takes database: a paid job's id goes to the driver through the
 :class:`Journal`, and the worker waits until the driver has committed it before the backend
 waits on the provider — so a worker killed afterwards leaves an id to resume, never a job
@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,6 @@ class WorkerSpec:
     kaipai_version: str
     backend_version: str
     probe: tuple[str, str] | None = None  # (path, token) the driver wrote, to tell whether storage is shared
-    labels: dict[str, str] = field(default_factory=dict)
 
 
 def place() -> str:
@@ -60,56 +59,68 @@ def place() -> str:
 
 
 class BackendWorker:
-    """One backend, one capability, kept warm on one Ray worker for a render."""
+    """Backends kept warm in one Ray worker process for a render, each under its pool's name.
 
-    def __init__(self, spec: WorkerSpec, journal: str) -> None:
-        self.spec = spec
+    A worker that computes (GPU, cores) hosts one backend; the clients of remote services share
+    one light worker, each running its jobs in the worker's threads.
+    """
+
+    def __init__(self, journal: str) -> None:
         # Found by name: an actor handle among the arguments would not survive a restart.
         self.journal = ray.get_actor(journal, namespace="kaipai")
         self.cancel_event = threading.Event()
         self.where = place()
-        self.failure: Failure | None = None
-        self.backend: Backend | None = None
-        self.shared = False
-        if spec.probe is not None:
-            path, token = spec.probe
-            try:
-                self.shared = Path(path).read_text() == token
-            except OSError:
-                self.shared = False
-        try:
-            self.backend = self._build()
-        except Exception as exc:  # reported with every job: the driver names the worker and the cause
-            self.failure = Failure.of(exc)
+        self.backends: dict[str, Backend | Failure] = {}
+        self.shared: dict[str, bool] = {}
+        self.lock = threading.Lock()
 
-    def _build(self) -> Backend:
-        if kaipai.__version__ != self.spec.kaipai_version:
+    def _build(self, spec: WorkerSpec) -> Backend:
+        if kaipai.__version__ != spec.kaipai_version:
             raise NotConfigured(
                 f"the worker on {self.where} has kaipai {kaipai.__version__} and the render kaipai "
-                f"{self.spec.kaipai_version}; install the same kaipai on every node of the cluster"
+                f"{spec.kaipai_version}; install the same kaipai on every node of the cluster"
             )
-        backend = Registry().create(
-            self.spec.backend, self.spec.model, dict(self.spec.options), project_dir=Path(self.spec.project_dir)
-        )
-        if str(type(backend).version) != self.spec.backend_version:
+        backend = Registry().create(spec.backend, spec.model, dict(spec.options), project_dir=Path(spec.project_dir))
+        if str(type(backend).version) != spec.backend_version:
             raise NotConfigured(
-                f"the worker on {self.where} has backend {self.spec.backend!r} version {type(backend).version} and "
-                f"the render version {self.spec.backend_version}; install the same kaipai and backends on every node"
+                f"the worker on {self.where} has backend {spec.backend!r} version {type(backend).version} and "
+                f"the render version {spec.backend_version}; install the same kaipai and backends on every node"
             )
         return backend
 
     # ------------------------------------------------------------------ control (answered while jobs run)
 
-    def ready(self) -> dict[str, Any]:
-        """Where it runs, whether it sees the project's files, and why it cannot work (if so)."""
-        return {"where": self.where, "shared": self.shared, "pid": os.getpid(), "failure": self.failure}
+    def add(self, name: str, spec: WorkerSpec) -> dict[str, Any]:
+        """Build a pool's backend here (once; again after a restart) and say where it runs, whether it sees
+        the project's files, and why it cannot work (if so)."""
+        with self.lock:
+            if name not in self.backends:
+                try:
+                    self.backends[name] = self._build(spec)
+                except Exception as exc:  # reported with every job: the driver names the worker and the cause
+                    self.backends[name] = Failure.of(exc)
+                shared = False
+                if spec.probe is not None:
+                    with contextlib.suppress(OSError):
+                        shared = Path(spec.probe[0]).read_text() == spec.probe[1]
+                self.shared[name] = shared
+        found = self.backends[name]
+        return {
+            "where": self.where,
+            "shared": self.shared[name],
+            "pid": os.getpid(),
+            "failure": found if isinstance(found, Failure) else None,
+        }
 
-    def check(self) -> str | Failure:
-        if self.failure is not None:
-            return self.failure
-        assert self.backend is not None
+    def _backend(self, name: str) -> Backend | Failure:
+        return self.backends.get(name) or Failure.of(TransientError("the worker restarted and lost its backend"))
+
+    def check(self, name: str) -> str | Failure:
+        backend = self._backend(name)
+        if isinstance(backend, Failure):
+            return backend
         try:
-            return self.backend.check()
+            return backend.check()
         except Exception as exc:
             return Failure.of(exc)
 
@@ -117,22 +128,28 @@ class BackendWorker:
         """Stop every job running here and refuse the ones still queued (the render was cancelled)."""
         self.cancel_event.set()
 
-    def inspect(self, fn: Callable[[Backend | None], Any]) -> Any:
-        """Run ``fn`` on this worker's backend, for diagnostics (what is loaded, how often)."""
-        return fn(self.backend)
+    def inspect(self, name: str, fn: Callable[[Backend | Failure], Any]) -> Any:
+        """Run ``fn`` on a pool's backend here, for diagnostics (what is loaded, how often)."""
+        return fn(self._backend(name))
 
-    def close(self) -> None:
-        if self.backend is not None:
-            self.backend.close()
+    def close(self, name: str | None = None) -> None:
+        """Let one pool's backend (or every one) release what it holds."""
+        for key in [name] if name is not None else list(self.backends):
+            backend = self.backends.pop(key, None)
+            if backend is not None and not isinstance(backend, Failure):
+                with contextlib.suppress(Exception):
+                    backend.close()
 
     # ------------------------------------------------------------------ jobs
 
-    def run(self, job: Job) -> Reply:
-        if self.failure is not None:
-            return Reply(failure=self.failure)
+    def run(self, name: str, spec: WorkerSpec, job: Job) -> Reply:
+        if name not in self.backends:  # this process restarted since the pool added its backend
+            self.add(name, spec)
+        backend = self._backend(name)
+        if isinstance(backend, Failure):
+            return Reply(failure=backend)
         if self.cancel_event.is_set():
             return Reply(failure=Failure.of(TransientError("cancelled before it started")))
-        assert self.backend is not None
         private = Path(tempfile.gettempdir()) / "kaipai-worker" / job.token
         try:
             request = job.request
@@ -150,7 +167,7 @@ class BackendWorker:
                 cancel_event=self.cancel_event,
             )
             started = time.monotonic()
-            result = call_backend(self.backend, request, ctx)
+            result = call_backend(backend, request, ctx)
             seconds = time.monotonic() - started
             if job.out_dir:
                 return Reply(result=result, seconds=seconds)
