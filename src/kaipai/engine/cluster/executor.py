@@ -95,7 +95,8 @@ class RayExecutor:
         self.driver = f"{socket.gethostname()}:{os.getpid()}"
         self.pools: dict[tuple[int, str], Pool] = {}
         self.inputs = InputCache(self.ray.put)
-        self.jobs: dict[str, tuple[Prepared, Progress]] = {}
+        self.jobs: dict[str, tuple[Prepared, Progress]] = {}  # token → the job in flight and its progress
+        self.issued: dict[str, Prepared] = {}  # every job sent: a lost worker's last job id is still recorded
         self.placed: dict[str, tuple[str, str, str, str, str]] = {}  # token → (node, key, backend, worker, since)
         self.closed = False
         self.cancel: threading.Event | None = None
@@ -135,7 +136,7 @@ class RayExecutor:
         folder.mkdir(parents=True, exist_ok=True)
         path, token = folder / f".probe-{self.render}", secrets.token_hex(16)
         path.write_text(token)
-        return str(path.resolve()), token
+        return str(path.absolute()), token
 
     def _placement(self) -> dict[str, Any]:
         """Light workers go beside the driver when they can (where the keys and the store are)."""
@@ -253,11 +254,12 @@ class RayExecutor:
         try:
             job = Job(token=token, key=prep.key, request=prep.request, job_id=engine.jobs.get(prep.key))
             if member.shared:
-                job.out_dir = str(scratch.resolve())
+                job.out_dir = str(scratch.absolute())  # the same path on every node of shared storage
             else:
                 paths = [p for p in request_paths(prep.request) if p.is_file()]
                 job.inputs = dict(zip(map(str, paths), await self.local.run(self._put_inputs, paths)))
             self.jobs[token] = (prep, progress)
+            self.issued[token] = prep
             progress(0.0, f"on {member.where}", member.where)
             self.placed[token] = (prep.node.id, prep.key, prep.backend.label, member.where, now())
             reply = await self._call(pool, member, job)
@@ -318,9 +320,9 @@ class RayExecutor:
                 self.journal.ack.remote(done)
 
     async def _record(self, token: str, job_id: str) -> str:
-        if token not in self.jobs:
-            return "the render no longer waits for this job"
-        prep, _ = self.jobs[token]
+        prep = self.issued.get(token)
+        if prep is None:
+            return "this render did not send that job"
         assert prep.backend is not None
         try:
             await self.local.run(self.engine.record_job, prep, prep.backend.name, job_id)

@@ -228,7 +228,10 @@ class Pool:
                     chosen.busy += 1
                     return chosen
                 if self.failures >= RESTARTS:
-                    raise NotConfigured(f"the workers of {self.label} die as they start: {self.last_failure}")
+                    raise NotConfigured(
+                        f"the workers of {self.label} die as they start ({self.last_failure}); is the same kaipai, "
+                        "with this backend's extra, installed on every node? (README: Rendering on a Ray cluster)"
+                    )
                 while len(self.members) < self.replicas:
                     self._start()
                 self._changed.clear()
