@@ -162,6 +162,14 @@ def test_backends_declare_what_a_cluster_worker_holds() -> None:
     assert service.num_gpus == 0 and service.num_cpus == 0  # a client of a remote service is a light worker
 
 
+def test_a_service_keeps_its_providers_limit_on_any_cluster_and_a_gpu_backend_widens_with_its_replicas() -> None:
+    def width(needs: Any, replicas: int) -> int:
+        return pools.Pool("x", "x", None, needs, replicas, 4, None, "journal", {}).width  # type: ignore[arg-type]
+
+    assert width(pools.Needs(0, 0, 0), replicas=8) == 4  # the provider's four at once, however many workers
+    assert width(pools.Needs(1, 1, 24), replicas=8) == 32  # eight GPUs, four jobs each
+
+
 def test_the_gpus_are_shared_in_proportion_to_the_planned_work() -> None:
     demands = {"keyframes": (1.0, 100 * 25.0), "clips": (1.0, 100 * 600.0)}
     assert pools.share_gpus(demands, 8) == {"keyframes": 1, "clips": 7}

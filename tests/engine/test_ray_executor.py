@@ -32,6 +32,8 @@ from kaipai.service.render import render
 from tests.support.films import Film, many_shot_film, small_film
 from tests.support.tiny_diffusers import build_tiny_sd
 
+# One Ray instance for the module: its tests stay on one test worker (the suite runs with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("ray")
 REPO = Path(__file__).resolve().parents[2]
 QUICK = {"speech": 0.02, "image": 0.02, "video": 0.02, "lipsync": 0.02, "music": 0.02}
 

@@ -104,6 +104,7 @@ class RayExecutor:
         self.lock = threading.Lock()
         self.worker_class = self.ray.remote(BackendWorker)
         self.light: Any = None
+        self.lights: list[Any] = []  # every light worker this render started
         self.light_threads = 8  # control calls, and room for service clients the plan did not foresee
         self.probe = self._write_probe()
         try:
@@ -152,9 +153,10 @@ class RayExecutor:
         remote = self.ray.remote(cls)
         return remote.options(name=name, namespace="kaipai", num_cpus=num_cpus, **self._placement()).remote()
 
-    def _light_host(self) -> Any:
-        """The one light worker beside the driver that every service client of this render shares."""
-        if self.light is None:
+    def _light_host(self, dead: list[Any]) -> Any:
+        """The one light worker beside the driver that every service client of this render shares
+        (a new one when the last is dead for good)."""
+        if self.light is None or any(self.light is d for d in dead):
             self.light = self.worker_class.options(
                 name=f"kaipai-{self.render}-services",
                 namespace="kaipai",
@@ -164,6 +166,7 @@ class RayExecutor:
                 max_task_retries=0,
                 **self._placement(),
             ).remote(self.journal_name)
+            self.lights.append(self.light)
         return self.light
 
     def _needs(self, handle: BackendHandle, capability: str) -> Needs:
@@ -225,7 +228,7 @@ class RayExecutor:
                 actor_class=self.worker_class,
                 journal=self.journal_name,
                 placement={},
-                host=None if needs.computes else self._light_host(),
+                host=None if needs.computes else self._light_host,
             )
         return self.pools[ident]
 
@@ -365,9 +368,9 @@ class RayExecutor:
         self.closed = True
         for pool in self.pools.values():
             pool.close()
-        with contextlib.suppress(Exception):
-            if self.light is not None:
-                self.ray.kill(self.light, no_restart=True)
+        for light in self.lights:
+            with contextlib.suppress(Exception):
+                self.ray.kill(light, no_restart=True)
         with contextlib.suppress(Exception):
             self.ray.kill(self.journal, no_restart=True)
         self.inputs.clear()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,8 @@ from kaipai.engine.cluster.worker import WorkerSpec
 
 #: Restarts Ray makes of a worker whose process died before the pool replaces it.
 RESTARTS = 3
+#: Seconds a restarting worker may stay unreachable before the pool gives up on it.
+RESTART_WAIT = 120.0
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ class Pool:
         actor_class: Any,
         journal: str,
         placement: dict[str, Any],
-        host: Any = None,
+        host: Callable[[list[Any]], Any] | None = None,
     ) -> None:
         self.label = label
         self.name = name
@@ -143,7 +146,9 @@ class Pool:
         self.actor_class = actor_class
         self.journal = journal
         self.placement = placement
-        self.host = host  # the light worker this pool shares with other service clients (None: its own workers)
+        # The light worker this pool shares with other service clients, given the dead ones (None: its own).
+        self.host = host
+        self.dead_hosts: list[Any] = []
         self.members: list[Member] = []
         self.waiting = 0
         self._changed = asyncio.Event()
@@ -160,7 +165,7 @@ class Pool:
     def _start(self) -> None:
         self._count += 1
         if self.host is not None:
-            member = Member(actor=self.host, name=self.name)
+            member = Member(actor=self.host(self.dead_hosts), name=self.name)
         else:
             name = f"{self.name}-{self._count}"
             actor = self.actor_class.options(
@@ -177,17 +182,32 @@ class Pool:
         asyncio.get_running_loop().create_task(self._await_ready(member))
 
     async def _await_ready(self, member: Member) -> None:
-        try:
-            info = await member.actor.add.remote(self.name, self.spec)
-        except ray.exceptions.RayError as exc:
-            self.failures += 1
-            self.last_failure = str(exc).splitlines()[0][:300]
-            self.drop(member)
-            return
+        """Have the worker build the pool's backend (again, after a restart); drop it if it is dead for good."""
+        deadline = time.monotonic() + RESTART_WAIT
+        while True:
+            try:
+                info = await member.actor.add.remote(self.name, self.spec)
+                break
+            except ray.exceptions.ActorUnavailableError:  # restarting: Ray brings it back, maybe elsewhere
+                if time.monotonic() < deadline:
+                    await asyncio.sleep(0.5)
+                    continue
+                self._failed(member, "it stayed unreachable")
+                return
+            except ray.exceptions.RayError as exc:
+                self._failed(member, str(exc).splitlines()[0][:300])
+                return
         self.failures = 0
         member.where, member.shared, member.ready = info["where"], info["shared"], True
         member.idle_since = time.monotonic()
         self._changed.set()
+
+    def _failed(self, member: Member, why: str) -> None:
+        self.failures += 1
+        self.last_failure = why
+        if self.host is not None:
+            self.dead_hosts.append(member.actor)  # a new light worker replaces it
+        self.drop(member)
 
     def drop(self, member: Member) -> None:
         """Forget a worker (dead for good, or retired to free its GPU)."""
