@@ -264,3 +264,14 @@ def test_gpu_backends_outnumbering_the_gpus_take_turns(cluster: str, film: Any) 
     made = {t.stage: t.metadata["worker"] for t in takes(f) if t.stage in ("keyframe", "clip", "voice")}
     assert "GPU 0" in made["keyframe"] and "GPU 0" in made["clip"]
     assert "GPU" not in made["voice"]  # a service's client holds no GPU
+
+
+def test_a_backend_no_node_can_hold_fails_its_own_jobs_saying_what_to_do(cluster: str, film: Any) -> None:
+    f = film({"latency": QUICK})
+    summary = render(f.paths, settings=on_ray(f, resources={"video": WorkerResources(num_gpus=4)}))
+    clips = [n for n in summary.failures if n.endswith("/clip")]
+    assert len(clips) == 3 and summary.failed == 3
+    assert all(
+        "no node of the Ray cluster can hold a worker of simulated (video) (4 GPU" in summary.failures[n] for n in clips
+    )
+    assert {t.stage for t in takes(f)} == {"sheet", "voice", "shot_audio", "keyframe"}  # the rest rendered

@@ -153,7 +153,7 @@ class Pool:
         self.waiting = 0
         self._changed = asyncio.Event()
         self._count = 0
-        self._checked_fit = False
+        self.unfit: bool | None = None  # no node is big enough for one worker (asked once)
         self.failures = 0  # workers in a row that died before they were ready
         self.last_failure = ""
 
@@ -232,13 +232,13 @@ class Pool:
 
     async def member(self) -> Member:
         """A ready worker with a free slot, starting workers up to the pool's size as work arrives."""
-        if not self._checked_fit:
-            self._checked_fit = True
-            if self.needs.computes and not fits_somewhere(self.needs):
-                raise NotConfigured(
-                    f"no node of the Ray cluster can hold a worker of {self.label} ({self.needs.describe()}); "
-                    f"add such a node, or lower executor.resources for it in kaipai.yaml"
-                )
+        if self.unfit is None:
+            self.unfit = self.needs.computes and not fits_somewhere(self.needs)
+        if self.unfit:
+            raise NotConfigured(
+                f"no node of the Ray cluster can hold a worker of {self.label} ({self.needs.describe()}); "
+                f"add such a node, or lower executor.resources for it in kaipai.yaml"
+            )
         self.waiting += 1
         try:
             while True:
@@ -274,6 +274,9 @@ class Pool:
         return [m for m in self.members if m.ready and m.busy == 0 and now - m.idle_since > after]
 
     async def check(self) -> str:
+        """The backend's own check, on a worker (placement problems are this capability's, said by its jobs)."""
+        if self.needs.computes and not fits_somewhere(self.needs):
+            return "no worker to ask"
         member = await self.member()
         try:
             answer = await member.actor.check.remote(self.name)
