@@ -193,7 +193,7 @@ def render(
     executor: ExecutorName | None = typer.Option(
         None,
         "--executor",
-        help="Where jobs run: thread (this machine, the default) or ray (a Ray cluster: pip install 'kaipai[ray]'). "
+        help="Where jobs run: thread (this machine, the default) or ray (a Ray cluster: pip install 'kaipai\\[ray]'). "
         "Overrides executor.use in kaipai.yaml.",
     ),
     address: str | None = typer.Option(
