@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -87,6 +87,7 @@ def test_every_file_a_request_names_is_found_and_replaced(tmp_path: Path) -> Non
     assert request_paths(ImageRequest(prompt="x", width=8, height=8)) == []
 
 
+@settings(deadline=None, max_examples=30)  # file writes on a busy machine take their time
 @given(st.lists(st.binary(max_size=64), min_size=1, max_size=4))
 def test_files_cross_to_a_worker_and_back_byte_for_byte(tmp_path_factory: Any, contents: list[bytes]) -> None:
     root = tmp_path_factory.mktemp("transfer")
