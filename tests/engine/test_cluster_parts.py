@@ -28,8 +28,8 @@ from kaipai.backends.base import (
     VideoRequest,
 )
 from kaipai.cli import app
+from kaipai.document.execution import ExecutorChoice, WorkerResources
 from kaipai.document.io import DocumentError, load
-from kaipai.document.models import ExecutorChoice, WorkerResources
 from kaipai.engine.cluster import pools
 from kaipai.engine.cluster.transfer import (
     Failure,

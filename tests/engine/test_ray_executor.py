@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 import ray
 
-from kaipai.document.models import BackendChoice, ExecutorChoice, WorkerResources
+from kaipai.document.execution import ExecutorChoice, WorkerResources
+from kaipai.document.models import BackendChoice
 from kaipai.engine.db import Take, TakesDB
 from kaipai.engine.engine import EngineSettings
 from kaipai.service.render import render
@@ -185,7 +186,7 @@ def test_cancelling_stops_the_cluster_jobs_and_the_next_render_resumes_them(
 DRIVER = """
 import sys
 from pathlib import Path
-from kaipai.document.models import ExecutorChoice
+from kaipai.document.execution import ExecutorChoice
 from kaipai.engine.engine import EngineSettings
 from kaipai.engine.scheduling import RetryPolicy
 from kaipai.project import ProjectPaths

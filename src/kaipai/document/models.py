@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kaipai.document.elements import SceneElement, element_from_flat
+from kaipai.document.execution import ExecutorChoice
 
 #: 2: scene elements are typed (each kind has its own keys); version-1 files are upgraded on load.
 SCHEMA_VERSION = 2
@@ -317,38 +318,6 @@ class BackendChoice(Strict):
 
 
 Capability = Literal["planner", "image", "video", "speech", "lipsync", "music", "sound", "judge"]
-
-
-class WorkerResources(Strict):
-    """What one Ray worker of a backend holds, overriding its capability sheet (empty: the sheet's)."""
-
-    num_gpus: float | None = Field(default=None, ge=0, description="GPUs per worker (fractions share one GPU).")
-    num_cpus: float | None = Field(default=None, ge=0, description="CPU cores per worker.")
-    memory_gb: float | None = Field(default=None, ge=0, description="RAM per worker in GiB (0: no reservation).")
-    replicas: int | None = Field(
-        default=None, ge=1, description="Workers of a backend that computes on the cluster (default: share the GPUs)."
-    )
-
-
-class ExecutorChoice(Strict):
-    """Where backend jobs run: threads on this machine (the default) or the workers of a Ray cluster."""
-
-    use: Literal["thread", "ray"] = Field(default="thread", description="thread: this machine; ray: a Ray cluster.")
-    address: str | None = Field(
-        default=None,
-        description="The Ray cluster: HOST:6379 from a node of it, ray://HOST:10001 from outside, 'auto' for the one "
-        "started on this machine; empty starts a Ray instance on this machine (or joins RAY_ADDRESS).",
-    )
-    transfer: Literal["auto", "object_store", "shared"] = Field(
-        default="auto",
-        description="How inputs and results travel: 'shared' when every node sees the project at the same path, "
-        "'object_store' through Ray, 'auto' asks each worker whether it sees the project.",
-    )
-    resources: dict[str, WorkerResources] = Field(
-        default_factory=dict,
-        description="Overrides per capability (video), backend (diffusers) or both (diffusers/video), the most "
-        "specific winning.",
-    )
 
 
 class Generation(Strict):

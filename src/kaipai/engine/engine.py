@@ -38,7 +38,8 @@ from kaipai.backends.base import (
     snap_request,
 )
 from kaipai.backends.registry import Registry
-from kaipai.document.models import BackendChoice, Document, ExecutorChoice, Shot
+from kaipai.document.execution import ExecutorChoice
+from kaipai.document.models import BackendChoice, Document, Shot
 from kaipai.engine import requests as rq
 from kaipai.engine.audio import mix_lines, read_mono
 from kaipai.engine.db import Take, TakesDB

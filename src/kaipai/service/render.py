@@ -13,8 +13,9 @@ import os
 import socket
 import threading
 
+from kaipai.document.execution import ExecutorChoice
 from kaipai.document.io import DocumentError, Problem
-from kaipai.document.models import Document, ExecutorChoice
+from kaipai.document.models import Document
 from kaipai.engine.db import TakesDB
 from kaipai.engine.engine import Engine, EngineSettings
 from kaipai.engine.events import EventSink

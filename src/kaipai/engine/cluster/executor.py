@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import kaipai
 from kaipai.backends.base import BackendError, NotConfigured, TransientError
-from kaipai.document.models import ExecutorChoice
+from kaipai.document.execution import ExecutorChoice
 from kaipai.engine.cluster.pools import RESTARTS, Member, Needs, Pool, needs_for, share_gpus
 from kaipai.engine.cluster.transfer import InputCache, Job, Reply, request_paths, unpack_outputs
 from kaipai.engine.cluster.worker import BackendWorker, Journal, WorkerSpec

@@ -22,7 +22,7 @@ from typing import Any
 import ray
 
 from kaipai.backends.base import CapabilitySheet, NotConfigured
-from kaipai.document.models import ExecutorChoice
+from kaipai.document.execution import ExecutorChoice
 from kaipai.engine.cluster.transfer import Failure
 from kaipai.engine.cluster.worker import WorkerSpec
 
