@@ -517,9 +517,7 @@ class Document(Strict):
         default_factory=dict, description="Backend chosen per capability; previz/espeak/rules when absent."
     )
     screenplay: RelPath | None = Field(default=None, description="The imported screenplay file.")
-    executor: ExecutorChoice = Field(
-        default_factory=ExecutorChoice, description="Where backend jobs run (kaipai render --executor overrides it)."
-    )
+    executor: ExecutorChoice = Field(default_factory=ExecutorChoice, description="Where backend jobs run.")
     scenes: list[Scene] = Field(default_factory=list)
     shots: list[Shot] = Field(default_factory=list)
     publish: Publish = Field(default_factory=Publish, description="AIGC labels and the producer named in them.")
