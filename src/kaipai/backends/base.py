@@ -125,6 +125,11 @@ class CapabilitySheet(BaseModel):
         default=False, description="The same request and seed give the same file (on the same machine)."
     )
     typical_seconds: float = Field(default=1.0, description="Typical wall time of one request, for ETAs.")
+    num_gpus: float = Field(default=0.0, ge=0, description="GPUs one worker of it holds on a cluster (Ray).")
+    num_cpus: float = Field(
+        default=1.0, ge=0, description="CPU cores one worker holds on a cluster; 0 for a client of a remote service."
+    )
+    memory_gb: float = Field(default=0.0, ge=0, description="RAM one worker needs to load its model, in GiB.")
 
 
 # --------------------------------------------------------------------------- requests and results

@@ -185,14 +185,15 @@ def load_sheet(
     """The sheet ``sheet_id`` of ``provider`` priced for ``region``, with the project's ``sheet`` overrides."""
     found = entry(provider, sheet_id)
     if found is None and overrides and "capability" in overrides:  # a model newer than this release
-        return CapabilitySheet(**{"model": sheet_id.split("@")[0], **overrides})
+        return CapabilitySheet(**{"model": sheet_id.split("@")[0], "num_cpus": 0.0, **overrides})
     if found is None:
         known = ", ".join(sheet_ids(provider)) or "none"
         raise NotConfigured(
             f"{provider} has no model {sheet_id!r} that kaipai knows; choose one of: {known} "
             "(or describe a newer model yourself under options.sheet, with its capability)"
         )
-    fields = {k: v for k, v in found.items() if k not in CATALOG_KEYS}
+    # A service computes on its own machines: its client needs no cores of ours on a cluster.
+    fields = {"num_cpus": 0.0, **{k: v for k, v in found.items() if k not in CATALOG_KEYS}}
     name = region_name(provider, region)
     table = prices(provider, sheet_id)
     if name is not None and table:
