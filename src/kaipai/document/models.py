@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kaipai.document.elements import SceneElement, element_from_flat
+from kaipai.document.execution import ExecutorChoice
 
 #: 2: scene elements are typed (each kind has its own keys); version-1 files are upgraded on load.
 SCHEMA_VERSION = 2
@@ -546,6 +547,7 @@ class Document(Strict):
         default_factory=dict, description="Backend chosen per capability; previz/espeak/rules when absent."
     )
     screenplay: RelPath | None = Field(default=None, description="The imported screenplay file.")
+    executor: ExecutorChoice = Field(default_factory=ExecutorChoice, description="Where backend jobs run.")
     scenes: list[Scene] = Field(default_factory=list)
     shots: list[Shot] = Field(default_factory=list)
     publish: Publish = Field(default_factory=Publish, description="AIGC labels and the producer named in them.")
