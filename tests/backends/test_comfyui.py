@@ -262,8 +262,13 @@ def test_own_workflow_with_sidecar_defaults(double: ComfyDouble, tmp_path: Path)
 def test_a_project_renders_keyframes_through_its_own_workflow_named_relative_to_the_project(
     double: ComfyDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from kaipai.document.backend_choice import BackendChoice
+    from kaipai.document.cast import Cast, Character
     from kaipai.document.io import new_document_text
-    from kaipai.document.models import BackendChoice, Cast, Character, Document, Placement, Project, Scene, Shot
+    from kaipai.document.models import Document
+    from kaipai.document.scenes import Scene
+    from kaipai.document.settings import Project
+    from kaipai.document.shots import Placement, Shot
     from kaipai.project import ProjectPaths
     from kaipai.service.render import render
     from kaipai.service.takes import circled_media

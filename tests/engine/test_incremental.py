@@ -102,7 +102,7 @@ def test_unknown_backend_blocks_its_shot_with_the_reason(film) -> None:
     f = film()
 
     def bad(doc):
-        from kaipai.document.models import BackendChoice
+        from kaipai.document.backend_choice import BackendChoice
 
         doc.shot("S1").generation.backends["video"] = BackendChoice(use="no-such-backend")
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-from kaipai.document.models import Angle, Delivery, Document, IntExt, Shot, ShotKind
+from kaipai.document.models import Document
+from kaipai.document.scenes import IntExt
+from kaipai.document.shots import Angle, Delivery, Shot, ShotKind
 from kaipai.planning.importer import document_from_screenplay
 from kaipai.planning.rules import plan_document
 from kaipai.screenplay import parse_text

@@ -29,7 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kaipai.document.lines import line_timings
-from kaipai.document.models import Document, Shot, frames
+from kaipai.document.models import Document
+from kaipai.document.settings import frames
+from kaipai.document.shots import Shot
 from kaipai.engine.stages import CAPABILITY
 
 LEAD_IN = 0.3  # silence before the first line

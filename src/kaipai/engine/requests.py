@@ -20,7 +20,10 @@ from kaipai.backends.base import (
     SpeechRequest,
     VideoRequest,
 )
-from kaipai.document.models import BackendChoice, Character, Document, Shot
+from kaipai.document.backend_choice import BackendChoice
+from kaipai.document.cast import Character
+from kaipai.document.models import Document
+from kaipai.document.shots import Shot
 from kaipai.engine.references import shot_references
 
 #: The shot fields a picture depends on (dialogue, duration and notes are not among them).

@@ -15,16 +15,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kaipai.document.models import (
+from kaipai.document.models import Document
+from kaipai.document.scenes import IntExt, Scene
+from kaipai.document.shots import (
     Angle,
     CameraMove,
     Delivery,
     Depth,
-    Document,
     Facing,
-    IntExt,
     Placement,
-    Scene,
     ScreenThird,
     Shot,
     ShotKind,

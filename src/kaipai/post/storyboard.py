@@ -7,7 +7,8 @@ from pathlib import Path
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 
-from kaipai.document.models import Document, Scene
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
 from kaipai.document.vocabulary import ANGLE, MOVE, NARRATOR, SIZE, label
 from kaipai.fonts import cjk_font_path
 from kaipai.post.cut import Cut
