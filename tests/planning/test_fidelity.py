@@ -264,6 +264,15 @@ def test_dual_dialogue_is_spoken_at_once_in_one_frame() -> None:
     assert both.duration == 2.9
 
 
+def test_two_dual_exchanges_in_a_row_are_two_frames_not_a_jump_cut() -> None:
+    doc = imported(DUAL + "\nMARY\nThen say it!\n\nJOHN ^\nI said it.\n")
+    pairs = [s for s in planned(doc) if s.dialogue]
+    assert [[(d.speaker, d.dual) for d in s.dialogue] for s in pairs] == [[("mary", False), ("john", True)]] * 2
+    assert all(s.kind == ShotKind.two_shot and framed(s) == ["mary", "john"] for s in pairs)  # both speak at once
+    first, second = pairs
+    assert (first.size, first.angle, first.move) != (second.size, second.angle, second.move)  # the size changes
+
+
 def test_descriptions_do_not_end_in_a_colon_and_a_stop() -> None:
     shots = planned(imported("INT. OFFICE - DAY\n\nAnna takes the phone call:\n\nShe listens, then a pause --\n"))
     text = words(shots)
