@@ -89,6 +89,16 @@ def test_shipped_keyframe_workflow_binds_shot_fields_and_reports_progress(double
     assert fractions == sorted(fractions) and 0 < fractions[-1] < 1
 
 
+def test_progress_the_socket_delivers_after_the_history_says_done_is_still_reported(
+    double: ComfyDouble, tmp_path: Path
+) -> None:
+    double.socket_lag = 0.5  # /history says done long before the socket has delivered the sampler's steps
+    ctx, _, progress = job_context(tmp_path)
+    request = ImageRequest(prompt="雨夜小巷，霓虹", width=1344, height=768, seed=42)
+    backend(double, workflow="keyframe_sdxl").generate_image(request, ctx)
+    assert any("Sampler 3/3" in message for _, message in progress), progress
+
+
 def test_shipped_wan_workflow_turns_duration_into_4n_plus_1_frames(double: ComfyDouble, tmp_path: Path) -> None:
     comfy = backend(double, workflow="wan_i2v")
     sheet = comfy.sheet(Capability.video)
