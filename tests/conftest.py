@@ -21,6 +21,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # Tables are read by tests at a wide terminal unless a test sets its own width (80-column tests do).
 os.environ.setdefault("COLUMNS", "200")
+# The suite runs one test worker per core (-n auto): numerical libraries (torch, numpy's BLAS) take one
+# thread each, set before they load. Their own thread pools spin-wait against the other workers, and a
+# tiny diffusers pipeline ran six times slower that way on a loaded machine.
+for _threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
 
 # No property here is about speed: a per-example deadline, or the health check that times the drawing of
 # examples, only fails what a loaded machine (a CI runner, ``-n auto`` on two cores) happens to run
