@@ -28,7 +28,8 @@ from kaipai.backends.base import (
     VideoRequest,
     snap_request,
 )
-from kaipai.document.models import Character, Shot
+from kaipai.document.cast import Character
+from kaipai.document.shots import Shot
 from tests.backends.doubles.server import mp4_bytes, png_bytes, serve, wav_bytes
 
 Harness = Callable[

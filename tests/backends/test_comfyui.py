@@ -89,6 +89,16 @@ def test_shipped_keyframe_workflow_binds_shot_fields_and_reports_progress(double
     assert fractions == sorted(fractions) and 0 < fractions[-1] < 1
 
 
+def test_progress_the_socket_delivers_after_the_history_says_done_is_still_reported(
+    double: ComfyDouble, tmp_path: Path
+) -> None:
+    double.socket_lag = 0.5  # /history says done long before the socket has delivered the sampler's steps
+    ctx, _, progress = job_context(tmp_path)
+    request = ImageRequest(prompt="雨夜小巷，霓虹", width=1344, height=768, seed=42)
+    backend(double, workflow="keyframe_sdxl").generate_image(request, ctx)
+    assert any("Sampler 3/3" in message for _, message in progress), progress
+
+
 def test_shipped_wan_workflow_turns_duration_into_4n_plus_1_frames(double: ComfyDouble, tmp_path: Path) -> None:
     comfy = backend(double, workflow="wan_i2v")
     sheet = comfy.sheet(Capability.video)
@@ -262,8 +272,13 @@ def test_own_workflow_with_sidecar_defaults(double: ComfyDouble, tmp_path: Path)
 def test_a_project_renders_keyframes_through_its_own_workflow_named_relative_to_the_project(
     double: ComfyDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from kaipai.document.backend_choice import BackendChoice
+    from kaipai.document.cast import Cast, Character
     from kaipai.document.io import new_document_text
-    from kaipai.document.models import BackendChoice, Cast, Character, Document, Placement, Project, Scene, Shot
+    from kaipai.document.models import Document
+    from kaipai.document.scenes import Scene
+    from kaipai.document.settings import Project
+    from kaipai.document.shots import Placement, Shot
     from kaipai.project import ProjectPaths
     from kaipai.service.render import render
     from kaipai.service.takes import circled_media

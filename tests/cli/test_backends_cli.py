@@ -59,7 +59,7 @@ def test_lists_backends_with_readiness_and_sheets(monkeypatch: pytest.MonkeyPatc
     assert "sk-secret-never-shown" not in result.output
     table = runner.invoke(app, ["backends", "--sheets"])
     assert table.exit_code == 0 and "kling-v1-6@pro" in table.output and "first+last frame" in table.output
-    assert "speaks the shot's voice" in table.output and "takes cfg_scale" in table.output
+    assert "takes the voice (lip-synced)" in table.output and "takes cfg_scale" in table.output
     monkeypatch.setenv("DASHSCOPE_REGION", "singapore")  # the listing follows the region
     intl = {b["name"]: b for b in json.loads(runner.invoke(app, ["backends", "--json"]).output)}
     assert "wan2.1-i2v-turbo" not in intl["dashscope"]["sheets"] and "wanx2.1-i2v-turbo" in intl["dashscope"]["sheets"]

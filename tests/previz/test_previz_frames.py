@@ -13,7 +13,10 @@ from PIL import Image
 
 from kaipai.backends.base import ImageRequest, JobContext, LipsyncRequest, VideoRequest
 from kaipai.backends.previz import PrevizBackend
-from kaipai.document.models import Character, Placement, Scene, Shot, Style
+from kaipai.document.cast import Character
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import Style
+from kaipai.document.shots import Placement, Shot
 from kaipai.previz.motion import window
 
 W, H = 480, 270

@@ -144,10 +144,19 @@ def test_edit_retake_circle_render_cut_and_watch(page, studio: Studio, project: 
     page.click("a.current-shot")
     wait_ready(page, "shot")
 
-    # the same studio in Chinese
+    # the same studio in Chinese; the shot page it reloads answers only once the director is on the storyboard,
+    # as a slow answer on a busy machine does, and must not replace the storyboard then
+    held = []
+    page.route("**/api/shots/*", lambda request: held.append(request))
     page.click("#lang")
     page.click('nav a[data-page="storyboard"]')
     wait_ready(page, "storyboard")
+    with page.expect_response(lambda r: "/api/shots/" in r.url):
+        for request in held:
+            request.continue_()
+    page.unroute("**/api/shots/*")
+    page.evaluate("() => new Promise(done => setTimeout(done, 100))")  # the late answer has been read
+    assert page.get_attribute("body", "data-ready") == "storyboard" and page.locator("article.card").count()
     assert page.inner_text('nav a[data-page="storyboard"]') == "分镜"
     shot(page, "8-storyboard-zh")
 

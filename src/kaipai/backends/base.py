@@ -19,7 +19,11 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kaipai.document.models import Character, Document, Scene, Shot, Style
+from kaipai.document.cast import Character
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import Style
+from kaipai.document.shots import Shot
 
 
 class Capability(str, Enum):

@@ -60,7 +60,7 @@ class PrevizBackend(Backend):
         from kaipai.previz.draw import draw_keyframe, save_keyframe
 
         if request.shot is None:  # a reference sheet or a bare prompt: the characters lined up, full length
-            from kaipai.document.models import Placement, Shot
+            from kaipai.document.shots import Placement, Shot
 
             sheet = request.purpose == "reference_sheet" and bool(request.characters)
             if sheet:

@@ -38,8 +38,10 @@ from kaipai.backends.base import (
     snap_request,
 )
 from kaipai.backends.registry import Registry
+from kaipai.document.backend_choice import BackendChoice
 from kaipai.document.execution import ExecutorChoice
-from kaipai.document.models import BackendChoice, Document, Shot
+from kaipai.document.models import Document
+from kaipai.document.shots import Shot
 from kaipai.engine import requests as rq
 from kaipai.engine.audio import mix_lines, read_mono
 from kaipai.engine.db import Take, TakesDB

@@ -34,7 +34,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kaipai.document.lines import line_timings
-from kaipai.document.models import Document, Scene, Shot, effect_moment, frames
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import effect_moment, frames
+from kaipai.document.shots import Shot
 from kaipai.engine.stages import CAPABILITY
 
 LEAD_IN = 0.3  # silence before the first line

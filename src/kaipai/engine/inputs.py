@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from kaipai.backends.base import CapabilitySheet, Request, UnsupportedRequest
-from kaipai.document.models import BackendChoice, Document, Shot
+from kaipai.document.backend_choice import BackendChoice
+from kaipai.document.models import Document
+from kaipai.document.shots import Shot
 from kaipai.engine import requests as rq
 from kaipai.engine.db import Take
 from kaipai.engine.graph import Node, cue_length, effective_duration, node_id

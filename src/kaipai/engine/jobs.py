@@ -24,7 +24,7 @@ from kaipai.backends.base import (
     UnsupportedRequest,
 )
 from kaipai.backends.registry import Registry
-from kaipai.document.models import BackendChoice
+from kaipai.document.backend_choice import BackendChoice
 from kaipai.engine.db import Take
 from kaipai.engine.graph import Node
 from kaipai.engine.scheduling import RateLimiter, Slots

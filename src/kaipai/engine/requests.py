@@ -22,7 +22,11 @@ from kaipai.backends.base import (
     SpeechRequest,
     VideoRequest,
 )
-from kaipai.document.models import BackendChoice, Character, Document, Scene, Shot
+from kaipai.document.backend_choice import BackendChoice
+from kaipai.document.cast import Character
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.shots import Shot
 from kaipai.engine.graph import CROSSFADE, Node, cue_length, effect_items, music_duration
 from kaipai.engine.references import shot_references
 

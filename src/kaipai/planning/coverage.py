@@ -15,16 +15,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kaipai.document.models import (
+from kaipai.document.models import Document
+from kaipai.document.scenes import IntExt, Scene
+from kaipai.document.shots import (
     Angle,
     CameraMove,
     Delivery,
     Depth,
-    Document,
     Facing,
-    IntExt,
     Placement,
-    Scene,
     ScreenThird,
     Shot,
     ShotKind,
@@ -196,10 +195,7 @@ class ScenePlanner:
     # ------------------------------------------------------------------ drafting shots
 
     def add(self, draft: _Draft) -> _Draft:
-        last = self.drafts[-1] if self.drafts else None
-        if last is not None and draft.kind != ShotKind.caption and _framing(last) == _framing(draft):
-            # The same frame twice is a jump cut: a storyboard artist changes the size.
-            draft.size = (_INSERT_VARIATION if draft.kind == ShotKind.insert else _VARIATION)[draft.size]
+        _no_jump_cut(self.drafts[-1] if self.drafts else None, draft)
         if self.pending != Transition.cut:
             draft.transition = self.pending
             draft.transition_duration = 1.0 if self.pending in (Transition.dissolve, Transition.fade_in) else 0.5
@@ -389,6 +385,8 @@ class ScenePlanner:
                     CameraMove.static,
                 )
                 last.composition = [self.place(c) for c in both]
+                # The shot before may already be this two-shot (the pair spoke at once there too).
+                _no_jump_cut(self.drafts[-2] if len(self.drafts) > 1 else None, last)
             last.lines.append(ln)
             self._remember(speaker)
             return
@@ -579,6 +577,12 @@ class ScenePlanner:
             "video_prompt": video_prompt(shot, self.words, d.subject),
         }
         return shot.model_copy(update=words)
+
+
+def _no_jump_cut(before: _Draft | None, draft: _Draft) -> None:
+    """The same frame twice is a jump cut: a storyboard artist changes the size of the second."""
+    if before is not None and draft.kind != ShotKind.caption and _framing(before) == _framing(draft):
+        draft.size = (_INSERT_VARIATION if draft.kind == ShotKind.insert else _VARIATION)[draft.size]
 
 
 def _framing(d: _Draft) -> tuple[object, ...]:

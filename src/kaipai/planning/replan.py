@@ -12,7 +12,9 @@ from collections import defaultdict
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 
-from kaipai.document.models import DialogueLine, Document, Scene, Shot
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.shots import DialogueLine, Shot
 from kaipai.planning.coverage import DIALOGUE_KINDS
 from kaipai.planning.timing import shot_dialogue_seconds
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from kaipai.document.models import Character, Document, Scene, Shot
+from kaipai.document.cast import Character
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.shots import Shot
 from kaipai.planning.beats import scene_elements
 from kaipai.planning.coverage import plan_scene_shots
 from kaipai.planning.names import (

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kaipai.document.models import Document, IntExt, Scene, Shot, TimeOfDay
+from kaipai.document.models import Document
+from kaipai.document.scenes import IntExt, Scene, TimeOfDay
+from kaipai.document.shots import Shot
 from kaipai.planning.lexicon import is_emotional, sounds_in
 
 # --------------------------------------------------------------------------- effects the action implies

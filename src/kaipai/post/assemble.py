@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kaipai.document.models import frames
+from kaipai.document.settings import frames
 from kaipai.post import loudness
 from kaipai.post.aigc import AigcLabel, mp4_args
 from kaipai.post.cut import Cut, CutShot

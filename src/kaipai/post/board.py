@@ -20,7 +20,9 @@ from pathlib import Path
 from fpdf import FPDF
 from PIL import Image
 
-from kaipai.document.models import Document, Scene, Shot
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.shots import Shot
 from kaipai.document.vocabulary import ANGLE, MOVE, NARRATOR, SIZE, TRANSITION, label
 from kaipai.fonts import cjk_font_path
 from kaipai.post.cut import Cut, CutShot

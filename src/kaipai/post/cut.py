@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kaipai.document.models import Document, frames
+from kaipai.document.models import Document
+from kaipai.document.settings import frames
 
 
 @dataclass

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kaipai.document.models import frames
+from kaipai.document.settings import frames
 from kaipai.post.cut import Cut
 from kaipai.post.ffmpeg import AssemblyError, ffmpeg
 from kaipai.post.mix import AMBIENCE_LEVEL, CLIP_SOUND_LEVEL, EFFECT_TAIL, EFFECTS_LEVEL, MUSIC_LEVEL

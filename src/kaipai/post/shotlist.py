@@ -12,7 +12,8 @@ import io
 from pathlib import Path
 
 from kaipai.document.io import atomic_write_bytes
-from kaipai.document.models import Delivery, Document, Shot
+from kaipai.document.models import Document
+from kaipai.document.shots import Delivery, Shot
 from kaipai.document.vocabulary import ANGLE, FACING, MOVE, NARRATOR, SIZE, THIRD, label, lang_of
 
 HEADINGS = {

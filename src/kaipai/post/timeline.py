@@ -14,7 +14,7 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from kaipai.document.models import frames
+from kaipai.document.settings import frames
 from kaipai.post.cut import Cut
 
 #: export name → (OTIO adapter, file name)

@@ -21,7 +21,10 @@ from functools import lru_cache
 from PIL import Image, ImageDraw, ImageFont
 from PIL.PngImagePlugin import PngInfo
 
-from kaipai.document.models import Character, Scene, Shot, Style
+from kaipai.document.cast import Character
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import Style
+from kaipai.document.shots import Shot
 from kaipai.fonts import cjk_font_path
 from kaipai.previz.figures import (
     Figure,

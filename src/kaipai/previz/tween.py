@@ -19,7 +19,10 @@ from dataclasses import replace
 import av
 import numpy as np
 
-from kaipai.document.models import Character, Scene, Shot, Style
+from kaipai.document.cast import Character
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import Style
+from kaipai.document.shots import Shot
 from kaipai.previz import yuv
 from kaipai.previz.draw import DUTCH, compose, rotate_point, scenery
 from kaipai.previz.figures import Figure, mouth_of, place

@@ -20,7 +20,8 @@ from kaipai.document.io import (
     new_document_text,
     update,
 )
-from kaipai.document.models import Document, Project
+from kaipai.document.models import Document
+from kaipai.document.settings import Project
 from kaipai.project import ProjectPaths
 
 HEADER_ZH = """kaipai 制作文档：整部片子的单一事实来源。可以直接编辑，注释会被保留。

@@ -18,7 +18,8 @@ from pydantic import BaseModel, Field
 
 from kaipai.backends.base import BackendError
 from kaipai.document.io import DocumentError, Problem
-from kaipai.document.models import Document, Shot
+from kaipai.document.models import Document
+from kaipai.document.shots import Shot
 from kaipai.engine.db import Take, TakesDB, TakeStatus
 from kaipai.engine.engine import Engine, EngineSettings
 from kaipai.engine.events import EventSink

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kaipai.document.models import Angle, CameraMove, Delivery, Document, Shot, ShotKind, ShotSize, Transition
+from kaipai.document.models import Document
+from kaipai.document.shots import Angle, CameraMove, Delivery, Shot, ShotKind, ShotSize, Transition
 from kaipai.engine.stages import GENERATED_STAGES, STAGES
 from kaipai.project import ProjectPaths, load_document
 from kaipai.service.render import NodeStatus, status

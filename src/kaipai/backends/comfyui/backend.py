@@ -334,6 +334,7 @@ class ComfyUIBackend(Backend):
                     time.sleep(max(0.0, (exc.retry_after or 0.0) - self.settings.interval))
                     continue
                 if state == "done" and entry is not None:
+                    self._read_to_the_end(socket, tracker)
                     return entry
                 if state == "failed":
                     self._raise_failure(wf, prompt_id, entry or {})
@@ -341,6 +342,23 @@ class ComfyUIBackend(Backend):
                     raise TransientError(
                         f"ComfyUI lost prompt {prompt_id} (the server restarted?); it will be queued again"
                     )
+
+    def _read_to_the_end(self, socket: ClientConnection | None, tracker: _Progress) -> None:
+        """Report the prompt's last messages before its outputs are collected.
+
+        ComfyUI writes ``/history`` before its socket has delivered the messages sent ahead of it, so
+        a prompt seen done may still have progress on the way (or waiting, already received): read up
+        to the prompt's end message, for no longer than one request may take. A socket that never
+        delivered anything, not even the greeting sent on connecting (a proxy that drops its frames),
+        is not waited on.
+        """
+        until = time.monotonic() + self.settings.timeout
+        while socket is not None and tracker.heard and not tracker.finished and time.monotonic() < until:
+            messages, alive = self._receive(socket)
+            for message in messages:
+                tracker.take(message)  # the prompt is done: a late error message changes nothing
+            if not alive:
+                return
 
     def _receive(self, socket: ClientConnection | None) -> tuple[list[dict[str, Any]], bool]:
         """Every message waiting on the socket (blocking up to one interval for the first); False once it is closed."""
@@ -440,6 +458,7 @@ class _Progress:
         self.cached: set[str] = set()
         self.current: str | None = None
         self.finished = False
+        self.heard = False  # anything at all arrived on the socket
 
     def fraction(self, within: float) -> float:
         work = max(1, self.total - len(self.cached))
@@ -447,6 +466,7 @@ class _Progress:
 
     def take(self, message: dict[str, Any]) -> dict[str, Any] | None:
         """Account for one message; returns the error data of an ``execution_error`` for this prompt."""
+        self.heard = True
         kind, data = message.get("type"), message.get("data") or {}
         if data.get("prompt_id") not in (self.prompt_id, None):
             return None

@@ -54,7 +54,9 @@ from kaipai.backends.openai.shots import (
     shots_from_plan,
 )
 from kaipai.backends.openai.structured import InvalidReply, StructuredChat
-from kaipai.document.models import Document, Scene, Shot
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.shots import Shot
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"

@@ -151,14 +151,16 @@ function shotCard(shot, data) {
 }
 
 async function storyboard() {
+  const since = navigation;
   const data = await api("GET", "/api/storyboard");
+  if (since !== navigation) return;
   setProject(data.project);
   const scenes = data.scenes.map(scene => {
     const shots = data.shots.filter(s => s.scene === scene.id);
     if (!shots.length) return null;
     return h("section", { class: "scene" }, h("h2", {}, `${scene.id} · ${scene.heading}`), h("div", { class: "cards" }, shots.map(s => shotCard(s, data))));
   });
-  view.replaceChildren(h("p", { class: "hint" }, t("shot.dragHint")), ...scenes);
+  show(since, h("p", { class: "hint" }, t("shot.dragHint")), ...scenes);
 }
 
 /* ------------------------------------------------------------------ shot page */
@@ -195,7 +197,9 @@ async function retake(shotId, stage, note, button) {
 }
 
 async function shotPage(shotId) {
+  const since = navigation;
   const data = await api("GET", `/api/shots/${encodeURIComponent(shotId)}`);
+  if (since !== navigation) return;
   const shot = data.shot;
   const note = h("textarea", { name: "note", rows: 2, placeholder: t("takes.note") });
   const noteStage = select("note-stage", data.enums.stages, "clip");
@@ -206,7 +210,7 @@ async function shotPage(shotId) {
           ? h("button", { type: "button", class: "retake", onclick: e => retake(shotId, group.stage, "", e.currentTarget) }, t("takes.retake"))
           : null),
       group.takes.length ? h("div", { class: "takes" }, group.takes.map(take => takeCard(shotId, take))) : h("p", { class: "hint" }, t("takes.none"))));
-  view.replaceChildren(
+  show(since,
     h("a", { href: "#/", class: "back" }, t("takes.back")),
     h("h2", {}, t("takes.title", { id: shot.id }), " ", badge(shot.status), shot.locked ? h("span", { class: "badge" }, t("shot.locked")) : null),
     h("p", { class: "scene-heading" }, shot.scene_heading, " · ", `${shot.size} · ${shot.angle} · ${shot.move} · ${Number(shot.duration).toFixed(1)} s`),
@@ -220,7 +224,9 @@ async function shotPage(shotId) {
 /* ------------------------------------------------------------------ cast and style */
 
 async function castPage() {
+  const since = navigation;
   const data = await api("GET", "/api/cast");
+  if (since !== navigation) return;
   setProject(data.project);
   const characters = data.characters.map(c =>
     h("article", { class: "character", dataset: { character: c.id } },
@@ -251,7 +257,7 @@ async function castPage() {
     h("button", { type: "submit" }, t("cast.save")));
   const places = data.locations.map(l => h("li", {}, h("b", {}, l.name), l.description ? ` — ${l.description}` : "",
     l.references.length ? h("div", { class: "refs" }, l.references.map(u => h("img", { src: u, alt: l.name }))) : null));
-  view.replaceChildren(
+  show(since,
     h("h2", {}, t("cast.characters")), h("div", { class: "characters" }, characters),
     h("h2", {}, t("cast.locations")), h("ul", { class: "locations" }, places),
     h("h2", {}, t("cast.style")), form);
@@ -273,7 +279,9 @@ function progressRow(label) {
 
 async function renderPage() {
   closeStream();
+  const since = navigation;
   const [board, current] = await Promise.all([api("GET", "/api/storyboard"), api("GET", "/api/jobs/current")]);
+  if (since !== navigation) return;
   setProject(board.project);
   const budget = h("input", { type: "number", min: "0", step: "0.01", name: "budget", placeholder: t("render.nolimit") });
   const status = h("p", { class: "job-status" }, t("render.idle"));
@@ -359,13 +367,13 @@ async function renderPage() {
   const animaticButton = h("button", { type: "button", class: "animatic", onclick: () => start("/api/cut", { slate: true }) }, t("render.animatic"));
   const cancelButton = h("button", { type: "button", class: "danger cancel", disabled: true, onclick: () => api("POST", "/api/jobs/cancel") }, t("render.cancel"));
 
-  view.replaceChildren(
+  if (!show(since,
     h("div", { class: "controls" }, h("label", {}, t("render.budget"), " ", budget), startButton, cutButton, animaticButton, cancelButton),
     h("dl", { class: "money" },
       h("dt", {}, t("render.spent")), h("dd", {}, money(board.spent)),
       h("dt", {}, t("render.estimate")), h("dd", {}, money(board.estimate)),
       h("dt", {}, t("render.thisRun")), h("dd", {}, runCost, " / ", budgetShown)),
-    status, bars, log);
+    status, bars, log)) return;
   if (current.job) {
     for (const event of current.events) handle(event);
     seen = current.job.events;
@@ -376,8 +384,9 @@ async function renderPage() {
 /* ------------------------------------------------------------------ screening room */
 
 async function screenPage() {
+  const since = navigation;
   const data = await api("GET", "/api/screening");
-  if (!data.film && !data.animatic) { view.replaceChildren(h("p", { class: "hint" }, t("screen.none"))); return; }
+  if (!data.film && !data.animatic) { show(since, h("p", { class: "hint" }, t("screen.none"))); return; }
   const video = h("video", { id: "film", src: data.film || data.animatic, controls: true, preload: "auto", playsinline: true },
     data.subtitles ? h("track", { kind: "subtitles", src: data.subtitles, srclang: projectLanguage || "zh", label: projectLanguage === "en" ? "English" : "中文", default: true }) : null);
   const total = data.shots.length ? data.shots[data.shots.length - 1].end : 1;
@@ -403,7 +412,7 @@ async function screenPage() {
     video.setAttribute("src", showingFilm ? data.animatic : data.film);
     toggle.textContent = t(showingFilm ? "screen.film" : "screen.animatic");
   } }, t("screen.animatic")) : null;
-  view.replaceChildren(h("div", { class: "screen" }, video, h("div", { class: "strip" }, segments), label, toggle, h("p", { class: "hint" }, t("screen.hint"))));
+  if (!show(since, h("div", { class: "screen" }, video, h("div", { class: "strip" }, segments), label, toggle, h("p", { class: "hint" }, t("screen.hint"))))) return;
   if (video.textTracks[0]) video.textTracks[0].mode = "showing";
   showShot();
 }
@@ -426,7 +435,19 @@ function applyLanguage() {
   document.getElementById("jobbadge").textContent = "●";
 }
 
+/* Every navigation counts one up. A page that finishes loading after a later navigation began (a slow
+   answer, a busy machine), or a refresh of a page the director has left, is dropped: it never replaces
+   the page they went to. */
+let navigation = 0;
+
+function show(since, ...nodes) {
+  if (since !== navigation) return false;
+  view.replaceChildren(...nodes);
+  return true;
+}
+
 async function route() {
+  const mine = ++navigation;
   closeStream();
   const hash = location.hash.replace(/^#\/?/, "");
   const [page, arg] = hash.split("/");
@@ -440,10 +461,11 @@ async function route() {
     else if (page === "render") await renderPage();
     else if (page === "screen") await screenPage();
     else await storyboard();
+    if (mine !== navigation) return;  // a later navigation owns the page
     window.scrollTo(0, 0);
     document.body.dataset.ready = page || "storyboard";
   } catch (err) {
-    view.replaceChildren(h("p", { class: "error" }, String(err.message || err)));
+    show(mine, h("p", { class: "error" }, String(err.message || err)));
   }
 }
 
