@@ -273,6 +273,19 @@ class Cast(Strict):
 # --------------------------------------------------------------------------- scenes and shots
 
 
+class Continuity(Strict):
+    """One character through one scene (the continuity ledger): what they wear and hold, and their screen
+    direction. Filled by the planner from the screenplay and the shots; the director's edits are kept."""
+
+    character: str = Field(description="Character id.")
+    wardrobe: str = Field(default="", description="What they wear in this scene, e.g. 'red wool coat'.")
+    holds: list[str] = Field(default_factory=list, description="What they carry, e.g. ['sealed envelope'].")
+    side: ScreenThird | None = Field(
+        default=None, description="The side of the frame they keep (the 180° line): left or right."
+    )
+    facing: Facing | None = Field(default=None, description="The screen direction they look: left or right.")
+
+
 class Scene(Strict):
     id: str = Field(pattern=r"^[\w\-]+$")
     heading: str = Field(description="The scene heading as written, e.g. 'INT. KITCHEN - NIGHT' or '1-1 日 内 客厅'.")
@@ -285,6 +298,9 @@ class Scene(Strict):
         default_factory=list,
         description="The screenplay body of the scene (action, dialogue, transitions…) as imported; the planner "
         "reads it.",
+    )
+    continuity: list[Continuity] = Field(
+        default_factory=list, description="Who wears and holds what, and who looks which way, in this scene."
     )
 
 
@@ -326,6 +342,31 @@ class Generation(Strict):
     extra_prompt: str = ""
 
 
+QCStage = Literal["all", "sheet", "voice", "keyframe", "clip", "lipsync", "music"]
+QCCheck = Literal[
+    "black", "frozen", "flash", "length", "size", "silence", "clipping", "loudness", "faces", "lipsync", "judge"
+]
+
+
+class QCPolicy(Strict):
+    """Quality control of a stage's takes: what is checked, what passes, how hard to try again.
+
+    Unset fields inherit (the shot's ``all``, the document's stage, the document's ``all``, the defaults).
+    """
+
+    checks: list[QCCheck] | None = Field(
+        default=None, description="Checks to run; every one that applies to the stage when unset."
+    )
+    min_score: float | None = Field(default=None, ge=0, le=1, description="Lowest overall score (0–1) that passes.")
+    best_of: int | None = Field(default=None, ge=1, le=16, description="Takes to make at once; the best is circled.")
+    max_retakes: int | None = Field(
+        default=None, ge=0, le=20, description="New seeds to try when no take passes (0: flag the shot only)."
+    )
+    budget: float | None = Field(
+        default=None, ge=0, description="Most one shot may spend on this stage in a render; extra takes stop before it."
+    )
+
+
 class Shot(Strict):
     id: str = Field(pattern=r"^[\w\-]+$", description="Stable shot id, e.g. S01-003.")
     scene: str = Field(description="Scene id.")
@@ -352,6 +393,7 @@ class Shot(Strict):
     duration_source: Literal["estimate", "audio", "manual"] = "estimate"
     generation: Generation = Field(default_factory=Generation)
     notes: str = Field(default="", description="Director's notes.")
+    qc: dict[QCStage, QCPolicy] = Field(default_factory=dict, description="Quality-control overrides for this shot.")
     locked: bool = Field(default=False, description="Approved or hand-edited: re-planning never touches it.")
 
     @property
@@ -369,6 +411,9 @@ class Document(Strict):
     cast: Cast = Field(default_factory=Cast)
     backends: dict[Capability, BackendChoice] = Field(
         default_factory=dict, description="Backend chosen per capability; previz/espeak/rules when absent."
+    )
+    qc: dict[QCStage, QCPolicy] = Field(
+        default_factory=dict, description="Quality control per stage ('all' for every stage): checks, retakes, budget."
     )
     screenplay: RelPath | None = Field(default=None, description="The imported screenplay file.")
     scenes: list[Scene] = Field(default_factory=list)
@@ -452,6 +497,9 @@ def reference_errors(doc: Document) -> list[tuple[Loc, str]]:
                 errors.append(
                     (("scenes", i, "characters", j), f"unknown character {c!r}; add it under cast.characters")
                 )
+        for j, entry in enumerate(sc.continuity):
+            if entry.character not in char_ids:
+                errors.append((("scenes", i, "continuity", j, "character"), f"unknown character {entry.character!r}"))
     for i, sh in enumerate(doc.shots):
         if sh.scene not in scene_ids:
             errors.append((("shots", i, "scene"), f"unknown scene {sh.scene!r}; expected one of the scene ids"))
