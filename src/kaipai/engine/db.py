@@ -4,6 +4,9 @@ SQLite in WAL mode: readers (the studio) never block the render, and a process k
 any moment leaves the last committed state intact. ``synchronous=NORMAL`` is durable
 against a crashed or killed process; only a power cut may lose the newest commits, never
 corrupt older ones. One connection is shared by the engine's threads behind a lock.
+
+The file's ``user_version`` says which :data:`MIGRATIONS` it has had; opening an older database
+applies the rest in one transaction, so a project made by an earlier kaipai keeps every take.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 TakeStatus = Literal["pending", "circled", "rejected"]
+#: Who circled a take: the engine (a render's choice, quality control's pick) or the director by hand.
+CircledBy = Literal["", "engine", "director"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS takes (
@@ -47,7 +52,8 @@ CREATE TABLE IF NOT EXISTS takes (
     attempts INTEGER NOT NULL DEFAULT 1,
     qc TEXT NOT NULL DEFAULT '{}',
     metadata TEXT NOT NULL DEFAULT '{}',
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    circled_by TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS takes_node ON takes (node);
 CREATE INDEX IF NOT EXISTS takes_shot ON takes (shot);
@@ -67,6 +73,14 @@ CREATE TABLE IF NOT EXISTS failures (
     at TEXT NOT NULL
 );
 """
+
+
+#: Schema changes after the first release, in order: ``user_version`` N means the first N are applied.
+#: A take circled before circles were attributed keeps ``circled_by = ''``, which counts as the director's.
+MIGRATIONS: tuple[str, ...] = ("ALTER TABLE takes ADD COLUMN circled_by TEXT NOT NULL DEFAULT ''",)
+
+
+_DEMOTE = "UPDATE takes SET status = 'pending', circled_by = '' WHERE node = ? AND status = 'circled'"
 
 
 def now() -> str:
@@ -103,6 +117,12 @@ class Take:
     qc: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     created: str = ""
+    circled_by: CircledBy = ""
+
+    @property
+    def hand_circled(self) -> bool:
+        """Circled by the director (or before circles were attributed): the engine never replaces it."""
+        return self.status == "circled" and self.circled_by != "engine"
 
 
 _JSON = ("params", "request", "files", "qc", "metadata")
@@ -126,7 +146,29 @@ class TakesDB:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=30000")
         with self._lock:
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Create a new database, or bring an older one up to date (one transaction)."""
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        fresh = self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'takes'").fetchone() is None
+        if fresh:
+            self._conn.executescript(SCHEMA + f"PRAGMA user_version = {len(MIGRATIONS)};")
+            return
+        if version >= len(MIGRATIONS):
             self._conn.executescript(SCHEMA)
+            return
+        cur = self._conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[version:]:
+                cur.execute(statement)
+            cur.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+        self._conn.executescript(SCHEMA)
 
     def close(self) -> None:
         with self._lock:
@@ -190,8 +232,9 @@ class TakesDB:
                     cur.execute("SELECT 1 FROM takes WHERE node = ? AND status = 'circled'", (node,)).fetchone() is None
                 )
             if circle:
-                cur.execute("UPDATE takes SET status = 'pending' WHERE node = ? AND status = 'circled'", (node,))
+                cur.execute(_DEMOTE, (node,))
             data["status"] = "circled" if circle else "pending"
+            data["circled_by"] = "engine" if circle else ""
             names = ", ".join(data)
             marks = ", ".join("?" for _ in data)
             row = cur.execute(
@@ -202,15 +245,19 @@ class TakesDB:
                 cur.execute("DELETE FROM failures WHERE key = ?", (data["key"],))
         return _row_to_take(row)
 
-    def set_status(self, take_id: int, status: TakeStatus) -> Take:
-        """Circle (the node's previous choice becomes pending), reject, or mark pending."""
+    def set_status(self, take_id: int, status: TakeStatus, *, by: CircledBy = "director") -> Take:
+        """Circle (the node's previous choice becomes pending), reject, or mark pending.
+
+        ``by`` says who circles: the director (the default: a person asked for it) or the engine.
+        """
         with self.transaction() as cur:
             row = cur.execute("SELECT node FROM takes WHERE id = ?", (take_id,)).fetchone()
             if row is None:
                 raise KeyError(take_id)
             if status == "circled":
-                cur.execute("UPDATE takes SET status = 'pending' WHERE node = ? AND status = 'circled'", (row["node"],))
-            cur.execute("UPDATE takes SET status = ? WHERE id = ?", (status, take_id))
+                cur.execute(_DEMOTE, (row["node"],))
+            who = by if status == "circled" else ""
+            cur.execute("UPDATE takes SET status = ?, circled_by = ? WHERE id = ?", (status, who, take_id))
         take = self.take(take_id)
         assert take is not None
         return take
