@@ -13,6 +13,7 @@ from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 
 from kaipai.document.models import DialogueLine, Document, Scene, Shot
+from kaipai.planning.continuity import fill_ledgers
 from kaipai.planning.coverage import DIALOGUE_KINDS
 from kaipai.planning.timing import dialogue_seconds
 
@@ -108,6 +109,7 @@ def replan(doc: Document, plan_scene: Callable[[Document, Scene], list[Shot]]) -
         ],
     )
     doc.shots = sequence
+    fill_ledgers(doc)  # the continuity ledger follows the shots; the director's entries are kept
     return result
 
 
