@@ -39,6 +39,7 @@ class PrevizBackend(Backend):
             typical_seconds=typical.get(capability, 0.1),
             max_reference_images=99,
             deterministic=True,
+            drawn=True,
         )
 
     def generate_image(self, request: ImageRequest, ctx: JobContext) -> Result:

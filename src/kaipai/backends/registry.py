@@ -23,6 +23,8 @@ BUILTIN: dict[str, str] = {
     "espeak": "kaipai.backends.espeak:EspeakBackend",
     "simulated": "kaipai.backends.simulated:SimulatedBackend",
     "openai": "kaipai.backends.openai.planner:OpenAIPlanner",
+    "openai-judge": "kaipai.backends.openai.judge:OpenAIJudge",
+    "clip": "kaipai.backends.clip:ClipJudge",
     "diffusers": "kaipai.backends.diffusers.backend:DiffusersBackend",
     "comfyui": "kaipai.backends.comfyui.backend:ComfyUIBackend",
     "dashscope": "kaipai.backends.dashscope:DashScopeBackend",
