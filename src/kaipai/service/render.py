@@ -56,6 +56,7 @@ def render(
     on_event: EventSink | None = None,
     cancel: threading.Event | None = None,
     settings: EngineSettings | None = None,
+    best_of: int | None = None,
 ) -> RenderSummary:
     """Render the project's takes; return what was generated, reused, failed and spent.
 
@@ -65,6 +66,8 @@ def render(
     - ``stages``/``shots``: restrict the work (nodes outside still serve as inputs when current).
     - ``on_event``: receives :mod:`kaipai.engine.events` events on the calling thread.
     - ``cancel``: set it (from any thread) to stop starting new work; running jobs finish.
+    - ``best_of``: make this many takes of each keyframe, clip and lip sync that renders (of each
+      stage in ``stages`` when given) and circle the best, overriding the document's ``qc`` policy.
 
     Raises DocumentError for an unusable document, RenderBusy when another render holds the project.
     """
@@ -73,7 +76,9 @@ def render(
     with TakesDB(paths.database) as db:
         engine = Engine(paths, doc, db, settings=settings)
         if not dry_run:
-            return engine.render(stages=stage_set, shots=shot_set, budget=budget, on_event=on_event, cancel=cancel)
+            return engine.render(
+                stages=stage_set, shots=shot_set, budget=budget, on_event=on_event, cancel=cancel, best_of=best_of
+            )
         try:
             statuses, _ = engine.plan()
             chosen = [
