@@ -76,3 +76,24 @@ def test_qc_measures_takes_made_before_it_and_refuses_an_unknown_shot(film) -> N
 def test_qc_help_says_what_is_checked() -> None:
     done = runner.invoke(app, ["qc", "--help"], env={"COLUMNS": "120"})
     assert done.exit_code == 0 and "lip sync" in done.output and "--recheck" in done.output
+
+
+def test_the_shot_list_carries_the_qc_verdict_and_why(film, tmp_path) -> None:
+    import csv
+    import io
+
+    import pypdf
+
+    f = film({"media": "real", "defects": [{"shot": "S3", "kind": "faceless", "capability": "image"}]})
+    assert kaipai(f, "render", "--no-cut").exit_code == 0
+    target = tmp_path / "shots.csv"
+    assert kaipai(f, "export", "shotlist", "-o", str(target)).exit_code == 0
+    rows = list(csv.reader(io.StringIO(target.read_bytes().decode("utf-8-sig"))))
+    assert rows[0][-2:] == ["质检", "质检说明"]
+    qc = {r[0]: (r[-2], r[-1]) for r in rows[1:]}
+    assert qc["S1"][0] == "合格 1.00" and qc["S2"][0].startswith("合格")
+    assert qc["S3"][0].startswith("需复查") and "no face where a close-up of 父亲 is planned" in qc["S3"][1]
+    pdf = tmp_path / "shots.pdf"
+    assert kaipai(f, "export", "shotlist", "-f", "pdf", "-o", str(pdf)).exit_code == 0
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(pdf).pages).replace("\x00", "")
+    assert "质检" in text.replace(" ", "") and "需复查" in text.replace(" ", "")
