@@ -94,10 +94,14 @@ def test_two_faces_in_a_single_fail_and_a_two_shot_places_each_on_its_third(tmp_
     assert off.passed and off.score < 1 and "lin planned center, found left" in off.check("faces").reason
 
 
-def test_drawn_previz_pictures_skip_faces_and_freezes(tmp_path: Path) -> None:
+def test_drawn_previz_clips_skip_faces_and_freezes_but_not_black_or_length(tmp_path: Path) -> None:
     frozen = _clip(tmp_path, "frozen")
     report = inspect(Subject(stage="clip", media=frozen, shot=MCU, drawn=True, seconds=2.0), DEFAULT)
     assert report.passed and report.check("frozen") is None and report.check("faces") is None
+    black = inspect(Subject(stage="clip", media=_clip(tmp_path, "black"), drawn=True, seconds=2.0), DEFAULT)
+    assert not black.passed and black.check("black").reason == "black for 100% of the clip"
+    short = inspect(Subject(stage="clip", media=_clip(tmp_path, "short"), drawn=True, seconds=2.0), DEFAULT)
+    assert not short.passed and short.check("length").reason == "1.00 s, asked 2.00 s"
 
 
 def test_rules_choose_the_checks(tmp_path: Path) -> None:

@@ -23,7 +23,16 @@ from kaipai.document.qc import QCRules
 from kaipai.qc import checks as tech
 from kaipai.qc.faces import detect, expects_faces, face_check
 from kaipai.qc.lipsync import Sync, measure, mouth_from_face, mouth_from_motion, speaking_frames, sync_check
-from kaipai.qc.media import MediaError, envelope, read_sound, scan_audio, scan_image, scan_video, stills
+from kaipai.qc.media import (
+    MediaError,
+    envelope,
+    peek_video,
+    read_sound,
+    scan_audio,
+    scan_image,
+    scan_video,
+    stills,
+)
 from kaipai.qc.report import Check, FaceSeen, QCReport
 
 IMAGE_STAGES = frozenset({"sheet", "keyframe"})
@@ -97,8 +106,11 @@ def _image(subject: Subject, rules: QCRules) -> tuple[list[Check], list[FaceSeen
 def _video(subject: Subject, rules: QCRules) -> tuple[list[Check], list[FaceSeen]]:
     lipsync = rules.wants("lipsync") and subject.voice is not None and bool(subject.speakers)
     look = not subject.drawn and (rules.wants("faces") or lipsync)
-    width = 480 if look else 320 if lipsync else 96
-    scan = scan_video(subject.media, width=width, freeze=not subject.drawn, sound=subject.own_sound)
+    if subject.drawn and not lipsync and not subject.own_sound:
+        scan = peek_video(subject.media)  # a drawn clip: its checked keyframe moved by a known camera
+    else:
+        width = 480 if look else 320 if lipsync else 96
+        scan = scan_video(subject.media, width=width, freeze=not subject.drawn, sound=subject.own_sound)
     found = [tech.black_video(scan)]
     if not subject.drawn:
         found.append(tech.frozen(scan))

@@ -37,10 +37,12 @@ class Sync:
 
 
 def _high_pass(x: np.ndarray, k: int) -> np.ndarray:
+    """``x`` less its moving average over ``k`` frames (averaged over the frames there are, at the ends)."""
     if len(x) < 3:
         return x - x.mean()
     k = max(3, min(k, len(x)))
-    return x - np.convolve(x, np.ones(k) / k, mode="same")
+    window = np.ones(k)
+    return x - np.convolve(x, window, mode="same") / np.convolve(np.ones(len(x)), window, mode="same")
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -71,17 +73,16 @@ def mouth_from_motion(frames: np.ndarray, keep: np.ndarray, columns: tuple[float
     import cv2
 
     n, h, w = frames.shape
+    lo, hi = int(columns[0] * w), max(int(columns[0] * w) + 1, int(columns[1] * w))
     idx = np.flatnonzero(keep[1:]) + 1
     if len(idx) < 2:
         idx = np.arange(1, n)
-    diff = np.abs(frames[idx].astype(np.int16) - frames[idx - 1].astype(np.int16)).mean(axis=0).astype(np.float32)
+    part = frames[:, :, lo:hi]
+    diff = np.abs(part[idx].astype(np.int16) - part[idx - 1].astype(np.int16)).mean(axis=0).astype(np.float32)
     bw, bh = max(4, w // 16), max(4, h // 16)
     smooth = cv2.blur(diff, (bw, bh))
-    lo, hi = int(columns[0] * w), max(int(columns[0] * w) + 1, int(columns[1] * w))
-    smooth[:, :lo] = -1
-    smooth[:, hi:] = -1
     y, x = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
-    return max(0, int(x) - bw), max(0, int(y) - bh), 2 * bw, 2 * bh
+    return max(0, int(x) + lo - bw), max(0, int(y) - bh), 2 * bw, 2 * bh
 
 
 def measure(
@@ -98,7 +99,10 @@ def measure(
     openness = patch.reshape(n, -1).std(axis=1) if patch.size else np.zeros(n)
     k = max(3, round(fps * 0.5))
     m, e = _high_pass(openness, k), _high_pass(voice[:n].astype(np.float64), k)
-    small, wide = max(1, round(SYNC_WINDOW * fps)), max(1, round(SEARCH * fps))
+    # A lag is only trusted where most of the speech still pairs up: a short line is searched less far.
+    spoken = int(keep.sum())
+    small = max(1, round(SYNC_WINDOW * fps))
+    wide = max(small, min(round(SEARCH * fps), int(spoken * 0.4)))
     scores = {lag: _lagged(m, e, lag, keep) for lag in range(-wide, wide + 1)}
     local = max(scores[lag] for lag in range(-small, small + 1))
     lag, best = max(scores.items(), key=lambda kv: (kv[1], -abs(kv[0])))
