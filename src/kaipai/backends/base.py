@@ -326,6 +326,10 @@ class Backend:
     #: True for backends that read files named relative to the project (ComfyUI workflows):
     #: the registry passes them ``base_dir``, the project folder.
     reads_project_files: ClassVar[bool] = False
+    #: True when the backend's output is AI-generated content in the sense of the labelling rules
+    #: (China's measures and GB 45438-2025, EU AI Act Art. 50): a film using any of its takes carries
+    #: AIGC labels under ``publish: labels: auto``. The offline previz defaults set it False.
+    generative: ClassVar[bool] = True
 
     def __init__(self, model: str | None = None, **options: Any) -> None:
         self.model = model

@@ -203,6 +203,7 @@ class EspeakBackend(Backend):
     """Speech by eSpeak NG: one distinct voice per character, parentheticals as prosody, exact durations."""
 
     name = "espeak"
+    generative = False  # drawn or synthesised by rules, offline: nothing to label
     capabilities = frozenset({Capability.speech})
     version = "1"
 

@@ -27,6 +27,7 @@ from kaipai.backends.base import (
 
 class PrevizBackend(Backend):
     name = "previz"
+    generative = False  # drawn or synthesised by rules, offline: nothing to label
     capabilities = frozenset({Capability.image, Capability.video, Capability.lipsync, Capability.music})
     version = "1"
 

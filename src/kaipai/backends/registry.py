@@ -62,6 +62,15 @@ class Registry:
         cls = getattr(module, attr)
         return cls
 
+    def generative(self, name: str) -> bool:
+        """Whether takes made by the backend ``name`` are AI-generated content (its ``generative``
+        declaration). A backend that cannot be loaded here (uninstalled, renamed) counts as generative:
+        when in doubt, the film is labelled."""
+        try:
+            return bool(self.load(name).generative)
+        except NotConfigured:
+            return True
+
     def create(
         self,
         name: str,

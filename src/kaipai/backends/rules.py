@@ -20,6 +20,7 @@ class RulesPlanner(Backend):
     """The ``rules`` planner backend: film grammar offline; writing and revising need a language model."""
 
     name = "rules"
+    generative = False  # drawn or synthesised by rules, offline: nothing to label
     capabilities = frozenset({Capability.planner})
 
     def describe(self, capability: Capability) -> CapabilitySheet:

@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "kaipai.cli.render",  # render, status, takes, circle, retake
     "kaipai.cli.qc",  # qc
     "kaipai.cli.post",  # cut, export otio/fcpxml/…
+    "kaipai.cli.publish",  # verify
     "kaipai.cli.demo",  # demo
     "kaipai.cli.backends",  # backends, backends check
     "kaipai.cli.studio",  # studio

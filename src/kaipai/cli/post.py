@@ -85,6 +85,25 @@ def cut(
             f"[yellow]{len(result.missing)} shots have no clip yet and show a still or slate:[/] "
             f"{', '.join(result.missing)}"
         )
+    _print_labels(result.labels)
+    if result.provenance is not None:
+        console.print(f"provenance {result.provenance}")
+
+
+def _print_labels(labels: dict[str, Any]) -> None:
+    """One line on the AIGC labels the master carries, and what is missing for publishing."""
+    if not labels.get("labelled"):
+        why = "publish.labels is off" if labels.get("mode") == "off" else "no take came from a generative backend"
+        console.print(f"AIGC labels: none ({why})", highlight=False)
+        return
+    seen = labels.get("visible", {})
+    signed = labels.get("c2pa", {}).get("signed")
+    c2pa = "C2PA signed" if signed else "[yellow]no C2PA signature[/] (set \\[c2pa] certificate and key; see README)"
+    console.print(
+        f"AIGC labels: notice '{seen.get('text')}' for {seen.get('seconds')} s "
+        f"({seen.get('ink_percent_of_short_side')} % of the shorter side), AIGC metadata, {c2pa}",
+        highlight=False,
+    )
 
 
 def _export(formats: list[str], dest: Path | None, project: Path | None) -> None:

@@ -17,8 +17,10 @@ from pathlib import Path
 
 from kaipai.document.models import frames
 from kaipai.post import loudness
+from kaipai.post.aigc import AigcLabel, mp4_args
 from kaipai.post.cut import Cut, CutShot
-from kaipai.post.ffmpeg import AssemblyError, Graph, Progress, escape, ffmpeg, run
+from kaipai.post.ffmpeg import AssemblyError, Graph, Progress, escape, ffmpeg, h264, run
+from kaipai.post.label import OnPicture, overlay
 from kaipai.post.mix import RATE, audio_chain
 from kaipai.post.probe import probe_video
 
@@ -194,8 +196,17 @@ def assemble(
     slate: Callable[[CutShot], Path],
     on_progress: Callable[[Progress], None] | None = None,
     preset: str = "veryfast",
+    keyframe_at: int | None = None,
+    notice: OnPicture | None = None,
+    aigc: AigcLabel | None = None,
+    stream_copy: bool = True,
 ) -> dict[str, float]:
-    """Render the master to ``out``; return the loudness measured before normalisation."""
+    """Render the master to ``out``; return the loudness measured before normalisation.
+
+    ``keyframe_at``: a frame that starts a new GOP (where an AIGC notice ends, so the opening can be
+    labelled alone later); ``notice``: the notice laid over the picture in this pass; ``aigc``: the
+    AIGC metadata label; ``stream_copy``: False encodes the picture even when the clips could be copied.
+    """
     if profile not in PROFILES:
         raise AssemblyError(f"unknown delivery profile {profile!r}; choose {', '.join(PROFILES)}")
     if not cut.shots:
@@ -207,7 +218,8 @@ def assemble(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
     g = Graph()
-    clips = None if subtitles is not None else copy_list(cut, segs)
+    copyable = stream_copy and subtitles is None and notice is None
+    clips = copy_list(cut, segs) if copyable else None
     if clips is not None:
         listing = out.with_name(f".{out.stem}.clips.txt")
         listing.write_text("".join(f"file '{_concat_quote(p.resolve())}'\n" for p in clips), encoding="utf-8")
@@ -219,8 +231,12 @@ def assemble(
             fonts = f":fontsdir={escape(str(fonts_dir))}" if fonts_dir else ""
             g.chains.append(f"[{label}]subtitles=filename={escape(str(subtitles))}{fonts}[burned]")
             label = "burned"
+        if notice is not None:
+            label = overlay(g, label, notice, cut.fps)
         video_map = f"[{label}]"
-        video_codec = ["-c:v", "libx264", "-preset", preset, "-crf", "20", "-pix_fmt", "yuv420p", "-r", str(cut.fps)]
+        video_codec = h264(cut.fps, preset)
+        if keyframe_at is not None and 0 < keyframe_at < total_frames:
+            video_codec += ["-force_key_frames", f"expr:eq(n,{keyframe_at})"]
     dlg, mus, mix = audio_chain(g, cut, music)
     g.discard(dlg, mus)
     g.chains.append(f"[{mix}]{gain},aresample={RATE}[sound]")
@@ -229,7 +245,7 @@ def assemble(
         "-map", video_map, "-map", "[sound]",
         *video_codec, "-frames:v", str(total_frames),
         "-c:a", "aac", "-b:a", "192k", "-ar", str(RATE),
-        "-movflags", "+faststart", str(tmp),
+        *mp4_args(aigc), str(tmp),
     ]  # fmt: skip
     try:
         run(cmd, total=total_frames / cut.fps, on_progress=on_progress, what="assemble the film")

@@ -52,6 +52,12 @@ class Graph:
         return ["-filter_complex", ";".join(self.chains)] if self.chains else []
 
 
+def h264(fps: int, preset: str = "veryfast") -> list[str]:
+    """The master's video encoding. One definition, so a part encoded later (the labelled opening)
+    has the same parameter sets and joins the rest of the film by stream copy."""
+    return ["-c:v", "libx264", "-preset", preset, "-crf", "20", "-pix_fmt", "yuv420p", "-r", str(fps)]
+
+
 def run(
     cmd: list[str],
     *,

@@ -34,13 +34,16 @@ LABELS = {
 }
 
 
-def storyboard_pdf(doc: Document, cut: Cut, stills: dict[str, Path], out: Path) -> Path:
-    """Three shots per A4 page: frame on the left, shot data and dialogue on the right."""
+def storyboard_pdf(doc: Document, cut: Cut, stills: dict[str, Path], out: Path, xmp: str | None = None) -> Path:
+    """Three shots per A4 page: frame on the left, shot data and dialogue on the right; ``xmp``: the
+    document's XMP metadata (the AIGC label)."""
     lang = "zh" if doc.project.language.value == "zh" else "en"
     words = LABELS[lang]
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.add_font("cjk", "", str(cjk_font_path()))
     pdf.set_auto_page_break(False)
+    if xmp:
+        pdf.set_xmp_metadata(xmp)
     names = {c.id: c.name for c in doc.cast.characters} | {"narrator": NARRATOR[lang]}
     shots = {s.id: s for s in doc.shots}
     per_page, top, row_h = 3, 22, 88

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import opentimelineio as otio
@@ -190,8 +191,10 @@ def export(
     *,
     slates: dict[str, Path] | None = None,
     music: dict[int, Path] | None = None,
+    decorate: Callable[[otio.schema.Timeline, str], None] | None = None,
 ) -> dict[str, Path]:
-    """Write the timeline in each format into ``dest`` with media under ``dest/media``."""
+    """Write the timeline in each format into ``dest`` with media under ``dest/media``; ``decorate``
+    may add to each format's timeline before it is written (AIGC labels)."""
     dest.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
     for name in formats or list(FORMATS):
@@ -200,6 +203,8 @@ def export(
         # an EDL dissolve must reach into media before the clip's first frame, which generated clips
         # do not have: the EDL carries the cuts (the other formats carry the transitions)
         tl = build_timeline(cut, media_dir=dest / "media", slates=slates, music=music, transitions=name != "edl")
+        if decorate is not None:
+            decorate(tl, name)
         if name == "edl":
             tl.tracks[:] = [tl.tracks[0]]
         elif name != "otio":  # NLEs need media behind every clip: keep the tracks that have it

@@ -12,14 +12,30 @@ from typing import Any
 
 from kaipai import __version__
 from kaipai.document.io import atomic_write_text
+from kaipai.engine.store import Store
 from kaipai.fonts import font_dir
+from kaipai.post.aigc import mp4_args, xmp
 from kaipai.post.assemble import Progress, assemble, render_stems
 from kaipai.post.cut import Cut, CutShot, build_cut
+from kaipai.post.ffmpeg import h264
+from kaipai.post.label import burn_opening
+from kaipai.post.nle_labels import label_edl
 from kaipai.post.slate import draw_slate
 from kaipai.post.storyboard import contact_sheet, storyboard_pdf
 from kaipai.post.subtitles import write_subtitles
 from kaipai.post.timeline import FORMATS, export
 from kaipai.project import ProjectPaths, load_document
+from kaipai.service.provenance import write_provenance
+from kaipai.service.publish import (
+    Labelling,
+    label_export_media,
+    label_image,
+    labelling,
+    sign_master,
+    signer_fingerprint,
+    signing,
+    timeline_decorator,
+)
 from kaipai.service.takes import circled_media
 
 __all__ = ["CutResult", "Progress", "current_cut", "export_all", "make_cut"]
@@ -34,6 +50,8 @@ class CutResult:
     shots: int
     missing: list[str] = field(default_factory=list)
     loudness: dict[str, float] = field(default_factory=dict)
+    labels: dict[str, Any] = field(default_factory=dict)  # what AIGC labels the master carries
+    provenance: Path | None = None
 
 
 def current_cut(paths: ProjectPaths) -> Cut:
@@ -73,32 +91,38 @@ def make_cut(
     burn_subtitles: bool = False,
     on_event: Callable[[Any], None] | None = None,
 ) -> CutResult:
-    """Render ``output/film.mp4`` and its subtitles from whatever takes are circled.
+    """Render ``output/film.mp4``, its subtitles and ``provenance.json`` from whatever takes are circled.
 
     A shot with no clip yet shows its keyframe, or a slate with its description, so a partial
-    film is always watchable.
+    film is always watchable. A film with generative takes (or ``publish: labels: on``) carries
+    the AIGC labels (see :mod:`kaipai.service.publish`).
     """
     cut = current_cut(paths)
+    plan = labelling(paths, load_document(paths), cut)
+    signer = signing() if plan.labelled else None  # checked before any work: a broken setup fails fast
     subs = write_subtitles(cut, paths.output)
     music = music_beds(paths, cut)
     film = paths.output / "film.mp4"
     record = paths.output / ".film.json"
-    key = _cut_key(cut, music, profile, burn_subtitles)
-    loudness = _unchanged(film, record, key)
-    if loudness is None:
-        loudness = assemble(
-            cut,
-            film,
-            profile=profile,
-            music=music,
-            subtitles=subs["ass"] if burn_subtitles else None,
-            fonts_dir=font_dir(),
-            slate=_slates(paths, cut),
-            on_progress=on_event,
-        )
-        atomic_write_text(record, json.dumps({"key": key, "loudness": loudness}))
-    elif on_event is not None:
-        on_event(Progress("assemble the film", 1.0))
+    labels_key = {**plan.fingerprint(), "signer": signer_fingerprint(signer)}
+    key = _cut_key(cut, music, profile, burn_subtitles, labels_key)
+    saved = _unchanged(film, record, key)
+    if saved is None:
+        common: dict[str, Any] = {
+            "profile": profile,
+            "music": music,
+            "subtitles": subs["ass"] if burn_subtitles else None,
+            "fonts_dir": font_dir(),
+            "slate": _slates(paths, cut),
+            "on_progress": on_event,
+        }
+        loudness, labels = _master(paths, cut, film, key, plan, signer, common)
+        atomic_write_text(record, json.dumps({"key": key, "loudness": loudness, "labels": labels}))
+    else:
+        loudness, labels = saved
+        if on_event is not None:
+            on_event(Progress("assemble the film", 1.0))
+    provenance = write_provenance(paths.output / "provenance.json", cut, plan, Store(paths.store), film, labels)
     missing = [s.shot for s in cut.shots if s.picture is None]
     return CutResult(
         film=film,
@@ -108,32 +132,97 @@ def make_cut(
         shots=len(cut.shots),
         missing=missing,
         loudness=loudness,
+        labels=labels,
+        provenance=provenance,
     )
 
 
-def _cut_key(cut: Cut, music: dict[int, Path], profile: str, burn: bool) -> str:
+def _master(
+    paths: ProjectPaths,
+    cut: Cut,
+    film: Path,
+    key: str,
+    plan: Labelling,
+    signer: Any,
+    common: dict[str, Any],
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Assemble the master, then label and sign it when the film calls for it.
+
+    The master always has a keyframe where the notice would end, so the labelled film is the plain
+    one with only its opening encoded again: nothing after the notice differs, frame or sample."""
+    labels: dict[str, Any] = plan.summary()
+    if not plan.labelled:
+        return assemble(cut, film, keyframe_at=plan.opening, **common), labels
+    aigc = plan.aigc(key[:32])
+    picture = plan.on_picture(paths.state / "labels")
+    labelled = film.with_name(f".{film.stem}.labelled.mp4")
+    if picture.mark:  # the mark covers every frame: draw both in the one pass
+        loudness = assemble(cut, labelled, notice=picture, aigc=aigc, stream_copy=False, **common)
+        copied = False
+    else:
+        plain = film.with_name(f".{film.stem}.plain.mp4")
+        loudness = assemble(cut, plain, keyframe_at=plan.opening, stream_copy=False, **common)
+        if common["on_progress"] is not None:
+            common["on_progress"](Progress("label the film", 0.0))
+        try:
+            copied = burn_opening(plain, labelled, picture, fps=cut.fps, codec=h264(cut.fps), out_args=mp4_args(aigc))
+        finally:
+            plain.unlink(missing_ok=True)
+    n = picture.notice
+    labels["visible"] = {
+        "text": n.text,
+        "frames": picture.opening,
+        "seconds": round(picture.opening / cut.fps, 3),
+        "corner": n.corner,
+        "corner_mark": picture.mark,
+        "font_size": n.font_size,
+        "ink_px": n.ink,
+        "ink_percent_of_short_side": round(100 * n.ink_ratio, 2),
+        "rest_copied": copied,
+    }
+    labels["aigc"] = aigc.elements()
+    labels["c2pa"] = {"signed": False}
+    if signer is None:
+        labelled.replace(film)
+        return loudness, labels
+    signed = film.with_name(f".{film.stem}.signed.mp4")
+    try:
+        sign_master(labelled, signed, plan, cut.title, Store(paths.store), signer)
+    except BaseException:
+        labelled.replace(film)  # keep the labelled film; the next cut signs it again
+        raise
+    labelled.unlink(missing_ok=True)
+    signed.replace(film)
+    labels["c2pa"] = {"signed": True, "ingredients": len(plan.generative_takes)}
+    return loudness, labels
+
+
+def _cut_key(cut: Cut, music: dict[int, Path], profile: str, burn: bool, labels: dict[str, Any]) -> str:
     """Everything the master is made from. Takes live in a content-addressed store, so their paths
     stand for their contents; the version stands for the assembler."""
-    spec = [dataclasses.asdict(cut), {str(k): str(v) for k, v in music.items()}, profile, burn, __version__]
+    spec = [dataclasses.asdict(cut), {str(k): str(v) for k, v in music.items()}, profile, burn, labels, __version__]
     return hashlib.sha256(json.dumps(spec, default=str, sort_keys=True).encode()).hexdigest()
 
 
-def _unchanged(film: Path, record: Path, key: str) -> dict[str, float] | None:
-    """The loudness of the master on disk when it was cut from exactly this, else None (cut again)."""
+def _unchanged(film: Path, record: Path, key: str) -> tuple[dict[str, float], dict[str, Any]] | None:
+    """The loudness and labels of the master on disk when it was cut from exactly this, else None (cut again)."""
     try:
         saved = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not film.exists() or not isinstance(saved, dict) or saved.get("key") != key:
         return None
-    return dict(saved.get("loudness") or {})
+    return dict(saved.get("loudness") or {}), dict(saved.get("labels") or {})
 
 
 def export_all(paths: ProjectPaths, dest: Path, formats: list[str] | None = None) -> dict[str, Path]:
     """NLE timelines (OTIO, FCPXML, FCP7 XML, EDL) with their media, subtitles, audio stems, storyboard
-    PDF and contact sheet, into ``dest`` (media referenced relatively, so the folder can be zipped)."""
+    PDF and contact sheet, into ``dest`` (media referenced relatively, so the folder can be zipped).
+    A labelled film's exports carry its labels too (see :mod:`kaipai.service.publish`)."""
     doc = load_document(paths)
     cut = build_cut(doc, circled_media(paths))
+    plan = labelling(paths, doc, cut)
+    content = hashlib.sha256(json.dumps(dataclasses.asdict(cut), default=str).encode()).hexdigest()
     slate = _slates(paths, cut)
     slates = {s.shot: slate(s) for s in cut.shots if s.picture is None and s.still is None}
     music = music_beds(paths, cut)
@@ -141,7 +230,12 @@ def export_all(paths: ProjectPaths, dest: Path, formats: list[str] | None = None
     out: dict[str, Path] = {}
     timeline_formats = [f for f in chosen if f in FORMATS]
     if timeline_formats:
-        out.update(export(cut, dest, timeline_formats, slates=slates, music=music))
+        decorate = timeline_decorator(plan, dest, content[:32]) if plan.labelled else None
+        out.update(export(cut, dest, timeline_formats, slates=slates, music=music, decorate=decorate))
+        if plan.labelled:
+            label_export_media(dest / "media", plan, Store(paths.store))
+            if "edl" in out:
+                label_edl(out["edl"], plan.aigc(content[:32]))
     stills = {s.shot: (s.still or slates.get(s.shot)) for s in cut.shots}
     stills = {k: v for k, v in stills.items() if v is not None}
     if "subtitles" in chosen:
@@ -151,7 +245,16 @@ def export_all(paths: ProjectPaths, dest: Path, formats: list[str] | None = None
         for name, path in render_stems(cut, dest / "stems", music).items():
             out[f"stem {name}"] = path
     if "storyboard" in chosen:
-        out["storyboard"] = storyboard_pdf(doc, cut, stills, dest / "storyboard.pdf")
+        packet = xmp(plan.aigc(_content_id(content, "storyboard"))) if plan.labelled else None
+        out["storyboard"] = storyboard_pdf(doc, cut, stills, dest / "storyboard.pdf", xmp=packet)
     if "contactsheet" in chosen:
-        out["contact sheet"] = contact_sheet(cut, stills, dest / "contact-sheet.png")
+        sheet = contact_sheet(cut, stills, dest / "contact-sheet.png")
+        if plan.labelled:
+            label_image(sheet, plan, _content_id(content, "contact-sheet"), visible=True)
+        out["contact sheet"] = sheet
     return out
+
+
+def _content_id(content: str, part: str) -> str:
+    """A ProduceID for one exported file of this cut."""
+    return hashlib.sha256(f"{content}|{part}".encode()).hexdigest()[:32]

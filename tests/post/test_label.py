@@ -1,0 +1,132 @@
+"""The visible AIGC notice: its text height is at least 5 % of the frame's shorter side measured in
+decoded frames (ink, not font size), it covers the opening and nothing after it (unless the corner
+mark is asked for), labelling re-encodes only the opening, and the detector does not see notices in
+pictures that have none."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kaipai.post import label
+from kaipai.post.aigc import AigcLabel, media_tags, mp4_args, parse
+from kaipai.post.assemble import assemble
+from kaipai.post.cut import Cut, CutLine, CutShot
+from kaipai.post.ffmpeg import ffmpeg, h264
+from tests.support.media import Media
+
+W, H, FPS = 640, 360, 25
+
+
+def pattern_clip(folder: Path, name: str, source: str, seconds: float) -> Path:
+    """A busy test pattern (moving colours, text, gradients) of the film's size."""
+    out = folder / f"{name}.mp4"
+    subprocess.run(
+        [ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}=size={W}x{H}:rate={FPS}", "-t", str(seconds),
+         "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+def pattern_cut(folder: Path, media: Media) -> Cut:
+    cut = Cut(title="t", language="zh", width=W, height=H, fps=FPS)
+    voice = media.tone("voice", 1.5, freq=220, amp=0.3, wobble=True)
+    t = 0.0
+    for i, (source, seconds) in enumerate([("testsrc2", 2.0), ("smptebars", 1.6), ("mandelbrot", 2.4)]):
+        cut.shots.append(CutShot(f"S{i}", t, seconds, pattern_clip(folder, f"p{i}", source, seconds), None, source))
+        cut.lines.append(CutLine(f"L{i}", "a", "A", "x", "", voice, t + 0.2, t + 1.7, True))
+        t += seconds
+    return cut
+
+
+def decode(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    with av.open(str(path)) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    with av.open(str(path)) as c:
+        sound = np.concatenate([f.to_ndarray().ravel() for f in c.decode(audio=0)])
+    return frames, sound
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    w=st.integers(160, 3840).map(lambda v: v - v % 2),
+    h=st.integers(160, 2160).map(lambda v: v - v % 2),
+    text=st.sampled_from(["AI生成", "AI generated", "人工智能生成"]),
+    corner=st.sampled_from(label.CORNERS),
+)
+def test_the_notice_is_sized_by_its_ink_and_sits_inside_the_frame(w: int, h: int, text: str, corner: str) -> None:
+    n = label.notice(text, w, h, corner)
+    assert n.ink >= 0.06 * min(w, h) - 1e-9 > 0.05 * min(w, h)
+    assert n.x % 2 == 0 and n.y % 2 == 0  # 4:2:0 overlays land on even pixels
+    assert n.x >= 0 and n.x + n.size[0] <= w and n.y >= 0 and n.y + n.size[1] <= h
+    assert n.font_size < n.ink * 1.5  # the font is sized from the glyphs, not the other way round
+
+
+def test_labelling_changes_only_the_opening_and_the_notice_is_there_for_its_length(
+    tmp_path: Path, media: Media
+) -> None:
+    cut = pattern_cut(tmp_path, media)
+    opening = 63  # 2.5 s at 25 fps, rounded up to whole frames
+    plain = tmp_path / "plain.mp4"
+    assemble(cut, plain, slate=media.slate(), keyframe_at=opening, stream_copy=False)
+    n = label.notice("AI生成", W, H, "top_left")
+    picture = label.OnPicture(n, label.write_images(n, tmp_path / "labels"), opening)
+    aigc = AigcLabel.first_write("kaipai", "film-1")
+    labelled = tmp_path / "labelled.mp4"
+    copied = label.burn_opening(plain, labelled, picture, fps=FPS, codec=h264(FPS), out_args=mp4_args(aigc))
+    assert copied
+    before, sound_before = decode(plain)
+    after, sound_after = decode(labelled)
+    assert len(before) == len(after) == round(cut.duration * FPS)
+    # nothing after the opening changed: every frame and every sample is the same
+    assert all(np.array_equal(a, b) for a, b in zip(before[opening:], after[opening:], strict=True))
+    assert np.array_equal(sound_before, sound_after)
+    # the notice is on every frame of the opening and on none after it
+    seen = [i for i, f in enumerate(after) if label.find(f, ["AI生成", "AI generated"]) is not None]
+    assert seen == list(range(opening))
+    heights = [label.look(f, n).ink for f in after[:opening]]
+    assert min(heights) >= 0.05 * H, f"ink {min(heights)} px is under 5 % of {H}"
+    assert parse(media_tags(labelled)["AIGC"]) == aigc
+
+
+def test_the_corner_mark_stays_after_the_opening(tmp_path: Path, media: Media) -> None:
+    cut = pattern_cut(tmp_path, media)
+    n = label.notice("AI generated", W, H, "bottom_right")
+    picture = label.OnPicture(n, label.write_images(n, tmp_path / "labels"), 50, mark=True)
+    film = tmp_path / "film.mp4"
+    assemble(cut, film, slate=media.slate(), notice=picture, stream_copy=False)
+    frames, _ = decode(film)
+    sightings = [label.find(f, ["AI generated"]) for f in frames]
+    assert all(s is not None and s.corner == "bottom_right" for s in sightings)
+    # the mark is lighter than the opening notice but as tall
+    assert np.median([s.contrast for s in sightings[60:]]) < 0.8 * np.median([s.contrast for s in sightings[:50]])
+    assert min(s.ink for s in sightings) >= 0.05 * H
+
+
+def test_a_master_that_cannot_be_joined_is_labelled_whole(tmp_path: Path, media: Media) -> None:
+    """Without a keyframe where the notice ends (a master from elsewhere), the whole picture is encoded."""
+    cut = pattern_cut(tmp_path, media)
+    plain = tmp_path / "plain.mp4"
+    assemble(cut, plain, slate=media.slate(), stream_copy=False)
+    n = label.notice("AI生成", W, H, "top_right")
+    picture = label.OnPicture(n, label.write_images(n, tmp_path / "labels"), 51)
+    out = tmp_path / "labelled.mp4"
+    assert not label.burn_opening(plain, out, picture, fps=FPS, codec=h264(FPS), out_args=mp4_args(None))
+    frames, _ = decode(out)
+    assert [i for i, f in enumerate(frames) if label.look(f, n)] == list(range(51))
+
+
+@pytest.mark.parametrize("source", ["testsrc2", "smptebars", "mandelbrot", "rgbtestsrc", "cellauto"])
+def test_pictures_without_a_notice_show_none(tmp_path: Path, source: str) -> None:
+    clip = pattern_clip(tmp_path, source, source, 1.0)
+    with av.open(str(clip)) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    texts = [*label.TEXTS.values(), "人工智能生成"]
+    assert [i for i, f in enumerate(frames) if label.find(f, texts) is not None] == []
