@@ -281,9 +281,7 @@ class Continuity(Strict):
     character: str = Field(description="Character id.")
     wardrobe: str = Field(default="", description="What they wear in this scene, e.g. 'red wool coat'.")
     holds: list[str] = Field(default_factory=list, description="What they carry, e.g. ['sealed envelope'].")
-    side: ScreenThird | None = Field(
-        default=None, description="The side of the frame they keep (the 180° line): left or right."
-    )
+    side: ScreenThird | None = Field(default=None, description="The side of the frame they keep (the 180° line).")
     facing: Facing | None = Field(default=None, description="The screen direction they look: left or right.")
 
 
@@ -350,14 +348,9 @@ QCCheck = Literal[
 
 
 class QCPolicy(Strict):
-    """Quality control of a stage's takes: what is checked, what passes, how hard to try again.
+    """Quality control of a stage's takes; an unset field comes from the next block out (document/qc.py)."""
 
-    Unset fields inherit (the shot's ``all``, the document's stage, the document's ``all``, the defaults).
-    """
-
-    checks: list[QCCheck] | None = Field(
-        default=None, description="Checks to run; every one that applies to the stage when unset."
-    )
+    checks: list[QCCheck] | None = Field(default=None, description="Checks to run; all that apply when unset.")
     min_score: float | None = Field(default=None, ge=0, le=1, description="Lowest overall score (0–1) that passes.")
     best_of: int | None = Field(default=None, ge=1, le=16, description="Takes to make at once; the best is circled.")
     max_retakes: int | None = Field(
