@@ -9,6 +9,8 @@ retaking loses no measurement.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
 import threading
 import uuid
@@ -45,6 +47,14 @@ class Quality:
         self.best_of = best_of
         self.best_of_stages = best_of_stages
         self.cancel = threading.Event()
+        #: Checks run beside the backends' work, on this machine (where the store and the database are),
+        #: at most one per core: they are CPU work and ffmpeg processes.
+        self.slots = asyncio.Semaphore(max(1, os.cpu_count() or 1))
+
+    async def check(self, node: Node, take: Take, rules: QCRules) -> QCReport | None:
+        """:meth:`inspect` off the event loop, within the machine's cores."""
+        async with self.slots:
+            return await asyncio.to_thread(self.inspect, node, take, rules)
 
     @staticmethod
     def warm() -> None:

@@ -59,13 +59,13 @@ async def render_checked(run: RenderRun, node: Node, prep: Prepared, upstream: d
         nonlocal spent
         if p.take is not None:  # made by an earlier, interrupted render: free
             take = p.take
-            report = stored(take.qc) or await run.executor.run(quality.inspect, node, take, rules)
+            report = stored(take.qc) or await quality.check(node, take, rules)
         else:
             got = await run.attempt(node, p, circle_it)
             if isinstance(got, Missed):
                 return got
             take, spent = got, spent + got.cost
-            report = await run.executor.run(quality.inspect, node, take, rules)
+            report = await quality.check(node, take, rules)
         made.append((take, report))
         if report is not None:
             verdict = "passed" if report.passed else "failed: " + "; ".join(report.reasons)
@@ -109,7 +109,7 @@ async def render_checked(run: RenderRun, node: Node, prep: Prepared, upstream: d
     chosen, report = best(made)
     current = run.e.circled.get(node.id)
     if _may_circle(circle, before, chosen, report) and (current is None or current.id != chosen.id):
-        chosen = await run.executor.run(quality.circle, chosen)
+        chosen = await asyncio.to_thread(quality.circle, chosen)
     if report is not None and not report.passed:
         note = f"{node.id}: " + "; ".join(report.reasons)
         run.summary.flagged.setdefault(node.shot, []).append(note + (f" ({stopped})" if stopped else ""))
