@@ -146,6 +146,91 @@ def diffusers(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
+def _double(
+    tmp: Path, monkeypatch: pytest.MonkeyPatch, double: Any, env: dict[str, str], suffix: str = ""
+) -> Iterator[tuple[str, dict[Capability, Request]]]:
+    """Serve a protocol double with the keys it expects set; yield its base URL and the ordinary requests."""
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp / "no-config.toml"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with serve(double.app()) as url:
+        double.base_url = url
+        yield url + suffix, typical_requests(tmp / "media")
+
+
+@contextlib.contextmanager
+def ark(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    pytest.importorskip("volcenginesdkarkruntime")
+    from kaipai.backends.ark import ArkBackend
+    from tests.backends.doubles.ark_double import KEY, ArkDouble
+
+    with _double(tmp, monkeypatch, ArkDouble(), {"ARK_API_KEY": KEY}, "/api/v3") as (url, requests):
+        caps = (Capability.image, Capability.video)
+        yield ArkBackend(base_url=url, **FAST), {c: requests[c] for c in caps}
+
+
+@contextlib.contextmanager
+def minimax(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from kaipai.backends.minimax.backend import MiniMaxBackend
+    from tests.backends.doubles.minimax_double import KEY, MiniMaxDouble
+
+    with _double(tmp, monkeypatch, MiniMaxDouble(), {"MINIMAX_API_KEY": KEY}) as (url, requests):
+        caps = (Capability.video, Capability.speech)
+        yield MiniMaxBackend(base_url=url, **FAST), {c: requests[c] for c in caps}
+
+
+@contextlib.contextmanager
+def vidu(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from kaipai.backends.vidu import ViduBackend
+    from tests.backends.doubles.vidu_double import KEY, ViduDouble
+
+    with _double(tmp, monkeypatch, ViduDouble(), {"VIDU_API_KEY": KEY}) as (url, requests):
+        yield ViduBackend(base_url=url, **FAST), {Capability.video: requests[Capability.video]}
+
+
+@contextlib.contextmanager
+def veo(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    pytest.importorskip("google.genai")
+    from kaipai.backends.veo import VeoBackend
+    from tests.backends.doubles.veo_double import KEY, VeoDouble
+
+    monkeypatch.delenv("GOOGLE_GENAI_USE_VERTEXAI", raising=False)
+    with _double(tmp, monkeypatch, VeoDouble(), {"GEMINI_API_KEY": KEY}) as (url, requests):
+        yield VeoBackend(base_url=url, **FAST), {Capability.video: requests[Capability.video]}
+
+
+@contextlib.contextmanager
+def runway(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    pytest.importorskip("runwayml")
+    from kaipai.backends.runway import RunwayBackend
+    from tests.backends.doubles.runway_double import KEY, RunwayDouble
+
+    with _double(tmp, monkeypatch, RunwayDouble(), {"RUNWAYML_API_SECRET": KEY}) as (url, requests):
+        yield RunwayBackend(base_url=url, **FAST), {Capability.video: requests[Capability.video]}
+
+
+@contextlib.contextmanager
+def openai_speech(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    pytest.importorskip("openai")
+    from kaipai.backends.openai.speech import OpenAISpeechBackend
+    from tests.backends.doubles.openai_media_double import KEY, MediaDouble
+
+    with _double(tmp, monkeypatch, MediaDouble(), {"OPENAI_API_KEY": KEY}, "/v1") as (url, requests):
+        yield OpenAISpeechBackend(base_url=url, timeout=5), {Capability.speech: requests[Capability.speech]}
+
+
+@contextlib.contextmanager
+def openai_image(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    pytest.importorskip("openai")
+    from kaipai.backends.openai.images import OpenAIImageBackend
+    from tests.backends.doubles.openai_media_double import KEY, MediaDouble
+
+    with _double(tmp, monkeypatch, MediaDouble(), {"OPENAI_API_KEY": KEY}, "/v1") as (url, requests):
+        backend = OpenAIImageBackend(base_url=url, timeout=5, local_params=False)
+        yield backend, {Capability.image: requests[Capability.image]}
+
+
+@contextlib.contextmanager
 def openai_judge(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from kaipai.backends.openai.judge import OpenAIJudge
     from tests.backends.doubles.vision_double import KEY, MODEL, VisionDouble
@@ -173,6 +258,13 @@ HARNESSES: dict[str, Harness | str] = {
     "simulated": simulated,
     "dashscope": dashscope,
     "kling": kling,
+    "ark": ark,
+    "minimax": minimax,
+    "vidu": vidu,
+    "veo": veo,
+    "runway": runway,
+    "openai-speech": openai_speech,
+    "openai-image": openai_image,
     "comfyui": comfyui,
     "diffusers": diffusers,
     "openai-judge": openai_judge,

@@ -35,7 +35,19 @@ from kaipai.backends.registry import Registry
 from tests.backends.contract import HARNESSES, typical_requests
 
 NAMES = Registry().names()
-KEYS = ("DASHSCOPE_API_KEY", "KLING_ACCESS_KEY", "KLING_SECRET_KEY", "OPENAI_API_KEY", "KAIPAI_COMFYUI_URL")
+KEYS = (
+    "DASHSCOPE_API_KEY",
+    "KLING_ACCESS_KEY",
+    "KLING_SECRET_KEY",
+    "OPENAI_API_KEY",
+    "KAIPAI_COMFYUI_URL",
+    "ARK_API_KEY",
+    "MINIMAX_API_KEY",
+    "VIDU_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "RUNWAYML_API_SECRET",
+)
 
 
 @pytest.fixture
