@@ -48,6 +48,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "runway": ("runway", "runwayml"),
     "openai-speech": ("openai", "openai"),
     "openai-image": ("openai", "openai"),
+    "clip": ("clip", "transformers"),
 }
 
 
