@@ -72,9 +72,28 @@ def _plain(name: str, options: dict[str, Any], caps: tuple[Capability, ...], tmp
     yield backend, {c: requests[c] for c in caps}
 
 
-def previz(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+@contextlib.contextmanager
+def previz(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Previz lip sync draws on previz clips only: its lip-sync request gets one of its own clips."""
+    from kaipai.backends.base import JobContext
+    from kaipai.backends.previz import PrevizBackend
+
+    backend = PrevizBackend()
+    requests = typical_requests(tmp / "media")
+    small = {"width": 128, "height": 72}
+    out = tmp / "previz-media"
+    out.mkdir()
+    keyframe = backend.generate_image(
+        requests[Capability.image].model_copy(update={**small, "shot": requests[Capability.video].shot}),  # type: ignore[union-attr]
+        JobContext(out_dir=out),
+    ).files[0]
+    clip = backend.generate_video(
+        requests[Capability.video].model_copy(update={**small, "image": keyframe}),  # type: ignore[arg-type]
+        JobContext(out_dir=out),
+    ).files[0]
+    requests[Capability.lipsync] = requests[Capability.lipsync].model_copy(update={"video": clip})
     caps = (Capability.image, Capability.video, Capability.lipsync, Capability.music)
-    return _plain("previz", {}, caps, tmp)
+    yield backend, {c: requests[c] for c in caps}
 
 
 def espeak(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Any:

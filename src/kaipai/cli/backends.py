@@ -39,6 +39,14 @@ def _sheet_summary(sheet: Any, regional: dict[str, tuple[float, str]] | None = N
         parts.append(f"≤{sheet.max_reference_images} refs")
     if sheet.native_audio:
         parts.append("native audio")
+    if sheet.audio_input:
+        parts.append("takes the voice (lip-synced)")
+    if sheet.max_video_seconds:
+        parts.append(f"video ≤{sheet.max_video_seconds:g} s")
+    if sheet.max_audio_seconds:
+        parts.append(f"audio ≤{sheet.max_audio_seconds:g} s")
+    if sheet.min_input_seconds:
+        parts.append(f"inputs ≥{sheet.min_input_seconds:g} s")
     if sheet.languages:
         parts.append("langs " + ",".join(sheet.languages))
     if regional and len(regional) > 1:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kaipai.document.elements import SceneElement, element_from_flat
+from kaipai.document.qc import Continuity, QCPolicy, QCStage, ledger_errors
 
 #: 2: scene elements are typed (each kind has its own keys); version-1 files are upgraded on load.
 SCHEMA_VERSION = 2
@@ -274,17 +275,6 @@ class Cast(Strict):
 # --------------------------------------------------------------------------- scenes and shots
 
 
-class Continuity(Strict):
-    """One character through one scene (the continuity ledger): what they wear and hold, and their screen
-    direction. Filled by the planner from the screenplay and the shots; the director's edits are kept."""
-
-    character: str = Field(description="Character id.")
-    wardrobe: str = Field(default="", description="What they wear in this scene, e.g. 'red wool coat'.")
-    holds: list[str] = Field(default_factory=list, description="What they carry, e.g. ['sealed envelope'].")
-    side: ScreenThird | None = Field(default=None, description="The side of the frame they keep (the 180° line).")
-    facing: Facing | None = Field(default=None, description="The screen direction they look: left or right.")
-
-
 class Scene(Strict):
     id: str = Field(pattern=r"^[\w\-]+$")
     heading: str = Field(description="The scene heading as written, e.g. 'INT. KITCHEN - NIGHT' or '1-1 日 内 客厅'.")
@@ -298,9 +288,7 @@ class Scene(Strict):
         description="The screenplay body of the scene (action, dialogue, transitions…) as imported; the planner "
         "reads it.",
     )
-    continuity: list[Continuity] = Field(
-        default_factory=list, description="Who wears and holds what, and who looks which way, in this scene."
-    )
+    continuity: list[Continuity] = Field(default_factory=list, description="The scene's continuity ledger.")
 
 
 class Placement(Strict):
@@ -341,24 +329,23 @@ class Generation(Strict):
     extra_prompt: str = ""
 
 
-QCStage = Literal["all", "sheet", "voice", "keyframe", "clip", "lipsync", "music"]
-QCCheck = Literal[
-    "black", "frozen", "flash", "length", "size", "silence", "clipping", "loudness", "faces", "lipsync", "judge"
-]
+class ShotEnd(Strict):
+    """Where a shot ends, for motion that follows the storyboard exactly: its last frame is made
+    as a keyframe of its own, and models that take a first and a last frame move from one to the other."""
 
-
-class QCPolicy(Strict):
-    """Quality control of a stage's takes; an unset field comes from the next block out (document/qc.py)."""
-
-    checks: list[QCCheck] | None = Field(default=None, description="Checks to run; all that apply when unset.")
-    min_score: float | None = Field(default=None, ge=0, le=1, description="Lowest overall score (0–1) that passes.")
-    best_of: int | None = Field(default=None, ge=1, le=16, description="Takes to make at once; the best is circled.")
-    max_retakes: int | None = Field(
-        default=None, ge=0, le=20, description="New seeds to try when no take passes (0: flag the shot only)."
+    composition: list[Placement] | None = Field(
+        default=None,
+        description="Characters in frame at the end of the shot, and where; as at the start when absent, "
+        "nobody when empty.",
     )
-    budget: float | None = Field(
-        default=None, ge=0, description="Most one shot may spend on this stage in a render; extra takes stop before it."
-    )
+    description: str = Field(default="", description="What is seen in the last frame (the shot's when empty).")
+    image_prompt: str = Field(default="", description="Prompt for the last frame (derived when empty).")
+
+    @model_validator(mode="after")
+    def _says_something(self) -> ShotEnd:
+        if not (self.composition is not None or self.description.strip() or self.image_prompt.strip()):
+            raise ValueError("end: says nothing; give its composition, description or image_prompt, or remove it")
+        return self
 
 
 class Shot(Strict):
@@ -389,11 +376,29 @@ class Shot(Strict):
     notes: str = Field(default="", description="Director's notes.")
     qc: dict[QCStage, QCPolicy] = Field(default_factory=dict, description="Quality-control overrides for this shot.")
     locked: bool = Field(default=False, description="Approved or hand-edited: re-planning never touches it.")
+    end: ShotEnd | None = Field(
+        default=None, description="Where the shot ends (its last frame); the clip moves from the start to it."
+    )
 
     @property
     def speakers_on_screen(self) -> list[str]:
         framed = {p.character for p in self.composition}
+        if self.end is not None:  # whoever is in frame at either end may speak on screen
+            framed |= {p.character for p in self.end.composition or []}
         return [d.speaker for d in self.dialogue if d.delivery == Delivery.on and d.speaker in framed]
+
+    def end_state(self) -> Shot:
+        """The shot as its last frame shows it: the end's composition and description, no end of its own."""
+        if self.end is None:
+            return self
+        return self.model_copy(
+            update={
+                "composition": list(self.composition if self.end.composition is None else self.end.composition),
+                "description": self.end.description or self.description,
+                "image_prompt": self.end.image_prompt,
+                "end": None,
+            }
+        )
 
 
 class LabelMode(str, Enum):
@@ -479,9 +484,7 @@ class Document(Strict):
     backends: dict[Capability, BackendChoice] = Field(
         default_factory=dict, description="Backend chosen per capability; previz/espeak/rules when absent."
     )
-    qc: dict[QCStage, QCPolicy] = Field(
-        default_factory=dict, description="Quality control per stage ('all' for every stage): checks, retakes, budget."
-    )
+    qc: dict[QCStage, QCPolicy] = Field(default_factory=dict, description="Quality control per stage (or 'all').")
     screenplay: RelPath | None = Field(default=None, description="The imported screenplay file.")
     scenes: list[Scene] = Field(default_factory=list)
     shots: list[Shot] = Field(default_factory=list)
@@ -565,9 +568,6 @@ def reference_errors(doc: Document) -> list[tuple[Loc, str]]:
                 errors.append(
                     (("scenes", i, "characters", j), f"unknown character {c!r}; add it under cast.characters")
                 )
-        for j, entry in enumerate(sc.continuity):
-            if entry.character not in char_ids:
-                errors.append((("scenes", i, "continuity", j, "character"), f"unknown character {entry.character!r}"))
     for i, sh in enumerate(doc.shots):
         if sh.scene not in scene_ids:
             errors.append((("shots", i, "scene"), f"unknown scene {sh.scene!r}; expected one of the scene ids"))
@@ -581,10 +581,15 @@ def reference_errors(doc: Document) -> list[tuple[Loc, str]]:
             seen_lines[d.id] = loc
             if d.speaker not in char_ids and d.speaker != "narrator":
                 errors.append(((*loc, "speaker"), f"unknown character {d.speaker!r}; use a cast id or 'narrator'"))
+        for j, p in enumerate((sh.end.composition or []) if sh.end else []):
+            if p.character not in char_ids:
+                errors.append(
+                    (("shots", i, "end", "composition", j, "character"), f"unknown character {p.character!r}")
+                )
         for j, p in enumerate(sh.props):
             if p not in prop_ids:
                 errors.append((("shots", i, "props", j), f"unknown prop {p!r}; add it under cast.props"))
-    return errors
+    return errors + ledger_errors(doc, char_ids)
 
 
 def _unique(where: Loc, ids: list[str], errors: list[tuple[Loc, str]]) -> None:

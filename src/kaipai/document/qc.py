@@ -1,4 +1,5 @@
-"""The quality-control rules in force for one stage of one shot, from the document's ``qc`` blocks.
+"""Quality control in the document: the ``qc`` policy blocks and the rules in force for one stage of
+one shot; and the continuity ledger's entries (``scenes[].continuity``).
 
 A policy is written sparsely: ``qc: {all: {max_retakes: 2}, clip: {best_of: 3}}`` in the document,
 ``qc: {clip: {min_score: 0.7}}`` on a shot. Each field is taken from the most specific block that
@@ -9,8 +10,52 @@ from :data:`DEFAULT` when none does.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
 
-from kaipai.document.models import Document, QCPolicy, Shot
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # the models import this module: only their names are needed here
+    from kaipai.document.models import Document, Shot
+
+QCStage = Literal["all", "sheet", "voice", "keyframe", "end_keyframe", "clip", "lipsync", "music"]
+QCCheck = Literal[
+    "black", "frozen", "flash", "length", "size", "silence", "clipping", "loudness", "faces", "lipsync", "judge"
+]
+
+
+class _Strict(BaseModel):
+    """As every document model: unknown keys are reported, not dropped."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+
+class QCPolicy(_Strict):
+    """Quality control of a stage's takes; an unset field comes from the next block out (see the module)."""
+
+    checks: list[QCCheck] | None = Field(default=None, description="Checks to run; all that apply when unset.")
+    min_score: float | None = Field(default=None, ge=0, le=1, description="Lowest overall score (0–1) that passes.")
+    best_of: int | None = Field(default=None, ge=1, le=16, description="Takes to make at once; the best is circled.")
+    max_retakes: int | None = Field(
+        default=None, ge=0, le=20, description="New seeds to try when no take passes (0: flag the shot only)."
+    )
+    budget: float | None = Field(
+        default=None, ge=0, description="Most one shot may spend on this stage in a render; extra takes stop before it."
+    )
+
+
+class Continuity(_Strict):
+    """One character through one scene (the continuity ledger): what they wear and hold, and their screen
+    direction. Filled by the planner from the screenplay and the shots; the director's edits are kept."""
+
+    character: str = Field(description="Character id.")
+    wardrobe: str = Field(default="", description="What they wear in this scene, e.g. 'red wool coat'.")
+    holds: list[str] = Field(default_factory=list, description="What they carry, e.g. ['sealed envelope'].")
+    side: Literal["left", "center", "right"] | None = Field(
+        default=None, description="The side of the frame they keep (the 180° line)."
+    )
+    facing: Literal["camera", "left", "right", "away"] | None = Field(
+        default=None, description="The screen direction they look: left or right."
+    )
 
 
 @dataclass(frozen=True)
@@ -54,3 +99,13 @@ def qc_rules(doc: Document, shot: Shot | None, stage: str, *, best_of: int | Non
     if best_of is not None:
         rules = replace(rules, best_of=best_of)
     return rules
+
+
+def ledger_errors(doc: Document, characters: set[str]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Ledger entries naming a character the cast does not have, located for the loader."""
+    return [
+        (("scenes", i, "continuity", j, "character"), f"unknown character {entry.character!r}")
+        for i, scene in enumerate(doc.scenes)
+        for j, entry in enumerate(scene.continuity)
+        if entry.character not in characters
+    ]

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 #: Files quality control can read; anything else (a simulated byte stand-in) is left unchecked.
 MEDIA = frozenset({".png", ".jpg", ".jpeg", ".webp", ".mp4", ".mov", ".webm", ".mkv", ".wav", ".mp3", ".flac", ".m4a"})
 #: Stages ``--best-of`` applies to when no stage is named: the pictures.
-PICTURE_STAGES = frozenset({"keyframe", "clip", "lipsync"})
+PICTURE_STAGES = frozenset({"keyframe", "end_keyframe", "clip", "lipsync"})
 
 
 class Quality:
@@ -74,6 +74,8 @@ class Quality:
     def subject(self, node: Node, take: Take) -> Subject:
         doc, req = self.e.doc, take.request
         shot = None if node.shared else self.e.shots.get(node.shot)
+        if shot is not None and node.stage == "end_keyframe":
+            shot = shot.end_state()  # the last frame is checked against where the shot ends
         framed = rq.framed_characters(doc, shot) if shot is not None else []
         if node.stage == "sheet" and doc.character(node.item) is not None:
             framed = [doc.character(node.item)]  # type: ignore[list-item]

@@ -59,6 +59,9 @@ class RenderSummary(RenderTotals):
         "a continuity break at the cut into it.",
     )
     retakes: int = Field(default=0, description="Takes made because earlier ones failed quality control.")
+    notes: dict[str, str] = Field(
+        default_factory=dict, description="shot → what the director should know (dialogue that is not lip-synced)."
+    )
 
     @property
     def ok(self) -> bool:

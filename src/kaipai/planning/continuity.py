@@ -192,11 +192,11 @@ def line_crossings(doc: Document) -> list[Crossing]:
     for scene in doc.scenes:
         looks: dict[str, Facing] = {}
         sides: dict[str, ScreenThird] = {}
-        for e in scene.continuity:
-            if e.facing in (Facing.left, Facing.right):
-                looks[e.character] = e.facing
-            if e.side in (ScreenThird.left, ScreenThird.right):
-                sides[e.character] = e.side
+        for e in scene.continuity:  # the ledger's words, as the document's enums
+            if e.facing in ("left", "right"):
+                looks[e.character] = Facing(e.facing)
+            if e.side in ("left", "right"):
+                sides[e.character] = ScreenThird(e.side)
         previous: Shot | None = None
         for shot in by_scene.get(scene.id, []):
             if previous is not None and previous.move in _TURNS:

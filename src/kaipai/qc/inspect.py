@@ -35,7 +35,7 @@ from kaipai.qc.media import (
 )
 from kaipai.qc.report import Check, FaceSeen, QCReport
 
-IMAGE_STAGES = frozenset({"sheet", "keyframe"})
+IMAGE_STAGES = frozenset({"sheet", "keyframe", "end_keyframe"})
 VIDEO_STAGES = frozenset({"clip", "lipsync"})
 AUDIO_STAGES = frozenset({"voice", "music"})
 QC_STAGES = IMAGE_STAGES | VIDEO_STAGES | AUDIO_STAGES
