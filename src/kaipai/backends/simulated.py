@@ -421,7 +421,7 @@ class SimulatedBackend(Backend):
                 j = 0 if defect == "frozen" else i
                 img[:] = base
                 x = int((j / max(1, frames - 1)) * (w - bar))
-                img[:, x : x + bar] = 255 - base
+                img[:, x : x + bar] = base ^ 0x80  # always far from the background: the clip moves
                 self._people(img, shot, defect, {cid: env[j] for cid, env in talking.items()})
                 if defect == "black":
                     img[:] = 0
