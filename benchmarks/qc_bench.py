@@ -69,12 +69,15 @@ def planned(where: Path, lang: str | None, script: Path | None, scenes: int) -> 
     from kaipai.document.io import update
 
     paths = new_project(where, script=script)
-
-    def first_scenes(doc: Any) -> None:
-        doc.scenes = doc.scenes[:scenes]
-
-    update(paths.document, first_scenes)
     plan_project(paths)
+
+    def first_scenes(doc: Any) -> None:  # after planning: a plan re-reads the whole screenplay
+        doc.scenes = doc.scenes[:scenes]
+        kept = {s.id for s in doc.scenes}
+        doc.shots = [s for s in doc.shots if s.scene in kept]
+
+    if scenes:
+        update(paths.document, first_scenes)
     return paths
 
 
@@ -121,10 +124,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lang", action="append", choices=["zh", "en"], help="bundled example(s) (default: both)")
     parser.add_argument("--script", type=Path, help="a screenplay instead of the bundled examples")
-    parser.add_argument("--scenes", type=int, default=10, help="with --script: its first N scenes")
+    parser.add_argument("--scenes", type=int, default=10, help="with --script: its first N scenes (0: all)")
     args = parser.parse_args()
     runs = (
-        [bench(f"{args.script.name} (first {args.scenes} scenes)", None, args.script, args.scenes)]
+        [
+            bench(
+                f"{args.script.name} ({f'first {args.scenes} scenes' if args.scenes else 'whole'})",
+                None,
+                args.script,
+                args.scenes,
+            )
+        ]
         if args.script
         else [bench(f"demo ({lang})", lang, None, 0) for lang in (args.lang or ["zh", "en"])]
     )
