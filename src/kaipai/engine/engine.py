@@ -169,6 +169,11 @@ class Engine:
     def handles(self) -> list[BackendHandle]:
         return list(self._backends.values())
 
+    def circled_takes(self) -> list[Take]:
+        """The circled take of every node, as of now (safe while a render is changing them)."""
+        with self._lock:
+            return list(self.circled.values())
+
     def choice(self, node: Node) -> BackendChoice:
         shot = self.shots[node.shot]
         if node.stage == "voice":

@@ -121,7 +121,7 @@ class Quality:
             if c.reference_images:
                 out[c.id] = self.e.paths.inside(c.reference_images[0])
                 continue
-            sheet = next((t for n, t in self.e.circled.items() if t.stage == "sheet" and t.item == c.id), None)
+            sheet = next((t for t in self.e.circled_takes() if t.stage == "sheet" and t.item == c.id), None)
             if sheet is not None:
                 out[c.id] = self.e.store.path(sheet.media)
         return out
@@ -173,7 +173,7 @@ class Quality:
     def breaks(self) -> dict[str, list[str]]:
         """Shot → continuity breaks across its cut in (wardrobe seen changing, the line crossed)."""
         reports = {
-            t.node: r for t in self.e.circled.values() if t.stage in ("keyframe", "clip") and (r := stored(t.qc))
+            t.node: r for t in self.e.circled_takes() if t.stage in ("keyframe", "clip") and (r := stored(t.qc))
         }
         return film_breaks(self.e.doc, reports)
 
