@@ -40,13 +40,15 @@ def _sheet_summary(sheet: Any, regional: dict[str, tuple[float, str]] | None = N
     if sheet.native_audio:
         parts.append("native audio")
     if sheet.audio_input:
-        parts.append("takes the voice (lip-synced)")
+        parts.append("speaks the shot's voice")
     if sheet.max_video_seconds:
         parts.append(f"video ≤{sheet.max_video_seconds:g} s")
     if sheet.max_audio_seconds:
         parts.append(f"audio ≤{sheet.max_audio_seconds:g} s")
     if sheet.min_input_seconds:
         parts.append(f"inputs ≥{sheet.min_input_seconds:g} s")
+    if sheet.parameters:
+        parts.append("takes " + ",".join(sheet.parameters))
     if sheet.languages:
         parts.append("langs " + ",".join(sheet.languages))
     if regional and len(regional) > 1:

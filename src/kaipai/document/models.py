@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kaipai.document.elements import SceneElement, element_from_flat
+from kaipai.document.execution import ExecutorChoice
+from kaipai.document.publish import Publish
 from kaipai.document.qc import Continuity, QCPolicy, QCStage, ledger_errors
 
 #: 2: scene elements are typed (each kind has its own keys); version-1 files are upgraded on load.
@@ -90,6 +92,7 @@ class IntExt(str, Enum):
     INT = "INT"
     EXT = "EXT"
     INT_EXT = "INT/EXT"
+    unspecified = "unspecified"  # the heading does not say (.KITCHEN, 场景二：阳台)
 
 
 class TimeOfDay(str, Enum):
@@ -125,6 +128,18 @@ class Delivery(str, Enum):
     on = "on"
     vo = "V.O."
     os = "O.S."
+
+
+class Hearing(str, Enum):
+    """What a voice mark in a speaker's cue means: （OS）, (V.O.), （画外音）…"""
+
+    on = "on"
+    vo = "V.O."  # a voice over the picture
+    os = "O.S."  # off screen: we see who hears it
+    inner = "inner"  # the speaker's thought: heard over their face, lips still
+
+
+SceneKind = Literal["scene", "title", "pov", "montage", "insert"]
 
 
 class ShotKind(str, Enum):
@@ -179,7 +194,17 @@ class Project(Strict):
     resolution: tuple[int, int] = Field(default=(1280, 720), description="Width and height of the master in pixels.")
     fps: int = Field(default=24, ge=1, le=120, description="Frames per second of the master.")
     target_length: float | None = Field(default=None, gt=0, description="Intended running time in seconds.")
-    author: str = ""
+    author: str = Field(default="", description="Who wrote it, from the title page (Author:, 编剧：).")
+    credit: str = Field(default="", description="The credit line above the author, e.g. 'written by'.")
+    source: str = Field(default="", description="What it is based on, e.g. 'based on the novel by …'.")
+    draft_date: str = Field(default="", description="The draft's date as the title page writes it.")
+    contact: str = Field(default="", description="Contact details from the title page.")
+    voice_marks: dict[str, Hearing] = Field(
+        default_factory=dict,
+        description="How a speaker's voice mark is heard, where this script means something else than its "
+        "convention: inner (the speaker's thought over their silent face; （OS） in Chinese scripts), V.O., "
+        "O.S. (off screen; (O.S.) in Fountain, （画外音）) or on. E.g. {OS: O.S.}.",
+    )
 
     @field_validator("resolution")
     @classmethod
@@ -204,7 +229,6 @@ class Style(Strict):
     @field_validator("palette")
     @classmethod
     def _hex_colours(cls, v: list[str]) -> list[str]:
-        import re
 
         for c in v:
             if not re.fullmatch(r"#[0-9A-Fa-f]{6}", c):
@@ -280,6 +304,12 @@ class Scene(Strict):
     heading: str = Field(description="The scene heading as written, e.g. 'INT. KITCHEN - NIGHT' or '1-1 日 内 客厅'.")
     int_ext: IntExt = IntExt.INT
     time_of_day: TimeOfDay = TimeOfDay.unspecified
+    kind: SceneKind = Field(
+        default="scene",
+        description="What the heading announces: a scene in a place, or a title sequence (a caption card), a "
+        "POV (shots from someone's eyes), a montage (a run of short shots) or an insert (a close detail).",
+    )
+    title: str = Field(default="", description="The scene's title as written, e.g. 《重逢》.")
     location: str | None = Field(default=None, description="Location id.")
     synopsis: str = ""
     characters: list[str] = Field(default_factory=list, description="Character ids present in the scene.")
@@ -309,6 +339,11 @@ class DialogueLine(Strict):
     translation: str = Field(default="", description="Subtitle translation for bilingual subtitles.")
     offset: float | None = Field(
         default=None, ge=0, description="Start inside the shot in seconds; sequential when empty."
+    )
+    dual: bool = Field(
+        default=False,
+        description="Spoken at the same time as the speech before it (dual dialogue): it starts where that "
+        "speech starts, and both voices overlap.",
     )
 
 
@@ -401,79 +436,6 @@ class Shot(Strict):
         )
 
 
-class LabelMode(str, Enum):
-    auto = "auto"
-    on = "on"
-    off = "off"
-
-
-class Corner(str, Enum):
-    top_left = "top_left"
-    top_right = "top_right"
-    bottom_left = "bottom_left"
-    bottom_right = "bottom_right"
-
-
-#: GB 45438-2025 Annex E: metadata values are printable ASCII without space, '"' or '\\'.
-AIGC_TEXT = r"^[\x21\x23-\x5b\x5d-\x7e]*$"
-
-
-class Publish(Strict):
-    """How the film leaves the studio: the AIGC labels that China's labelling measures (GB 45438-2025)
-    and the EU AI Act ask of AI-generated video, and who is named as its producer."""
-
-    labels: LabelMode = Field(
-        default=LabelMode.auto,
-        description="AIGC labels (visible notice, AIGC metadata, C2PA): auto = when any take in the cut came from "
-        "a generative backend; on = always; off = never (publishing unlabelled AI content is then your call).",
-    )
-    producer: str = Field(
-        default="kaipai",
-        min_length=1,
-        max_length=128,
-        description="ContentProducer of the AIGC metadata: your name or TC260 service code "
-        "(printable ASCII, no spaces).",
-    )
-    reserved_code: str = Field(default="", max_length=256, description="ReservedCode1 of the AIGC metadata (optional).")
-    label_text: str = Field(
-        default="",
-        max_length=40,
-        description="The visible notice; empty = 'AI生成' for a Chinese project, 'AI generated' otherwise. "
-        "It must name AI (AI or 人工智能).",
-    )
-    label_seconds: float = Field(
-        default=2.5, ge=2.0, le=30.0, description="How long the notice stays on the opening frames (at least 2 s)."
-    )
-    corner: Corner = Field(default=Corner.top_left, description="Where the notice sits.")
-    corner_mark: bool = Field(default=False, description="Keep a lighter notice in that corner for the whole film.")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _yaml_booleans(cls, data: Any) -> Any:
-        """``labels: on`` read by a YAML 1.1 parser arrives as True."""
-        if isinstance(data, dict) and isinstance(data.get("labels"), bool):
-            data = {**data, "labels": "on" if data["labels"] else "off"}
-        return data
-
-    @field_validator("producer", "reserved_code")
-    @classmethod
-    def _annex_e_text(cls, v: str) -> str:
-        if not re.fullmatch(AIGC_TEXT, v):
-            raise ValueError(
-                "must be printable ASCII without spaces, quotes or backslashes (GB 45438 Annex E): "
-                "use your TC260 service code or an ASCII name such as my-studio"
-            )
-        return v
-
-    @field_validator("label_text")
-    @classmethod
-    def _names_ai(cls, v: str) -> str:
-        v = v.strip()
-        if v and "AI" not in v.upper() and "人工智能" not in v:
-            raise ValueError("the notice must name AI, e.g. 'AI生成', '人工智能生成' or 'AI generated'")
-        return v
-
-
 class Document(Strict):
     """The production document (``kaipai.yaml``)."""
 
@@ -486,6 +448,7 @@ class Document(Strict):
     )
     qc: dict[QCStage, QCPolicy] = Field(default_factory=dict, description="Quality control per stage (or 'all').")
     screenplay: RelPath | None = Field(default=None, description="The imported screenplay file.")
+    executor: ExecutorChoice = Field(default_factory=ExecutorChoice, description="Where backend jobs run.")
     scenes: list[Scene] = Field(default_factory=list)
     shots: list[Shot] = Field(default_factory=list)
     publish: Publish = Field(default_factory=Publish, description="AIGC labels and the producer named in them.")

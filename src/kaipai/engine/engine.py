@@ -38,6 +38,7 @@ from kaipai.backends.base import (
     snap_request,
 )
 from kaipai.backends.registry import Registry
+from kaipai.document.execution import ExecutorChoice
 from kaipai.document.models import BackendChoice, Document, Shot
 from kaipai.engine import requests as rq
 from kaipai.engine.audio import mix_lines, read_mono
@@ -59,6 +60,8 @@ from kaipai.engine.jobs import (
     Generated,
     Prepared,
     estimate,
+    fresh_scratch,
+    generated,
     speech_seconds,
 )
 from kaipai.engine.keys import (
@@ -84,6 +87,7 @@ class EngineSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     write_durations: bool = True
     jitter_seed: int | None = None
+    executor: ExecutorChoice | None = None  # where jobs run; None: the document's ``executor``
 
 
 class RenderBusy(BackendError):
@@ -430,10 +434,7 @@ class Engine:
 
     def generate(self, prep: Prepared, cancel: threading.Event, progress: Any) -> Generated:
         """Run one job in a fresh scratch folder (in a worker thread, holding a backend slot)."""
-        scratch = self.paths.jobs / prep.key[:40]
-        if scratch.exists():
-            shutil.rmtree(scratch)
-        scratch.mkdir(parents=True)
+        scratch = fresh_scratch(self.paths.jobs, prep)
         started = time.monotonic()
         try:
             if prep.node.stage == "shot_audio":
@@ -453,13 +454,12 @@ class Engine:
                 out_dir=scratch,
                 key=prep.key,
                 job_id=self.jobs.get(prep.key),
-                on_job_id=lambda job_id: self._record_job(prep, handle.name, job_id),
+                on_job_id=lambda job_id: self.record_job(prep, handle.name, job_id),
                 on_progress=progress,
                 cancel_event=cancel,
             )
             result = call_backend(handle.instance, prep.request, ctx)
-            model = result.model or (prep.request.model or "") or handle.sheet(prep.node.capability or "").model
-            return Generated(result, handle.name, handle.version, model, time.monotonic() - started, scratch)
+            return generated(prep, result, time.monotonic() - started, scratch)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
@@ -476,7 +476,7 @@ class Engine:
             except OSError:
                 shutil.rmtree(gen.scratch, ignore_errors=True)
 
-    def _record_job(self, prep: Prepared, backend: str, job_id: str) -> None:
+    def record_job(self, prep: Prepared, backend: str, job_id: str) -> None:
         self.db.record_job(prep.key, prep.node.id, backend, job_id)  # committed before the backend waits
         with self._lock:
             self.jobs[prep.key] = job_id

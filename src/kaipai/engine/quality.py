@@ -172,9 +172,7 @@ class Quality:
 
     def breaks(self) -> dict[str, list[str]]:
         """Shot → continuity breaks across its cut in (wardrobe seen changing, the line crossed)."""
-        reports = {
-            t.node: r for t in self.e.circled_takes() if t.stage in ("keyframe", "clip") and (r := stored(t.qc))
-        }
+        reports = {t.node: r for t in self.e.circled_takes() if t.stage in ("keyframe", "clip") and (r := stored(t.qc))}
         return film_breaks(self.e.doc, reports)
 
 

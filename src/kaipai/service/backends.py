@@ -71,7 +71,7 @@ def project_choices(
     uses: list[str] = []
     for cap in Capability:
         if cap.value not in doc.backends and cap.value not in DEFAULT_BACKENDS:
-            continue  # a capability the project leaves unused (a judge, sound) when it names none
+            continue  # a capability the project does not use and that has no built-in default
         choice = doc.backend_for(cap.value)
         choices.setdefault(choice.use, (choice.model, dict(choice.options)))
         uses.append(f"{cap.value}:{choice.use}")
