@@ -74,7 +74,7 @@ def test_a_wrong_policy_or_ledger_entry_is_located() -> None:
     assert "qc.clip.best_off" in str(bad.value)
     with pytest.raises(DocumentError) as bad:
         parse_text(text.replace("best_of: 2", "min_score: 1.5"))
-    assert "qc.clip.min_score" in str(bad.value) and "less than or equal to 1" in str(bad.value)
+    assert "qc.clip.min_score" in str(bad.value) and "at most 1" in str(bad.value)
     with pytest.raises(DocumentError) as bad:
         parse_text(text.replace("clip:", "clips:"))
     assert "qc.clips" in str(bad.value)

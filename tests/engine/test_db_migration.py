@@ -48,3 +48,34 @@ def test_a_new_database_starts_at_the_latest_version(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         columns = [row[1] for row in conn.execute("PRAGMA table_info(takes)")]
     assert "circled_by" in columns
+
+
+def test_a_file_that_has_the_column_but_not_the_version_opens(tmp_path: Path) -> None:
+    """A process killed between creating the tables and stamping the version, or two opening at once."""
+    path = tmp_path / "kaipai.db"
+    TakesDB(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 0")
+    with TakesDB(path) as db:
+        assert db.all_takes() == [] and db.integrity_check() == "ok"
+
+
+def test_processes_opening_an_old_database_at_once_migrate_it_once(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path = tmp_path / "kaipai.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(FIRST_RELEASE)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_open, args=(str(path),)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    with TakesDB(path) as db:
+        assert len(db.all_takes()) == 2
+
+
+def _open(path: str) -> None:
+    TakesDB(Path(path)).close()

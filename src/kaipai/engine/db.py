@@ -85,7 +85,10 @@ CREATE TABLE IF NOT EXISTS running (
 
 #: Schema changes after the first release, in order: ``user_version`` N means the first N are applied.
 #: A take circled before circles were attributed keeps ``circled_by = ''``, which counts as the director's.
-MIGRATIONS: tuple[str, ...] = ("ALTER TABLE takes ADD COLUMN circled_by TEXT NOT NULL DEFAULT ''",)
+#: Each is (a column it adds, its statement), so a database that already has the column is left alone.
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    ("circled_by", "ALTER TABLE takes ADD COLUMN circled_by TEXT NOT NULL DEFAULT ''"),
+)
 
 
 _DEMOTE = "UPDATE takes SET status = 'pending', circled_by = '' WHERE node = ? AND status = 'circled'"
@@ -157,26 +160,26 @@ class TakesDB:
             self._migrate()
 
     def _migrate(self) -> None:
-        """Create a new database, or bring an older one up to date (one transaction)."""
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        fresh = self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'takes'").fetchone() is None
-        if fresh:
-            self._conn.executescript(SCHEMA + f"PRAGMA user_version = {len(MIGRATIONS)};")
-            return
-        if version >= len(MIGRATIONS):
-            self._conn.executescript(SCHEMA)
-            return
+        """Create a new database, or bring an older one up to date: one transaction that holds the write
+        lock, so two processes opening the file at once (a render and the studio) take turns, and a
+        process killed half-way leaves the file as it was."""
         cur = self._conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
-            for statement in MIGRATIONS[version:]:
-                cur.execute(statement)
+            version = cur.execute("PRAGMA user_version").fetchone()[0]
+            if version < len(MIGRATIONS):
+                have = {row[1] for row in cur.execute("PRAGMA table_info(takes)")}
+                for column, statement in MIGRATIONS[version:]:
+                    if have and column not in have:  # a new file gets every column from SCHEMA below
+                        cur.execute(statement)
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    cur.execute(statement)
             cur.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
         cur.execute("COMMIT")
-        self._conn.executescript(SCHEMA)
 
     def close(self) -> None:
         with self._lock:
