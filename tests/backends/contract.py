@@ -20,6 +20,7 @@ from kaipai.backends.base import (
     Capability,
     ImageRequest,
     JobContext,
+    JudgeRequest,
     LipsyncRequest,
     MusicRequest,
     Request,
@@ -61,6 +62,9 @@ def typical_requests(folder: Path) -> dict[Capability, Request]:
         ),
         Capability.music: MusicRequest(prompt="quiet piano", duration=4.0, seed=7),
         Capability.sound: SoundRequest(prompt="rain on a tin roof, distant traffic", kind="ambience", duration=4.0),
+        Capability.judge: JudgeRequest(
+            images=[keyframe], prompt="a pier at night", references={"anna": keyframe}, characters=[anna], shot=shot
+        ),
     }
 
 
@@ -272,6 +276,28 @@ def elevenlabs(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         )
 
 
+@contextlib.contextmanager
+def openai_judge(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from kaipai.backends.openai.judge import OpenAIJudge
+    from tests.backends.doubles.vision_double import KEY, MODEL, VisionDouble
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with serve(VisionDouble().app()) as url:
+        backend = OpenAIJudge(model=MODEL, base_url=f"{url}/v1", timeout=5, backoff=0.01)
+        yield backend, {Capability.judge: typical_requests(tmp / "media")[Capability.judge]}
+
+
+@contextlib.contextmanager
+def clip(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from kaipai.backends.clip import ClipJudge
+    from tests.support.tiny_diffusers import build_tiny_clip
+
+    backend = ClipJudge(model=str(build_tiny_clip(tmp / "tiny-clip")))
+    yield backend, {Capability.judge: typical_requests(tmp / "media")[Capability.judge]}
+
+
 HARNESSES: dict[str, Harness | str] = {
     "previz": previz,
     "espeak": espeak,
@@ -288,6 +314,8 @@ HARNESSES: dict[str, Harness | str] = {
     "comfyui": comfyui,
     "diffusers": diffusers,
     "elevenlabs": elevenlabs,
+    "openai-judge": openai_judge,
+    "clip": clip,
     "rules": "a planner: tests/planning plans every sample screenplay with it, twice, to the same shots",
     "openai": "a planner: tests/backends/test_openai_planner.py drives it against a chat-completions double",
 }

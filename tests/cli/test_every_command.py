@@ -108,6 +108,9 @@ def test_every_command_runs_inside_the_demo_project_without_a_traceback(demo: Pa
             ("render", [], True),
             ("takes", ["S01-001"], True),
             ("retake", ["S01-001", "--stage", "keyframe"], True),
+            ("qc", [], True),
+            ("qc", ["S01-001", "--json"], True),
+            ("qc", ["--recheck"], True),
             ("reject", ["S01-001", first], False),  # the circled take: refused with a reason, or rejected
             ("circle", ["S01-001", first], True),
             ("cut", [], True),

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kaipai.document.cast import Character
 from kaipai.document.models import Document
+from kaipai.document.qc import Continuity
 from kaipai.document.scenes import Scene
 from kaipai.document.settings import Style
 from kaipai.document.shots import Shot
@@ -110,6 +111,11 @@ class CapabilitySheet(BaseModel):
     )
     video_input: bool = Field(
         default=False, description="Sound: takes the shot's clip and makes sound that follows its picture."
+    )
+    drawn: bool = Field(
+        default=False,
+        description="Pictures are drawn storyboard frames (previz), not camera-like footage: quality control skips "
+        "the checks that look for faces, likeness and life in them.",
     )
     languages: list[str] | None = Field(default=None, description="Speech: language codes supported.")
     min_input_seconds: float = Field(default=0.0, description="Lip sync: the shortest video and audio it takes.")
@@ -265,6 +271,52 @@ class SoundRequest(Request):
     sample_rate: int = 48000
 
 
+JUDGE_CRITERIA: tuple[str, ...] = ("prompt", "likeness", "artifacts", "continuity")
+
+
+class JudgeRequest(Request):
+    """Score a take against its shot: how well it follows the prompt, keeps each character's likeness to
+    their reference, avoids artifacts, and keeps the scene's continuity (wardrobe, props)."""
+
+    capability: ClassVar[Capability] = Capability.judge
+    method: ClassVar[str] = "judge"
+
+    images: list[Path] = Field(description="The take: a keyframe, or frames sampled from a clip, in order.")
+    prompt: str = Field(description="What the shot should show.")
+    criteria: list[str] = Field(default_factory=lambda: list(JUDGE_CRITERIA))
+    references: dict[str, Path] = Field(
+        default_factory=dict, description="Character id → their circled reference sheet or own reference image."
+    )
+    characters: list[Character] = Field(default_factory=list, description="Who the shot frames.")
+    continuity: list[Continuity] = Field(
+        default_factory=list, description="The scene's ledger for the framed characters: wardrobe, props held."
+    )
+    shot: Shot | None = None
+    language: str = "en"
+
+
+class Observed(BaseModel):
+    """What a judge saw one character wear and hold (compared across the cuts of a scene)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wardrobe: str = ""
+    holds: list[str] = Field(default_factory=list)
+
+
+class Verdict(BaseModel):
+    """A judge's reply: a 0–1 score per criterion it could judge, and why the low ones are low."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scores: dict[str, float] = Field(default_factory=dict)
+    reasons: list[str] = Field(default_factory=list)
+    observed: dict[str, Observed] = Field(default_factory=dict, description="Character id → what they wear and hold.")
+    measures: dict[str, float] = Field(
+        default_factory=dict, description="The raw figures behind the scores (e.g. cosine similarities)."
+    )
+
+
 class Result(BaseModel):
     """What a generation produced. ``files`` are paths inside the job's output folder."""
 
@@ -389,6 +441,20 @@ class MusicBackend(Protocol):
 @runtime_checkable
 class SoundBackend(Protocol):
     def generate_sound(self, request: SoundRequest, ctx: JobContext) -> Result: ...
+
+
+@runtime_checkable
+class JudgeBackend(Protocol):
+    """Writes ``verdict.json`` in the job folder and returns it, the :class:`Verdict` in ``metadata["verdict"]``."""
+
+    def judge(self, request: JudgeRequest, ctx: JobContext) -> Result: ...
+
+
+def verdict_result(verdict: Verdict, ctx: JobContext, *, model: str = "", cost: float = 0.0) -> Result:
+    """A judge's reply as a job result: the verdict as a file (the contract's artifact) and in metadata."""
+    path = ctx.out_dir / "verdict.json"
+    path.write_text(verdict.model_dump_json(indent=2), encoding="utf-8")
+    return Result(files=[path], model=model, cost=cost, metadata={"verdict": verdict.model_dump(mode="json")})
 
 
 @runtime_checkable

@@ -54,6 +54,7 @@ class PrevizBackend(Backend):
             max_reference_images=99 if capability == Capability.image else 0,
             first_last_frame=capability == Capability.video,
             deterministic=True,
+            drawn=True,
         )
 
     def generate_image(self, request: ImageRequest, ctx: JobContext) -> Result:

@@ -24,6 +24,8 @@ BUILTIN: dict[str, str] = {
     "espeak": "kaipai.backends.espeak:EspeakBackend",
     "simulated": "kaipai.backends.simulated:SimulatedBackend",
     "openai": "kaipai.backends.openai.planner:OpenAIPlanner",
+    "openai-judge": "kaipai.backends.openai.judge:OpenAIJudge",
+    "clip": "kaipai.backends.clip:ClipJudge",
     "diffusers": "kaipai.backends.diffusers.backend:DiffusersBackend",
     "comfyui": "kaipai.backends.comfyui.backend:ComfyUIBackend",
     "dashscope": "kaipai.backends.dashscope:DashScopeBackend",
@@ -47,6 +49,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "runway": ("runway", "runwayml"),
     "openai-speech": ("openai", "openai"),
     "openai-image": ("openai", "openai"),
+    "clip": ("clip", "transformers"),
 }
 
 

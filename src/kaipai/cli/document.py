@@ -196,12 +196,17 @@ def export_shotlist(
     project: Path | None = ProjectOption,
 ) -> None:
     """Export the shot script (分镜头脚本) as a table: shot, size, angle, move, lens, framing, description,
-    dialogue, sound and duration."""
+    dialogue, sound and duration; once takes exist, quality control's verdict and why a shot is flagged."""
     from kaipai.post.shotlist import export_shotlist_csv, export_shotlist_pdf
     from kaipai.project import open_document
 
     paths = project_paths(project)
     doc = open_document(paths).doc
+    qc = None
+    if paths.database.exists():
+        from kaipai.service.qc import shots_qc
+
+        qc = {s.shot: (s.verdict, s.score, s.reasons) for s in shots_qc(paths)}
     target = out or paths.output / f"shotlist.{fmt.value}"
-    (export_shotlist_csv if fmt is ShotlistFormat.csv else export_shotlist_pdf)(doc, target)
+    (export_shotlist_csv if fmt is ShotlistFormat.csv else export_shotlist_pdf)(doc, target, qc)
     console.print(f"[green]wrote[/] {target}")

@@ -18,6 +18,7 @@ from kaipai.document.cast import Cast, Character
 from kaipai.document.elements import element_from_flat
 from kaipai.document.execution import ExecutorChoice
 from kaipai.document.publish import Publish
+from kaipai.document.qc import QCPolicy, QCStage, ledger_errors
 from kaipai.document.scenes import Scene
 from kaipai.document.settings import Project, Style
 from kaipai.document.shots import Shot
@@ -37,6 +38,7 @@ class Document(Strict):
     backends: dict[Capability, BackendChoice] = Field(
         default_factory=dict, description="Backend chosen per capability; previz/espeak/rules when absent."
     )
+    qc: dict[QCStage, QCPolicy] = Field(default_factory=dict, description="Quality control per stage (or 'all').")
     screenplay: RelPath | None = Field(default=None, description="The imported screenplay file.")
     executor: ExecutorChoice = Field(default_factory=ExecutorChoice, description="Where backend jobs run.")
     scenes: list[Scene] = Field(default_factory=list)
@@ -132,7 +134,7 @@ def reference_errors(doc: Document) -> list[tuple[Loc, str]]:
         for j, p in enumerate(sh.props):
             if p not in prop_ids:
                 errors.append((("shots", i, "props", j), f"unknown prop {p!r}; add it under cast.props"))
-    return errors
+    return errors + ledger_errors(doc, char_ids)
 
 
 def _unique(where: Loc, ids: list[str], errors: list[tuple[Loc, str]]) -> None:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from kaipai.document.elements import SceneElement
+from kaipai.document.qc import Continuity
 from kaipai.document.strict import Strict
 
 
@@ -53,3 +54,4 @@ class Scene(Strict):
         description="The screenplay body of the scene (action, dialogue, transitions…) as imported; the planner "
         "reads it.",
     )
+    continuity: list[Continuity] = Field(default_factory=list, description="The scene's continuity ledger.")

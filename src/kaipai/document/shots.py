@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from kaipai.document.backend_choice import BackendChoice, Capability
+from kaipai.document.qc import QCPolicy, QCStage
 from kaipai.document.strict import Strict
 
 
@@ -193,6 +194,7 @@ class Shot(Strict):
     duration_source: Literal["estimate", "audio", "manual"] = "estimate"
     generation: Generation = Field(default_factory=Generation)
     notes: str = Field(default="", description="Director's notes.")
+    qc: dict[QCStage, QCPolicy] = Field(default_factory=dict, description="Quality-control overrides for this shot.")
     locked: bool = Field(default=False, description="Approved or hand-edited: re-planning never touches it.")
     end: ShotEnd | None = Field(
         default=None, description="Where the shot ends (its last frame); the clip moves from the start to it."

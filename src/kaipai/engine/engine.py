@@ -145,13 +145,14 @@ class Engine:
         self.by_node: dict[str, list[Take]] = defaultdict(list)
         self.circled: dict[str, Take] = {}
         for take in db.all_takes():
-            self._remember(take)
+            self.remember(take)
         self.failures = db.failures()
         self.jobs = db.jobs()  # key → job id of submitted asynchronous jobs (this engine is their only writer)
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _remember(self, take: Take) -> None:
+    def remember(self, take: Take) -> None:
+        """Hold a new or changed take in memory (the one circled take per node follows it)."""
         with self._lock:
             old = self.by_key.get(take.key)
             if old is not None:
@@ -173,6 +174,11 @@ class Engine:
 
     def handles(self) -> list[BackendHandle]:
         return list(self._backends.values())
+
+    def circled_takes(self) -> list[Take]:
+        """The circled take of every node, as of now (safe while a render is changing them)."""
+        with self._lock:
+            return list(self.circled.values())
 
     def choice(self, node: Node) -> BackendChoice:
         shot = self.shots[node.shot]
@@ -402,19 +408,21 @@ class Engine:
         on_event: EventSink | None = None,
         cancel: threading.Event | None = None,
         circle_forced: bool | None = None,
+        best_of: int | None = None,
     ) -> RenderSummary:
         """Render what is not current among the selected nodes (all by default).
 
         ``forced`` (node → seed) makes new takes of those nodes whatever their state (a
         retake); they are circled per ``circle_forced`` (None: only if the node has no
         circled take). Every other new take is circled: the document changed on purpose.
+        Quality control checks every take and may make more (``best_of``: see RenderRun).
         """
         with render_lock(self.paths):
             self._clean_scratch()
             from kaipai.engine.run import RenderRun
 
             run = RenderRun(
-                self, stages, shots, forced or {}, budget, on_event, cancel or threading.Event(), circle_forced
+                self, stages, shots, forced or {}, budget, on_event, cancel or threading.Event(), circle_forced, best_of
             )
             try:
                 return asyncio.run(run.main())
@@ -542,7 +550,7 @@ class Engine:
         with self._lock:
             self.jobs.pop(prep.key, None)
             self.failures.pop(prep.key, None)
-        self._remember(take)
+        self.remember(take)
         return take
 
     # ------------------------------------------------------------------ durations back to the document

@@ -47,6 +47,16 @@ class Blocked:
     reason: str
 
 
+@dataclass(frozen=True)
+class Missed:
+    """Why a take was not made: skipped (cancelled, over budget) or failed (``key``: the failure to record)."""
+
+    reason: str
+    skipped: bool = False
+    key: str | None = None
+    attempts: int = 1
+
+
 @dataclass
 class Prepared:
     """A node ready to run or reuse: its request, key and estimate."""

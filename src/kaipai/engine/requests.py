@@ -29,6 +29,7 @@ from kaipai.document.scenes import Scene
 from kaipai.document.shots import Shot
 from kaipai.engine.graph import CROSSFADE, Node, cue_length, effect_items, music_duration
 from kaipai.engine.references import shot_references
+from kaipai.planning.continuity import continuity_clause
 
 #: The shot fields a picture depends on (dialogue, duration and notes are not among them).
 SHOT_VISUAL = frozenset(
@@ -80,9 +81,10 @@ def shot_characters(doc: Document, shot: Shot) -> list[Character]:
 
 
 def keyframe_prompt(doc: Document, shot: Shot) -> str:
-    """The shot's ``image_prompt`` when written, else one derived from the shot and the style bible."""
+    """The shot's ``image_prompt`` when written, else one derived from the shot and the style bible; then
+    what the scene's continuity ledger says the framed characters wear and hold, where the prompt is silent."""
     if shot.image_prompt:
-        return _join([shot.image_prompt, shot.generation.extra_prompt])
+        return _join([shot.image_prompt, continuity_clause(doc, shot), shot.generation.extra_prompt])
     people = [_join([c.name, c.description, c.wardrobe]) for c in framed_characters(doc, shot)]
     scene = doc.scene(shot.scene)
     place = ""
@@ -95,6 +97,7 @@ def keyframe_prompt(doc: Document, shot: Shot) -> str:
             f"{_SIZE_WORDS.get(shot.size.value, shot.size.value)}, {shot.angle.value} angle",
             shot.description,
             "; ".join(people),
+            continuity_clause(doc, shot),
             place,
             shot.lighting,
             style.visual_style,

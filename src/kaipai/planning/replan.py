@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from kaipai.document.models import Document
 from kaipai.document.scenes import Scene
 from kaipai.document.shots import DialogueLine, Shot
+from kaipai.planning.continuity import fill_ledgers
 from kaipai.planning.coverage import DIALOGUE_KINDS
 from kaipai.planning.timing import shot_dialogue_seconds
 
@@ -125,6 +126,7 @@ def replan(
         ],
     )
     doc.shots = sequence
+    fill_ledgers(doc)  # the continuity ledger follows the shots; the director's entries are kept
     return result
 
 

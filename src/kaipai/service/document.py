@@ -79,7 +79,8 @@ def reimport_screenplay(paths: ProjectPaths, doc: Document) -> Document:
     """Refresh scenes and cast from the screenplay file, keeping what the director edited.
 
     Characters and locations already in the document keep every field; new ones are added.
-    Scenes follow the script (their ids are positional), keeping a hand-written synopsis.
+    Scenes follow the script (their ids are positional), keeping a hand-written synopsis and
+    the continuity ledger.
     """
     if not doc.screenplay:
         return doc
@@ -120,6 +121,8 @@ def reimport_screenplay(paths: ProjectPaths, doc: Document) -> Document:
             s = s.model_copy(update={"synopsis": old.synopsis})
         if old is not None and old.ambience is not None and s.ambience is None:  # the director's bed (or silence)
             s = s.model_copy(update={"ambience": old.ambience})
+        if old is not None and old.continuity:
+            s = s.model_copy(update={"continuity": old.continuity})
         scenes.append(s)
     doc.cast.characters = list(chars.values())
     doc.cast.locations = list(locs.values())

@@ -55,6 +55,18 @@ function badge(state) {
   return h("span", { class: `badge status-${state}` }, t(`status.${state}`));
 }
 
+/* Quality control's verdict on a shot or a take: a badge whose tooltip says why. */
+function qcBadge(qc) {
+  if (!qc || qc.verdict === "missing") return null;
+  const label = qc.score === null || qc.score === undefined ? t(`qc.${qc.verdict}`) : `${t(`qc.${qc.verdict}`)} ${Number(qc.score).toFixed(2)}`;
+  return h("span", { class: `badge qc qc-${qc.verdict}`, title: (qc.reasons || []).join("\n") }, label);
+}
+
+function qcReasons(qc) {
+  if (!qc || !qc.reasons || !qc.reasons.length) return null;
+  return h("ul", { class: "qc-reasons" }, qc.reasons.map(r => h("li", {}, r)));
+}
+
 function money(value) {
   return Number(value || 0).toFixed(2);
 }
@@ -90,6 +102,11 @@ async function refreshBadges() {
     const card = view.querySelector(`.card[data-shot="${CSS.escape(shot.id)}"]`);
     if (!card) continue;
     card.querySelector(".badge").replaceWith(badge(shot.status));
+    const old = card.querySelector(".badge.qc");
+    const fresh = qcBadge(shot.qc);
+    if (old && fresh) old.replaceWith(fresh);
+    else if (old) old.remove();
+    else if (fresh) card.querySelector(".head .badge").after(fresh);
     card.classList.toggle("locked", shot.locked);
     const lock = card.querySelector("button.lock");
     if (lock) lock.textContent = shot.locked ? t("shot.unlock") : t("shot.lock");
@@ -125,7 +142,9 @@ function shotCard(shot, data) {
     h("div", { class: "head" },
       h("a", { class: "shot-id", href: `#/shot/${encodeURIComponent(id)}` }, id),
       badge(shot.status),
+      qcBadge(shot.qc),
       h("span", { class: "badge lockmark" }, t("shot.locked"))),
+    shot.qc && shot.qc.verdict === "flagged" ? qcReasons(shot.qc) : null,
     h("div", { class: "fields" },
       select("size", data.enums.size, shot.size, e => saveShot(id, { size: e.target.value })),
       select("angle", data.enums.angle, shot.angle, e => saveShot(id, { angle: e.target.value })),
@@ -166,15 +185,15 @@ async function storyboard() {
 /* ------------------------------------------------------------------ shot page */
 
 function takeCard(shotId, take) {
-  const qc = Object.entries(take.qc || {}).map(([k, v]) => `${k} ${typeof v === "number" ? v.toFixed(2) : v}`).join(", ");
   return h("figure", { class: `take take-${take.status}${take.stale ? " stale" : ""}`, dataset: { take: take.id } },
     mediaElement(take.url, take.media_kind),
     h("figcaption", {},
       h("div", { class: "take-head" }, h("strong", {}, `#${take.id}`), h("span", { class: `badge take-${take.status}` }, t(`take.${take.status}`)),
+        qcBadge(take.qc),
         take.stale ? h("span", { class: "badge status-stale" }, t("takes.staleFlag")) : null),
       h("div", { class: "meta" }, `${take.backend}${take.model ? " / " + take.model : ""} · ${t("takes.seed")} ${take.seed}`),
       h("div", { class: "meta" }, `${t("takes.cost")} ${money(take.cost)} · ${Number(take.seconds).toFixed(1)} ${t("takes.seconds")} · ${take.created.slice(0, 19).replace("T", " ")}`),
-      qc ? h("div", { class: "meta" }, `${t("takes.qc")}: ${qc}`) : null,
+      qcReasons(take.qc),
       take.prompt ? h("div", { class: "prompt" }, take.prompt) : null,
       h("div", { class: "actions" },
         h("button", { type: "button", class: "circle", disabled: take.status === "circled", onclick: async () => {
@@ -212,7 +231,8 @@ async function shotPage(shotId) {
       group.takes.length ? h("div", { class: "takes" }, group.takes.map(take => takeCard(shotId, take))) : h("p", { class: "hint" }, t("takes.none"))));
   show(since,
     h("a", { href: "#/", class: "back" }, t("takes.back")),
-    h("h2", {}, t("takes.title", { id: shot.id }), " ", badge(shot.status), shot.locked ? h("span", { class: "badge" }, t("shot.locked")) : null),
+    h("h2", {}, t("takes.title", { id: shot.id }), " ", badge(shot.status), qcBadge(shot.qc), shot.locked ? h("span", { class: "badge" }, t("shot.locked")) : null),
+    qcReasons(shot.qc),
     h("p", { class: "scene-heading" }, shot.scene_heading, " · ", `${shot.size} · ${shot.angle} · ${shot.move} · ${Number(shot.duration).toFixed(1)} s`),
     h("p", {}, shot.description),
     shot.dialogue.length ? h("ul", { class: "script" }, shot.dialogue.map(l => h("li", {}, h("b", {}, shot.speakers[l.speaker] || l.speaker), "：", l.text))) : null,
@@ -332,6 +352,8 @@ async function renderPage() {
       log.prepend(h("li", { class: `ev-${event.kind}` }, `${event.kind} ${event.node}${event.message ? " — " + event.message : ""}`));
     } else if (event.kind === "retry") {
       log.prepend(h("li", { class: "ev-retry" }, `retry ${event.node} — ${event.message}`));
+    } else if (event.kind === "retake" || event.kind === "checked") {
+      log.prepend(h("li", { class: `ev-${event.kind}` }, `${event.kind === "retake" ? t("qc.retake") : t("qc.checked")} ${event.node} — ${event.message}`));
     } else if (event.kind === "cut_progress") {
       const r = row("cut"); r.bar.value = event.fraction; r.count.textContent = `${Math.round(event.fraction * 100)}%`;
     } else if (event.kind === "job_done") {

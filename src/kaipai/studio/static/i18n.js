@@ -25,6 +25,7 @@ const MESSAGES = {
     "render.cancelled": "Cancelled: finished work is kept.", "render.cutDone": "The cut is ready ({duration} s).", "render.failed": "Failed: {error}",
     "render.overall": "overall", "render.cutting": "Cutting the film",
     "screen.none": "No cut yet. Make one on the Render page.", "screen.animatic": "Show the animatic (info bars)", "screen.film": "Show the film", "screen.open": "Open shot {id}", "screen.hint": "Click a shot to jump to it; click the label to open its takes.",
+    "qc.passed": "QC ✓", "qc.failed": "QC ✗", "qc.flagged": "QC ⚑", "qc.unchecked": "QC ·", "qc.retake": "retake", "qc.checked": "checked",
     "saved": "Saved", "error": "Error",
   },
   zh: {
@@ -51,6 +52,7 @@ const MESSAGES = {
     "render.cancelled": "已取消：完成的部分都已保留。", "render.cutDone": "成片已生成（{duration} 秒）。", "render.failed": "失败：{error}",
     "render.overall": "总进度", "render.cutting": "正在剪辑",
     "screen.none": "还没有成片。请在“渲染”页剪辑成片。", "screen.animatic": "看动态分镜（带信息条）", "screen.film": "看成片", "screen.open": "打开镜头 {id}", "screen.hint": "点击镜头跳转；点击标签查看该镜头的各条。",
+    "qc.passed": "质检 ✓", "qc.failed": "质检 ✗", "qc.flagged": "质检 ⚑", "qc.unchecked": "未质检", "qc.retake": "重拍", "qc.checked": "已质检",
     "saved": "已保存", "error": "出错",
   },
 };
