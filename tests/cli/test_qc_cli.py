@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -98,3 +99,18 @@ def test_the_shot_list_carries_the_qc_verdict_and_why(film, tmp_path) -> None:
     assert kaipai(f, "export", "shotlist", "-f", "pdf", "-o", str(pdf)).exit_code == 0
     text = "".join(p.extract_text() for p in pypdf.PdfReader(pdf).pages).replace("\x00", "")
     assert "质检" in text.replace(" ", "") and "需复查" in text.replace(" ", "")
+
+
+def test_qc_rechecks_from_inside_a_project_that_was_rendered_from_outside(film, monkeypatch) -> None:
+    """``kaipai demo film`` renders with the project named relative to the folder above; a later
+    ``kaipai qc --recheck`` typed inside the project still finds every voice its lip sync was made from."""
+    from kaipai.project import ProjectPaths
+    from kaipai.service.render import render
+
+    f = film({"media": "real"})
+    monkeypatch.chdir(f.paths.root.parent)
+    summary = render(ProjectPaths(Path(f.paths.root.name)), settings=f.settings)
+    assert not summary.failed
+    monkeypatch.chdir(f.paths.root)
+    done = runner.invoke(app, ["qc", "--recheck"], env={"COLUMNS": "200"})
+    assert done.exit_code == 0 and re.search(r"measured \d+ takes", done.output), done.output

@@ -72,6 +72,13 @@ class Quality:
         best_of = self.best_of if node.stage in self.best_of_stages else None
         return qc_rules(self.e.doc, shot, node.stage, best_of=best_of)
 
+    def _stored(self, recorded: str) -> Path:
+        """A file a request named, found in this project's store: a request records the path as the render
+        saw it (relative to where it ran), so a check made from another folder looks it up by its store name."""
+        path = Path(recorded)
+        stored = self.e.store.path(f"{path.parent.name}/{path.name}")
+        return stored if stored.exists() else path
+
     def subject(self, node: Node, take: Take) -> Subject:
         doc, req = self.e.doc, take.request
         shot = None if node.shared else self.e.shots.get(node.shot)
@@ -89,7 +96,7 @@ class Quality:
         scene = doc.scene(shot.scene) if shot is not None else None
         wanted = {c.id for c in framed}
         speakers = [tuple(s) for s in req.get("speakers", [])] if node.stage == "lipsync" else []
-        voice = Path(req["audio"]) if req.get("audio") and (speakers or node.stage == "clip") else None
+        voice = self._stored(req["audio"]) if req.get("audio") and (speakers or node.stage == "clip") else None
         if node.stage == "clip" and voice is not None:
             speakers = self._speakers(node.shot)
         return Subject(
