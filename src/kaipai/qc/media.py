@@ -180,26 +180,25 @@ def _scan_wav(path: Path) -> AudioScan | None:
         return None
     if channels > 1:
         pcm = pcm.reshape(-1, channels).mean(axis=1).astype(np.int16)
-    x = pcm.astype(np.float32) / 32768
-    duration = len(x) / rate if rate else 0.0
-    if not len(x):
+    duration = len(pcm) / rate if rate else 0.0
+    if not len(pcm):
         return AudioScan(duration=0.0)
+    x = pcm.astype(np.float32) * (1 / 32768)
+    energy = x * x  # one pass over a feature's music bed is most of what this costs
     hop = max(1, rate // 100)
     steps = len(x) // hop
-    level = np.sqrt((x[: steps * hop].reshape(steps, hop) ** 2).mean(axis=1)) if steps else np.zeros(0)
-    quiet = level < 10 ** (SILENCE_DB / 20)
-    silences: list[tuple[float, float]] = []
-    start: int | None = None
-    for i, q in enumerate([*quiet.tolist(), False]):
-        if q and start is None:
-            start = i
-        elif not q and start is not None:
-            if (i - start) * hop / rate >= 0.3:
-                silences.append((start * hop / rate, min(duration, i * hop / rate)))
-            start = None
-    peak = float(np.abs(x).max())
-    rms = float(np.sqrt(np.mean(x * x)))
-    at_peak = int((np.abs(pcm.astype(np.int32)) >= int(np.abs(pcm.astype(np.int32)).max())).sum()) if peak else len(x)
+    level = np.sqrt(energy[: steps * hop].reshape(steps, hop).mean(axis=1)) if steps else np.zeros(0)
+    quiet = np.concatenate([[False], level < 10 ** (SILENCE_DB / 20), [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))  # where runs of quiet 10 ms steps begin and end
+    silences = [
+        (int(a) * hop / rate, min(duration, int(b) * hop / rate))
+        for a, b in zip(edges[::2], edges[1::2], strict=True)
+        if (b - a) * hop / rate >= 0.3
+    ]
+    top = int(max(int(pcm.max()), -int(pcm.min())))
+    peak = top / 32768
+    rms = float(np.sqrt(energy.mean()))
+    at_peak = int(np.count_nonzero(pcm == top) + (np.count_nonzero(pcm == -top) if top else 0)) if top else len(x)
     return AudioScan(
         duration=duration,
         silences=silences,
