@@ -93,10 +93,10 @@ def shots(
     as_json: bool = typer.Option(False, "--json", help="Print the shots as JSON instead of a table."),
 ) -> None:
     """List the shot script: id, size, angle, move, who is in frame, dialogue and duration."""
-    from kaipai.project import open_document
+    from kaipai.project import load_document
 
     paths = project_paths(project)
-    doc = open_document(paths).doc
+    doc = load_document(paths)
     selected = [s for s in doc.ordered_shots() if scene is None or s.scene == scene]
     if as_json:
         console.print_json(json.dumps([s.model_dump(mode="json") for s in selected], ensure_ascii=False))
@@ -135,12 +135,11 @@ def validate(
 ) -> None:
     """Check the document: YAML syntax, every field's type and range, ids that must exist, and files it
     references. Each problem is printed as FILE:LINE:COLUMN: field: what is wrong; exits 1 if any."""
-    from kaipai.service.document import validate_project
+    from kaipai.service.document import document_path, validate_project
 
-    loaded = validate_project(path)
-    doc = loaded.doc
+    doc = validate_project(path)
     console.print(
-        f"[green]ok[/] {loaded.path}: {len(doc.scenes)} scenes, {len(doc.shots)} shots, "
+        f"[green]ok[/] {document_path(path)}: {len(doc.scenes)} scenes, {len(doc.shots)} shots, "
         f"{len(doc.cast.characters)} characters"
     )
 
@@ -188,10 +187,10 @@ def export_shotlist(
     """Export the shot script (分镜头脚本) as a table: shot, size, angle, move, lens, framing, description,
     dialogue, sound and duration."""
     from kaipai.post.shotlist import export_shotlist_csv, export_shotlist_pdf
-    from kaipai.project import open_document
+    from kaipai.project import load_document
 
     paths = project_paths(project)
-    doc = open_document(paths).doc
+    doc = load_document(paths)
     target = out or paths.output / f"shotlist.{fmt.value}"
     (export_shotlist_csv if fmt is ShotlistFormat.csv else export_shotlist_pdf)(doc, target)
     console.print(f"[green]wrote[/] {target}")

@@ -589,8 +589,5 @@ class Engine:
                     shot.duration_source = "audio"
                     changed.append(shot.id)
 
-        loaded = update(self.paths.document, change)
-        from kaipai.project import remember
-
-        remember(self.paths, self.paths.document.read_bytes(), loaded.doc)
+        update(self.paths.document, change)
         return changed

@@ -1,0 +1,89 @@
+"""Problems in a document, located at the file, line and column the director must look at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in a document."""
+
+    file: str
+    line: int  # 1-based; 0 when unknown
+    column: int  # 1-based; 0 when unknown
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        return f"{where}: {self.field or '(document)'}: {self.message}"
+
+
+class DocumentError(Exception):
+    """The document cannot be used as it is; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def validation_problems(exc: ValidationError, tree: CommentedMap, filename: str) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = _without_tags(tree, tuple(err["loc"]))
+        msg = err["msg"]
+        if err["type"] == "union_tag_invalid":
+            ctx = err.get("ctx", {})
+            loc = (*loc, str(ctx.get("discriminator", "type")).strip("'"))
+            msg = f"unknown kind {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown field; check its spelling (see 'kaipai schema' for the fields allowed here)"
+        elif err["type"] == "missing":
+            msg = "this field is required"
+        elif "expected" in err.get("ctx", {}) and str(err["ctx"]["expected"]) not in msg:
+            msg = f"{msg}; expected {err['ctx']['expected']}"
+        if (
+            err["type"] not in ("extra_forbidden", "missing")
+            and "input" in err
+            and not isinstance(err["input"], (dict, list))
+        ):
+            msg = f"{msg} (got {err['input']!r})"
+        problems.append(locate(tree, loc, msg, filename))
+    return problems
+
+
+def _without_tags(tree: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the kind pydantic puts in the path of a tagged union (``elements.1.dialogue.text``)."""
+    node, out = tree, []
+    for part in loc:
+        if isinstance(node, CommentedMap) and part not in node and node.get("type") == part:
+            continue
+        out.append(part)
+        in_map = isinstance(node, CommentedMap) and part in node
+        in_seq = isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node)
+        node = node[part] if in_map or in_seq else None
+    return tuple(out)
+
+
+def locate(tree: Any, loc: tuple[Any, ...], message: str, filename: str) -> Problem:
+    """Find the line and column of the deepest node of ``loc`` that exists in the tree."""
+    node = tree
+    line, col = 1, 1
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            ln, cl = node.lc.key(part)
+            line, col = ln + 1, cl + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            ln, cl = node.lc.item(part)
+            line, col = ln + 1, cl + 1
+            node = node[part]
+        else:
+            break
+    path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    return Problem(filename, line, col, path, message)
