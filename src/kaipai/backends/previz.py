@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 
-from PIL import Image
-
 from kaipai.backends.base import (
     Backend,
     Capability,
@@ -110,6 +108,8 @@ class PrevizBackend(Backend):
 
         if request.image is None:
             raise UnsupportedRequest("previz video animates the shot's keyframe; render the keyframe stage first")
+        from PIL import Image  # loaded to draw, not to read the capability sheet
+
         move = request.shot.move.value if request.shot is not None else "static"
         with Image.open(request.image) as src:
             src.load()

@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from kaipai.cli.app import ProjectOption, app, console, project_paths, user_errors
+from kaipai.cli.listing import RICH_ROWS, Cell, markup_cell, print_long_table
 from kaipai.engine.stages import GENERATED_STAGES, STAGES
 
 STATE_STYLE = {"current": "green", "stale": "yellow", "missing": "cyan", "blocked": "red", "failed": "bold red"}
@@ -105,13 +106,9 @@ def print_summary(summary: Any) -> None:
         console.print(f"  [red]✗[/] {node}: {reason}", highlight=False)
 
 
-def _status_table(nodes: list[Any], title: str) -> Table:
-    table = Table(title=title)
-    table.add_column("shot")
-    for stage in STAGES:
-        table.add_column(stage)
-    table.add_column("est. cost", justify="right")
-    table.add_column("est. time", justify="right")
+def _status_rows(nodes: list[Any]) -> list[list[str]]:
+    """One row per shot: its id, each stage's state (with markup), the estimated cost and time."""
+    rows = []
     by_shot: dict[str, dict[str, list[Any]]] = {}
     for n in nodes:
         by_shot.setdefault(n.shot, {}).setdefault(n.stage, []).append(n)
@@ -131,12 +128,26 @@ def _status_table(nodes: list[Any], title: str) -> Table:
             cells.append(f"[{STATE_STYLE[worst.state]}]{label}[/]")
         cost = sum(n.est_cost for g in stages.values() for n in g if n.will_run)
         secs = sum(n.est_seconds for g in stages.values() for n in g if n.will_run)
-        table.add_row(shot, *cells, _money(cost) if cost else "", _seconds(secs) if secs else "")
-    return table
+        rows.append([shot, *cells, _money(cost) if cost else "", _seconds(secs) if secs else ""])
+    return rows
+
+
+def _print_status_table(nodes: list[Any], title: str) -> None:
+    rows = _status_rows(nodes)
+    headers = ["shot", *STAGES, "est. cost", "est. time"]
+    if len(rows) > RICH_ROWS:
+        print_long_table(console, title, [*headers, ""], [[*map(markup_cell, r), Cell("")] for r in rows])
+        return
+    table = Table(title=title)
+    for header in headers:
+        table.add_column(header, justify="right" if header.startswith("est.") else "left")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 def _print_plan(summary: Any, title: str) -> None:
-    console.print(_status_table(summary.nodes, title))
+    _print_status_table(summary.nodes, title)
     running = [n for n in summary.nodes if n.will_run]
     console.print(
         f"{len(running)} to render, {summary.reused} current; "

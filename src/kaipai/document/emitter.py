@@ -23,9 +23,9 @@ WIDTH = 100
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TOKENS = re.compile(r" +|[^ ]+")
 _QUOTED_TOKENS = re.compile(r" +|'|[^ ']+")
-#: characters ruamel writes as they are (allow_unicode): printable ASCII and the BMP/astral printable ranges
-_ODD = re.compile("[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
-_ODD_IN_BLOCK = re.compile("[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+#: characters ruamel does not write as they are (allow_unicode): controls, surrogates, BOM and non-characters
+_ODD = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
+_ODD_IN_BLOCK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
 _FIRST_INDICATOR = set("#,[]{}&*!|>'\"%@`")
 
 

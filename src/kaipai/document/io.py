@@ -15,18 +15,17 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from kaipai.document import cache
 from kaipai.document.models import Document, reference_errors
 from kaipai.document.problems import DocumentError, Problem, locate, validation_problems
-from kaipai.document.roundtrip import merge, plain, rt_yaml
-from kaipai.document.splice import compose, splice
 from kaipai.document.yaml12 import Layout, NotPlain, read
+
+if TYPE_CHECKING:  # ruamel and the writers load when a command first parses or saves (start-up speed)
+    from ruamel.yaml.comments import CommentedMap
 
 __all__ = [
     "DOCUMENT_NAME",
@@ -65,6 +64,11 @@ class LoadedDocument:
 
 def parse_text(text: str, filename: str = DOCUMENT_NAME) -> LoadedDocument:
     """Parse and validate document text; raise DocumentError with every located problem."""
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    from kaipai.document.roundtrip import plain, rt_yaml
+
     try:
         tree = rt_yaml().load(text)
     except MarkedYAMLError as exc:
@@ -121,6 +125,8 @@ def load(path: Path | str) -> LoadedDocument:
 
 def dump_text(loaded: LoadedDocument) -> str:
     """Serialise the document, merging changes into the tree it was loaded from."""
+    from kaipai.document.roundtrip import merge, rt_yaml
+
     full = loaded.doc.model_dump(mode="json")
     minimal = loaded.doc.model_dump(mode="json", exclude_defaults=True)
     minimal.setdefault("version", full["version"])
@@ -137,6 +143,10 @@ def new_document_text(doc: Document, header: str = "") -> str:
 
 def new_document(doc: Document, header: str = "") -> tuple[str, Layout | None]:
     """Text for a brand-new document and its layout (what the next save splices into)."""
+    from ruamel.yaml.comments import CommentedMap
+
+    from kaipai.document.splice import compose
+
     preamble = "".join(f"# {ln}\n" if ln else "#\n" for ln in header.splitlines())
     composed = compose(doc, preamble)
     if composed is not None:
@@ -204,6 +214,8 @@ def update(path: Path | str, change: Callable[[Document], Document | None]) -> L
     The result is validated before anything is written. Only the blocks that changed are
     rewritten (see :mod:`kaipai.document.splice`); the returned document has no tree.
     """
+    from kaipai.document.splice import splice
+
     path = _document_file(path)
     with locked(path):
         data, doc, layout = _read(path)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class DocumentError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-def validation_problems(exc: ValidationError, tree: CommentedMap, filename: str) -> list[Problem]:
+def validation_problems(exc: ValidationError, tree: Any, filename: str) -> list[Problem]:
     problems = []
     for err in exc.errors():
         loc = _without_tags(tree, tuple(err["loc"]))
@@ -59,6 +58,8 @@ def validation_problems(exc: ValidationError, tree: CommentedMap, filename: str)
 
 def _without_tags(tree: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """Drop the kind pydantic puts in the path of a tagged union (``elements.1.dialogue.text``)."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     node, out = tree, []
     for part in loc:
         if isinstance(node, CommentedMap) and part not in node and node.get("type") == part:
@@ -71,7 +72,9 @@ def _without_tags(tree: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def locate(tree: Any, loc: tuple[Any, ...], message: str, filename: str) -> Problem:
-    """Find the line and column of the deepest node of ``loc`` that exists in the tree."""
+    """Find the line and column of the deepest node of ``loc`` that exists in the tree (ruamel's round-trip types)."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     node = tree
     line, col = 1, 1
     for part in loc:

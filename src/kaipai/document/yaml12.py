@@ -15,17 +15,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
-
-from ruamel.yaml import resolver as _ruamel_resolver
-
-try:  # the C extension ships in PyYAML's wheels; without it ruamel reads everything
-    from yaml import MappingNode, ScalarNode
-    from yaml._yaml import CParser
-except ImportError:  # pragma: no cover - a PyYAML built without libyaml
-    CParser = None
-
-AVAILABLE = CParser is not None
 
 STR, INT, FLOAT, BOOL, NULL, OTHER, MAP, SEQ = (
     "kaipai:str",
@@ -43,12 +34,20 @@ _TAGS = {
     "tag:yaml.org,2002:float": FLOAT,
     "tag:yaml.org,2002:null": NULL,
 }
-#: first character -> [(tag, regexp)], YAML 1.2 as ruamel resolves it (one table for reading and writing)
-_RESOLVERS: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
-for _versions, _tag, _regexp, _first in _ruamel_resolver.implicit_resolvers:
-    if (1, 2) in _versions:
-        for _ch in _first:
-            _RESOLVERS.setdefault(_ch, []).append((_TAGS.get(_tag, OTHER), _regexp))
+
+
+@cache
+def _resolvers() -> dict[str, list[tuple[str, re.Pattern[str]]]]:
+    """First character -> [(tag, regexp)]: YAML 1.2 as ruamel resolves it (one table for reading and writing)."""
+    from ruamel.yaml.resolver import implicit_resolvers
+
+    table: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    for versions, tag, regexp, first in implicit_resolvers:
+        if (1, 2) in versions:
+            for ch in first:
+                table.setdefault(ch, []).append((_TAGS.get(tag, OTHER), regexp))
+    return table
+
 
 _SIMPLE_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
 _SIMPLE_FLOAT = re.compile(r"[-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?\Z")
@@ -64,7 +63,7 @@ class NotPlain(Exception):
 
 def plain_tag(value: str) -> str:
     """What a plain (unquoted) scalar ``value`` reads as under YAML 1.2: STR, INT, FLOAT, BOOL, NULL or OTHER."""
-    for tag, regexp in _RESOLVERS.get(value[:1], ()):
+    for tag, regexp in _resolvers().get(value[:1], ()):
         if regexp.match(value):
             return tag
     return STR
@@ -115,11 +114,16 @@ class Layout:
         )
 
 
-if CParser is not None:
+@cache
+def _parser_class() -> type | None:
+    """libyaml's parser and composer with kaipai's resolver (private tags: an explicit tag stays unknown)."""
+    try:  # the C extension ships in PyYAML's wheels; without it ruamel reads everything
+        from yaml import MappingNode, ScalarNode
+        from yaml._yaml import CParser
+    except ImportError:  # pragma: no cover - a PyYAML built without libyaml
+        return None
 
-    class _Parser(CParser):  # type: ignore[misc,valid-type]
-        """libyaml's parser and composer with kaipai's resolver (private tags: an explicit tag stays unknown)."""
-
+    class Parser(CParser):  # type: ignore[misc,valid-type]
         def descend_resolver(self, *_args: Any) -> None:
             pass
 
@@ -131,19 +135,22 @@ if CParser is not None:
                 return plain_tag(value) if implicit[0] else STR
             return MAP if kind is MappingNode else SEQ
 
+    return Parser
+
 
 def read(text: str) -> tuple[Any, Layout | None]:
     """The document's plain data (dicts, lists, str, int, float, bool, None) and its layout.
 
     Raises NotPlain when the text must go through the round-trip parser instead.
     """
-    if CParser is None:
+    parser_class = _parser_class()
+    if parser_class is None:
         raise NotPlain("the C YAML parser is not installed")
     if text.startswith("%") or "\n%" in text:
         raise NotPlain("a YAML directive")
     if _UNICODE_BREAKS.search(text):
         raise NotPlain("a Unicode line break")
-    parser = _Parser(text)
+    parser = parser_class(text)
     try:
         root = parser.get_single_node()
     except Exception as exc:  # any YAML error: the round-trip parser locates it

@@ -40,7 +40,6 @@ from kaipai.backends.base import (
 from kaipai.backends.registry import Registry
 from kaipai.document.models import BackendChoice, Document, Shot
 from kaipai.engine import requests as rq
-from kaipai.engine.audio import mix_lines, read_mono
 from kaipai.engine.db import Take, TakesDB
 from kaipai.engine.events import (
     EventSink,
@@ -441,6 +440,8 @@ class Engine:
         started = time.monotonic()
         try:
             if prep.node.stage == "shot_audio":
+                from kaipai.engine.audio import mix_lines  # numpy and PyAV: only when audio is made
+
                 out = scratch / "shot_audio.wav"
                 length = mix_lines(prep.audio_lines, prep.audio_length, out)
                 return Generated(
@@ -510,6 +511,8 @@ class Engine:
                 raise BackendError(f"{backend} said it wrote {f}, but there is no such file")
         duration = result.duration
         if duration is None and prep.node.stage == "voice":
+            from kaipai.engine.audio import read_mono
+
             samples, rate = read_mono(Path(result.files[0]))
             duration = len(samples) / rate
         inside = str(scratch) + os.sep
