@@ -82,15 +82,16 @@ class _Piece:
 
 class _Splicer:
     def __init__(self, text: str, layout: Layout, old: Document, new: Document) -> None:
-        self.lines = text.split("\n")
-        if text.endswith("\n"):
-            self.lines.pop()
+        self.text = text if text.endswith("\n") or not text else text + "\n"
+        self.starts = [0, *(m.end() for m in re.finditer("\n", self.text))]  # where each line starts
         self.layout, self.old, self.new = layout, old, new
         self.pieces: list[_Piece] = []
         self.checks: list[tuple[str, Any, int]] = []  # (emitted text, value meant, piece index) to read back
 
     def text_of(self, start: int, end: int) -> str:
-        return "".join(line + "\n" for line in self.lines[start:end])
+        """Lines ``start`` to ``end`` (exclusive), each ending with a line break."""
+        last = len(self.starts) - 1
+        return self.text[self.starts[min(start, last)] : self.starts[min(end, last)]]
 
     def run(self) -> tuple[str, Layout]:
         blocks = self.layout.blocks

@@ -75,7 +75,7 @@ def render(
         if not dry_run:
             return engine.render(stages=stage_set, shots=shot_set, budget=budget, on_event=on_event, cancel=cancel)
         try:
-            statuses, _ = engine.plan()
+            statuses, _ = engine.plan(shot_set)
             chosen = [
                 s
                 for s in statuses
@@ -94,6 +94,10 @@ def render(
             engine.close()
 
 
-def status(paths: ProjectPaths) -> list[NodeStatus]:
-    """Per shot and stage (and voice line): current / stale / missing / blocked / failed, with estimates."""
-    return render(paths, dry_run=True).nodes
+def status(paths: ProjectPaths, shots: list[str] | set[str] | None = None) -> list[NodeStatus]:
+    """Per shot and stage (and voice line): current / stale / missing / blocked / failed, with estimates.
+
+    With ``shots``, only those shots' nodes (what they depend on is resolved, not listed): the
+    studio asks for the shots on screen, not a feature film's thousands.
+    """
+    return render(paths, dry_run=True, shots=shots).nodes
