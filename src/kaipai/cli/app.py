@@ -41,9 +41,7 @@ def user_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from kaipai.backends.base import BackendError
         from kaipai.document.io import DocumentError
-        from kaipai.screenplay.model import ScreenplayError
 
         try:
             return func(*args, **kwargs)
@@ -51,7 +49,15 @@ def user_errors(func: F) -> F:
             for problem in exc.problems:
                 err_console.print(f"[bold red]error[/] {problem}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
-        except (ScreenplayError, BackendError, FileNotFoundError, FileExistsError, PermissionError) as exc:
+        except (FileNotFoundError, FileExistsError, PermissionError) as exc:
+            err_console.print(f"[bold red]error[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except Exception as exc:
+            from kaipai.backends.base import BackendError  # loaded only now: a command that succeeds never needs them
+            from kaipai.screenplay.model import ScreenplayError
+
+            if not isinstance(exc, (ScreenplayError, BackendError)):
+                raise
             err_console.print(f"[bold red]error[/] {exc}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:

@@ -208,9 +208,19 @@ def render(
     print_summary(summary)
     cut_ok = True
     if cut and not summary.cancelled:
-        cut_ok = _make_cut(paths)
+        cut_ok = _film_current(paths, summary) or _make_cut(paths)
     if summary.failed or not cut_ok:
         raise typer.Exit(1)
+
+
+def _film_current(paths: Any, summary: Any) -> bool:
+    """A render that made nothing leaves a film cut from the same inputs as it was (checked without post)."""
+    from kaipai.service.freshness import film_is_current
+
+    if summary.generated or summary.failed or not film_is_current(paths):
+        return False
+    console.print(f"[green]film[/] {paths.output / 'film.mp4'} (current; 'kaipai cut' cuts it again)")
+    return True
 
 
 def _make_cut(paths: Any) -> bool:

@@ -25,6 +25,7 @@ from kaipai.post.storyboard import contact_sheet, storyboard_pdf
 from kaipai.post.subtitles import write_subtitles
 from kaipai.post.timeline import FORMATS, export
 from kaipai.project import ProjectPaths, load_document
+from kaipai.service.freshness import RECORD, fingerprint
 from kaipai.service.provenance import write_provenance
 from kaipai.service.publish import (
     Labelling,
@@ -97,13 +98,14 @@ def make_cut(
     film is always watchable. A film with generative takes (or ``publish: labels: on``) carries
     the AIGC labels (see :mod:`kaipai.service.publish`).
     """
+    inputs = fingerprint(paths)
     cut = current_cut(paths)
     plan = labelling(paths, load_document(paths), cut)
     signer = signing() if plan.labelled else None  # checked before any work: a broken setup fails fast
     subs = write_subtitles(cut, paths.output)
     music = music_beds(paths, cut)
     film = paths.output / "film.mp4"
-    record = paths.output / ".film.json"
+    record = paths.output / RECORD
     labels_key = {**plan.fingerprint(), "signer": signer_fingerprint(signer)}
     key = _cut_key(cut, music, profile, burn_subtitles, labels_key)
     saved = _unchanged(film, record, key)
@@ -117,11 +119,11 @@ def make_cut(
             "on_progress": on_event,
         }
         loudness, labels = _master(paths, cut, film, key, plan, signer, common)
-        atomic_write_text(record, json.dumps({"key": key, "loudness": loudness, "labels": labels}))
     else:
         loudness, labels = saved
         if on_event is not None:
             on_event(Progress("assemble the film", 1.0))
+    atomic_write_text(record, json.dumps({"key": key, "loudness": loudness, "labels": labels, "inputs": inputs}))
     provenance = write_provenance(paths.output / "provenance.json", cut, plan, Store(paths.store), film, labels)
     missing = [s.shot for s in cut.shots if s.picture is None]
     return CutResult(
