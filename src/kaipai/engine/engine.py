@@ -50,6 +50,7 @@ from kaipai.engine.graph import (
     cue_length,
     effective_duration,
     music_duration,
+    needed,
     place_lines,
 )
 from kaipai.engine.jobs import (
@@ -332,24 +333,13 @@ class Engine:
 
     # ------------------------------------------------------------------ status
 
-    def needed(self, shots: set[str]) -> list[Node]:
-        """The nodes of ``shots`` and every node they depend on, in graph order (dependencies first)."""
-        keep: set[str] = set()
-        todo = [n.id for n in self.graph.values() if n.shot in shots]
-        while todo:
-            node_id = todo.pop()
-            if node_id not in keep:
-                keep.add(node_id)
-                todo.extend(self.graph[node_id].deps)
-        return [n for n in self.graph.values() if n.id in keep]
-
     def plan(self, shots: set[str] | None = None) -> tuple[list[NodeStatus], dict[str, Take]]:
         """The state of every node (or of ``shots``' nodes and what they depend on), and the current
         take of each node that has one."""
         resolved: dict[str, Take] = {}
         states: dict[str, str] = {}
         out: list[NodeStatus] = []
-        for node in self.graph.values() if shots is None else self.needed(shots):
+        for node in self.graph.values() if shots is None else needed(self.graph, shots):
             has_takes = bool(self.by_node.get(node.id))
             circled = self.circled.get(node.id)
             status = NodeStatus(

@@ -170,3 +170,15 @@ def music_duration(length: float) -> float:
     second does not pay for new music.
     """
     return float(max(1, math.ceil(length - 1e-6)))
+
+
+def needed(graph: dict[str, Node], shots: set[str]) -> list[Node]:
+    """The nodes of ``shots`` and every node they depend on, in graph order (dependencies first)."""
+    keep: set[str] = set()
+    todo = [n.id for n in graph.values() if n.shot in shots]
+    while todo:
+        node_id = todo.pop()
+        if node_id not in keep:
+            keep.add(node_id)
+            todo.extend(graph[node_id].deps)
+    return [n for n in graph.values() if n.id in keep]
