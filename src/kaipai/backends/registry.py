@@ -8,6 +8,7 @@ an entry point in the ``kaipai.backends`` group.
 from __future__ import annotations
 
 import importlib
+from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,12 @@ BUILTIN: dict[str, str] = {
 }
 
 
+@cache
+def _installed() -> dict[str, str]:
+    """The ``kaipai.backends`` entry points, read once per process (scanning every package takes a while)."""
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
 def register_builtin(name: str, target: str) -> None:
     BUILTIN[name] = target
 
@@ -38,9 +45,7 @@ class Registry:
     """Finds backend classes by name: built-ins first, then the ``kaipai.backends`` entry points."""
 
     def __init__(self) -> None:
-        self._targets: dict[str, str] = dict(BUILTIN)
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            self._targets[ep.name] = ep.value
+        self._targets: dict[str, str] = {**BUILTIN, **_installed()}
 
     def names(self) -> list[str]:
         return sorted(self._targets)

@@ -33,17 +33,21 @@ class Cell:
 
 def print_long_table(console: Console, title: str, headers: list[str], rows: list[list[Cell]]) -> None:
     """Print ``rows`` under ``headers`` as aligned columns; the last column is free text, wrapped under itself."""
-    rows = [[*(_clip(c) for c in r[:-1]), r[-1]] for r in rows]
-    widths = [max([len(h)] + [_width(r[i].text) for r in rows]) for i, h in enumerate(headers[:-1])]
+    cells = [[_clip(c) for c in r[:-1]] for r in rows]  # (text, width, style) of the aligned columns
+    widths = [max([len(h)] + [r[i][1] for r in cells]) for i, h in enumerate(headers[:-1])]
     start = sum(widths) + 2 * len(widths)
     room = max(20, console.width - start)
     paint = _painter(console)
     header = "  ".join(h.ljust(w) for h, w in zip(headers, [*widths, 0])).rstrip()
     out = [paint(title, "italic"), "\n", paint(header, "bold"), "\n"]
     pad = "\n" + " " * start
-    for row in rows:
-        for cell, width in zip(row, widths):
-            out.append(paint(cell.text, cell.style) + " " * (width - _width(cell.text) + 2))
+    done: dict[tuple[str, str, int], str] = {}  # a status table repeats a handful of cells thousands of times
+    for row, clipped in zip(rows, cells):
+        for (text, width, style), column in zip(clipped, widths):
+            key = (text, style, column)
+            if key not in done:
+                done[key] = paint(text, style) + " " * (column - width + 2)
+            out.append(done[key])
         last = row[-1]
         lines = [wrapped for line in last.text.split("\n") for wrapped in _wrap(line, room)]
         out.append(paint(pad.join(lines), last.style) + "\n")
@@ -92,13 +96,14 @@ def _wrap(line: str, room: int) -> list[str]:
     return out
 
 
-def _clip(cell: Cell) -> Cell:
-    if len(cell.text) <= COLUMN and _width(cell.text) <= COLUMN:
-        return cell
-    text = cell.text
-    while _width(text) > COLUMN - 1:
-        text = text[:-1]
-    return Cell(text + "…", cell.style)
+def _clip(cell: Cell) -> tuple[str, int, str]:
+    """The cell's text (ending in … past :data:`COLUMN` columns), its width and its style."""
+    text, width = cell.text, _width(cell.text)
+    if width > COLUMN:
+        while _width(text) > COLUMN - 1:
+            text = text[:-1]
+        text, width = text + "…", _width(text) + 1
+    return text, width, cell.style
 
 
 def _width(text: str) -> int:

@@ -79,6 +79,12 @@ def recall(path: Path, sha: str) -> tuple[Document, Layout | None] | None:
     return None
 
 
+def kept(doc: Document) -> bool:
+    """Whether ``doc`` is a cached (so read-only) document of this process."""
+    with _lock:
+        return any(entry[1] is doc for entry in _memo.values())
+
+
 def keep(path: Path, sha: str, doc: Document, layout: Layout | None) -> None:
     """Remember the document for this process only."""
     with _lock:

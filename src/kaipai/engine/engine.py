@@ -41,33 +41,10 @@ from kaipai.backends.registry import Registry
 from kaipai.document.models import BackendChoice, Document, Shot
 from kaipai.engine import requests as rq
 from kaipai.engine.db import Take, TakesDB
-from kaipai.engine.events import (
-    EventSink,
-)
-from kaipai.engine.graph import (
-    Node,
-    build_graph,
-    cue_length,
-    effective_duration,
-    music_duration,
-    needed,
-    place_lines,
-)
-from kaipai.engine.jobs import (
-    BackendHandle,
-    Blocked,
-    Generated,
-    Prepared,
-    estimate,
-    speech_seconds,
-)
-from kaipai.engine.keys import (
-    ENGINE_VERSION,
-    artifact_key,
-    default_seed,
-    file_digest,
-    inputs_key,
-)
+from kaipai.engine.events import EventSink
+from kaipai.engine.graph import Node, cue_length, effective_duration, graph_of, music_duration, needed, place_lines
+from kaipai.engine.jobs import BackendHandle, Blocked, Generated, Prepared, estimate, speech_seconds
+from kaipai.engine.keys import ENGINE_VERSION, artifact_key, default_seed, file_digest, inputs_key
 from kaipai.engine.report import NodeStatus, RenderSummary
 from kaipai.engine.scheduling import RetryPolicy
 from kaipai.engine.store import Store
@@ -115,6 +92,7 @@ class Engine:
         *,
         registry: Registry | None = None,
         settings: EngineSettings | None = None,
+        shots: set[str] | None = None,
     ) -> None:
         self.paths = paths
         self.doc = doc
@@ -122,16 +100,21 @@ class Engine:
         self.store = Store(paths.store)
         self.registry = registry or Registry()
         self.settings = settings or EngineSettings()
-        self.graph = build_graph(doc)
+        self.graph = graph_of(doc)
         self.shots: dict[str, Shot] = {s.id: s for s in doc.shots}
         self._lock = threading.RLock()
         self._backends: dict[str, BackendHandle] = {}
+        self._choices: dict[str, BackendChoice] = {}
+        self._handle_of: dict[int, tuple[BackendChoice, BackendHandle]] = {}
         self._digests: dict[Path, str] = {}
         self._prepared: dict[tuple[Any, ...], Prepared | Blocked] = {}
         self.by_key: dict[str, Take] = {}
         self.by_node: dict[str, list[Take]] = defaultdict(list)
         self.circled: dict[str, Take] = {}
-        for take in db.all_takes():
+        self.scope = shots  # a status of these shots only: their takes and those of what they depend on
+        for take in (
+            db.all_takes() if shots is None else db.takes_for_shots({n.shot for n in needed(self.graph, shots)})
+        ):
             self._remember(take)
         self.failures = db.failures()
         self.jobs = db.jobs()  # key → job id of submitted asynchronous jobs (this engine is their only writer)
@@ -157,11 +140,18 @@ class Engine:
         for handle in self._backends.values():
             handle.close()
         self._backends.clear()
+        self._handle_of.clear()
 
     def handles(self) -> list[BackendHandle]:
         return list(self._backends.values())
 
     def choice(self, node: Node) -> BackendChoice:
+        found = self._choices.get(node.id)  # asked several times per node; a feature film has thousands
+        if found is None:
+            found = self._choices[node.id] = self._choose(node)
+        return found
+
+    def _choose(self, node: Node) -> BackendChoice:
         shot = self.shots[node.shot]
         if node.stage == "voice":
             line = next(d for d in shot.dialogue if d.id == node.item)
@@ -171,10 +161,14 @@ class Engine:
         return self.doc.backend_for(cap, None if node.shared else shot)
 
     def handle(self, choice: BackendChoice) -> BackendHandle:
+        known = self._handle_of.get(id(choice))
+        if known is not None and known[0] is choice:
+            return known[1]
         ident = json.dumps([choice.use, choice.model, choice.options], sort_keys=True, default=str)
         with self._lock:
             if ident not in self._backends:
                 self._backends[ident] = BackendHandle(choice, self.registry, self.paths.root)
+            self._handle_of[id(choice)] = (choice, self._backends[ident])
             return self._backends[ident]
 
     def _file_digest(self, path: Path) -> str:
@@ -339,6 +333,7 @@ class Engine:
         resolved: dict[str, Take] = {}
         states: dict[str, str] = {}
         out: list[NodeStatus] = []
+        shots = shots or self.scope
         for node in self.graph.values() if shots is None else needed(self.graph, shots):
             has_takes = bool(self.by_node.get(node.id))
             circled = self.circled.get(node.id)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from kaipai.document import cache
 from kaipai.document.models import Document, Shot, frames
 from kaipai.engine.stages import CAPABILITY
 
@@ -182,3 +183,22 @@ def needed(graph: dict[str, Node], shots: set[str]) -> list[Node]:
             keep.add(node_id)
             todo.extend(graph[node_id].deps)
     return [n for n in graph.values() if n.id in keep]
+
+
+_graphs: dict[int, tuple[Document, dict[str, Node]]] = {}
+
+
+def graph_of(doc: Document) -> dict[str, Node]:
+    """:func:`build_graph`, kept for the last few read-only documents from the document cache (the
+    studio asks about the same one again and again). Nodes are frozen; callers must not change the
+    mapping. A document the caller built or may change gets a graph of its own."""
+    if not cache.kept(doc):
+        return build_graph(doc)
+    found = _graphs.get(id(doc))
+    if found is not None and found[0] is doc:
+        return found[1]
+    graph = build_graph(doc)
+    if len(_graphs) >= 4:
+        _graphs.pop(next(iter(_graphs)))
+    _graphs[id(doc)] = (doc, graph)
+    return graph

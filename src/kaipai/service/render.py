@@ -71,7 +71,7 @@ def render(
     doc = load_document(paths)
     stage_set, shot_set = _selection(paths, doc, stages, shots)
     with TakesDB(paths.database) as db:
-        engine = Engine(paths, doc, db, settings=settings)
+        engine = Engine(paths, doc, db, settings=settings, shots=shot_set if dry_run else None)
         if not dry_run:
             return engine.render(stages=stage_set, shots=shot_set, budget=budget, on_event=on_event, cancel=cancel)
         try:

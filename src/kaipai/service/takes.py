@@ -166,9 +166,9 @@ def _info(take: Take, store: Store, current: dict[str, NodeStatus]) -> TakeInfo:
 
 
 def _plan(paths: ProjectPaths, doc: Document, db: TakesDB, shots: set[str] | None = None) -> dict[str, NodeStatus]:
-    engine = Engine(paths, doc, db)
+    engine = Engine(paths, doc, db, shots=shots)
     try:
-        statuses, _ = engine.plan(shots)
+        statuses, _ = engine.plan()
     finally:
         engine.close()
     return {s.node: s for s in statuses}
