@@ -38,6 +38,7 @@ class _Writer:
         self.parts: list[str] = []
         self.col = column
         self.fresh = False  # at the start of a line that a block scalar's last break opened
+        self.folded = False  # a scalar was folded, escaped or written as a block: worth reading back
 
     def write(self, text: str) -> None:
         self.parts.append(text)
@@ -50,24 +51,37 @@ class _Writer:
 
 def emit_block(key: str, value: Any) -> str | None:
     """``key: value`` as a top-level block of the document (ending with a newline), or None."""
+    written = block_and_risk(key, value)
+    return written and written[0]
+
+
+def emit_item(value: Any, dash: int = 2) -> str | None:
+    """One item of a top-level list whose dashes stand at column ``dash`` (ending with a newline), or None."""
+    written = item_and_risk(value, dash)
+    return written and written[0]
+
+
+def block_and_risk(key: str, value: Any) -> tuple[str, bool] | None:
+    """:func:`emit_block`, and whether a scalar in it was folded, escaped or written as a ``|`` block
+    (text written on one line as it is needs no reading back)."""
     try:
         w = _Writer()
         _key(w, key)
         _value(w, value, 0)
     except _Decline:
         return None
-    return _end(w)
+    return _end(w), w.folded
 
 
-def emit_item(value: Any, dash: int = 2) -> str | None:
-    """One item of a top-level list whose dashes stand at column ``dash`` (ending with a newline), or None."""
+def item_and_risk(value: Any, dash: int = 2) -> tuple[str, bool] | None:
+    """:func:`emit_item`, and whether a scalar in it was folded, escaped or written as a ``|`` block."""
     try:
         w = _Writer()
         w.write(" " * dash + "- ")
         _item(w, value, dash)
     except _Decline:
         return None
-    return _end(w)
+    return _end(w), w.folded
 
 
 def _end(w: _Writer) -> str:
@@ -147,10 +161,15 @@ def _string(w: _Writer, s: str, indent: int, sep: str) -> None:
     if _ODD.search(s):
         raise _Decline  # control characters: ruamel escapes them in double quotes
     if _plain_allowed(s):
-        w.write(sep)
-        _plain(w, s, indent)
+        if w.col + len(sep) + len(s) <= WIDTH:  # fits on the line: no rule of folding applies
+            w.write(sep + s)
+        else:
+            w.write(sep)
+            _plain(w, s, indent)
     elif "'" in s:
         _double(w, s, indent, sep)
+    elif w.col + len(sep) + len(s) + 2 <= WIDTH:
+        w.write(f"{sep}'{s}'")
     else:
         _single(w, s, indent, sep)
 
@@ -172,6 +191,7 @@ def _plain(w: _Writer, s: str, indent: int) -> None:
             spaces = len(tok)
             if spaces == 1 and w.col >= WIDTH:
                 w.newline(indent)
+                w.folded = True
             else:
                 w.write(tok)
         else:
@@ -179,6 +199,7 @@ def _plain(w: _Writer, s: str, indent: int) -> None:
             # after two or more spaces: ruamel breaks there too, and the break folds them into one.
             if len(tok) + w.col > WIDTH and w.col > indent and spaces == 1:
                 w.newline(indent)
+                w.folded = True
             w.write(tok)
             spaces = 0
 
@@ -192,6 +213,7 @@ def _single(w: _Writer, s: str, indent: int, sep: str) -> None:
             w.write("''")
         elif tok[0] == " " and len(tok) == 1 and w.col > WIDTH and pos != 0 and end != len(s):
             w.newline(indent)
+            w.folded = True
         else:
             w.write(tok)
         pos = end
@@ -200,6 +222,7 @@ def _single(w: _Writer, s: str, indent: int, sep: str) -> None:
 
 def _double(w: _Writer, s: str, indent: int, sep: str) -> None:
     """Double quotes (a text with an apostrophe that cannot be plain), folded as ruamel folds them."""
+    w.folded = True
     w.write(sep + '"')
     n, start = len(s), 0
     for end in range(n + 1):
@@ -238,6 +261,7 @@ def _literal(w: _Writer, s: str, indent: int, sep: str) -> None:
     if s[0] in " \n" or _ODD_IN_BLOCK.search(s) or s.endswith("\n\n"):
         raise _Decline  # indentation indicators and kept trailing lines: left to ruamel
     body = s[:-1] if s.endswith("\n") else s
+    w.folded = True
     w.write(sep + ("|" if s.endswith("\n") else "|-"))
     pad = " " * indent
     w.parts.append("".join("\n" + (pad + line if line else "") for line in body.split("\n")) + "\n")

@@ -11,8 +11,9 @@ writes each changed block on its own:
 - any other block goes through ruamel's round trip on its own, keeping its comments;
 - new blocks (a new shot, a new key) are written by the emitter.
 
-What the emitter wrote is read back with the C reader before it is used; a block that does
-not read back as meant is written by ruamel instead. :func:`splice` returns None when the
+What the emitter folded, escaped or wrote as a ``|`` block is read back with the C reader
+before it is used (a scalar written on one line as it is needs no reading back); if it does
+not read back as meant, the whole tree is saved by ruamel instead. :func:`splice` returns None when the
 text cannot be spliced (an old format version, flow style at the top, an alias), and the
 caller saves the whole tree with ruamel as before.
 """
@@ -24,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kaipai.document.emitter import emit_block, emit_item
+from kaipai.document.emitter import block_and_risk, emit_block, emit_item, item_and_risk
 from kaipai.document.models import SCHEMA_VERSION, Document
 from kaipai.document.roundtrip import merge, rt_yaml, same_scalar
 from kaipai.document.yaml12 import Block, Item, Layout, NotPlain, read
@@ -171,12 +172,13 @@ class _Splicer:
                     out.append((value.id, _ruamel_item(found[1], block.key, full, minimal)))
                     continue
                 meant = merge_plain(old_minimal, full, minimal)
-            emitted = emit_item(meant)
-            if emitted is None:
+            written = item_and_risk(meant)
+            if written is None:
                 out.append((value.id, _ruamel_item(found[1] if found else None, block.key, full, minimal)))
             else:
-                self.checks.append((emitted, meant, index))
-                out.append((value.id, emitted))
+                if written[1]:
+                    self.checks.append((written[0], meant, index))
+                out.append((value.id, written[0]))
         self.pieces.append(_Piece(block.key, head, out))
 
     def emitted(self, key: str, meant: Any) -> None:
@@ -189,19 +191,23 @@ class _Splicer:
         ):
             items: list[tuple[str, str]] = []
             for value in meant:
-                text = emit_item(value)
-                if text is None:
+                written = item_and_risk(value)
+                if written is None:
                     text = _ruamel_item(None, key, value, value)
                 else:
-                    self.checks.append((text, value, index))
+                    text = written[0]
+                    if written[1]:
+                        self.checks.append((text, value, index))
                 items.append((value["id"], text))
             self.pieces.append(_Piece(key, f"{key}:\n", items))
             return
-        text = emit_block(key, meant)
-        if text is None:
+        block = block_and_risk(key, meant)
+        if block is None:
             text = _ruamel_block(None, key, meant, meant)
         else:
-            self.checks.append((text, {key: meant}, index))
+            text = block[0]
+            if block[1]:
+                self.checks.append((text, {key: meant}, index))
         self.pieces.append(_Piece(key, text))
 
     # ------------------------------------------------------------------ reading back what was emitted
