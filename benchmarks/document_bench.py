@@ -138,7 +138,7 @@ def rendered_film(project: Path, root: Path, repeat: int) -> tuple[dict[str, flo
     from kaipai.document.io import update
     from kaipai.document.models import BackendChoice
 
-    options = {"media": "bytes", "concurrency": 16}
+    options = {"media": "bytes"}  # the simulated backends' own limits (4 jobs at once per capability)
 
     def simulated(doc: Any) -> None:
         for cap in ("speech", "image", "video", "lipsync", "music"):
