@@ -68,9 +68,28 @@ def _plain(name: str, options: dict[str, Any], caps: tuple[Capability, ...], tmp
     yield backend, {c: requests[c] for c in caps}
 
 
-def previz(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+@contextlib.contextmanager
+def previz(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Previz lip sync draws on previz clips only: its lip-sync request gets one of its own clips."""
+    from kaipai.backends.base import JobContext
+    from kaipai.backends.previz import PrevizBackend
+
+    backend = PrevizBackend()
+    requests = typical_requests(tmp / "media")
+    small = {"width": 128, "height": 72}
+    out = tmp / "previz-media"
+    out.mkdir()
+    keyframe = backend.generate_image(
+        requests[Capability.image].model_copy(update={**small, "shot": requests[Capability.video].shot}),  # type: ignore[union-attr]
+        JobContext(out_dir=out),
+    ).files[0]
+    clip = backend.generate_video(
+        requests[Capability.video].model_copy(update={**small, "image": keyframe}),  # type: ignore[arg-type]
+        JobContext(out_dir=out),
+    ).files[0]
+    requests[Capability.lipsync] = requests[Capability.lipsync].model_copy(update={"video": clip})
     caps = (Capability.image, Capability.video, Capability.lipsync, Capability.music)
-    return _plain("previz", {}, caps, tmp)
+    yield backend, {c: requests[c] for c in caps}
 
 
 def espeak(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
@@ -141,12 +160,104 @@ def diffusers(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield backend, {Capability.image: small}  # tiny weights on a CPU: a thumbnail, not 720p
 
 
+@contextlib.contextmanager
+def _double(
+    tmp: Path, monkeypatch: pytest.MonkeyPatch, double: Any, env: dict[str, str], suffix: str = ""
+) -> Iterator[tuple[str, dict[Capability, Request]]]:
+    """Serve a protocol double with the keys it expects set; yield its base URL and the ordinary requests."""
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp / "no-config.toml"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with serve(double.app()) as url:
+        double.base_url = url
+        yield url + suffix, typical_requests(tmp / "media")
+
+
+@contextlib.contextmanager
+def ark(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    pytest.importorskip("volcenginesdkarkruntime")
+    from kaipai.backends.ark import ArkBackend
+    from tests.backends.doubles.ark_double import KEY, ArkDouble
+
+    with _double(tmp, monkeypatch, ArkDouble(), {"ARK_API_KEY": KEY}, "/api/v3") as (url, requests):
+        caps = (Capability.image, Capability.video)
+        yield ArkBackend(base_url=url, **FAST), {c: requests[c] for c in caps}
+
+
+@contextlib.contextmanager
+def minimax(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from kaipai.backends.minimax.backend import MiniMaxBackend
+    from tests.backends.doubles.minimax_double import KEY, MiniMaxDouble
+
+    with _double(tmp, monkeypatch, MiniMaxDouble(), {"MINIMAX_API_KEY": KEY}) as (url, requests):
+        caps = (Capability.video, Capability.speech)
+        yield MiniMaxBackend(base_url=url, **FAST), {c: requests[c] for c in caps}
+
+
+@contextlib.contextmanager
+def vidu(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from kaipai.backends.vidu import ViduBackend
+    from tests.backends.doubles.vidu_double import KEY, ViduDouble
+
+    with _double(tmp, monkeypatch, ViduDouble(), {"VIDU_API_KEY": KEY}) as (url, requests):
+        yield ViduBackend(base_url=url, **FAST), {Capability.video: requests[Capability.video]}
+
+
+@contextlib.contextmanager
+def veo(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    pytest.importorskip("google.genai")
+    from kaipai.backends.veo import VeoBackend
+    from tests.backends.doubles.veo_double import KEY, VeoDouble
+
+    monkeypatch.delenv("GOOGLE_GENAI_USE_VERTEXAI", raising=False)
+    with _double(tmp, monkeypatch, VeoDouble(), {"GEMINI_API_KEY": KEY}) as (url, requests):
+        yield VeoBackend(base_url=url, **FAST), {Capability.video: requests[Capability.video]}
+
+
+@contextlib.contextmanager
+def runway(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    pytest.importorskip("runwayml")
+    from kaipai.backends.runway import RunwayBackend
+    from tests.backends.doubles.runway_double import KEY, RunwayDouble
+
+    with _double(tmp, monkeypatch, RunwayDouble(), {"RUNWAYML_API_SECRET": KEY}) as (url, requests):
+        yield RunwayBackend(base_url=url, **FAST), {Capability.video: requests[Capability.video]}
+
+
+@contextlib.contextmanager
+def openai_speech(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    pytest.importorskip("openai")
+    from kaipai.backends.openai.speech import OpenAISpeechBackend
+    from tests.backends.doubles.openai_media_double import KEY, MediaDouble
+
+    with _double(tmp, monkeypatch, MediaDouble(), {"OPENAI_API_KEY": KEY}, "/v1") as (url, requests):
+        yield OpenAISpeechBackend(base_url=url, timeout=5), {Capability.speech: requests[Capability.speech]}
+
+
+@contextlib.contextmanager
+def openai_image(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    pytest.importorskip("openai")
+    from kaipai.backends.openai.images import OpenAIImageBackend
+    from tests.backends.doubles.openai_media_double import KEY, MediaDouble
+
+    with _double(tmp, monkeypatch, MediaDouble(), {"OPENAI_API_KEY": KEY}, "/v1") as (url, requests):
+        backend = OpenAIImageBackend(base_url=url, timeout=5, local_params=False)
+        yield backend, {Capability.image: requests[Capability.image]}
+
+
 HARNESSES: dict[str, Harness | str] = {
     "previz": previz,
     "espeak": espeak,
     "simulated": simulated,
     "dashscope": dashscope,
     "kling": kling,
+    "ark": ark,
+    "minimax": minimax,
+    "vidu": vidu,
+    "veo": veo,
+    "runway": runway,
+    "openai-speech": openai_speech,
+    "openai-image": openai_image,
     "comfyui": comfyui,
     "diffusers": diffusers,
     "rules": "a planner: tests/planning plans every sample screenplay with it, twice, to the same shots",

@@ -23,6 +23,7 @@ from kaipai.backends.base import (
     CapabilitySheet,
     ImageRequest,
     JobContext,
+    LipsyncRequest,
     NotConfigured,
     SpeechRequest,
     UnsupportedRequest,
@@ -35,7 +36,19 @@ from kaipai.backends.registry import Registry
 from tests.backends.contract import HARNESSES, typical_requests
 
 NAMES = Registry().names()
-KEYS = ("DASHSCOPE_API_KEY", "KLING_ACCESS_KEY", "KLING_SECRET_KEY", "OPENAI_API_KEY", "KAIPAI_COMFYUI_URL")
+KEYS = (
+    "DASHSCOPE_API_KEY",
+    "KLING_ACCESS_KEY",
+    "KLING_SECRET_KEY",
+    "OPENAI_API_KEY",
+    "KAIPAI_COMFYUI_URL",
+    "ARK_API_KEY",
+    "MINIMAX_API_KEY",
+    "VIDU_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "RUNWAYML_API_SECRET",
+)
 
 
 @pytest.fixture
@@ -130,7 +143,7 @@ def requests_outside(sheet: CapabilitySheet, inside: object, tmp_path: Path) -> 
             out.append(inside.model_copy(update={"width": 16384, "height": 16384}))
         if sheet.resolutions:
             out.append(inside.model_copy(update={"width": 10, "height": 10}))
-    if isinstance(inside, ImageRequest) and sheet.max_reference_images:
+    if isinstance(inside, ImageRequest | VideoRequest):  # a model that takes none is given one
         refs = [tmp_path / "keyframe.png"] * (sheet.max_reference_images + 1)
         out.append(inside.model_copy(update={"reference_images": refs}))
     if isinstance(inside, VideoRequest):
@@ -140,6 +153,20 @@ def requests_outside(sheet: CapabilitySheet, inside: object, tmp_path: Path) -> 
             out.append(inside.model_copy(update={"last_image": tmp_path / "keyframe.png"}))
         if sheet.fps:
             out.append(inside.model_copy(update={"fps": max(sheet.fps) + 7}))
+        if not sheet.audio_input:
+            out.append(inside.model_copy(update={"audio": tmp_path / "line.wav"}))
+        elif sheet.max_audio_seconds is not None:  # more speech than it animates (within its clip lengths)
+            longer = sheet.max_audio_seconds + 1
+            if sheet.max_duration is None or longer <= sheet.max_duration:
+                out.append(inside.model_copy(update={"audio": tmp_path / "line.wav", "duration": longer}))
+    if isinstance(inside, LipsyncRequest):
+        if sheet.max_video_seconds is not None:
+            out.append(inside.model_copy(update={"video_seconds": sheet.max_video_seconds + 1}))
+        if sheet.max_audio_seconds is not None:
+            out.append(inside.model_copy(update={"audio_seconds": sheet.max_audio_seconds + 1}))
+        if sheet.min_input_seconds > 0:
+            out.append(inside.model_copy(update={"video_seconds": sheet.min_input_seconds / 2}))
+            out.append(inside.model_copy(update={"audio_seconds": sheet.min_input_seconds / 2}))
     if isinstance(inside, SpeechRequest) and sheet.languages:
         out.append(inside.model_copy(update={"language": "xx"}))
     return out

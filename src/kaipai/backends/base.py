@@ -96,13 +96,20 @@ class CapabilitySheet(BaseModel):
         default=None, description="(k, r): frame counts of the form k*n + r, e.g. (4, 1) for Wan."
     )
     max_frames: int | None = None
-    first_last_frame: bool = False
-    max_reference_images: int = 0
+    first_last_frame: bool = Field(default=False, description="Video: takes a last frame as well as the first.")
+    max_reference_images: int = Field(
+        default=0, description="Reference images (who and what is in the shot) it takes; 0 = none."
+    )
     native_audio: bool = Field(default=False, description="The clip comes with its own generated sound.")
     audio_input: bool = Field(
         default=False, description="Video: takes the shot's voice and returns a talking, lip-synced clip."
     )
     languages: list[str] | None = Field(default=None, description="Speech: language codes supported.")
+    min_input_seconds: float = Field(default=0.0, description="Lip sync: the shortest video and audio it takes.")
+    max_video_seconds: float | None = Field(default=None, description="Lip sync: the longest video it takes.")
+    max_audio_seconds: float | None = Field(
+        default=None, description="Lip sync, and video that takes a voice: the longest audio it takes."
+    )
     cost_per_unit: float = 0.0
     cost_unit: Literal["request", "image", "second", "character", "token"] = "request"
     currency: str = "USD"
@@ -170,6 +177,10 @@ class VideoRequest(Request):
     fps: int
     duration: float
     shot: Shot | None = None
+    scene: Scene | None = None
+    characters: list[Character] = Field(default_factory=list, description="Who is in frame at the start or the end.")
+    style: Style = Field(default_factory=Style)
+    language: str = "zh"
 
 
 class SpeechRequest(Request):
@@ -196,6 +207,8 @@ class LipsyncRequest(Request):
     shot: Shot | None = None
     characters: list[Character] = Field(default_factory=list)
     fps: int = 24
+    video_seconds: float | None = Field(default=None, description="Length of the clip, for the sheet's limits.")
+    audio_seconds: float | None = Field(default=None, description="Length of the dialogue track.")
 
 
 class MusicRequest(Request):
@@ -362,9 +375,11 @@ def check_request(sheet: CapabilitySheet, request: Request) -> None:
             reasons.append(f"{w}x{h} is not a multiple of {sheet.size_multiple} pixels")
         if sheet.max_pixels and w * h > sheet.max_pixels:
             reasons.append(f"{w}x{h} exceeds {sheet.max_pixels} pixels")
-    if isinstance(request, ImageRequest) and 0 < sheet.max_reference_images < len(request.reference_images):
+    if isinstance(request, (ImageRequest, VideoRequest)) and len(request.reference_images) > sheet.max_reference_images:
         reasons.append(
             f"{len(request.reference_images)} reference images, at most {sheet.max_reference_images} accepted"
+            if sheet.max_reference_images
+            else "reference images, which this model does not take"
         )
     if isinstance(request, VideoRequest):
         d = request.duration
@@ -376,6 +391,19 @@ def check_request(sheet: CapabilitySheet, request: Request) -> None:
             reasons.append("a last frame, which this model does not take")
         if sheet.fps is not None and request.fps not in sheet.fps:
             reasons.append(f"{request.fps} fps; accepted: {sheet.fps}")
+        if request.audio is not None and not sheet.audio_input:
+            reasons.append("a voice to animate, which this model does not take (its sheet says audio_input: false)")
+        if request.audio is not None and sheet.max_audio_seconds is not None and d > sheet.max_audio_seconds + 1e-9:
+            reasons.append(f"{d:g} s of speech; at most {sheet.max_audio_seconds:g} s accepted")
+    if isinstance(request, LipsyncRequest):
+        for what, seconds, most in (
+            ("video", request.video_seconds, sheet.max_video_seconds),
+            ("audio", request.audio_seconds, sheet.max_audio_seconds),
+        ):
+            if seconds is not None and most is not None and seconds > most + 1e-9:
+                reasons.append(f"{seconds:g} s of {what}; at most {most:g} s accepted")
+            if seconds is not None and seconds < sheet.min_input_seconds - 1e-9:
+                reasons.append(f"{seconds:g} s of {what}; at least {sheet.min_input_seconds:g} s needed")
     if isinstance(request, SpeechRequest) and sheet.languages is not None and request.language not in sheet.languages:
         reasons.append(f"language {request.language!r}; supported: {', '.join(sheet.languages)}")
     if reasons:

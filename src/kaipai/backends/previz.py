@@ -8,6 +8,7 @@ stage to a real model is one line in the document.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from kaipai.backends.base import (
     Backend,
@@ -36,7 +37,10 @@ class PrevizBackend(Backend):
             model="previz",
             max_concurrency=2,
             typical_seconds=typical.get(capability, 0.1),
-            max_reference_images=99,
+            # A keyframe is keyed on its characters' pictures (the storyboard follows the cast); a clip
+            # animates its keyframes and takes none.
+            max_reference_images=99 if capability == Capability.image else 0,
+            first_last_frame=capability == Capability.video,
             deterministic=True,
         )
 
@@ -105,6 +109,7 @@ class PrevizBackend(Backend):
             frames,
             split_band,
         )
+        from kaipai.previz.tween import crossfade, tween
 
         if request.image is None:
             raise UnsupportedRequest("previz video animates the shot's keyframe; render the keyframe stage first")
@@ -115,7 +120,7 @@ class PrevizBackend(Backend):
             src.load()
             picture, band, layout = split_band(src)
             band_h = int(round(band.height * request.height / src.height / 2) * 2) if band is not None else 0
-        meta = {
+        meta: dict[str, object] = {
             "move": move,
             "seed": request.seed,
             "picture": list(picture.size),
@@ -124,9 +129,28 @@ class PrevizBackend(Backend):
         }
         total = frame_count(request.duration, request.fps)
         out = ctx.out_dir / "clip.mp4"
+        args = (request.duration, request.fps, request.width, request.height, request.seed)
+        if request.last_image is None:
+            pictures = frames(request.image, move, *args)
+        elif request.shot is not None and request.shot.end is not None and _drawn(request.image, request.last_image):
+            pictures, meta, total = tween(
+                request.shot,
+                request.scene,
+                request.characters,
+                request.style,
+                request.width,
+                request.height,
+                request.language,
+                request.duration,
+                request.fps,
+                request.seed,
+            )
+        else:  # pictures previz did not draw: the start dissolves into the end during the move
+            meta["layout"] = ""
+            pictures = crossfade(frames(request.image, move, *args), frames(request.last_image, move, *args), total)
         try:
             count = encode(
-                frames(request.image, move, request.duration, request.fps, request.width, request.height, request.seed),
+                pictures,
                 out,
                 request.fps,
                 request.width,
@@ -147,8 +171,14 @@ class PrevizBackend(Backend):
         )
 
     def lipsync(self, request: LipsyncRequest, ctx: JobContext) -> Result:
+        from kaipai.previz.motion import is_previz_clip
         from kaipai.previz.mouth import lipsync_clip
 
+        if not is_previz_clip(request.video):
+            raise UnsupportedRequest(
+                "previz lip sync draws mouths on previz clips only, and this clip was made by another video "
+                "model; name a lip-sync backend under backends.lipsync to sync it"
+            )
         out = ctx.out_dir / "lipsync.mp4"
         count = lipsync_clip(request.video, request.audio, list(request.speakers), request.fps, out)
         return Result(
@@ -168,3 +198,16 @@ class PrevizBackend(Backend):
 
     def check(self) -> str:
         return "previz: offline animatic, always available"
+
+
+def _drawn(*pictures: Path) -> bool:
+    """Whether every picture is a previz keyframe (with its layout), so a clip can redraw what is between them."""
+    from PIL import Image
+
+    from kaipai.previz.draw import read_layout
+
+    for path in pictures:
+        with Image.open(path) as im:
+            if read_layout(im) is None:
+                return False
+    return True

@@ -8,6 +8,7 @@ an entry point in the ``kaipai.backends`` group.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -28,7 +29,42 @@ BUILTIN: dict[str, str] = {
     "comfyui": "kaipai.backends.comfyui.backend:ComfyUIBackend",
     "dashscope": "kaipai.backends.dashscope:DashScopeBackend",
     "kling": "kaipai.backends.kling:KlingBackend",
+    "ark": "kaipai.backends.ark:ArkBackend",
+    "minimax": "kaipai.backends.minimax.backend:MiniMaxBackend",
+    "vidu": "kaipai.backends.vidu:ViduBackend",
+    "veo": "kaipai.backends.veo:VeoBackend",
+    "runway": "kaipai.backends.runway:RunwayBackend",
+    "openai-speech": "kaipai.backends.openai.speech:OpenAISpeechBackend",
+    "openai-image": "kaipai.backends.openai.images:OpenAIImageBackend",
 }
+
+#: Built-ins that need an optional extra: name -> (extra, a module the extra installs).
+#: ``kaipai backends`` says which, and a backend whose module is missing says how to install it.
+EXTRAS: dict[str, tuple[str, str]] = {
+    "diffusers": ("diffusers", "diffusers"),
+    "ark": ("ark", "volcenginesdkarkruntime"),
+    "veo": ("veo", "google.genai"),
+    "runway": ("runway", "runwayml"),
+    "openai-speech": ("openai", "openai"),
+    "openai-image": ("openai", "openai"),
+}
+
+
+def extra_for(name: str) -> str | None:
+    """The extra a built-in backend needs (``pip install 'kaipai[extra]'``), or None."""
+    found = EXTRAS.get(name)
+    return found[0] if found else None
+
+
+def extra_installed(name: str) -> bool:
+    """Whether the extra a backend needs is installed (True for backends that need none)."""
+    found = EXTRAS.get(name)
+    if found is None:
+        return True
+    try:
+        return importlib.util.find_spec(found[1]) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 @cache
@@ -59,8 +95,9 @@ class Registry:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
+            extra = extra_for(name) or name
             raise NotConfigured(
-                f"backend {name!r} cannot be loaded ({exc}); install its extra, e.g. pip install 'kaipai[{name}]'"
+                f"backend {name!r} cannot be loaded ({exc}); install its extra: pip install 'kaipai[{extra}]'"
             ) from None
         cls = getattr(module, attr)
         return cls

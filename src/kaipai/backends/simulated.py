@@ -19,6 +19,13 @@ or a mapping per capability (``{speech: 0.05, video: 0.4}``):
 - ``log``: a file that gets one line per generation the "provider" accepted (its key)
 - ``refuse``: text that makes a prompt or line be refused; ``fail_text``: text that always fails
 - ``media``: ``real`` (default) or ``bytes``; ``seconds_per_char`` of speech (0.18)
+- ``references`` (image 4, others 0): the reference images it takes (its ``max_reference_images``)
+- ``first_last_frame`` (false): its clips take a last frame; ``audio_input`` (false): its clips take the
+  shot's voice and come back lip-synced (a speech-to-video model), with that voice as their sound
+- ``requests``: a file that gets one JSON line per request received (what the engine sent it)
+
+Its output follows every input it is given (keyframe, last frame, references, voice), so a
+changed input gives a changed file.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from kaipai.backends.base import (
     Result,
     SpeechRequest,
     TransientError,
+    UnsupportedRequest,
     VideoRequest,
 )
 
@@ -83,6 +91,7 @@ class SimulatedBackend(Backend):
         server = options.get("server")
         self.server = Path(server) if server else Path(tempfile.gettempdir()) / "kaipai-simulated-server"
         self.log = Path(options["log"]) if options.get("log") else None
+        self.requests = Path(options["requests"]) if options.get("requests") else None
         self.media = str(options.get("media", "real"))
 
     # ------------------------------------------------------------------ configuration
@@ -105,7 +114,11 @@ class SimulatedBackend(Backend):
             "asynchronous": bool(self._opt("asynchronous", cap, False)),
             "typical_seconds": float(self._opt("latency", cap, 0.0)) or 0.01,
             "deterministic": True,
+            "max_reference_images": int(self._opt("references", cap, 4 if cap == "image" else 0)),
         }
+        if capability == Capability.video:
+            fields["first_last_frame"] = bool(self._opt("first_last_frame", cap, False))
+            fields["audio_input"] = bool(self._opt("audio_input", cap, False))
         extra = (self.options.get("sheet") or {}).get(cap, {})
         fields.update(extra)
         return CapabilitySheet(**fields)
@@ -140,7 +153,7 @@ class SimulatedBackend(Backend):
             from PIL import Image, ImageDraw
 
             path = out / "keyframe.png"
-            tag = f"{request.prompt}|{request.seed}"
+            tag = f"{request.prompt}|{request.seed}" + "".join(f"|{_file_tag(p)}" for p in request.reference_images)
             img = Image.new("RGB", (request.width, request.height), _colour(tag))
             draw = ImageDraw.Draw(img)
             x = int(_unit_float(tag) * request.width)
@@ -151,11 +164,28 @@ class SimulatedBackend(Backend):
         return self._perform("image", request, request.prompt, 1, ctx, produce)
 
     def generate_video(self, request: VideoRequest, ctx: JobContext) -> Result:
+        sheet = self.describe(Capability.video)
+        for given, taken, what in (
+            (request.last_image is not None, sheet.first_last_frame, "a last frame (set first_last_frame)"),
+            (request.audio is not None, sheet.audio_input, "a voice (set audio_input)"),
+            (len(request.reference_images) > sheet.max_reference_images, False, "that many reference images"),
+        ):
+            if given and not taken:
+                raise UnsupportedRequest(f"simulated video takes no {what}")
+
         def produce(out: Path) -> Result:
-            tag = f"{request.prompt}|{request.seed}|{request.duration}|{_file_tag(request.image)}"
-            path = self._video(out / "clip", tag, request.width, request.height, request.fps, request.duration)
+            inputs = [request.image, request.last_image, *request.reference_images, request.audio]
+            tag = f"{request.prompt}|{request.seed}|{request.duration}" + "".join(f"|{_file_tag(p)}" for p in inputs)
+            path = self._video(
+                out / "clip", tag, request.width, request.height, request.fps, request.duration, request.audio
+            )
             return Result(
-                files=[path], duration=request.duration, width=request.width, height=request.height, fps=request.fps
+                files=[path],
+                duration=request.duration,
+                width=request.width,
+                height=request.height,
+                fps=request.fps,
+                metadata={"lip_synced": True} if request.audio is not None else {},
             )
 
         return self._perform("video", request, request.prompt, request.duration, ctx, produce)
@@ -203,6 +233,7 @@ class SimulatedBackend(Backend):
             raise TransientError(
                 "simulated provider keeps timing out on this request", retry_after=self._retry_after(cap)
             )
+        self._received(request)
         latency = self._latency(cap, key)
         if self._opt("asynchronous", cap, False):
             self._run_async(cap, key, latency, ctx)
@@ -269,6 +300,13 @@ class SimulatedBackend(Backend):
         if rate > 0 and _unit_float(f"{key}:{attempt}") < rate:
             raise TransientError("simulated provider: 503 service busy", retry_after=self._retry_after(cap))
 
+    def _received(self, request: Request) -> None:
+        if self.requests is not None:
+            line = json.dumps({"type": type(request).__name__, **request.model_dump(mode="json")}, ensure_ascii=False)
+            self.requests.parent.mkdir(parents=True, exist_ok=True)
+            with self._lock, open(self.requests, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+
     def _record(self, cap: str, key: str) -> None:
         if self.log is not None:
             self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -278,7 +316,9 @@ class SimulatedBackend(Backend):
             finally:
                 os.close(fd)
 
-    def _video(self, stem: Path, tag: str, width: int, height: int, fps: int, duration: float) -> Path:
+    def _video(
+        self, stem: Path, tag: str, width: int, height: int, fps: int, duration: float, sound: Path | None = None
+    ) -> Path:
         frames = max(1, round(duration * fps))
         if self.media == "bytes":
             path = stem.with_suffix(".sim")
@@ -294,6 +334,8 @@ class SimulatedBackend(Backend):
             stream = container.add_stream("libx264", rate=fps)
             stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
             stream.options = {"preset": "ultrafast", "crf": "35"}
+            if sound is not None:  # a clip that animates a voice comes with that voice
+                _mux_sound(container, sound, duration)
             img = np.empty((h, w, 3), dtype=np.uint8)
             bar = max(2, w // 12)
             for i in range(frames):
@@ -305,6 +347,24 @@ class SimulatedBackend(Backend):
             for packet in stream.encode():
                 container.mux(packet)
         return path
+
+
+def _mux_sound(container: Any, sound: Path, duration: float) -> None:
+    """Encode a WAV (cut to ``duration``) as the clip's AAC sound track."""
+    import av
+
+    with wave.open(str(sound), "rb") as fh:
+        rate, channels = fh.getframerate(), fh.getnchannels()
+        pcm = np.frombuffer(fh.readframes(fh.getnframes()), dtype="<i2")
+    mono = pcm.reshape(-1, channels).mean(axis=1).astype("<i2")[: round(duration * rate)]
+    stream = container.add_stream("aac", rate=rate)
+    stream.layout = "mono"
+    frame = av.AudioFrame.from_ndarray(mono.reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = rate
+    for packet in stream.encode(frame):
+        container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
 
 
 def _file_tag(path: Path | None) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from kaipai.cli.app import ProjectOption, app, console, user_errors
@@ -18,7 +19,7 @@ backends_app = typer.Typer(
 app.add_typer(backends_app, name="backends")
 
 
-def _sheet_summary(sheet: Any) -> str:
+def _sheet_summary(sheet: Any, regional: dict[str, tuple[float, str]] | None = None) -> str:
     parts: list[str] = []
     if sheet.durations:
         parts.append("durations " + "/".join(f"{d:g}" for d in sheet.durations) + " s")
@@ -38,9 +39,20 @@ def _sheet_summary(sheet: Any) -> str:
         parts.append(f"≤{sheet.max_reference_images} refs")
     if sheet.native_audio:
         parts.append("native audio")
+    if sheet.audio_input:
+        parts.append("takes the voice (lip-synced)")
+    if sheet.max_video_seconds:
+        parts.append(f"video ≤{sheet.max_video_seconds:g} s")
+    if sheet.max_audio_seconds:
+        parts.append(f"audio ≤{sheet.max_audio_seconds:g} s")
+    if sheet.min_input_seconds:
+        parts.append(f"inputs ≥{sheet.min_input_seconds:g} s")
     if sheet.languages:
         parts.append("langs " + ",".join(sheet.languages))
-    if sheet.cost_per_unit:
+    if regional and len(regional) > 1:
+        each = " · ".join(f"{region} {cost:g} {currency}" for region, (cost, currency) in regional.items())
+        parts.append(f"{each} /{sheet.cost_unit}")
+    elif sheet.cost_per_unit:
         parts.append(f"{sheet.cost_per_unit:g} {sheet.currency}/{sheet.cost_unit}")
     return "; ".join(parts) or "any"
 
@@ -70,18 +82,24 @@ def backends(
                 "capabilities": i.capabilities,
                 "used_for": i.uses,
                 "status": i.status,
+                "extra": i.extra,
                 "sheets": {k: s.model_dump(mode="json") for k, s in i.sheets.items()},
+                "prices": {
+                    sid: {region: {"cost_per_unit": c, "currency": cur} for region, (c, cur) in table.items()}
+                    for sid, table in i.prices.items()
+                },
             }
             for i in infos
         ]
         console.print_json(json.dumps(payload, ensure_ascii=False))
         return
     table = Table(title="Backends", show_lines=False)
-    for col in ("backend", "capabilities", "used for", "ready", "status"):
+    for col in ("backend", "capabilities", "used for", "needs", "ready", "status"):
         table.add_column(col, overflow="fold")
     for i in infos:
         ready = "[green]yes[/]" if i.configured else ("[red]not installed[/]" if not i.installed else "[yellow]no[/]")
-        table.add_row(i.name, ", ".join(i.capabilities), ", ".join(i.uses), ready, i.status)
+        needs = escape(f"kaipai[{i.extra}]") if i.extra else ""
+        table.add_row(i.name, ", ".join(i.capabilities), ", ".join(i.uses), needs, ready, escape(i.status))
     console.print(table)
     if sheets:
         detail = Table(title="Capability sheets")
@@ -93,7 +111,7 @@ def backends(
                     i.name,
                     key if key != sheet.capability.value else sheet.model,
                     sheet.capability.value,
-                    _sheet_summary(sheet),
+                    _sheet_summary(sheet, i.prices.get(key)),
                     str(sheet.max_concurrency),
                 )
         console.print(detail)
@@ -107,7 +125,9 @@ def backends(
 @user_errors
 def check(
     names: list[str] = typer.Argument(
-        None, help="Backends to check (default: those the project uses, else comfyui, dashscope, kling)."
+        None,
+        help="Backends to check (default: those the project uses, else every cloud and server backend: "
+        "comfyui, dashscope, kling, ark, minimax, vidu, veo, runway).",
     ),
     project: Path | None = ProjectOption,
 ) -> None:
@@ -119,7 +139,7 @@ def check(
     for col in ("backend", "result", "detail"):
         table.add_column(col, overflow="fold")
     for r in results:
-        table.add_row(r.name, "[green]ok[/]" if r.ok else "[red]failed[/]", r.detail)
+        table.add_row(r.name, "[green]ok[/]" if r.ok else "[red]failed[/]", escape(r.detail))
     console.print(table)
     if not all(r.ok for r in results):
         raise typer.Exit(1)

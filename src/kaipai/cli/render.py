@@ -104,6 +104,12 @@ def print_summary(summary: Any) -> None:
         console.print(f"shot durations set from the voices: {', '.join(summary.durations_updated)}")
     for node, reason in summary.failures.items():
         console.print(f"  [red]✗[/] {node}: {reason}", highlight=False)
+    _print_notes(summary)
+
+
+def _print_notes(summary: Any) -> None:
+    for shot, note in summary.notes.items():
+        console.print(f"  [yellow]![/] {shot}: {note}", highlight=False)
 
 
 def _status_rows(nodes: list[Any]) -> list[list[str]]:
@@ -159,6 +165,7 @@ def _print_plan(summary: Any, title: str) -> None:
     for n in summary.nodes:
         if n.state in ("blocked", "failed") and n.reason:
             console.print(f"  [{STATE_STYLE[n.state]}]{n.state}[/] {n.node}: {n.reason}", highlight=False)
+    _print_notes(summary)
 
 
 @app.command(rich_help_panel="Render")
@@ -181,7 +188,7 @@ def render(
         None,
         "--stage",
         help="Only these stages (repeatable), "
-        "e.g. --stage voice --stage keyframe to review stills before paying for video.",
+        "e.g. --stage voice --stage keyframe to review stills (end keyframes too) before paying for video.",
     ),
     shot: list[str] | None = typer.Option(None, "--shot", help="Only these shots (repeatable)."),
     cut: bool = typer.Option(
@@ -336,8 +343,9 @@ def retake(
     stage: RetakeStage = typer.Option(
         RetakeStage.clip,
         "--stage",
-        help="What to retake: voice (every line of the shot), keyframe, clip, lipsync or music "
-        "(the cue starting at the shot); a character id retakes their reference sheet.",
+        help="What to retake: voice (every line of the shot), keyframe, end_keyframe (the last frame of a shot "
+        "with end:), clip, lipsync or music (the cue starting at the shot); a character id retakes their "
+        "reference sheet.",
     ),
     seed: int | None = typer.Option(
         None, "--seed", min=0, max=2**32 - 1, help="Seed of the new take (default: a fresh random one)."

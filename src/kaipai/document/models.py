@@ -327,6 +327,25 @@ class Generation(Strict):
     extra_prompt: str = ""
 
 
+class ShotEnd(Strict):
+    """Where a shot ends, for motion that follows the storyboard exactly: its last frame is made
+    as a keyframe of its own, and models that take a first and a last frame move from one to the other."""
+
+    composition: list[Placement] | None = Field(
+        default=None,
+        description="Characters in frame at the end of the shot, and where; as at the start when absent, "
+        "nobody when empty.",
+    )
+    description: str = Field(default="", description="What is seen in the last frame (the shot's when empty).")
+    image_prompt: str = Field(default="", description="Prompt for the last frame (derived when empty).")
+
+    @model_validator(mode="after")
+    def _says_something(self) -> ShotEnd:
+        if not (self.composition is not None or self.description.strip() or self.image_prompt.strip()):
+            raise ValueError("end: says nothing; give its composition, description or image_prompt, or remove it")
+        return self
+
+
 class Shot(Strict):
     id: str = Field(pattern=r"^[\w\-]+$", description="Stable shot id, e.g. S01-003.")
     scene: str = Field(description="Scene id.")
@@ -354,11 +373,29 @@ class Shot(Strict):
     generation: Generation = Field(default_factory=Generation)
     notes: str = Field(default="", description="Director's notes.")
     locked: bool = Field(default=False, description="Approved or hand-edited: re-planning never touches it.")
+    end: ShotEnd | None = Field(
+        default=None, description="Where the shot ends (its last frame); the clip moves from the start to it."
+    )
 
     @property
     def speakers_on_screen(self) -> list[str]:
         framed = {p.character for p in self.composition}
+        if self.end is not None:  # whoever is in frame at either end may speak on screen
+            framed |= {p.character for p in self.end.composition or []}
         return [d.speaker for d in self.dialogue if d.delivery == Delivery.on and d.speaker in framed]
+
+    def end_state(self) -> Shot:
+        """The shot as its last frame shows it: the end's composition and description, no end of its own."""
+        if self.end is None:
+            return self
+        return self.model_copy(
+            update={
+                "composition": list(self.composition if self.end.composition is None else self.end.composition),
+                "description": self.end.description or self.description,
+                "image_prompt": self.end.image_prompt,
+                "end": None,
+            }
+        )
 
 
 class LabelMode(str, Enum):
@@ -540,6 +577,11 @@ def reference_errors(doc: Document) -> list[tuple[Loc, str]]:
             seen_lines[d.id] = loc
             if d.speaker not in char_ids and d.speaker != "narrator":
                 errors.append(((*loc, "speaker"), f"unknown character {d.speaker!r}; use a cast id or 'narrator'"))
+        for j, p in enumerate((sh.end.composition or []) if sh.end else []):
+            if p.character not in char_ids:
+                errors.append(
+                    (("shots", i, "end", "composition", j, "character"), f"unknown character {p.character!r}")
+                )
         for j, p in enumerate(sh.props):
             if p not in prop_ids:
                 errors.append((("shots", i, "props", j), f"unknown prop {p!r}; add it under cast.props"))

@@ -30,8 +30,8 @@ from kaipai.backends.base import (
     BackendError,
     CapabilitySheet,
     JobContext,
-    Request,
     Result,
+    UnsupportedRequest,
     VideoRequest,
     call_backend,
     check_request,
@@ -42,10 +42,12 @@ from kaipai.document.models import BackendChoice, Document, Shot
 from kaipai.engine import requests as rq
 from kaipai.engine.db import Take, TakesDB
 from kaipai.engine.events import EventSink
-from kaipai.engine.graph import Node, cue_length, effective_duration, graph_of, music_duration, needed, place_lines
+from kaipai.engine.graph import Node, cue_length, effective_duration, graph_of, needed, place_lines
+from kaipai.engine.inputs import Sources, build, end_frame_refusal, music_seconds
 from kaipai.engine.jobs import BackendHandle, Blocked, Generated, Prepared, estimate, speech_seconds
 from kaipai.engine.keys import ENGINE_VERSION, artifact_key, default_seed, file_digest, inputs_key
 from kaipai.engine.report import NodeStatus, RenderSummary
+from kaipai.engine.routing import lipsync_routes
 from kaipai.engine.scheduling import RetryPolicy
 from kaipai.engine.store import Store
 from kaipai.project import ProjectPaths
@@ -100,13 +102,19 @@ class Engine:
         self.store = Store(paths.store)
         self.registry = registry or Registry()
         self.settings = settings or EngineSettings()
-        self.graph = graph_of(doc)
         self.shots: dict[str, Shot] = {s.id: s for s in doc.shots}
         self._lock = threading.RLock()
         self._backends: dict[str, BackendHandle] = {}
         self._choices: dict[str, BackendChoice] = {}
         self._handle_of: dict[int, tuple[BackendChoice, BackendHandle]] = {}
         self._digests: dict[Path, str] = {}
+        routes = lipsync_routes(doc, self._video_sheet_or_none)
+        self.graph = graph_of(doc, routes)
+        #: shot id → what a director should know about it (dialogue that is not lip-synced)
+        self.notes: dict[str, str] = {sid: r.note for sid, r in routes.items() if r.note}
+        self.sources = Sources(
+            doc, self.shots, lambda media: self.store.path(media), self._resolve, self._file_digest, self._video_sheet
+        )
         self._prepared: dict[tuple[Any, ...], Prepared | Blocked] = {}
         self.by_key: dict[str, Take] = {}
         self.by_node: dict[str, list[Take]] = defaultdict(list)
@@ -171,6 +179,15 @@ class Engine:
             self._handle_of[id(choice)] = (choice, self._backends[ident])
             return self._backends[ident]
 
+    def _video_sheet(self, shot: Shot) -> CapabilitySheet:
+        return self.handle(self.doc.backend_for("video", shot)).sheet("video")
+
+    def _video_sheet_or_none(self, shot: Shot) -> CapabilitySheet | None:
+        try:
+            return self._video_sheet(shot)
+        except BackendError:
+            return None
+
     def _file_digest(self, path: Path) -> str:
         if path not in self._digests:
             if not path.exists():
@@ -229,40 +246,8 @@ class Engine:
         assert cap is not None
         try:
             sheet = handle.sheet(cap)
-            media_seconds = shot.duration
-            if node.stage == "voice":
-                request: Request = rq.speech_request(self.doc, shot, node.item, 0, choice)
-                media_seconds = speech_seconds(request.text)  # type: ignore[attr-defined]
-            elif node.stage == "sheet":
-                character = self.doc.character(node.item)
-                assert character is not None
-                request = rq.sheet_request(self.doc, character, 0, choice)
-            elif node.stage == "keyframe":
-                sheets = {upstream[d].item: self.store.path(upstream[d].media) for d in node.deps}
-                request = rq.keyframe_request(self.doc, shot, 0, choice, self._resolve, sheets)
-            elif node.stage == "music":
-                length = cue_length(
-                    [self.shots[s] for s in node.span],
-                    {t.item: float(t.duration or 0.0) for t in (upstream[d] for d in node.deps)},
-                    self.doc.project.fps,
-                )
-                request = rq.music_request(shot, self._music_seconds(sheet, length), 0, choice)
-                media_seconds = request.duration  # type: ignore[attr-defined]
-            elif node.stage == "clip":
-                voices = {upstream[d].item: float(upstream[d].duration or 0.0) for d in node.deps if "/voice/" in d}
-                duration = effective_duration(shot, voices if shot.dialogue else None)
-                keyframe = self.store.path(upstream[node.deps[0]].media)
-                request = rq.clip_request(self.doc, shot, keyframe, duration, 0, choice)
-                media_seconds = duration
-            else:  # lipsync
-                clip, audio = upstream[node.deps[0]], upstream[node.deps[1]]
-                speakers = [
-                    (line[1], float(line[2]), float(line[3])) for line in audio.params.get("lines", []) if line[4]
-                ]
-                request = rq.lipsync_request(
-                    self.doc, shot, self.store.path(clip.media), self.store.path(audio.media), speakers, 0, choice
-                )
-                media_seconds = float(audio.duration or shot.duration)
+            built = build(self.sources, node, shot, upstream, choice, sheet)
+            request, media_seconds = built.request, built.media_seconds
             request = snap_request(sheet, request)
             check_request(sheet, request)
             params = rq.key_params(request, self._file_digest, self._resolve)
@@ -273,9 +258,15 @@ class Engine:
         if isinstance(request, VideoRequest):
             media_seconds = request.duration
         model = choice.model or sheet.model
-        # A clip follows its keyframe and its length, music its cue and its length; the voices
-        # only decide lengths, so a reworded line of the same length leaves them alone.
-        inputs = {d: upstream[d].key for d in node.deps if not (node.stage in ("clip", "music") and "/voice/" in d)}
+        # A clip follows its keyframes and its length, music its cue and its length; the voices
+        # only decide lengths, so a reworded line of the same length leaves them alone. The sheets
+        # reach a clip only as reference images, which its params hold by content.
+        inputs = {
+            d: upstream[d].key
+            for d in node.deps
+            if not (node.stage in ("clip", "music") and "/voice/" in d)
+            and not (node.stage == "clip" and "/sheet/" in d)
+        }
         ik = inputs_key(node.stage, node.id, inputs, handle.name, handle.version, model, params)
         fixed = shot.generation.seed
         if seed is None:
@@ -297,13 +288,9 @@ class Engine:
         key = artifact_key(ik, seed)
         cost, secs = estimate(sheet, request, media_seconds)
         request = request.model_copy(update={"seed": seed})
-        return Prepared(node, handle, request, inputs, ik, seed, key, params, self.by_key.get(key), cost, secs)
-
-    @staticmethod
-    def _music_seconds(sheet: CapabilitySheet, length: float) -> float:
-        """The cue's length in whole seconds, within what the backend makes (the edit loops nothing: it trims)."""
-        seconds = max(music_duration(length), sheet.min_duration)
-        return min(seconds, sheet.max_duration) if sheet.max_duration is not None else seconds
+        prep = Prepared(node, handle, request, inputs, ik, seed, key, params, self.by_key.get(key), cost, secs)
+        prep.provenance = built.provenance
+        return prep
 
     def rough_estimate(self, node: Node) -> tuple[float, float, str | None]:
         """Cost and time of a node whose inputs are not rendered yet (no key can be computed)."""
@@ -312,6 +299,10 @@ class Engine:
         shot = self.shots[node.shot]
         try:
             sheet = self.handle(self.choice(node)).sheet(node.capability or "")
+            if node.stage in ("end_keyframe", "clip"):  # an end the video model cannot take: say so before any render
+                video = self.doc.backend_for("video", shot)
+                if refusal := end_frame_refusal(shot, self._video_sheet(shot), video):
+                    raise UnsupportedRequest(refusal)
         except BackendError as exc:
             return 0.0, 0.0, str(exc)
         seconds = shot.duration
@@ -319,9 +310,7 @@ class Engine:
             text = next(d.text for d in shot.dialogue if d.id == node.item)
             seconds = speech_seconds(text)
         elif node.stage == "music":
-            seconds = self._music_seconds(
-                sheet, cue_length([self.shots[s] for s in node.span], None, self.doc.project.fps)
-            )
+            seconds = music_seconds(sheet, cue_length([self.shots[s] for s in node.span], None, self.doc.project.fps))
         cost, secs = estimate(sheet, None, seconds)
         return cost, secs, None
 
@@ -542,7 +531,7 @@ class Engine:
                 "cost": result.cost or prep.est_cost,
                 "seconds": round(seconds, 3),
                 "attempts": attempts,
-                "metadata": result.metadata,
+                "metadata": {**result.metadata, **prep.provenance},
             },
             circle=circle,
             clear=prep.key in self.jobs or prep.key in self.failures,

@@ -2,11 +2,17 @@
 
 Stages, in dependency order::
 
-    sheet (one per character in frame without reference images of their own) ──▶ keyframe
+    sheet (one per character in frame without reference images of their own) ──▶ keyframe, end_keyframe, clip
     voice (one per dialogue line) ──▶ shot_audio ─────────────┐
           └── real durations ──▶ shot duration ──▶ clip ──▶ lipsync
+    keyframe ──▶ end_keyframe (a shot with ``end:``) ─▶ clip
     keyframe ───────────────────────────────────────▶ clip
+    shot_audio ──▶ clip (a video model that animates the voice itself: no lipsync node)
     voices of the shots a music cue spans ──▶ its length ──▶ music
+
+The sheets feed a clip only as reference images, for video models that take them; the lip-sync
+route of each shot (:class:`ShotRoute`, decided by :mod:`kaipai.engine.routing`) says whether a
+lipsync node follows its clip.
 
 A music cue starts at a shot whose ``music`` field is set and runs until the next cue or the
 end of the film (as the edit places it, ``kaipai.post.cut``); it has one ``music`` node,
@@ -19,6 +25,7 @@ appear in progress output, the takes database and error messages.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kaipai.document import cache
@@ -56,13 +63,29 @@ def node_id(shot: str, stage: str, item: str = "") -> str:
     return f"{shot}/{stage}/{item}" if item else f"{shot}/{stage}"
 
 
-def build_graph(doc: Document) -> dict[str, Node]:
-    """All nodes of the film, in a topological order (dependencies first)."""
+@dataclass(frozen=True)
+class ShotRoute:
+    """How a shot's dialogue reaches its picture: a lipsync node after the clip (``lipsync``), the
+    clip model animating the voice itself (``clip_hears``: the clip takes the shot's audio), or
+    neither (the clip is used as it is; ``note`` says so)."""
+
+    lipsync: bool = True
+    clip_hears: bool = False
+    note: str = ""
+
+
+def build_graph(doc: Document, routes: Mapping[str, ShotRoute] | None = None) -> dict[str, Node]:
+    """All nodes of the film, in a topological order (dependencies first).
+
+    ``routes`` (shot id → route) say where each shot's dialogue is lip-synced; a lipsync node
+    after the clip when not given.
+    """
     nodes: dict[str, Node] = {}
     sheets = sheet_nodes(doc)
     for node in sheets.values():
         nodes[node.id] = node
     for position, shot in enumerate(doc.ordered_shots()):
+        route = (routes or {}).get(shot.id, ShotRoute())
         voices = [node_id(shot.id, "voice", line.id) for line in shot.dialogue]
         for line, vid in zip(shot.dialogue, voices):
             nodes[vid] = Node(vid, shot.id, "voice", line.id, (), position)
@@ -72,9 +95,20 @@ def build_graph(doc: Document) -> dict[str, Node]:
         key = node_id(shot.id, "keyframe")
         framed = dict.fromkeys(p.character for p in shot.composition)
         nodes[key] = Node(key, shot.id, "keyframe", "", tuple(sheets[c].id for c in framed if c in sheets), position)
+        ends: tuple[str, ...] = ()
+        if shot.end is not None:
+            end = node_id(shot.id, "end_keyframe")
+            last = dict.fromkeys(p.character for p in shot.end_state().composition)
+            nodes[end] = Node(
+                end, shot.id, "end_keyframe", "", (key, *(sheets[c].id for c in last if c in sheets)), position
+            )
+            ends = (end,)
+        everyone = dict.fromkeys([*framed, *(p.character for p in shot.end_state().composition)])
+        hears = (audio,) if route.clip_hears and voices and shot.speakers_on_screen else ()
+        refs = tuple(sheets[c].id for c in everyone if c in sheets)
         clip = node_id(shot.id, "clip")
-        nodes[clip] = Node(clip, shot.id, "clip", "", (key, *voices), position)
-        if shot.speakers_on_screen:
+        nodes[clip] = Node(clip, shot.id, "clip", "", (key, *ends, *voices, *hears, *refs), position)
+        if shot.speakers_on_screen and route.lipsync and not hears:
             lip = node_id(shot.id, "lipsync")
             nodes[lip] = Node(lip, shot.id, "lipsync", "", (clip, audio), position)
     ordered = doc.ordered_shots()
@@ -88,16 +122,24 @@ def build_graph(doc: Document) -> dict[str, Node]:
 
 def sheet_nodes(doc: Document) -> dict[str, Node]:
     """A reference sheet for each character seen in frame who has no reference images of their own
-    (the director's pictures win), keyed by character id and filed under the first shot showing them."""
+    (the director's pictures win), keyed by character id and filed under the first shot showing them
+    at its start — or, for someone seen only where shots end, the first shot ending on them. (A sheet's
+    node is part of its key: a shot that gains an end never moves anyone's sheet.)"""
     out: dict[str, Node] = {}
-    for position, shot in enumerate(doc.ordered_shots()):
-        for p in shot.composition:
-            character = doc.character(p.character)
-            if character is None or character.reference_images or character.id in out:
-                continue
-            nid = node_id(shot.id, "sheet", character.id)
-            out[character.id] = Node(nid, shot.id, "sheet", character.id, (), position)
-    return out
+    shots = doc.ordered_shots()
+    for at_end in (False, True):
+        for position, shot in enumerate(shots):
+            if at_end:
+                framed = shot.end.composition if shot.end is not None and shot.end.composition is not None else []
+            else:
+                framed = shot.composition
+            for p in framed:
+                character = doc.character(p.character)
+                if character is None or character.reference_images or character.id in out:
+                    continue
+                nid = node_id(shot.id, "sheet", character.id)
+                out[character.id] = Node(nid, shot.id, "sheet", character.id, (), position)
+    return dict(sorted(out.items(), key=lambda kv: kv[1].position))
 
 
 def music_cues(doc: Document) -> list[tuple[Shot, list[Shot]]]:
@@ -126,6 +168,8 @@ class LinePlacement:
 def place_lines(shot: Shot, durations: dict[str, float]) -> list[LinePlacement]:
     """Where each line sits in the shot: at its ``offset``, else after the previous one."""
     framed = {p.character for p in shot.composition}
+    if shot.end is not None:  # on screen at either end of the shot
+        framed |= {p.character for p in shot.end_state().composition}
     cursor = LEAD_IN
     placed: list[LinePlacement] = []
     for line in shot.dialogue:
@@ -185,20 +229,21 @@ def needed(graph: dict[str, Node], shots: set[str]) -> list[Node]:
     return [n for n in graph.values() if n.id in keep]
 
 
-_graphs: dict[int, tuple[Document, dict[str, Node]]] = {}
+_graphs: dict[int, tuple[Document, dict[str, ShotRoute], dict[str, Node]]] = {}
 
 
-def graph_of(doc: Document) -> dict[str, Node]:
+def graph_of(doc: Document, routes: Mapping[str, ShotRoute] | None = None) -> dict[str, Node]:
     """:func:`build_graph`, kept for the last few read-only documents from the document cache (the
     studio asks about the same one again and again). Nodes are frozen; callers must not change the
     mapping. A document the caller built or may change gets a graph of its own."""
     if not cache.kept(doc):
-        return build_graph(doc)
+        return build_graph(doc, routes)
+    routes = dict(routes or {})
     found = _graphs.get(id(doc))
-    if found is not None and found[0] is doc:
-        return found[1]
-    graph = build_graph(doc)
+    if found is not None and found[0] is doc and found[1] == routes:
+        return found[2]
+    graph = build_graph(doc, routes)
     if len(_graphs) >= 4:
         _graphs.pop(next(iter(_graphs)))
-    _graphs[id(doc)] = (doc, graph)
+    _graphs[id(doc)] = (doc, routes, graph)
     return graph

@@ -63,6 +63,7 @@ class Prepared:
     est_seconds: float
     audio_lines: list[tuple[Path, float]] = field(default_factory=list)
     audio_length: float = 0.0
+    provenance: dict[str, Any] = field(default_factory=dict)  # recorded in the take's metadata (its references)
 
 
 class BackendHandle:

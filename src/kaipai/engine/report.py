@@ -53,6 +53,9 @@ class RenderSummary(RenderTotals):
     durations_updated: list[str] = Field(
         default_factory=list, description="Shots whose duration was set from their audio."
     )
+    notes: dict[str, str] = Field(
+        default_factory=dict, description="shot → what the director should know (dialogue that is not lip-synced)."
+    )
 
     @property
     def ok(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from kaipai.backends.base import (
     ImageRequest,
@@ -21,6 +21,7 @@ from kaipai.backends.base import (
     VideoRequest,
 )
 from kaipai.document.models import BackendChoice, Character, Document, Shot
+from kaipai.engine.references import shot_references
 
 #: The shot fields a picture depends on (dialogue, duration and notes are not among them).
 SHOT_VISUAL = frozenset(
@@ -64,6 +65,13 @@ def framed_characters(doc: Document, shot: Shot) -> list[Character]:
     return [c for c in found if c is not None]
 
 
+def shot_characters(doc: Document, shot: Shot) -> list[Character]:
+    """Everyone in frame at the start of the shot or at its end, once each."""
+    ends = shot.end.composition if shot.end is not None and shot.end.composition is not None else []
+    found = [doc.character(cid) for cid in dict.fromkeys(p.character for p in [*shot.composition, *ends])]
+    return [c for c in found if c is not None]
+
+
 def keyframe_prompt(doc: Document, shot: Shot) -> str:
     """The shot's ``image_prompt`` when written, else one derived from the shot and the style bible."""
     if shot.image_prompt:
@@ -95,8 +103,20 @@ def clip_prompt(doc: Document, shot: Shot) -> str:
     if shot.video_prompt:
         return _join([shot.video_prompt, shot.generation.extra_prompt])
     move = "" if shot.move.value == "static" else f"camera {shot.move.value.replace('_', ' ')}"
+    ending = ""
+    if shot.end is not None:  # only a shot that says where it ends: every other prompt stays as it was
+        last = shot.end_state()
+        people = ", ".join(c.name for c in framed_characters(doc, last)) or "nobody in frame"
+        ending = f"ending on: {_join([last.description, people])}"
     return _join(
-        [shot.action or shot.description, move, shot.lighting, doc.style.visual_style, shot.generation.extra_prompt]
+        [
+            shot.action or shot.description,
+            move,
+            ending,
+            shot.lighting,
+            doc.style.visual_style,
+            shot.generation.extra_prompt,
+        ]
     )
 
 
@@ -130,25 +150,27 @@ def keyframe_request(
     choice: BackendChoice,
     resolve: Callable[[str], Path],
     sheets: dict[str, Path] | None = None,
+    references: list[Path] | None = None,
+    purpose: Literal["keyframe", "last_frame"] = "keyframe",
 ) -> ImageRequest:
     """``resolve`` turns a project-relative reference path into an absolute one (refusing escapes);
-    ``sheets`` are the circled reference sheets of the framed characters who have no pictures of their own."""
-    chars = framed_characters(doc, shot)
-    refs: list[Path] = []
-    for c in chars:  # the director's own pictures, else the circled sheet
-        own = [resolve(r) for r in c.reference_images]
-        refs += own or ([sheets[c.id]] if sheets and c.id in sheets else [])
+    ``sheets`` are the circled reference sheets of the framed characters who have no pictures of their own.
+    ``references`` are the chosen ones (:mod:`kaipai.engine.references`); every one of the shot's when None.
+    A ``last_frame`` is the keyframe of the shot's end (pass ``shot.end_state()``)."""
+    if references is None:
+        chosen = shot_references(doc, shot, [shot.composition], sheets or {}, resolve, limit=1_000)
+        references = [r.path for r in chosen]
     w, h = doc.project.resolution
     return ImageRequest(
         prompt=keyframe_prompt(doc, shot),
         negative_prompt=doc.style.negative_prompt,
         width=w,
         height=h,
-        reference_images=refs,
-        purpose="keyframe",
+        reference_images=references,
+        purpose=purpose,
         shot=shot,
         scene=doc.scene(shot.scene),
-        characters=chars,
+        characters=framed_characters(doc, shot),
         style=doc.style,
         language=doc.project.language.value,
         seed=seed,
@@ -184,18 +206,37 @@ def sheet_request(doc: Document, character: Character, seed: int, choice: Backen
 
 
 def clip_request(
-    doc: Document, shot: Shot, keyframe: Path, duration: float, seed: int, choice: BackendChoice
+    doc: Document,
+    shot: Shot,
+    keyframe: Path,
+    duration: float,
+    seed: int,
+    choice: BackendChoice,
+    *,
+    last_image: Path | None = None,
+    references: list[Path] | None = None,
+    audio: Path | None = None,
 ) -> VideoRequest:
+    """The clip from its keyframe; with the end keyframe (``last_image``) for a shot that says where it
+    ends, the chosen ``references`` for models that take them, and the dialogue (``audio``) for models
+    that animate speech themselves."""
     w, h = doc.project.resolution
     return VideoRequest(
         prompt=clip_prompt(doc, shot),
         negative_prompt=doc.style.negative_prompt,
         image=keyframe,
+        last_image=last_image,
+        reference_images=references or [],
+        audio=audio,
         width=w,
         height=h,
         fps=doc.project.fps,
         duration=duration,
         shot=shot,
+        scene=doc.scene(shot.scene),
+        characters=shot_characters(doc, shot),
+        style=doc.style,
+        language=doc.project.language.value,
         seed=seed,
         model=choice.model,
         options=dict(choice.options),
@@ -210,11 +251,15 @@ def lipsync_request(
     speakers: list[tuple[str, float, float]],
     seed: int,
     choice: BackendChoice,
+    seconds: tuple[float | None, float | None] = (None, None),
 ) -> LipsyncRequest:
+    """``seconds`` are the lengths of the clip and of the dialogue track, for the sheet's limits."""
     return LipsyncRequest(
         video=clip,
         audio=audio,
         speakers=speakers,
+        video_seconds=seconds[0],
+        audio_seconds=seconds[1],
         shot=shot,
         characters=framed_characters(doc, shot),
         fps=doc.project.fps,
@@ -246,6 +291,10 @@ _NOT_PARAMS = {
     "audio",
     "character",
 }
+#: What a clip's key leaves out besides: its look and words come with its keyframes' keys.
+_NOT_CLIP_PARAMS = {"style", "language"}
+#: What a lip sync's key leaves out besides: the lengths of its inputs, which come with their keys.
+_NOT_LIPSYNC_PARAMS = {"video_seconds", "audio_seconds"}
 
 
 def key_params(request: Request, file_digest: Callable[[Path], str], resolve: Callable[[str], Path]) -> dict[str, Any]:
@@ -254,7 +303,12 @@ def key_params(request: Request, file_digest: Callable[[Path], str], resolve: Ca
     Upstream artifacts enter the key as their own keys (the ``inputs``), not here; files
     the director supplies (reference images, voice samples) enter by content hash.
     """
-    params: dict[str, Any] = request.model_dump(mode="json", exclude=_NOT_PARAMS)
+    exclude = set(_NOT_PARAMS)
+    if isinstance(request, VideoRequest):
+        exclude |= _NOT_CLIP_PARAMS
+    if isinstance(request, LipsyncRequest):
+        exclude |= _NOT_LIPSYNC_PARAMS
+    params: dict[str, Any] = request.model_dump(mode="json", exclude=exclude)
     params["type"] = type(request).__name__
     if isinstance(request, (ImageRequest, VideoRequest, LipsyncRequest)) and request.shot is not None:
         params["shot"] = request.shot.model_dump(mode="json", include=set(SHOT_VISUAL))
@@ -265,6 +319,8 @@ def key_params(request: Request, file_digest: Callable[[Path], str], resolve: Ca
             c.model_dump(mode="json", include={"id", "name", "description", "wardrobe", "color"})
             for c in request.characters
         ]
+        params["references"] = [file_digest(p) for p in request.reference_images]
+    if isinstance(request, VideoRequest) and request.reference_images:  # absent without: older keys stay
         params["references"] = [file_digest(p) for p in request.reference_images]
     if isinstance(request, LipsyncRequest):
         params["characters"] = [c.id for c in request.characters]

@@ -53,7 +53,7 @@ class RenderRun:
         self.sink = on_event
         self.cancel = cancel
         self.circle_forced = circle_forced
-        self.summary = RenderSummary(budget=budget)
+        self.summary = RenderSummary(budget=budget, notes=dict(engine.notes))
         self.spent = 0.0
         self.reserved = 0.0
         self.stopped: dict[str, str] = {}  # shot → why it was stopped
@@ -63,8 +63,9 @@ class RenderRun:
         self.voices_left = sum(1 for n in engine.graph.values() if n.stage == "voice")
         self.durations_task: asyncio.Task[list[str]] | None = None
         # A character's sheet is filed under the first shot showing them but serves them all:
-        # rendering any keyframe that needs it renders it too, whatever the shot or stage filter.
-        self.pulled = {d for n in engine.graph.values() if n.stage == "keyframe" and self._chosen(n) for d in n.deps}
+        # rendering any picture that needs it renders it too, whatever the shot or stage filter.
+        graph = engine.graph
+        self.pulled = {d for n in graph.values() if self._chosen(n) for d in n.deps if graph[d].stage == "sheet"}
 
     def emit(self, event: Any) -> None:
         if self.sink is not None:

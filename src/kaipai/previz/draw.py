@@ -20,8 +20,17 @@ from PIL.PngImagePlugin import PngInfo
 
 from kaipai.document.models import Character, Scene, Shot, Style
 from kaipai.fonts import cjk_font_path
-from kaipai.previz.figures import draw_figure, draw_from_above, face_box, horizon_y, name_tag, place, standing
-from kaipai.previz.look import RGB, set_look
+from kaipai.previz.figures import (
+    Figure,
+    draw_figure,
+    draw_from_above,
+    face_box,
+    horizon_y,
+    name_tag,
+    place,
+    standing,
+)
+from kaipai.previz.look import RGB, SetLook, set_look
 from kaipai.previz.scenery import backdrop, draw_object
 
 BAND = 0.14  # caption band, as a fraction of the frame height
@@ -192,6 +201,35 @@ def _caption(img: Image.Image, shot: Shot, lang: str, band: int) -> None:
     draw_move_icon(draw, shot.move.value, (pad, h - band + pad, band * 1.3 - pad, h - pad))
 
 
+@dataclass
+class Scenery:
+    """A shot's empty set: its look, its horizon and the picture area without anybody in it."""
+
+    look: SetLook
+    horizon: float | None
+    plate: Image.Image
+    band: int
+
+
+def scenery(shot: Shot, scene: Scene | None, style: Style, width: int, height: int, neutral: bool = False) -> Scenery:
+    """The set a shot's figures stand in (``neutral``: plain grey with a floor, as a reference sheet wants)."""
+    band = int(round(height * BAND / 2) * 2)
+    ph = height - band
+    lighting = f"{style.lighting} {shot.lighting}".strip()
+    look = set_look(
+        scene.int_ext.value if scene else "INT", scene.time_of_day.value if scene else "day", style.palette, lighting
+    )
+    hy = horizon_y(shot, ph)
+    wall = standing(shot, ph, WALL_DISTANCE)
+    if neutral:
+        plate = Image.new("RGB", (width, ph), (150, 150, 152))
+        if hy is not None:
+            ImageDraw.Draw(plate).rectangle([0, int(hy), width, ph], fill=(128, 128, 130))
+    else:
+        plate = backdrop(width, ph, hy, look, (scene.location or scene.id) if scene else "", wall)
+    return Scenery(look, hy, plate, band)
+
+
 def draw_keyframe(
     shot: Shot,
     scene: Scene | None,
@@ -206,23 +244,23 @@ def draw_keyframe(
 
     ``neutral`` puts the figures on plain grey with a floor, as a reference sheet wants them.
     """
-    band = int(round(height * BAND / 2) * 2)
-    ph = height - band
-    lighting = f"{style.lighting} {shot.lighting}".strip()
-    look = set_look(
-        scene.int_ext.value if scene else "INT", scene.time_of_day.value if scene else "day", style.palette, lighting
-    )
-    hy = horizon_y(shot, ph)
-    wall = standing(shot, ph, WALL_DISTANCE)
-    if neutral:
-        picture = Image.new("RGB", (width, ph), (150, 150, 152))
-        if hy is not None:
-            ImageDraw.Draw(picture).rectangle([0, int(hy), width, ph], fill=(128, 128, 130))
-    else:
-        picture = backdrop(width, ph, hy, look, (scene.location or scene.id) if scene else "", wall)
+    sc = scenery(shot, scene, style, width, height, neutral)
+    figures = place(shot, characters, width, height - sc.band, sc.horizon, sc.look)
+    return compose(shot, sc, figures, width, height, language)
+
+
+def compose(
+    shot: Shot, sc: Scenery, figures: list[Figure], width: int, height: int, language: str
+) -> tuple[Image.Image, Layout]:
+    """The frame: the set, the ``figures`` (far to near) with their name tags, and the caption band.
+
+    A previz clip that moves from a shot's start to its end composes each frame from moving figures.
+    """
+    ph = height - sc.band
+    hy, look = sc.horizon, sc.look
+    picture = sc.plate.copy()
     draw = ImageDraw.Draw(picture)
-    layout = Layout(width, height, band)
-    figures = place(shot, characters, width, ph, hy, look)
+    layout = Layout(width, height, sc.band)
     tag_size = max(12, int(ph * 0.035))
     for f in figures:
         if hy is None:
@@ -239,14 +277,17 @@ def draw_keyframe(
         draw_object(draw, shot, width, ph, hy, look, font(max(14, int(ph * 0.05))))
     if shot.angle.value == "dutch":
         picture = picture.rotate(DUTCH, resample=Image.BILINEAR, expand=False, fillcolor=look.ground)
-        layout.mouths = {k: _rotate(v, width, ph, DUTCH) for k, v in layout.mouths.items()}
+        layout.mouths = {k: rotate_point(v, width, ph, DUTCH) for k, v in layout.mouths.items()}
     img = Image.new("RGB", (width, height))
     img.paste(picture, (0, 0))
-    _caption(img, shot, language, band)
+    _caption(img, shot, language, sc.band)
     return img, layout
 
 
-def _rotate(m: tuple[float, float, float, float], w: int, h: int, degrees: float) -> tuple[float, float, float, float]:
+def rotate_point(
+    m: tuple[float, float, float, float], w: int, h: int, degrees: float
+) -> tuple[float, float, float, float]:
+    """A mouth (cx, cy, w, h) where it lands when the picture turns by ``degrees`` (a dutch angle)."""
     a = math.radians(degrees)
     cx, cy = w / 2, h / 2
     x, y = m[0] - cx, m[1] - cy

@@ -192,10 +192,20 @@ def draw_figure(
             fill=skin_c,
             outline=outline,
         )
-    mx, my = cx + turn * hw * 0.35, y0 + u * 0.77
-    mw, mh = hw * 0.55, u * 0.16
+    mouth = mouth_of(f)
+    assert mouth is not None
+    mx, my, mw, _ = mouth
     draw.line([(mx - mw / 2, my), (mx + mw / 2, my)], fill=(120, 40, 40), width=max(1, int(u / 50)))
-    return box, (mx, my, mw, mh)
+    return box, mouth
+
+
+def mouth_of(f: Figure) -> tuple[float, float, float, float] | None:
+    """Where a standing figure's mouth is drawn (cx, cy, w, h), or None when the face is turned away."""
+    if f.facing == "away":
+        return None
+    u, hw = f.head, f.head * 0.4
+    turn = {"camera": 0.0, "left": -1.0, "right": 1.0}.get(f.facing, 0.0)
+    return f.x + turn * hw * 0.35, f.top + u * 0.77, hw * 0.55, u * 0.16
 
 
 def draw_from_above(draw: ImageDraw.ImageDraw, f: Figure, look: SetLook) -> tuple[int, int, int, int]:

@@ -249,3 +249,12 @@ def previz_metadata(container: av.container.InputContainer) -> dict | None:
         return json.loads(text)
     except json.JSONDecodeError:
         return None
+
+
+def is_previz_clip(path: Path) -> bool:
+    """Whether a clip was made by the previz video stage (it carries its move and layout)."""
+    try:
+        with av.open(str(path)) as container:
+            return previz_metadata(container) is not None  # type: ignore[arg-type]
+    except (av.error.FFmpegError, OSError):
+        return False

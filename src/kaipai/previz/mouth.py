@@ -95,6 +95,7 @@ def lipsync_frames(
     n = stream.frames or frame_count(float(container.duration or 0) / 1e6, fps)
     env = envelope(audio, fps, n)
     layout = json.loads(meta["layout"]) if meta.get("layout") else None
+    track = meta.get("mouth_track") or {}  # a clip that moves to its end: every frame's mouths
     move, seed = meta.get("move", "static"), int(meta.get("seed", 0))
     pw, ph_src = meta.get("picture", [width, height])
     band_h = int(meta.get("band_h", 0))
@@ -105,9 +106,12 @@ def lipsync_frames(
             for i, frame in enumerate(container.decode(stream)):
                 arr = np.ascontiguousarray(frame.to_ndarray(format="yuv420p"))
                 who = speaker_at(i / fps, speakers)
-                if layout and who and who in layout["mouths"] and i < len(env) and env[i] > 0.08:
+                mouth = None
+                if who and layout:
+                    mouth = track[who][i] if who in track and i < len(track[who]) else layout["mouths"].get(who)
+                if mouth is not None and i < len(env) and env[i] > 0.08:
                     x, y, cw, ch = window(move, i / max(1, n - 1), pw, ph_src, seed, (n - 1) / fps)
-                    mx, my, mw, mh = layout["mouths"][who]
+                    mx, my, mw, mh = mouth
                     sx, sy = width / cw, out_ph / ch
                     open_mouth(arr, (mx - x) * sx, (my - y) * sy, mw * sx * 1.2, mh * sy * 2.4, float(env[i]))
                 yield arr

@@ -12,13 +12,26 @@ from pathlib import Path
 from typing import Any
 
 from kaipai.backends.base import Backend, BackendError, Capability, CapabilitySheet
-from kaipai.backends.registry import Registry
-from kaipai.backends.remote.sheets import sheet_ids, sheets_for
+from kaipai.backends.registry import Registry, extra_for, extra_installed
+from kaipai.backends.remote.sheets import prices, sheet_ids, sheets_for
 from kaipai.document.io import DocumentError
 from kaipai.project import find_project, open_document
 
-#: Backends whose models are described by shipped sheet files (every model, not only the chosen one).
-SHEET_FILES = ("dashscope", "kling")
+#: Backends whose models are described by shipped sheet files (every model, not only the chosen one):
+#: backend name -> the catalog file it reads.
+SHEET_FILES = {
+    "dashscope": "dashscope",
+    "kling": "kling",
+    "ark": "ark",
+    "minimax": "minimax",
+    "vidu": "vidu",
+    "veo": "veo",
+    "runway": "runway",
+    "openai-speech": "openai",
+    "openai-image": "openai",
+}
+#: The cloud and server backends `kaipai backends check` looks at when no project names any.
+REMOTE = ("comfyui", "dashscope", "kling", "ark", "minimax", "vidu", "veo", "runway")
 
 
 @dataclass
@@ -30,6 +43,9 @@ class BackendInfo:
     status: str = ""
     sheets: dict[str, CapabilitySheet] = field(default_factory=dict)
     uses: list[str] = field(default_factory=list)
+    extra: str | None = None  # pip install 'kaipai[extra]' brings what the backend needs
+    #: sheet id -> {region: (price per unit, currency)} where a provider sells in several regions
+    prices: dict[str, dict[str, tuple[float, str]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,7 +88,9 @@ def list_backends(project: Path | None = None) -> list[BackendInfo]:
     choices, uses, root = project_choices(project)
     out: list[BackendInfo] = []
     for name in registry.names():
-        info = BackendInfo(name=name, uses=[u.split(":")[0] for u in uses if u.endswith(":" + name)])
+        info = BackendInfo(
+            name=name, uses=[u.split(":")[0] for u in uses if u.endswith(":" + name)], extra=extra_for(name)
+        )
         try:
             cls = registry.load(name)
         except BackendError as exc:
@@ -86,22 +104,29 @@ def list_backends(project: Path | None = None) -> list[BackendInfo]:
             info.status = str(exc)
             out.append(info)
             continue
+        if not extra_installed(name):
+            info.installed = False
         try:
             info.status = instance.check()
             info.configured = True
         except BackendError as exc:
             info.status = str(exc)
         info.sheets = _sheets(name, instance)
+        catalog = SHEET_FILES.get(name)
+        if catalog:
+            info.prices = {sid: table for sid in info.sheets if (table := prices(catalog, sid))}
         instance.close()
         out.append(info)
     return out
 
 
 def _sheets(name: str, instance: Backend) -> dict[str, CapabilitySheet]:
-    if name in SHEET_FILES and sheet_ids(name):
+    catalog = SHEET_FILES.get(name)
+    if catalog and sheet_ids(catalog):
         found: dict[str, CapabilitySheet] = {}
-        for cap in type(instance).capabilities:
-            found.update(sheets_for(name, cap))
+        region = getattr(instance, "region", None)
+        for cap in sorted(type(instance).capabilities, key=lambda c: c.value):
+            found.update(sheets_for(catalog, cap, region))
         return found
     found = {}
     for cap in sorted(type(instance).capabilities, key=lambda c: c.value):
@@ -117,7 +142,7 @@ def check_backends(names: list[str] | None = None, project: Path | None = None) 
     registry = Registry()
     choices, _, root = project_choices(project)
     if not names:
-        names = sorted(choices) if choices else [n for n in ("comfyui", "dashscope", "kling") if n in registry.names()]
+        names = sorted(choices) if choices else [n for n in REMOTE if n in registry.names()]
     results: list[CheckResult] = []
     for name in names:
         try:

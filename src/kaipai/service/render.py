@@ -16,7 +16,7 @@ from kaipai.engine.db import TakesDB
 from kaipai.engine.engine import Engine, EngineSettings
 from kaipai.engine.events import EventSink
 from kaipai.engine.report import NodeStatus, RenderSummary
-from kaipai.engine.stages import STAGES
+from kaipai.engine.stages import STAGES, with_along
 from kaipai.project import ProjectPaths, load_document
 
 __all__ = ["EngineSettings", "NodeStatus", "RenderSummary", "render", "status"]
@@ -43,7 +43,7 @@ def _selection(
             )
     if problems:
         raise DocumentError(problems)
-    return (set(stages) if stages else None), (set(shots) if shots else None)
+    return (with_along(set(stages)) if stages else None), (set(shots) if shots else None)
 
 
 def render(
@@ -89,6 +89,7 @@ def render(
                 est_cost=round(sum(s.est_cost for s in running), 6),
                 est_seconds=round(engine.eta(running), 3),
                 reused=sum(1 for s in chosen if s.state == "current"),
+                notes={sid: n for sid, n in engine.notes.items() if shot_set is None or sid in shot_set},
             )
         finally:
             engine.close()

@@ -258,6 +258,7 @@ def retake(
                     "is not where a character without reference images first appears "
                     "(retake a sheet by the character's id)"
                 ),
+                "end_keyframe": "does not say where it ends (end:)",
             }.get(stage, f"has no {stage}")
             raise _problem(paths, "--stage", f"shot {shot_id} {why}, so there is nothing to retake at that stage")
         forced = {n.id: seed if seed is not None else secrets.randbelow(2**32) for n in targets}
@@ -347,8 +348,11 @@ def circled_media(paths: ProjectPaths) -> dict[str, CircledMedia]:
                 )
 
         def media(stage: str, _mine: dict[str, Take] = mine, _sid: str = shot.id) -> Path | None:
-            t = _mine.get(node_id(_sid, stage))
-            return store.path(t.media) if t is not None else None
+            node = node_id(_sid, stage)
+            t = _mine.get(node)
+            # A node the film no longer has (a lip sync where the clip now comes lip-synced, or
+            # must not be drawn on) leaves its old takes out of the edit.
+            return store.path(t.media) if t is not None and node in current else None
 
         stale = any(_info(t, store, current).stale for t in mine.values())
         out[shot.id] = CircledMedia(

@@ -51,21 +51,32 @@ def png_bytes(width: int = 64, height: int = 48, colour: tuple[int, int, int] = 
 
 
 @cache
-def mp4_bytes(width: int = 64, height: int = 48, frames: int = 10, fps: int = 16) -> bytes:
+def mp4_bytes(
+    width: int = 64, height: int = 48, frames: int = 10, fps: int = 16, colour: tuple[int, int, int] | None = None
+) -> bytes:
+    """A short H.264 clip: a grey ramp, or ``colour`` brightening frame by frame (to tell providers apart)."""
     import av
-    import numpy as np
 
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for i in range(frames):
-            img = np.full((height, width, 3), (i * 20) % 255, dtype=np.uint8)
+            img = _frame(width, height, i, colour)
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
     return buf.getvalue()
+
+
+def _frame(width: int, height: int, i: int, colour: tuple[int, int, int] | None) -> Any:
+    import numpy as np
+
+    if colour is None:
+        return np.full((height, width, 3), (i * 20) % 255, dtype=np.uint8)
+    shade = 0.6 + 0.4 * ((i % 10) / 9)
+    return np.broadcast_to(np.array([round(c * shade) for c in colour], dtype=np.uint8), (height, width, 3)).copy()
 
 
 @cache
@@ -76,4 +87,44 @@ def wav_bytes(seconds: float = 0.5, rate: int = 24000) -> bytes:
         fh.setsampwidth(2)
         fh.setframerate(rate)
         fh.writeframes(b"\x00\x01" * int(seconds * rate))
+    return buf.getvalue()
+
+
+@cache
+def mp4_with_sound_bytes(
+    width: int = 64,
+    height: int = 48,
+    frames: int = 24,
+    fps: int = 24,
+    tone_hz: float = 440.0,
+    colour: tuple[int, int, int] | None = None,
+) -> bytes:
+    """A clip with its own sound, as Veo, Seedance 1.5/2.0 and Vidu q3 return one: H.264 and a mono AAC tone."""
+    import av
+    import numpy as np
+
+    rate = 48000
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        sound = out.add_stream("aac", rate=rate)
+        sound.layout = "mono"
+        for i in range(frames):
+            img = _frame(width, height, i, colour)
+            for packet in video.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+        samples = int(rate * frames / fps)
+        wave_ = (0.3 * np.sin(2 * np.pi * tone_hz * np.arange(samples) / rate)).astype(np.float32)
+        for start in range(0, samples, 1024):
+            chunk = wave_[start : start + 1024].reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+            frame.sample_rate = rate
+            frame.pts = start
+            for packet in sound.encode(frame):
+                out.mux(packet)
+        for packet in sound.encode():
+            out.mux(packet)
     return buf.getvalue()

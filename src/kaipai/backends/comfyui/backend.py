@@ -101,7 +101,16 @@ class ComfyUIBackend(Backend):
     def describe(self, capability: Capability) -> CapabilitySheet:
         wf = self.workflow(capability)
         sheet = load_sheet("comfyui", capability.value, wf.sheet)
-        return sheet.model_copy(update={"model": self.model or Path(wf.name).name.removesuffix(".json")})
+        # A workflow takes what it has inputs for: references up to its bound image inputs, a last frame
+        # when one is bound. Anything else would be dropped, so the engine must not send it.
+        bound = len(wf.targets("reference_images"))
+        update: dict[str, Any] = {
+            "model": self.model or Path(wf.name).name.removesuffix(".json"),
+            "max_reference_images": min(bound, int(wf.sheet.get("max_reference_images", bound))),
+        }
+        if capability == Capability.video:
+            update["first_last_frame"] = bool(wf.targets("last_image"))
+        return sheet.model_copy(update=update)
 
     def check(self) -> str:
         return f"ComfyUI at {self.url}"

@@ -1,16 +1,18 @@
 """``diffusers``: keyframes, reference sheets and image-to-video clips on the user's own GPU.
 
 Images: FLUX, SDXL, SD3 (and SD 1.x) through ``AutoPipelineForText2Image`` from a Hugging
-Face id or a local folder, with IP-Adapter conditioning on the framed characters' reference
-images when configured. Video: Wan 2.x I2V (first and last frame), LTX-Video and CogVideoX
-I2V from the keyframe, with frames, fps and size snapped to each model's rules.
+Face id or a local folder, conditioned through an IP-Adapter (when configured) on the
+reference images of who and what is in the shot, one image embedding each. Video: Wan 2.x
+I2V and Wan FLF2V (first and last frame), LTX-Video and CogVideoX I2V from the keyframe, with
+frames, fps and size snapped to each model's rules.
 
 Options (``backends: {image: {use: diffusers, model: …, options: {…}}}``):
 ``device`` (auto|cuda|mps|cpu), ``dtype`` (auto|bf16|fp16|fp32), ``offload``
 (none|model|sequential), ``vae_tiling`` (bool), ``steps``, ``guidance_scale``, ``family``,
 ``fps`` / ``max_frames`` / ``size_multiple`` (for fine-tunes), ``ip_adapter``
-({model, subfolder, weight_name, scale, image_encoder_folder}), ``keep_loaded`` (bool:
-keep the pipeline in memory after the render, for the studio).
+({model, subfolder, weight_name, scale, image_encoder_folder}), ``first_last_frame`` (bool, for a
+fine-tune that ends on a given frame), ``keep_loaded`` (bool: keep the pipeline in memory after the
+render, for the studio).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ _KNOWN = {
     "ip_adapter",
     "keep_loaded",
     "max_sequence_length",
+    "first_last_frame",
 }
 
 
@@ -150,19 +153,25 @@ class DiffusersBackend(Backend):
         if request.purpose == "reference_sheet":
             return self._reference_sheet(request, ctx, family)
         refs = [Path(p) for p in request.reference_images]
-        use_ip = bool(refs) and bool(self.options.get("ip_adapter"))
-        pipe = self._pipeline(self._key(family, Capability.image, use_ip))
+        most = self.sheet(Capability.image).max_reference_images
+        if len(refs) > most:
+            raise UnsupportedRequest(
+                f"{self._model(Capability.image)} takes "
+                + (
+                    f"at most {most} reference images, not {len(refs)}"
+                    if most
+                    else "no reference images without an IP-Adapter: set options.ip_adapter to condition "
+                    "keyframes on who and what is in the shot"
+                )
+            )
+        pipe = self._pipeline(self._key(family, Capability.image, bool(refs)))
         extra: dict[str, Any] = {}
         metadata: dict[str, Any] = {"family": family.name, "seed": request.seed}
-        if use_ip:
-            from kaipai.backends.diffusers.media import reference_image
+        if refs:
+            from kaipai.backends.diffusers.media import reference_images
 
-            extra["ip_adapter_image"] = reference_image(refs)
-            metadata["references"] = [p.name for p in refs[:3]]
-        elif refs:
-            metadata["references_unused"] = (
-                "set options.ip_adapter to condition keyframes on the characters' reference images"
-            )
+            extra["ip_adapter_image"] = [reference_images(refs)]  # one adapter, one embedding per picture
+            metadata["references"] = [p.name for p in refs]
         image = self._text_to_image(
             pipe, family, request.prompt, request.negative_prompt, request, ctx, request.seed, extra
         )
@@ -243,6 +252,10 @@ class DiffusersBackend(Backend):
             raise UnsupportedRequest("the diffusers video backend animates a keyframe; the request has none")
         family = self.family(Capability.video)
         sheet = self.sheet(Capability.video)
+        if request.reference_images or request.audio is not None:
+            raise UnsupportedRequest(
+                f"{self._model(Capability.video)} animates a keyframe; it takes no reference images and no voice"
+            )
         fps = sheet.fps[0] if sheet.fps else request.fps
         frames = frames_for(request.duration, fps, sheet)
         pipe = self._pipeline(self._key(family, Capability.video, False))
@@ -263,8 +276,11 @@ class DiffusersBackend(Backend):
         if family.name == "ltx":
             kwargs["frame_rate"] = fps
         if request.last_image is not None:
-            if not family.first_last_frame:
-                raise UnsupportedRequest(f"{family.name} cannot end on a given last frame; use a Wan model")
+            if not sheet.first_last_frame:
+                raise UnsupportedRequest(
+                    f"{self._model(Capability.video)} cannot end on a given last frame; use a Wan first-and-last-"
+                    "frame model (e.g. Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers)"
+                )
             kwargs["last_image"] = fit_image(request.last_image, request.width, request.height)
         result = pipe(**kwargs)
         if ctx.cancelled:
@@ -281,7 +297,13 @@ class DiffusersBackend(Backend):
             fps=float(fps),
             model=self._model(Capability.video),
             cost_units=seconds,
-            metadata={"family": family.name, "frames": len(video), "prompt": prompt, "seed": request.seed},
+            metadata={
+                "family": family.name,
+                "frames": len(video),
+                "prompt": prompt,
+                "seed": request.seed,
+                "last_frame": request.last_image is not None,
+            },
         )
 
     def close(self) -> None:

@@ -15,21 +15,13 @@ def fit_image(path: Path, width: int, height: int) -> Image.Image:
         return ImageOps.fit(im.convert("RGB"), (width, height), method=Image.Resampling.LANCZOS)
 
 
-def reference_image(paths: list[Path], height: int = 512) -> Image.Image:
-    """One conditioning image from a character's reference pictures, side by side at a common height."""
-    tiles = []
-    for p in paths[:3]:
+def reference_images(paths: list[Path]) -> list[Image.Image]:
+    """The reference pictures as RGB images, each embedded on its own by the IP-Adapter's image encoder."""
+    out = []
+    for p in paths:
         with Image.open(p) as im:
-            im = im.convert("RGB")
-            tiles.append(im.resize((max(1, round(im.width * height / im.height)), height), Image.Resampling.LANCZOS))
-    if len(tiles) == 1:
-        return tiles[0]
-    sheet = Image.new("RGB", (sum(t.width for t in tiles), height), (128, 128, 128))
-    x = 0
-    for t in tiles:
-        sheet.paste(t, (x, 0))
-        x += t.width
-    return sheet
+            out.append(im.convert("RGB"))
+    return out
 
 
 def side_by_side(views: list[Image.Image], background: tuple[int, int, int] = (200, 200, 200)) -> Image.Image:
@@ -58,7 +50,9 @@ def write_mp4(frames: np.ndarray, fps: int, path: Path, crf: int = 18) -> None:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = w - w % 2, h - h % 2
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "medium"}
+        # x264's macroblock tree reads memory it never wrote on small frames, so the same frames could
+        # encode differently from one clip to the next; without it the backend repeats itself exactly.
+        stream.options = {"crf": str(crf), "preset": "medium", "x264-params": "mbtree=0"}
         for frame in frames:
             vf = av.VideoFrame.from_ndarray(
                 np.ascontiguousarray(frame[: stream.height, : stream.width]), format="rgb24"

@@ -152,10 +152,42 @@ def family_of(model: str, capability: Capability, override: str | None = None) -
     return family
 
 
+#: Reference images one IP-Adapter is given at once (each its own image embedding).
+IP_ADAPTER_IMAGES = 3
+
+
+def takes_last_frame(family: Family, model: str, options: dict[str, Any]) -> bool:
+    """Whether the model was made to end on a given frame: Wan's first-and-last-frame models (FLF2V).
+
+    Wan's image-to-video pipeline accepts a last frame for any Wan model, but only FLF2V was trained
+    for it (its transformer embeds the positions of two images), and Wan 2.2's 5B model drops it
+    silently; so the sheet says so only for those, and ``options.first_last_frame`` settles a fine-tune.
+    """
+    if "first_last_frame" in options:
+        return bool(options["first_last_frame"])
+    if not family.first_last_frame:
+        return False
+    folder = Path(model)
+    if (folder / "model_index.json").is_file():
+        try:
+            if json.loads((folder / "model_index.json").read_text()).get("expand_timesteps"):
+                return False
+            config = json.loads((folder / "transformer" / "config.json").read_text())
+        except (ValueError, OSError):
+            return False
+        return config.get("pos_embed_seq_len") is not None
+    return "flf2v" in model.lower()
+
+
 def sheet_for(family: Family, model: str, options: dict[str, Any]) -> CapabilitySheet:
-    """The capability sheet, with the options a user may set to match a fine-tune (fps, max_frames, size_multiple)."""
+    """The capability sheet, with the options a user may set to match a fine-tune (fps, max_frames, size_multiple).
+
+    Keyframes take reference images only through an IP-Adapter (``options.ip_adapter``); without
+    one the sheet says none, so the engine sends none and a request with some is refused.
+    """
     fps = int(options.get("fps", family.fps or 0)) or None
     max_frames = int(options.get("max_frames", family.max_frames or 0)) or None
+    image = family.capability == Capability.image
     return CapabilitySheet(
         capability=family.capability,
         model=model,
@@ -166,8 +198,8 @@ def sheet_for(family: Family, model: str, options: dict[str, Any]) -> Capability
         max_frames=max_frames,
         max_duration=(max_frames / fps) if fps and max_frames else None,
         min_duration=(1 / fps) if fps else 0.0,
-        first_last_frame=family.first_last_frame,
-        max_reference_images=3 if family.capability == Capability.image else 0,
+        first_last_frame=takes_last_frame(family, model, options),
+        max_reference_images=IP_ADAPTER_IMAGES if image and options.get("ip_adapter") else 0,
         cost_unit="image" if family.capability == Capability.image else "second",
         max_concurrency=1,
         typical_seconds=family.typical_seconds,

@@ -4,6 +4,16 @@ Providers change durations, sizes and prices more often than code; a sheet is da
 release can update it (and a reader can check it) without touching a backend. Each file
 ``catalog/<provider>.yaml`` holds ``sheets: {id: {CapabilitySheet fields}}``; an id is the
 provider's model name, with ``@mode`` where a mode changes what the model can do (Kling).
+
+Beside the sheet fields an entry may carry catalog data that is not part of a sheet:
+
+- ``variants: {name: {fields}}`` — ``model@name`` is the entry with those fields laid over it
+  (Seedance's 480p/720p/1080p tiers differ in sizes and price, nothing else);
+- ``prices: {region: cost_per_unit}`` — the price in each region the provider sells in, in the
+  currency that ``regions: {region: {currency, base_url}}`` at the top of the file names;
+- ``ids: {region: model id}`` — where a region names the model differently (BytePlus drops
+  Volcengine's ``doubao-`` prefix);
+- anything else a backend reads with :func:`entry` (e.g. ``silent_factor``).
 """
 
 from __future__ import annotations
@@ -22,6 +32,9 @@ from kaipai.backends.base import (
     UnsupportedRequest,
 )
 
+#: Keys of a catalog entry that are catalog data, not fields of a :class:`CapabilitySheet`.
+CATALOG_KEYS = frozenset({"variants", "prices", "ids", "silent_factor", "min_pixels", "camera_commands", "notes"})
+
 
 @functools.cache
 def _raw(provider: str) -> dict[str, Any]:
@@ -30,22 +43,116 @@ def _raw(provider: str) -> dict[str, Any]:
     return data
 
 
+def has_catalog(provider: str) -> bool:
+    return resources.files("kaipai.backends.remote").joinpath("catalog", f"{provider}.yaml").is_file()
+
+
 def sheet_ids(provider: str) -> list[str]:
-    return list((_raw(provider).get("sheets") or {}).keys())
+    """Every sheet id of a provider: plain entries, and ``model@variant`` for entries with variants."""
+    out: list[str] = []
+    for sid, fields in (_raw(provider).get("sheets") or {}).items():
+        variants = (fields or {}).get("variants") or {}
+        out.extend([f"{sid}@{v}" for v in variants] if variants else [sid])
+    return out
 
 
-def load_sheet(provider: str, sheet_id: str, overrides: dict[str, Any] | None = None) -> CapabilitySheet:
-    """The sheet ``sheet_id`` of ``provider``, with the project's ``sheet`` overrides applied."""
+def variant_id(provider: str, model: str, variant: str, chosen: bool = True) -> str:
+    """``model@variant``; a model with one variant gets that one unless another was ``chosen`` on purpose.
+
+    A model the catalog does not know is returned as it is (described under ``options.sheet``).
+    """
+    if "@" in model or entry(provider, f"{model}@{variant}") is not None:
+        return model if "@" in model else f"{model}@{variant}"
+    offered = [sid.split("@", 1)[1] for sid in sheet_ids(provider) if sid.startswith(model + "@")]
+    if len(offered) == 1 and not chosen:
+        return f"{model}@{offered[0]}"
+    if offered:
+        raise NotConfigured(f"{model} does not make {variant}; choose a resolution of: {', '.join(offered)}")
+    return model
+
+
+def entry(provider: str, sheet_id: str) -> dict[str, Any] | None:
+    """The catalog entry of ``sheet_id`` with its variant laid over it (catalog keys included), or None."""
     sheets = _raw(provider).get("sheets") or {}
-    if sheet_id not in sheets and overrides and "capability" in overrides:  # a model newer than this release
+    if sheet_id in sheets:
+        return dict(sheets[sheet_id] or {})
+    base, _, variant = sheet_id.partition("@")
+    variants = (sheets.get(base) or {}).get("variants") or {}
+    if variant and variant in variants:
+        return {**sheets[base], **(variants[variant] or {})}
+    return None
+
+
+# --------------------------------------------------------------------------- regions
+
+
+def regions(provider: str) -> dict[str, dict[str, Any]]:
+    """``{region: {currency, base_url, …}}`` as the catalog lists them (empty for one-region providers)."""
+    return dict(_raw(provider).get("regions") or {})
+
+
+def region_name(provider: str, region: str | None) -> str | None:
+    """The region asked for, checked; the catalog's first region when none is asked for."""
+    known = regions(provider)
+    if not known:
+        return None
+    if region is None:
+        return next(iter(known))
+    if region not in known:
+        raise NotConfigured(f"{provider} has no region {region!r}; choose one of: {', '.join(known)}")
+    return region
+
+
+def base_url(provider: str, region: str | None) -> str | None:
+    """The region's default address, when the catalog names one."""
+    name = region_name(provider, region)
+    if name is None:
+        return None
+    return str(regions(provider)[name].get("base_url") or "") or None
+
+
+def provider_model(provider: str, sheet_id: str, region: str | None = None) -> str:
+    """The model id the provider expects in ``region`` (the sheet's model unless the region renames it)."""
+    found = entry(provider, sheet_id) or {}
+    name = region_name(provider, region)
+    ids = found.get("ids") or {}
+    return str(ids.get(name) or found.get("model") or sheet_id.split("@")[0])
+
+
+def prices(provider: str, sheet_id: str) -> dict[str, tuple[float, str]]:
+    """``{region: (cost per unit, currency)}`` of one sheet; empty when the sheet has one price."""
+    found = entry(provider, sheet_id) or {}
+    known = regions(provider)
+    return {
+        region: (float(cost), str(known.get(region, {}).get("currency") or found.get("currency") or "USD"))
+        for region, cost in (found.get("prices") or {}).items()
+    }
+
+
+# --------------------------------------------------------------------------- sheets
+
+
+def load_sheet(
+    provider: str, sheet_id: str, overrides: dict[str, Any] | None = None, region: str | None = None
+) -> CapabilitySheet:
+    """The sheet ``sheet_id`` of ``provider`` priced for ``region``, with the project's ``sheet`` overrides."""
+    found = entry(provider, sheet_id)
+    if found is None and overrides and "capability" in overrides:  # a model newer than this release
         return CapabilitySheet(**{"model": sheet_id.split("@")[0], **overrides})
-    if sheet_id not in sheets:
-        known = ", ".join(sheets) or "none"
+    if found is None:
+        known = ", ".join(sheet_ids(provider)) or "none"
         raise NotConfigured(
             f"{provider} has no model {sheet_id!r} that kaipai knows; choose one of: {known} "
             "(or describe a newer model yourself under options.sheet, with its capability)"
         )
-    fields = {**sheets[sheet_id], **(overrides or {})}
+    fields = {k: v for k, v in found.items() if k not in CATALOG_KEYS}
+    name = region_name(provider, region)
+    table = prices(provider, sheet_id)
+    if name is not None and table:
+        if name not in table:
+            raise NotConfigured(f"{provider} does not sell {sheet_id!r} in region {name!r}; choose another model")
+        fields["cost_per_unit"], fields["currency"] = table[name]
+    fields.update(overrides or {})
     try:
         return CapabilitySheet(**fields)
     except ValidationError as exc:
@@ -54,11 +161,11 @@ def load_sheet(provider: str, sheet_id: str, overrides: dict[str, Any] | None = 
         ) from None
 
 
-def sheets_for(provider: str, capability: Capability) -> dict[str, CapabilitySheet]:
+def sheets_for(provider: str, capability: Capability, region: str | None = None) -> dict[str, CapabilitySheet]:
     """Every known sheet of one capability (for `kaipai backends`)."""
     out = {}
     for sid in sheet_ids(provider):
-        sheet = load_sheet(provider, sid)
+        sheet = load_sheet(provider, sid, region=region)
         if sheet.capability == capability:
             out[sid] = sheet
     return out

@@ -151,7 +151,7 @@ def send(
             raise known
     if response.status_code == 429 or response.status_code >= 500:
         wait = retry_after_seconds(response.headers.get("Retry-After"))
-        detail = _short(response.text)
+        detail = short(response.text)
         kind = (
             "is rate-limiting requests"
             if response.status_code == 429
@@ -168,16 +168,16 @@ def json_body(response: httpx.Response, provider: str) -> dict[str, Any]:
         data = response.json()
     except ValueError:
         raise TransientError(
-            f"{provider} sent a reply that is not JSON (HTTP {response.status_code}): {_short(response.text)}"
+            f"{provider} sent a reply that is not JSON (HTTP {response.status_code}): {short(response.text)}"
         ) from None
     if not isinstance(data, dict):
         raise TransientError(
-            f"{provider} sent an unexpected reply (HTTP {response.status_code}): {_short(response.text)}"
+            f"{provider} sent an unexpected reply (HTTP {response.status_code}): {short(response.text)}"
         )
     return data
 
 
-def _short(text: str, limit: int = 160) -> str:
+def short(text: str, limit: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -299,6 +299,19 @@ def run_task(
 # --------------------------------------------------------------------------- results
 
 
+class ExpiredResult(BackendError):
+    """A result link that no longer works. Providers that can hand out a fresh link catch it and ask again."""
+
+
+def expired_result(provider: str, status: int, reason: str = "") -> BackendError:
+    """The error for a result whose link has expired (or was never ours): clear, and not retried."""
+    return ExpiredResult(
+        f"{provider}'s result link no longer works (HTTP {status}); result links expire soon after a job "
+        "finishes, so the file is lost — render again to regenerate it",
+        provider_reason=reason,
+    )
+
+
 def download(client: httpx.Client, url: str, dest: Path, provider: str, settings: PollSettings) -> Path:
     """Fetch a result file now (provider URLs expire); an expired or missing URL is a clear error.
 
@@ -310,12 +323,7 @@ def download(client: httpx.Client, url: str, dest: Path, provider: str, settings
         with client.stream("GET", url, timeout=settings.download_timeout) as response:
             if response.status_code in (401, 403, 404, 410):
                 response.read()
-                raise BackendError(
-                    f"{provider}'s result link no longer works (HTTP {response.status_code}); "
-                    "result links expire soon after a job "
-                    "finishes, so the file is lost — render again to regenerate it",
-                    provider_reason=_short(response.text),
-                )
+                raise expired_result(provider, response.status_code, short(response.text))
             if response.status_code == 429 or response.status_code >= 500:
                 raise TransientError(
                     f"{provider} could not serve the result file (HTTP {response.status_code})",
@@ -324,7 +332,7 @@ def download(client: httpx.Client, url: str, dest: Path, provider: str, settings
             if response.status_code >= 400:
                 raise BackendError(
                     f"{provider} refused the result download (HTTP {response.status_code}): "
-                    f"{_short(response.read().decode(errors='replace'))}"
+                    f"{short(response.read().decode(errors='replace'))}"
                 )
             with open(part, "wb") as fh:
                 for chunk in response.iter_bytes():
@@ -369,6 +377,7 @@ class Media:
     height: int | None = None
     duration: float | None = None
     fps: float | None = None
+    audio: bool = False  # the file carries a sound stream (a clip with its own generated sound)
 
     def result(self, files: list[Path], **fields: Any) -> Result:
         """The result of a generation whose first file this is: its size, length and rate as probed."""
@@ -398,6 +407,7 @@ def probe(path: Path) -> Media:
                 if video.average_rate:
                     media.fps = float(video.average_rate)
             audio = next(iter(container.streams.audio), None)
+            media.audio = audio is not None
             if (
                 media.duration is None
                 and audio is not None
