@@ -12,8 +12,8 @@ and peak memory against its target, the median of ``--repeat`` runs:
   whole Big Fish film, rendered once in the setup with the ``simulated`` backends and
   ``media: bytes`` (previz at 1,660 shots takes too long for a benchmark; the engine's work per
   node is the same, and a bytes-only film cannot be cut, hence ``--no-cut``);
-- studio requests through the studio's app in this process, as its server runs them: open a
-  shot (``GET /api/shots/ID``), save an edit (``PATCH``), a storyboard page, a search;
+- studio requests through the studio's app in a process of its own, as its server runs them:
+  open a shot (``GET /api/shots/ID``), save an edit (``PATCH``), a storyboard page, a search;
 - scaling: the same commands on the screenplay repeated 1×, 4× and 16× (26,560 shots), time
   and peak memory per shot, and the growth exponent between the two largest sizes (1.0 is
   linear; it must stay under 1.15).
@@ -135,6 +135,23 @@ def rendered_film(project: Path, root: Path, repeat: int) -> tuple[dict[str, flo
     """The whole film rendered on simulated backends once; then no-op renders. Returns (render, no-op, folder)."""
     folder = root / "bf-rendered"
     shutil.copytree(project, folder)
+    helper(["--simulated", str(folder)])
+    first = run(["render", "--no-cut"], folder)
+    noop = median_of([run(["render", "--no-cut"], folder) for _ in range(repeat)])
+    return first, noop, folder
+
+
+def helper(args: list[str]) -> Any:
+    """Run a part of this benchmark that needs kaipai in a process of its own (this one stays small:
+    a child's peak memory counts its parent's at the fork) and return what it printed as JSON."""
+    done = subprocess.run([sys.executable, __file__, *args], env=ENV, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def use_simulated(folder: Path) -> None:
+    """Every generative capability on the simulated backends, writing bytes instead of media."""
     from kaipai.document.io import update
     from kaipai.document.models import BackendChoice
 
@@ -145,17 +162,20 @@ def rendered_film(project: Path, root: Path, repeat: int) -> tuple[dict[str, flo
             doc.backends[cap] = BackendChoice(use="simulated", options=options)
 
     update(folder / "kaipai.yaml", simulated)
-    first = run(["render", "--no-cut"], folder)
-    noop = median_of([run(["render", "--no-cut"], folder) for _ in range(repeat)])
-    return first, noop, folder
+    print(json.dumps({"ok": True}))
 
 
 def studio_figures(folder: Path, repeat: int) -> dict[str, float]:
     """Median seconds of studio requests, through the app as its server runs it."""
+    import gc
+
     from fastapi.testclient import TestClient
 
+    from kaipai.cli.app import GC_THRESHOLD
     from kaipai.project import ProjectPaths, load_document
     from kaipai.studio.app import create_app
+
+    gc.set_threshold(*GC_THRESHOLD)  # as `kaipai studio` runs
 
     paths = ProjectPaths(folder)
     shots = [s.id for s in load_document(paths).ordered_shots()]
@@ -216,7 +236,15 @@ def main() -> None:
         "--demo", type=Path, default=None, help="A rendered demo project to copy instead of making one."
     )
     parser.add_argument("--keep", type=Path, default=None, help="Work in this folder and keep it.")
+    parser.add_argument("--studio", type=Path, default=None, help=argparse.SUPPRESS)  # the helper processes
+    parser.add_argument("--simulated", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.studio is not None:
+        print(json.dumps(studio_figures(args.studio, args.repeat)))
+        return
+    if args.simulated is not None:
+        use_simulated(args.simulated)
+        return
     root = args.keep or Path(tempfile.mkdtemp(prefix="kaipai-document-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()
@@ -226,7 +254,7 @@ def main() -> None:
         commands["render (no-op, demo)"] = demo_figures(root, args.demo, args.repeat)
         full_render, noop, rendered = rendered_film(project, root, args.repeat)
         commands["render --no-cut (no-op, 1,660 shots)"] = noop
-        studio = studio_figures(rendered, args.repeat)
+        studio = helper(["--studio", str(rendered), "--repeat", str(args.repeat)])
         scales = [int(s) for s in args.scales.split(",") if s.strip()]
         growth = scaling(root, scales) if scales else {}
     finally:
@@ -246,7 +274,7 @@ def main() -> None:
     console.print(table)
     peak = max(f["rss_mb"] for f in commands.values())
     console.print(f"peak memory of the commands: {peak:.0f} MB (target < {RSS_TARGET_MB} MB)")
-    studio_table = Table(title="studio requests on the rendered Big Fish (in-process app), median")
+    studio_table = Table(title="studio requests on the rendered Big Fish (the studio's app), median")
     for col in ("request", "ms", "target ms"):
         studio_table.add_column(col, justify="left" if col == "request" else "right")
     for name, secs in studio.items():

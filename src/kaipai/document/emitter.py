@@ -38,7 +38,7 @@ class _Writer:
         self.parts: list[str] = []
         self.col = column
         self.fresh = False  # at the start of a line that a block scalar's last break opened
-        self.folded = False  # a scalar was folded, escaped or written as a block: worth reading back
+        self.folded = False  # a scalar went into double quotes (escapes, folds) or a | block: read it back
 
     def write(self, text: str) -> None:
         self.parts.append(text)
@@ -62,8 +62,8 @@ def emit_item(value: Any, dash: int = 2) -> str | None:
 
 
 def block_and_risk(key: str, value: Any) -> tuple[str, bool] | None:
-    """:func:`emit_block`, and whether a scalar in it was folded, escaped or written as a ``|`` block
-    (text written on one line as it is needs no reading back)."""
+    """:func:`emit_block`, and whether a scalar in it went into double quotes or a ``|`` block (the
+    intricate rules; plain and single-quoted text only breaks at single spaces)."""
     try:
         w = _Writer()
         _key(w, key)
@@ -74,7 +74,7 @@ def block_and_risk(key: str, value: Any) -> tuple[str, bool] | None:
 
 
 def item_and_risk(value: Any, dash: int = 2) -> tuple[str, bool] | None:
-    """:func:`emit_item`, and whether a scalar in it was folded, escaped or written as a ``|`` block."""
+    """:func:`emit_item`, and whether a scalar in it went into double quotes or a ``|`` block."""
     try:
         w = _Writer()
         w.write(" " * dash + "- ")
@@ -191,7 +191,6 @@ def _plain(w: _Writer, s: str, indent: int) -> None:
             spaces = len(tok)
             if spaces == 1 and w.col >= WIDTH:
                 w.newline(indent)
-                w.folded = True
             else:
                 w.write(tok)
         else:
@@ -199,7 +198,6 @@ def _plain(w: _Writer, s: str, indent: int) -> None:
             # after two or more spaces: ruamel breaks there too, and the break folds them into one.
             if len(tok) + w.col > WIDTH and w.col > indent and spaces == 1:
                 w.newline(indent)
-                w.folded = True
             w.write(tok)
             spaces = 0
 
@@ -213,7 +211,6 @@ def _single(w: _Writer, s: str, indent: int, sep: str) -> None:
             w.write("''")
         elif tok[0] == " " and len(tok) == 1 and w.col > WIDTH and pos != 0 and end != len(s):
             w.newline(indent)
-            w.folded = True
         else:
             w.write(tok)
         pos = end
