@@ -19,11 +19,13 @@ from kaipai.backends.base import (
     Backend,
     Capability,
     ImageRequest,
+    JobContext,
     LipsyncRequest,
     MusicRequest,
     Request,
     SpeechRequest,
     VideoRequest,
+    snap_request,
 )
 from kaipai.document.models import Character, Shot
 from tests.backends.doubles.server import mp4_bytes, png_bytes, serve, wav_bytes
@@ -112,7 +114,9 @@ def dashscope(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with serve(double.app()) as url:
         double.base_url = url
         requests = typical_requests(tmp / "media")
-        caps = (Capability.image, Capability.video, Capability.speech)
+        (tmp / "media" / "clip.mp4").write_bytes(mp4_bytes(128, 72, frames=72, fps=24))  # VideoRetalk: 2 s and up
+        (tmp / "media" / "line.wav").write_bytes(wav_bytes(3.0))
+        caps = (Capability.image, Capability.video, Capability.speech, Capability.lipsync)
         yield DashScopeBackend(base_url=url, **FAST), {c: requests[c] for c in caps}
 
 
@@ -127,7 +131,13 @@ def kling(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     double = KlingDouble()
     with serve(double.app()) as url:
         double.base_url = url
-        yield KlingBackend(base_url=url, **FAST), {Capability.video: typical_requests(tmp / "media")[Capability.video]}
+        backend = KlingBackend(base_url=url, **FAST)
+        requests = typical_requests(tmp / "media")
+        (tmp / "media" / "keyframe.png").write_bytes(png_bytes(480, 300))  # Kling takes 300 px and up
+        clip = snap_request(backend.sheet(Capability.video), requests[Capability.video])
+        made = backend.generate_video(clip, JobContext(out_dir=tmp, key="made-by-kling"))  # type: ignore[arg-type]
+        lipsync = requests[Capability.lipsync].model_copy(update={"clip_source": made.metadata})
+        yield backend, {Capability.video: requests[Capability.video], Capability.lipsync: lipsync}
 
 
 @contextlib.contextmanager

@@ -154,7 +154,11 @@ def test_missing_custom_node_is_named(double: ComfyDouble, tmp_path: Path) -> No
     from kaipai.backends.base import LipsyncRequest
 
     ctx, _, _ = job_context(tmp_path)
-    with pytest.raises(NotConfigured, match=r"node 1 'Clip' \(VHS_LoadVideo\).*not found.*custom node"):
+    with pytest.raises(
+        NotConfigured,
+        match=r"node 1 'Clip' \(VHS_LoadVideo\): Cannot execute because node VHS_LoadVideo does not exist"
+        r".*custom nodes",
+    ):
         backend(double, workflow="latentsync").lipsync(LipsyncRequest(video=clip, audio=audio), ctx)
 
 
@@ -337,10 +341,11 @@ def test_a_server_that_does_not_answer_times_out(double: ComfyDouble, tmp_path: 
 def test_blips_while_following_a_prompt_are_ridden_out_without_queueing_again(
     double: ComfyDouble, tmp_path: Path
 ) -> None:
-    double.faults = [("/history", "500"), ("/history", "garbage"), ("/history", "429")]
+    blips = [("/history", "500"), ("/history", "garbage"), ("/history", "429")]
     double.retry_after = "0.1"
     request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
-    result = backend(double, workflow="smoke_load_scale_save").generate_image(request, job_context(tmp_path)[0])
+    ctx, _, _ = job_context(tmp_path, on_job_id=lambda job: double.faults.extend(blips))  # once it is queued
+    result = backend(double, workflow="smoke_load_scale_save").generate_image(request, ctx)
     assert result.files[0].is_file() and double.prompts_received == 1 and double.faults == []
 
 
@@ -348,9 +353,8 @@ def test_a_run_of_failed_status_checks_keeps_the_prompt_for_the_next_attempt(
     double: ComfyDouble, tmp_path: Path
 ) -> None:
     double.hold.set()
-    double.faults = [("/history", "500")] * 3
     request = ImageRequest(prompt="p", width=32, height=24, reference_images=[reference(tmp_path)])
-    ctx, recorded, _ = job_context(tmp_path)
+    ctx, recorded, _ = job_context(tmp_path, on_job_id=lambda job: double.faults.extend([("/history", "500")] * 3))
     with pytest.raises(TransientError, match="3 failed status checks in a row"):
         backend(double, workflow="smoke_load_scale_save", max_poll_failures=3).generate_image(request, ctx)
     double.release.set()

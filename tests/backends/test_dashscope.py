@@ -71,12 +71,12 @@ def test_keyframe_is_queued_polled_and_downloaded(double: DashScopeDouble, tmp_p
     seen_status: list[str] = []
     ctx, recorded, progress = job_context(tmp_path, on_job_id=lambda job: seen_status.append(double.tasks[job].status))
     result = backend(double).generate_image(image_request(), ctx)
-    assert recorded == ["task-1"] and seen_status == ["PENDING"]  # recorded before any waiting
+    assert len(recorded) == 1 and seen_status == ["PENDING"]  # recorded before any waiting
     assert result.files[0].read_bytes() == png_bytes() and (result.width, result.height) == (64, 48)
     assert result.cost_units == 1 and result.cost == pytest.approx(0.14)
-    assert result.metadata["task_id"] == "task-1" and result.metadata["actual_prompt"].startswith("extended")
+    assert result.metadata["task_id"] == recorded[0] and result.metadata["actual_prompt"].startswith("extended")
     assert progress, "the waiting was reported as progress"
-    body = double.tasks["task-1"].body
+    body = double.tasks[recorded[0]].body
     assert (
         body["parameters"]["size"] == "1280*720"
         and body["parameters"]["seed"] == 7
@@ -84,20 +84,19 @@ def test_keyframe_is_queued_polled_and_downloaded(double: DashScopeDouble, tmp_p
     )
 
 
-def test_clip_sends_the_keyframe_and_records_provider_seconds(double: DashScopeDouble, tmp_path: Path) -> None:
-    ctx, _, _ = job_context(tmp_path)
+def test_clip_uploads_the_keyframe_and_records_provider_seconds(double: DashScopeDouble, tmp_path: Path) -> None:
+    ctx, recorded, _ = job_context(tmp_path)
     result = backend(double).generate_video(video_request(tmp_path), ctx)
-    body = double.tasks["task-1"].body
-    assert body["input"]["img_url"].startswith("data:image/png;base64,")
-    assert body["parameters"] == {
-        "resolution": "480P",
-        "duration": 5,
-        "seed": 3,
-        "prompt_extend": False,
-        "watermark": False,
-    }
-    assert result.duration == pytest.approx(10 / 16, abs=0.02) and result.fps == pytest.approx(16)
-    assert result.cost_units == 5 and result.cost == pytest.approx(5 * 0.20)
+    path, body, headers = double.requests[-1]
+    assert path.endswith("video-generation/video-synthesis")
+    assert body["input"]["img_url"].startswith("oss://") and headers["x-dashscope-ossresourceresolve"] == "enable"
+    ((key, (model, _name, raw)),) = double.uploads.items()  # the keyframe, uploaded for this model, as the SDK does
+    assert body["input"]["img_url"] == f"oss://{key}" and model == "wan2.2-i2v-flash" and raw == png_bytes()
+    assert body["parameters"] == {"resolution": "480P", "seed": 3, "prompt_extend": False, "watermark": False}
+    assert "duration" not in body["parameters"]  # wan2.2 takes no duration (it is always 5 s)
+    assert result.duration == pytest.approx(5, abs=0.1) and result.fps == pytest.approx(16)
+    assert result.cost_units == 5 and result.cost == pytest.approx(5 * 0.20)  # usage.duration, as wan2.2 bills
+    assert result.metadata["url"].startswith(double.base_url) and result.metadata["task_id"] == recorded[0]
 
 
 def test_killed_render_resumes_the_same_task_without_paying_twice(double: DashScopeDouble, tmp_path: Path) -> None:
@@ -216,7 +215,7 @@ def test_a_task_that_failed_inside_the_provider_is_submitted_afresh_on_resume(
     double.fail_task_with = None
     again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])
     assert backend(double).generate_image(image_request(), again).files
-    assert again_recorded == ["task-2"] and double.submissions == 2
+    assert len(again_recorded) == 1 and again_recorded != recorded and double.submissions == 2
 
 
 def test_deadline_leaves_the_task_to_be_resumed(double: DashScopeDouble, tmp_path: Path) -> None:
@@ -231,10 +230,16 @@ def test_deadline_leaves_the_task_to_be_resumed(double: DashScopeDouble, tmp_pat
 
 def test_cosyvoice_speech_uses_the_characters_voice(double: DashScopeDouble, tmp_path: Path) -> None:
     ctx, _, _ = job_context(tmp_path)
-    lin = Character(id="lin", name="林", voice=Voice(backend="dashscope", voice="longwan_v2"))
+    lin = Character(id="lin", name="林", voice=Voice(backend="dashscope", voice="longanya_v3"))
     result = backend(double).synthesize(SpeechRequest(text="我们走吧。", character=lin, speaker="lin"), ctx)
-    assert result.files[0].suffix == ".wav" and result.duration == pytest.approx(0.5, abs=0.01)
-    assert result.cost_units == 5 and result.metadata["voice"] == "longwan_v2"
+    assert result.files[0].suffix == ".wav" and result.duration == pytest.approx(5 * 0.18, abs=0.01)
+    assert result.cost_units == 9 and result.metadata["voice"] == "longanya_v3"  # a Chinese character counts twice
+    older = Character(id="lin", name="林", voice=Voice(voice="longwan_v2"))
+    assert (
+        backend(double, model="cosyvoice-v2")
+        .synthesize(SpeechRequest(text="走吧", character=older, speaker="lin"), job_context(tmp_path)[0])
+        .files
+    )
     with pytest.raises(RefusedError, match="inappropriate"):
         backend(double).synthesize(SpeechRequest(text="FORBIDDEN words"), job_context(tmp_path)[0])
 

@@ -82,3 +82,16 @@ def test_a_recorded_task_that_failed_inside_the_provider_is_submitted_afresh(tmp
     provider.look = lambda task: Poll("failed", {"why": "internal"}) if task == "t1" else original(task)  # type: ignore[method-assign]
     poll, recorded = run(provider, tmp_path, job_id="t1")
     assert poll.payload["id"] == "t2" and recorded == ["t2"] and provider.submitted == ["t1", "t2"]
+
+
+def test_a_task_whose_id_was_never_recorded_is_found_by_the_clients_own_id_and_resumed(tmp_path: Path) -> None:
+    provider = Provider()
+    provider.submit()  # accepted by the provider, but the render died before the id was recorded
+    ctx, recorded, _ = job_context(tmp_path)
+    poll = run_task(
+        ctx, "P", FAST, submit=provider.submit, look=provider.look, failure=provider.failure, find=lambda: "t1"
+    )
+    assert poll.payload["id"] == "t1" and recorded == ["t1"] and provider.submitted == ["t1"]
+    ctx, recorded, _ = job_context(tmp_path)
+    run_task(ctx, "P", FAST, submit=provider.submit, look=provider.look, failure=provider.failure, find=lambda: None)
+    assert provider.submitted == ["t1", "t2"] and recorded == ["t2"]  # nothing found: submitted once

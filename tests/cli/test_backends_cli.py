@@ -27,6 +27,8 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
         "KLING_SECRET_KEY",
         "KAIPAI_COMFYUI_URL",
         "DASHSCOPE_BASE_URL",
+        "DASHSCOPE_REGION",
+        "KLING_REGION",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COLUMNS", "300")  # one table row per backend, whatever the terminal
@@ -48,9 +50,20 @@ def test_lists_backends_with_readiness_and_sheets(monkeypatch: pytest.MonkeyPatc
     assert "KLING_ACCESS_KEY" in found["kling"]["status"]
     assert found["kling"]["sheets"]["kling-v2-1@pro"]["first_last_frame"] is True
     assert found["dashscope"]["sheets"]["wan2.2-i2v-flash"]["durations"] == [5.0]
+    assert {"videoretalk", "wan2.2-s2v", "wan2.2-kf2v-flash", "wan2.6-r2v", "cosyvoice-v3-flash"} <= set(
+        found["dashscope"]["sheets"]
+    )
+    assert found["dashscope"]["sheets"]["wan2.2-s2v"]["audio_input"] is True
+    assert "lipsync" in found["kling"]["capabilities"] and found["kling"]["sheets"]["lip-sync"]["max_duration"] == 60
+    assert "cosyvoice-v1" not in found["dashscope"]["sheets"]  # retired
     assert "sk-secret-never-shown" not in result.output
     table = runner.invoke(app, ["backends", "--sheets"])
     assert table.exit_code == 0 and "kling-v1-6@pro" in table.output and "first+last frame" in table.output
+    assert "speaks the shot's voice" in table.output and "takes cfg_scale" in table.output
+    monkeypatch.setenv("DASHSCOPE_REGION", "singapore")  # the listing follows the region
+    intl = {b["name"]: b for b in json.loads(runner.invoke(app, ["backends", "--json"]).output)}
+    assert "wan2.1-i2v-turbo" not in intl["dashscope"]["sheets"] and "wanx2.1-i2v-turbo" in intl["dashscope"]["sheets"]
+    assert "videoretalk" not in intl["dashscope"]["sheets"] and "(singapore)" in intl["dashscope"]["status"]
 
 
 def test_check_reports_reachability_and_fails_when_a_backend_is_not_ready(monkeypatch: pytest.MonkeyPatch) -> None:

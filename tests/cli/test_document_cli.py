@@ -159,3 +159,71 @@ def test_a_script_without_a_title_page_names_the_film_after_its_file(tmp_path: P
     invoke("new", str(tmp_path / "film"), "--script", str(script))
     doc = load(tmp_path / "film" / "kaipai.yaml").doc
     assert doc.project.title == "night bus" and doc.screenplay == "screenplay.txt"
+
+
+REPLAN = """Title: Twice
+Author: Test
+
+INT. KITCHEN - NIGHT
+
+MARY (30s) waits by the stove.
+
+MARY
+(quietly)
+I saw him today.
+(pause)
+He looked old.
+
+JOHN
+Who?
+
+MARY
+Dad!
+
+JOHN ^
+Dad?
+
+Mary answers the phone call:
+"""
+
+
+def test_planning_an_unchanged_script_twice_or_after_a_render_changes_nothing(tmp_path: Path) -> None:
+    script = tmp_path / "twice.fountain"
+    script.write_text(REPLAN, encoding="utf-8")
+    folder = tmp_path / "film"
+    invoke("new", str(folder), "--script", str(script))
+    document = folder / "kaipai.yaml"
+    invoke("plan", "-p", str(folder))
+    planned = document.read_bytes()
+    again = " ".join(invoke("plan", "-p", str(folder)).split())
+    assert not re.search(r"\b(added|changed|removed)\b", again), again
+    assert document.read_bytes() == planned
+
+    # the voices set the dialogue shots' lengths; planning again keeps them
+    rendered = " ".join(invoke("render", "-p", str(folder), "--stage", "voice", "--no-cut").split())
+    assert "shot durations set from the voices" in rendered, rendered
+    after_render = document.read_bytes()
+    doc = load(document).doc
+    assert {s.duration_source for s in doc.shots if s.dialogue} == {"audio"}
+    for _ in range(2):
+        out = " ".join(invoke("plan", "-p", str(folder)).split())
+        assert not re.search(r"\b(added|changed|removed)\b", out), out
+        assert document.read_bytes() == after_render
+    again = " ".join(invoke("render", "-p", str(folder), "--stage", "voice", "--no-cut").split())
+    assert "shot durations set" not in again and document.read_bytes() == after_render
+
+    # a length typed by hand stays too, and an edited line goes back to an estimate
+    def by_hand(d: Document) -> None:
+        both = next(s for s in d.shots if len(s.dialogue) == 2 and s.dialogue[1].dual)
+        both.duration, both.duration_source = 9.0, "manual"
+
+    update(document, by_hand)
+    manual = document.read_bytes()
+    invoke("plan", "-p", str(folder))
+    assert document.read_bytes() == manual
+    script.write_text(REPLAN.replace("He looked old.", "He looked so much older."), encoding="utf-8")
+    (folder / "screenplay.fountain").write_text(script.read_text(encoding="utf-8"), encoding="utf-8")
+    out = " ".join(invoke("plan", "-p", str(folder)).split())
+    doc = load(document).doc
+    (mary,) = [s for s in doc.shots if any(d.id == "S01-L1-2" for d in s.dialogue)]
+    assert mary.duration_source == "estimate" and f"changed 1: {mary.id}" in out

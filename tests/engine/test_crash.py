@@ -77,7 +77,7 @@ def test_sigkill_at_random_moments_then_restart_finishes_the_same_film(film, tmp
     rng = random.Random(int(os.environ.get("KAIPAI_CRASH_SEED", "20240607")))
     kills_mid_render = 0
     finished = False
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 300  # a bound for a loaded machine, not a measure: restarts import kaipai
     while not finished and time.monotonic() < deadline:
         before = len(circled(killed.paths.root)) if killed.paths.database.exists() else 0
         proc = subprocess.Popen(
@@ -101,7 +101,7 @@ def test_sigkill_at_random_moments_then_restart_finishes_the_same_film(film, tmp
         assert proc.returncode == 0, proc.stderr.read().decode()
         finished = True
 
-    assert finished, "the render never finished within a minute of restarts"
+    assert finished, "the render never finished within five minutes of restarts"
     assert kills_mid_render >= 7, f"only {kills_mid_render} kills landed mid-render"
     # The same film: every circled take has the same bytes as an uninterrupted render's.
     assert circled(killed.paths.root) == expected

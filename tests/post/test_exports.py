@@ -129,7 +129,7 @@ def test_storyboard_pdf_and_contact_sheet_show_every_shot(cut: Cut, media: Media
     doc = Document.model_validate(
         {
             "project": {"title": "雨夜", "language": "zh", "resolution": [160, 90], "fps": FPS},
-            "scenes": [{"id": "SC1", "heading": "公交站 夜"}],
+            "scenes": [{"id": "SC1", "heading": "公交站 夜", "title": "雨中的站台"}],
             "shots": [
                 {
                     "id": s.shot,
@@ -149,6 +149,7 @@ def test_storyboard_pdf_and_contact_sheet_show_every_shot(cut: Cut, media: Media
     text = "".join(page.extract_text() for page in pdf.pages).replace("\x00", "")  # CID fonts extract with NULs
     assert len(pdf.pages) == 1 and all(s.shot in text for s in cut.shots)
     assert "旁白：台词2" in text and "分镜" in text and "中景" in text
+    assert text.count("SC1  公交站 夜  《雨中的站台》") == 1  # the scene's heading and title, once, where it starts
     sheet = contact_sheet(cut, stills, tmp_path / "sheet.png", columns=2, thumb=100)
     with Image.open(sheet) as img:
         assert img.size[0] == 200 and img.size[1] == 2 * (56 + 22)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kaipai.planning.lexicon import hearing_of
 from kaipai.screenplay import ElementType, detect_format, parse_text
 
 
@@ -60,7 +61,7 @@ def test_episodes_and_cast_lines() -> None:
         ("张三：（冷笑）你以为呢？", "张三", "", "冷笑", "你以为呢？"),
         ("张三（OS）：我在门外。", "张三", "OS", "", "我在门外。"),
         ("张三（vo）：那年我十岁。", "张三", "VO", "", "那年我十岁。"),
-        ("张三（画外音）：开门！", "张三", "OS", "", "开门！"),
+        ("张三（画外音）：开门！", "张三", "画外音", "", "开门！"),
         ("旁白：故事从这里开始。", "旁白", "VO", "", "故事从这里开始。"),
     ],
 )
@@ -125,11 +126,22 @@ def test_a_sentence_with_time_words_is_not_a_heading() -> None:
 
 
 @pytest.mark.parametrize(
-    ("cue", "extension"), [("内心OS", "VO"), ("电话 OS", "OS"), ("O.S.", "OS"), ("V.O.", "VO"), ("心声", "VO")]
+    ("cue", "extension", "heard"),
+    [
+        ("OS", "OS", "inner"),  # the speaker's thought, in this convention
+        ("os", "OS", "inner"),
+        ("内心OS", "内心OS", "inner"),
+        ("心声", "心声", "inner"),
+        ("画外音", "画外音", "O.S."),  # a voice from off screen
+        ("画外", "画外", "O.S."),
+        ("电话 OS", "电话 OS", "O.S."),
+        ("V.O.", "V.O.", "V.O."),
+    ],
 )
-def test_voice_marks_combined_with_notes(cue: str, extension: str) -> None:
+def test_voice_marks_are_kept_as_written_and_read_by_the_convention(cue: str, extension: str, heard: str) -> None:
     el = parse(f"1-1 日 内 客厅\n张三（{cue}）：我知道。\n").scenes[0].elements[0]
     assert (el.character, el.extension, el.parenthetical) == ("张三", extension, "")
+    assert hearing_of(el.extension, language="zh").value == heard
 
 
 def test_a_quoted_line_after_dialogue_continues_it() -> None:

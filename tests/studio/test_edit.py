@@ -34,6 +34,13 @@ def test_bad_values_are_named_and_nothing_is_written(project: ProjectPaths) -> N
     fields = {p.field for p in exc.value.problems}
     assert fields == {"shots[S01-002].size", "shots[S01-002].duration"}
     assert "'huge'" in str(exc.value)
+    messages = {p.field: p.message for p in exc.value.problems}
+    assert messages["shots[S01-002].size"].startswith("expected one of ECU, CU, MCU, MS, MLS, LS, WS, EWS")
+    assert messages["shots[S01-002].duration"].startswith("expected a number greater than 0, e.g. 3.5")
+    with pytest.raises(DocumentError) as exc:
+        edit.edit_line(project, "S01-002", "S01-L1", {"offset": "soon"})
+    assert exc.value.problems[0].message == "expected a number, e.g. 1.2 (got 'soon')"
+    assert "Input should" not in str(exc.value)
     with pytest.raises(DocumentError, match="cannot edit id"):
         edit.edit_shot(project, "S01-002", {"id": "X"})
     with pytest.raises(DocumentError, match="no shot 'S09-001'"):

@@ -70,6 +70,26 @@ def small_film(options: dict[str, Any], per_cap: dict[str, dict[str, Any]] | Non
     )
 
 
+def many_shot_film(count: int, options: dict[str, Any]) -> Document:
+    """``count`` shots cycling through the small film's three kinds (new ids, lines varied), a music cue every
+    five shots."""
+    doc = small_film(options)
+    originals = list(doc.shots)
+    doc.shots = []
+    for i in range(count):
+        shot = originals[i % 3].model_copy(deep=True)
+        shot.id, shot.order = f"S{i + 1:03d}", i + 1
+        shot.dialogue = [
+            DialogueLine(
+                id=f"L{i + 1:03d}{d.id}", speaker=d.speaker, text=d.text + "嗯。" * (i // 3), delivery=d.delivery
+            )
+            for d in shot.dialogue
+        ]
+        shot.music = f"第{i // 5 + 1}段配乐，弦乐" if i % 5 == 0 else ""
+        doc.shots.append(shot)
+    return doc
+
+
 class Film:
     """A project on disk plus the simulated provider's request log."""
 

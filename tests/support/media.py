@@ -101,3 +101,28 @@ class Media:
     def with_music(self, cut: Cut) -> dict[int, Path]:
         cut.music.append(MusicCue(prompt="bed", start=0.0, end=cut.duration))
         return {0: self.tone("music", cut.duration + 1, freq=220, amp=0.3)}
+
+
+def voice_likeness(heard: Path, sent: Path) -> float:
+    """How much the sound of ``heard`` (a returned clip) follows ``sent`` (the voice): the correlation of
+    their 20 ms loudness envelopes over the length they share (allowing an encoder's delay), 0..1. A clip
+    that carries the voice scores near 1; silence, another line or a steady tone scores near 0."""
+    from tests.backends.doubles.server import decoded_audio
+
+    a, rate_a = decoded_audio(str(heard))
+    b, rate_b = decoded_audio(str(sent))
+
+    def envelope(pcm: np.ndarray, rate: int) -> np.ndarray:
+        hop = max(1, rate // 50)
+        frames = len(pcm) // hop
+        return np.sqrt((pcm[: frames * hop].reshape(frames, hop) ** 2).mean(axis=1))
+
+    ea, eb = envelope(a, rate_a), envelope(b, rate_b)
+    best = 0.0
+    for lag in range(11):  # an encoder's priming delay shifts the sound by up to ~100 ms
+        x, y = ea[lag:], eb
+        n = min(len(x), len(y))
+        if n < 5 or x[:n].std() == 0 or y[:n].std() == 0:
+            continue
+        best = max(best, float(np.corrcoef(x[:n], y[:n])[0, 1]))
+    return best

@@ -152,14 +152,18 @@ def en_screenplay() -> Screenplay:
 
 
 def screenplay_lines(doc: Document) -> list[str]:
-    """Ids the planner must give every dialogue element of every scene: ``<scene>-L<n>``."""
+    """Ids the planner must give every voiced part of every speech of every scene: ``<scene>-L<n>`` for a
+    speech, ``<scene>-L<n>-<k>`` for its k-th part after a parenthetical inside it."""
     ids = []
     for scene in doc.scenes:
         n = 0
         for el in scene.elements:
-            if el.type == "dialogue" and el.text.strip() and el.character.strip():
+            if el.type != "dialogue" or not el.character.strip():
+                continue
+            voiced = [t for t in (el.text, *(p.text for p in el.parts)) if t.strip()]
+            if voiced:
                 n += 1
-                ids.append(f"{scene.id}-L{n}")
+                ids.extend(f"{scene.id}-L{n}" + (f"-{k + 1}" if k else "") for k in range(len(voiced)))
     return ids
 
 

@@ -110,6 +110,11 @@ class CapabilitySheet(BaseModel):
     max_audio_seconds: float | None = Field(
         default=None, description="Lip sync, and video that takes a voice: the longest audio it takes."
     )
+    parameters: list[str] | None = Field(
+        default=None,
+        description="Optional provider parameters this model takes (e.g. cfg_scale, negative_prompt); a backend "
+        "sends each only to models that list it. None: the backend's own fixed set.",
+    )
     cost_per_unit: float = 0.0
     cost_unit: Literal["request", "image", "second", "character", "token"] = "request"
     currency: str = "USD"
@@ -120,6 +125,11 @@ class CapabilitySheet(BaseModel):
         default=False, description="The same request and seed give the same file (on the same machine)."
     )
     typical_seconds: float = Field(default=1.0, description="Typical wall time of one request, for ETAs.")
+    num_gpus: float = Field(default=0.0, ge=0, description="GPUs one worker of it holds on a cluster (Ray).")
+    num_cpus: float = Field(
+        default=1.0, ge=0, description="CPU cores one worker holds on a cluster; 0 for a client of a remote service."
+    )
+    memory_gb: float = Field(default=0.0, ge=0, description="RAM one worker needs to load its model, in GiB.")
 
 
 # --------------------------------------------------------------------------- requests and results
@@ -193,6 +203,11 @@ class SpeechRequest(Request):
     speaker: str = Field(default="", description="Character id or 'narrator'.")
     parenthetical: str = ""
     sample_rate: int = 24000
+    cast: list[Character] = Field(
+        default_factory=list,
+        description="Every character in cast order, so a backend can give each its own default voice "
+        "(not part of the take's key: a backend records the voice it chose).",
+    )
 
 
 class LipsyncRequest(Request):
@@ -209,6 +224,11 @@ class LipsyncRequest(Request):
     fps: int = 24
     video_seconds: float | None = Field(default=None, description="Length of the clip, for the sheet's limits.")
     audio_seconds: float | None = Field(default=None, description="Length of the dialogue track.")
+    clip_source: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The clip take's provenance (provider, task and video ids, result link), so a lip-sync "
+        "service can reuse a clip it already holds instead of receiving it again.",
+    )
 
 
 class MusicRequest(Request):

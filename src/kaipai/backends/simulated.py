@@ -115,6 +115,7 @@ class SimulatedBackend(Backend):
             "typical_seconds": float(self._opt("latency", cap, 0.0)) or 0.01,
             "deterministic": True,
             "max_reference_images": int(self._opt("references", cap, 4 if cap == "image" else 0)),
+            "num_cpus": 0.0,  # it plays a remote service: on a cluster its client is a light worker
         }
         if capability == Capability.video:
             fields["first_last_frame"] = bool(self._opt("first_last_frame", cap, False))
@@ -235,8 +236,9 @@ class SimulatedBackend(Backend):
             )
         self._received(request)
         latency = self._latency(cap, key)
+        metadata: dict[str, Any] = {}
         if self._opt("asynchronous", cap, False):
-            self._run_async(cap, key, latency, ctx)
+            metadata = self._run_async(cap, key, latency, ctx)
         else:
             self._maybe_fail(cap, key)
             self._record(cap, key)
@@ -245,12 +247,18 @@ class SimulatedBackend(Backend):
         unit = self._opt("cost_unit", cap, _UNITS.get(cap, "request"))
         cost = float(self._opt("cost", cap, 0.0)) * (units if unit in ("second", "character", "token") else 1.0)
         return result.model_copy(
-            update={"cost": round(cost, 6), "cost_units": units, "model": self.model or f"simulated-{cap}"}
+            update={
+                "cost": round(cost, 6),
+                "cost_units": units,
+                "model": self.model or f"simulated-{cap}",
+                "metadata": {**result.metadata, **metadata},
+            }
         )
 
-    def _run_async(self, cap: str, key: str, latency: float, ctx: JobContext) -> None:
-        """Submit (once, idempotently by job id) and poll until the job is due."""
+    def _run_async(self, cap: str, key: str, latency: float, ctx: JobContext) -> dict[str, Any]:
+        """Submit (once, idempotently by job id) and poll until the job is due; say which job and whether resumed."""
         self.server.mkdir(parents=True, exist_ok=True)
+        resumed = ctx.job_id is not None
         job_id = ctx.job_id or f"sim-{key[:32]}"
         if ctx.job_id is None:
             ctx.record_job_id(job_id)  # persisted by the engine before anything is submitted
@@ -271,6 +279,7 @@ class SimulatedBackend(Backend):
                 self._record(cap, key)
         due = json.loads(job.read_text())["due"]
         self._wait(time.monotonic() + max(0.0, due - time.time()), ctx)
+        return {"job_id": job_id, "resumed": resumed}
 
     def _wait(self, until: float, ctx: JobContext) -> None:
         left = until - time.monotonic()

@@ -47,6 +47,8 @@ def _sheet_summary(sheet: Any, regional: dict[str, tuple[float, str]] | None = N
         parts.append(f"audio ≤{sheet.max_audio_seconds:g} s")
     if sheet.min_input_seconds:
         parts.append(f"inputs ≥{sheet.min_input_seconds:g} s")
+    if sheet.parameters:
+        parts.append("takes " + ",".join(sheet.parameters))
     if sheet.languages:
         parts.append("langs " + ",".join(sheet.languages))
     if regional and len(regional) > 1:

@@ -26,6 +26,13 @@ from kaipai.engine.stages import GENERATED_STAGES, STAGES
 STATE_STYLE = {"current": "green", "stale": "yellow", "missing": "cyan", "blocked": "red", "failed": "bold red"}
 #: the --stage choices: every stage where one is named, the generated ones for a retake
 StageName = Enum("StageName", {s: s for s in STAGES}, type=str)  # type: ignore[misc]
+
+
+class ExecutorName(str, Enum):
+    thread = "thread"
+    ray = "ray"
+
+
 RetakeStage = Enum("RetakeStage", {s: s for s in GENERATED_STAGES}, type=str)  # type: ignore[misc]
 
 
@@ -90,6 +97,8 @@ class RenderProgress:
             self.progress.update(self.tasks.get(event.stage, self.overall), note=f"[yellow]retrying {event.node}")  # type: ignore[arg-type]
         elif kind == "started" and event.stage in self.tasks:
             self.progress.update(self.tasks[event.stage], note=event.node)
+        elif kind == "progress" and event.where and event.stage in self.tasks:
+            self.progress.update(self.tasks[event.stage], note=f"{event.node} on {event.where}")
 
 
 def print_summary(summary: Any) -> None:
@@ -165,6 +174,11 @@ def _print_plan(summary: Any, title: str) -> None:
     for n in summary.nodes:
         if n.state in ("blocked", "failed") and n.reason:
             console.print(f"  [{STATE_STYLE[n.state]}]{n.state}[/] {n.node}: {n.reason}", highlight=False)
+    running = [n for n in summary.nodes if n.running_on]
+    if running:
+        console.print(f"[bold]rendering now[/] ({len(running)}):")
+        for n in running:
+            console.print(f"  {n.node} on {n.running_on}", highlight=False)
     _print_notes(summary)
 
 
@@ -194,13 +208,26 @@ def render(
     cut: bool = typer.Option(
         True, "--cut/--no-cut", help="Cut the film from the circled takes when the render ends (output/film.mp4)."
     ),
+    executor: ExecutorName | None = typer.Option(
+        None,
+        "--executor",
+        help="Where jobs run: thread (this machine, the default) or ray (a Ray cluster: pip install 'kaipai\\[ray]'). "
+        "Overrides executor.use in kaipai.yaml.",
+    ),
+    address: str | None = typer.Option(
+        None,
+        "--address",
+        help="The Ray cluster: HOST:6379 from one of its nodes, ray://HOST:10001 from outside; without it "
+        "--executor ray starts Ray on this machine (or joins RAY_ADDRESS).",
+    ),
     project: Path | None = ProjectOption,
 ) -> None:
     """Render the film: reference sheets and voices, then keyframes, clips, lip sync and music, then the edit.
 
     Only what changed is rendered: every take is keyed on everything that decides it, so
     an unchanged shot is reused, never paid for twice. A render stopped at any moment
-    (Ctrl-C, a crash, a closed laptop) resumes where it stopped when run again.
+    (Ctrl-C, a crash, a closed laptop) resumes where it stopped when run again. With --executor ray
+    the jobs run on the workers of a Ray cluster while this machine keeps the takes.
     """
     from kaipai.service.render import render as run_render
 
@@ -211,7 +238,15 @@ def render(
         _print_plan(summary, "render plan (dry run)")
         return
     with RenderProgress() as progress:
-        summary = run_render(paths, budget=budget, stages=stages, shots=shot or None, on_event=progress)
+        summary = run_render(
+            paths,
+            budget=budget,
+            stages=stages,
+            shots=shot or None,
+            on_event=progress,
+            executor=executor.value if executor else None,
+            address=address,
+        )
     print_summary(summary)
     cut_ok = True
     if cut and not summary.cancelled:

@@ -11,7 +11,8 @@ Every command and studio request needs the document; parsing and checking a feat
 
 A cache hit means these exact bytes passed every check of this version of the models; any
 edit, by hand or by kaipai, changes the hash. The fingerprint is the models' source, so an
-upgrade (or a developer's change) never trusts a document validated under other rules.
+upgrade (or a developer's change to the document package) never trusts a document validated
+under other rules.
 Treat a document from here as read-only: edits go through :func:`kaipai.document.io.update`.
 """
 
@@ -29,7 +30,7 @@ from pathlib import Path
 import pydantic
 from pydantic import ValidationError
 
-from kaipai.document import elements, models, vocabulary
+from kaipai.document import models
 from kaipai.document.models import Document
 from kaipai.document.yaml12 import Layout
 
@@ -47,8 +48,8 @@ def digest(data: bytes) -> str:
 def fingerprint() -> str:
     """The rules a cached document passed: the models' source and pydantic's version."""
     h = hashlib.sha256(pydantic.VERSION.encode())
-    for module in (models, elements, vocabulary):
-        h.update(Path(module.__file__ or "").read_bytes())
+    for source in sorted(Path(models.__file__ or "").parent.glob("*.py")):  # the whole document package
+        h.update(source.name.encode() + source.read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -21,14 +21,28 @@ class _Element(BaseModel):
     line: int = Field(default=0, ge=0, description="1-based line in the imported screenplay (0: written here).")
 
 
+class SpeechPart(BaseModel):
+    """A later part of a speech: the words after a parenthetical written inside it, with that note."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    parenthetical: str = Field(default="", description="The note written before these words, e.g. (pause).")
+    text: str = Field(default="", description="The words of this part.")
+
+
 class DialogueElement(_Element):
-    """A speech: who speaks, how it is marked, and the words."""
+    """A speech: who speaks, how it is marked, and the words (its first part, then ``parts``)."""
 
     type: Literal["dialogue"] = Field(description="A speech.")
     character: str = Field(description="The speaker's name as the screenplay writes it.")
     extension: str = Field(default="", description="V.O., O.S., CONT'D … as written, upper-cased.")
     parenthetical: str = Field(default="", description="Performance note, e.g. (whispering) / （低声）.")
     dual: bool = Field(default=False, description="Second half of a dual-dialogue pair, spoken at the same time.")
+    parts: list[SpeechPart] = Field(
+        default_factory=list,
+        description="The rest of the speech, in order, each part after a parenthetical inside it: "
+        "[{parenthetical: (pause), text: He was alone.}]. Each part is voiced as its own line.",
+    )
 
 
 class SectionElement(_Element):
@@ -61,7 +75,16 @@ SceneElement = Annotated[
 ]
 
 #: Keys the flat form carries on every element, whatever its kind, with their empty values.
-_FLAT = {"type": None, "text": "", "line": 0, "character": "", "extension": "", "parenthetical": "", "dual": False}
+_FLAT = {
+    "type": None,
+    "text": "",
+    "line": 0,
+    "character": "",
+    "extension": "",
+    "parenthetical": "",
+    "dual": False,
+    "parts": [],
+}
 
 
 def element_from_flat(raw: Any) -> Any:

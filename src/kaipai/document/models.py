@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kaipai.document.elements import SceneElement, element_from_flat
+from kaipai.document.execution import ExecutorChoice
 
 #: 2: scene elements are typed (each kind has its own keys); version-1 files are upgraded on load.
 SCHEMA_VERSION = 2
@@ -89,6 +90,7 @@ class IntExt(str, Enum):
     INT = "INT"
     EXT = "EXT"
     INT_EXT = "INT/EXT"
+    unspecified = "unspecified"  # the heading does not say (.KITCHEN, 场景二：阳台)
 
 
 class TimeOfDay(str, Enum):
@@ -124,6 +126,18 @@ class Delivery(str, Enum):
     on = "on"
     vo = "V.O."
     os = "O.S."
+
+
+class Hearing(str, Enum):
+    """What a voice mark in a speaker's cue means: （OS）, (V.O.), （画外音）…"""
+
+    on = "on"
+    vo = "V.O."  # a voice over the picture
+    os = "O.S."  # off screen: we see who hears it
+    inner = "inner"  # the speaker's thought: heard over their face, lips still
+
+
+SceneKind = Literal["scene", "title", "pov", "montage", "insert"]
 
 
 class ShotKind(str, Enum):
@@ -178,7 +192,17 @@ class Project(Strict):
     resolution: tuple[int, int] = Field(default=(1280, 720), description="Width and height of the master in pixels.")
     fps: int = Field(default=24, ge=1, le=120, description="Frames per second of the master.")
     target_length: float | None = Field(default=None, gt=0, description="Intended running time in seconds.")
-    author: str = ""
+    author: str = Field(default="", description="Who wrote it, from the title page (Author:, 编剧：).")
+    credit: str = Field(default="", description="The credit line above the author, e.g. 'written by'.")
+    source: str = Field(default="", description="What it is based on, e.g. 'based on the novel by …'.")
+    draft_date: str = Field(default="", description="The draft's date as the title page writes it.")
+    contact: str = Field(default="", description="Contact details from the title page.")
+    voice_marks: dict[str, Hearing] = Field(
+        default_factory=dict,
+        description="How a speaker's voice mark is heard, where this script means something else than its "
+        "convention: inner (the speaker's thought over their silent face; （OS） in Chinese scripts), V.O., "
+        "O.S. (off screen; (O.S.) in Fountain, （画外音）) or on. E.g. {OS: O.S.}.",
+    )
 
     @field_validator("resolution")
     @classmethod
@@ -279,6 +303,12 @@ class Scene(Strict):
     heading: str = Field(description="The scene heading as written, e.g. 'INT. KITCHEN - NIGHT' or '1-1 日 内 客厅'.")
     int_ext: IntExt = IntExt.INT
     time_of_day: TimeOfDay = TimeOfDay.unspecified
+    kind: SceneKind = Field(
+        default="scene",
+        description="What the heading announces: a scene in a place, or a title sequence (a caption card), a "
+        "POV (shots from someone's eyes), a montage (a run of short shots) or an insert (a close detail).",
+    )
+    title: str = Field(default="", description="The scene's title as written, e.g. 《重逢》.")
     location: str | None = Field(default=None, description="Location id.")
     synopsis: str = ""
     characters: list[str] = Field(default_factory=list, description="Character ids present in the scene.")
@@ -307,6 +337,11 @@ class DialogueLine(Strict):
     translation: str = Field(default="", description="Subtitle translation for bilingual subtitles.")
     offset: float | None = Field(
         default=None, ge=0, description="Start inside the shot in seconds; sequential when empty."
+    )
+    dual: bool = Field(
+        default=False,
+        description="Spoken at the same time as the speech before it (dual dialogue): it starts where that "
+        "speech starts, and both voices overlap.",
     )
 
 
@@ -482,6 +517,7 @@ class Document(Strict):
         default_factory=dict, description="Backend chosen per capability; previz/espeak/rules when absent."
     )
     screenplay: RelPath | None = Field(default=None, description="The imported screenplay file.")
+    executor: ExecutorChoice = Field(default_factory=ExecutorChoice, description="Where backend jobs run.")
     scenes: list[Scene] = Field(default_factory=list)
     shots: list[Shot] = Field(default_factory=list)
     publish: Publish = Field(default_factory=Publish, description="AIGC labels and the producer named in them.")

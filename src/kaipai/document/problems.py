@@ -7,6 +7,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kaipai.document.messages import plain_message
+
+ELEMENT_KINDS = "action, dialogue, transition, section, caption, cutaway, centered, lyric, note, synopsis, episode"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -35,19 +39,19 @@ def validation_problems(exc: ValidationError, tree: Any, filename: str) -> list[
     problems = []
     for err in exc.errors():
         loc = _without_tags(tree, tuple(err["loc"]))
-        msg = err["msg"]
+        ctx = err.get("ctx", {})
         if err["type"] == "union_tag_invalid":
-            ctx = err.get("ctx", {})
             loc = (*loc, str(ctx.get("discriminator", "type")).strip("'"))
             msg = f"unknown kind {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+        elif err["type"] == "union_tag_not_found":
+            loc = (*loc, str(ctx.get("discriminator", "type")).strip("'"))
+            msg = f"this field is required: say what kind of element this is, e.g. type: action ({ELEMENT_KINDS})"
         elif err["type"] == "extra_forbidden":
             msg = "unknown field; check its spelling (see 'kaipai schema' for the fields allowed here)"
-        elif err["type"] == "missing":
-            msg = "this field is required"
-        elif "expected" in err.get("ctx", {}) and str(err["ctx"]["expected"]) not in msg:
-            msg = f"{msg}; expected {err['ctx']['expected']}"
+        else:
+            msg = plain_message(err)
         if (
-            err["type"] not in ("extra_forbidden", "missing")
+            err["type"] not in ("extra_forbidden", "missing", "union_tag_not_found")
             and "input" in err
             and not isinstance(err["input"], (dict, list))
         ):

@@ -174,8 +174,8 @@ DEPTH = {
     "en": {Depth.foreground: "foreground", Depth.midground: "midground", Depth.background: "background"},
 }
 INT_EXT = {
-    "zh": {IntExt.INT: "内景", IntExt.EXT: "外景", IntExt.INT_EXT: "内外景"},
-    "en": {IntExt.INT: "interior", IntExt.EXT: "exterior", IntExt.INT_EXT: "interior/exterior"},
+    "zh": {IntExt.INT: "内景", IntExt.EXT: "外景", IntExt.INT_EXT: "内外景", IntExt.unspecified: ""},
+    "en": {IntExt.INT: "interior", IntExt.EXT: "exterior", IntExt.INT_EXT: "interior/exterior", IntExt.unspecified: ""},
 }
 TIME = {
     "zh": {

@@ -66,6 +66,14 @@ CREATE TABLE IF NOT EXISTS failures (
     attempts INTEGER NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS running (
+    node TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    driver TEXT NOT NULL,
+    started TEXT NOT NULL
+);
 """
 
 
@@ -263,6 +271,28 @@ class TakesDB:
 
     def failures(self) -> dict[str, str]:
         return {r["key"]: r["reason"] for r in self._query("SELECT key, reason FROM failures")}
+
+    # ------------------------------------------------------------------ jobs running on a cluster
+
+    def set_running(self, driver: str, jobs: list[tuple[str, str, str, str, str]]) -> None:
+        """Say which jobs a render (``driver``: host:pid) runs on a cluster now:
+        (node, key, backend, worker, started). Replaces what that render said before; ``kaipai status`` reads it.
+        """
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM running WHERE driver = ?", (driver,))
+            cur.executemany(
+                "INSERT OR REPLACE INTO running (node, key, backend, worker, started, driver) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(*job, driver) for job in jobs],
+            )
+
+    def clear_running(self) -> None:
+        """Forget every running job (a render starting: whatever ran before has ended)."""
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM running")
+
+    def running(self) -> list[dict[str, str]]:
+        return [dict(r) for r in self._query("SELECT * FROM running ORDER BY started")]
 
     # ------------------------------------------------------------------ health
 

@@ -38,13 +38,23 @@ from kaipai.backends.base import (
     snap_request,
 )
 from kaipai.backends.registry import Registry
+from kaipai.document.execution import ExecutorChoice
 from kaipai.document.models import BackendChoice, Document, Shot
 from kaipai.engine import requests as rq
 from kaipai.engine.db import Take, TakesDB
 from kaipai.engine.events import EventSink
 from kaipai.engine.graph import Node, cue_length, effective_duration, graph_of, needed, place_lines
 from kaipai.engine.inputs import Sources, build, end_frame_refusal, music_seconds
-from kaipai.engine.jobs import BackendHandle, Blocked, Generated, Prepared, estimate, speech_seconds
+from kaipai.engine.jobs import (
+    BackendHandle,
+    Blocked,
+    Generated,
+    Prepared,
+    estimate,
+    fresh_scratch,
+    generated,
+    speech_seconds,
+)
 from kaipai.engine.keys import ENGINE_VERSION, artifact_key, default_seed, file_digest, inputs_key
 from kaipai.engine.report import NodeStatus, RenderSummary
 from kaipai.engine.routing import lipsync_routes
@@ -62,6 +72,7 @@ class EngineSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     write_durations: bool = True
     jitter_seed: int | None = None
+    executor: ExecutorChoice | None = None  # where jobs run; None: the document's ``executor``
 
 
 class RenderBusy(BackendError):
@@ -419,10 +430,7 @@ class Engine:
 
     def generate(self, prep: Prepared, cancel: threading.Event, progress: Any) -> Generated:
         """Run one job in a fresh scratch folder (in a worker thread, holding a backend slot)."""
-        scratch = self.paths.jobs / prep.key[:40]
-        if scratch.exists():
-            shutil.rmtree(scratch)
-        scratch.mkdir(parents=True)
+        scratch = fresh_scratch(self.paths.jobs, prep)
         started = time.monotonic()
         try:
             if prep.node.stage == "shot_audio":
@@ -444,13 +452,12 @@ class Engine:
                 out_dir=scratch,
                 key=prep.key,
                 job_id=self.jobs.get(prep.key),
-                on_job_id=lambda job_id: self._record_job(prep, handle.name, job_id),
+                on_job_id=lambda job_id: self.record_job(prep, handle.name, job_id),
                 on_progress=progress,
                 cancel_event=cancel,
             )
             result = call_backend(handle.instance, prep.request, ctx)
-            model = result.model or (prep.request.model or "") or handle.sheet(prep.node.capability or "").model
-            return Generated(result, handle.name, handle.version, model, time.monotonic() - started, scratch)
+            return generated(prep, result, time.monotonic() - started, scratch)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
@@ -467,7 +474,7 @@ class Engine:
             except OSError:
                 shutil.rmtree(gen.scratch, ignore_errors=True)
 
-    def _record_job(self, prep: Prepared, backend: str, job_id: str) -> None:
+    def record_job(self, prep: Prepared, backend: str, job_id: str) -> None:
         self.db.record_job(prep.key, prep.node.id, backend, job_id)  # committed before the backend waits
         with self._lock:
             self.jobs[prep.key] = job_id

@@ -28,6 +28,7 @@ class NodeEvent(BaseModel):
     cost: float = 0.0
     seconds: float = 0.0
     est_seconds: float = 0.0
+    where: str = Field(default="", description="The cluster worker running the job (empty: this machine).")
 
 
 class RenderTotals(BaseModel):

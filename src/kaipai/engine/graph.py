@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kaipai.document import cache
+from kaipai.document.lines import line_timings
 from kaipai.document.models import Document, Shot, frames
 from kaipai.engine.stages import CAPABILITY
 
@@ -166,22 +167,16 @@ class LinePlacement:
 
 
 def place_lines(shot: Shot, durations: dict[str, float]) -> list[LinePlacement]:
-    """Where each line sits in the shot: at its ``offset``, else after the previous one."""
+    """Where each line sits in the shot: at its ``offset``, a dual line over the speech before it,
+    else after the previous one (:func:`~kaipai.document.lines.line_timings`)."""
     framed = {p.character for p in shot.composition}
     if shot.end is not None:  # on screen at either end of the shot
         framed |= {p.character for p in shot.end_state().composition}
-    cursor = LEAD_IN
-    placed: list[LinePlacement] = []
-    for line in shot.dialogue:
-        start = line.offset if line.offset is not None else cursor
-        end = round(start + durations.get(line.id, 0.0), 4)
-        placed.append(
-            LinePlacement(
-                line.id, line.speaker, round(start, 4), end, line.delivery.value == "on" and line.speaker in framed
-            )
-        )
-        cursor = max(cursor, end + GAP)
-    return placed
+    timings = line_timings(shot.dialogue, [durations.get(d.id, 0.0) for d in shot.dialogue], LEAD_IN, GAP)
+    return [
+        LinePlacement(line.id, line.speaker, start, end, line.delivery.value == "on" and line.speaker in framed)
+        for line, (start, end) in zip(shot.dialogue, timings, strict=True)
+    ]
 
 
 def effective_duration(shot: Shot, durations: dict[str, float] | None) -> float:

@@ -113,7 +113,7 @@ def build(
         0,
         choice,
         seconds=(clip.duration, audio.duration),
-    )
+    ).model_copy(update={"clip_source": dict(clip.metadata)})  # where a lip-sync service finds the clip
     return Built(request, float(audio.duration or shot.duration))
 
 

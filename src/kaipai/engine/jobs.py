@@ -8,6 +8,7 @@ Kept apart from the :class:`~kaipai.engine.engine.Engine` so the run loop
 from __future__ import annotations
 
 import contextlib
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,7 @@ class BackendHandle:
     def __init__(self, choice: BackendChoice, registry: Registry, project_dir: Path | None = None) -> None:
         self.name = choice.use
         self.model = choice.model
+        self.options = dict(choice.options)
         self.label = choice.use + (f":{choice.model}" if choice.model else "")
         self.error: str | None = None
         self.instance: Backend | None = None
@@ -100,10 +102,11 @@ class BackendHandle:
             self._sheets[capability] = self.instance.sheet(cap)
         return self._sheets[capability]
 
-    def limits(self, capability: str) -> tuple[Slots, RateLimiter]:
+    def limits(self, capability: str, width: int | None = None) -> tuple[Slots, RateLimiter]:
+        """The slots and rate limiter of one capability; ``width`` (jobs at once) defaults to the sheet's."""
         if capability not in self.slots:
             sheet = self.sheet(capability)
-            self.slots[capability] = Slots(sheet.max_concurrency)
+            self.slots[capability] = Slots(width or sheet.max_concurrency)
             self.limiters[capability] = RateLimiter(sheet.requests_per_minute)
         return self.slots[capability], self.limiters[capability]
 
@@ -131,3 +134,20 @@ def estimate(sheet: CapabilitySheet, request: Request | None, media_seconds: flo
 def speech_seconds(text: str) -> float:
     """A rough spoken length for estimates before the real audio exists."""
     return max(0.6, 0.22 * len(text))
+
+
+def fresh_scratch(jobs: Path, prep: Prepared) -> Path:
+    """An empty scratch folder for one job's files under ``jobs`` (``.kaipai/jobs``)."""
+    scratch = jobs / prep.key[:40]
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    scratch.mkdir(parents=True)
+    return scratch
+
+
+def generated(prep: Prepared, result: Result, seconds: float, scratch: Path) -> Generated:
+    """A backend's result as a job's output, naming the model that made it."""
+    assert prep.backend is not None and prep.request is not None
+    handle = prep.backend
+    model = result.model or (prep.request.model or "") or handle.sheet(prep.node.capability or "").model
+    return Generated(result, handle.name, handle.version, model, seconds, scratch)

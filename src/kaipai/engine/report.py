@@ -34,6 +34,7 @@ class NodeStatus(BaseModel):
     take_id: int | None = Field(default=None, description="The take used now: current, or the circled one.")
     est_cost: float = 0.0
     est_seconds: float = 0.0
+    running_on: str = Field(default="", description="The cluster worker rendering it right now, if any.")
 
     @property
     def will_run(self) -> bool:

@@ -137,6 +137,7 @@ def speech_request(doc: Document, shot: Shot, line_id: str, seed: int, choice: B
         character=doc.character(line.speaker),
         speaker=line.speaker,
         parenthetical=line.parenthetical,
+        cast=list(doc.cast.characters),
         seed=seed,
         model=choice.model,
         options=dict(choice.options),
@@ -290,6 +291,8 @@ _NOT_PARAMS = {
     "video",
     "audio",
     "character",
+    "cast",
+    "clip_source",
 }
 #: What a clip's key leaves out besides: its look and words come with its keyframes' keys.
 _NOT_CLIP_PARAMS = {"style", "language"}

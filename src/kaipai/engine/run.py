@@ -20,7 +20,7 @@ from kaipai.engine.events import (
     RenderPlanned,
     RenderTotals,
 )
-from kaipai.engine.executor import Executor, ThreadExecutor
+from kaipai.engine.executor import Executor, open_executor
 from kaipai.engine.graph import Node
 from kaipai.engine.jobs import Blocked, Prepared
 from kaipai.engine.report import RenderSummary
@@ -91,9 +91,11 @@ class RenderRun:
         to_run: dict[str, int] = dict.fromkeys(STAGES, 0)
         reused: dict[str, int] = dict.fromkeys(STAGES, 0)
         est_cost = 0.0
+        planned = []
         for st in statuses:
             node = self.e.graph[st.node]
             if st.node in self.forced or (st.will_run and self.selected(node)):
+                planned.append(st)
                 to_run[st.stage] += 1
                 est_cost += st.est_cost
             elif st.state == "current":
@@ -107,7 +109,7 @@ class RenderRun:
             )
         )
         workers = sum(h.concurrency() for h in self.e.handles())
-        self.executor: Executor = ThreadExecutor(max(2, workers + 1))
+        self.executor: Executor = open_executor(self.e, planned, max(2, workers + 1))
         try:
             self.futures: dict[str, asyncio.Future[Take | None]] = {
                 n: asyncio.get_running_loop().create_future() for n in self.e.graph
@@ -202,11 +204,11 @@ class RenderRun:
     async def run_job(self, node: Node, prep: Prepared) -> None:
         cap = node.capability
         if prep.backend is not None and cap is not None:
-            slots, limiter = prep.backend.limits(cap)
+            slots, limiter = prep.backend.limits(cap, self.executor.width(prep.backend, cap))
             if not prep.backend.checked:
                 prep.backend.checked = True
                 try:
-                    await self.executor.run(prep.backend.instance.check)  # type: ignore[union-attr]
+                    await self.executor.check(prep.backend, cap)
                 except BackendError as exc:
                     prep.backend.error = str(exc)
             if prep.backend.error:
@@ -218,8 +220,10 @@ class RenderRun:
         circle = self.circle_forced if node.id in self.forced else True
         loop = asyncio.get_running_loop()
 
-        def progress(fraction: float, message: str) -> None:
-            loop.call_soon_threadsafe(lambda: self.node_event("progress", node, fraction=fraction, message=message))
+        def progress(fraction: float, message: str, where: str = "") -> None:
+            loop.call_soon_threadsafe(
+                lambda: self.node_event("progress", node, fraction=fraction, message=message, where=where)
+            )
 
         attempt = 0
         while True:
@@ -242,7 +246,7 @@ class RenderRun:
                 reserved = True
                 await limiter.wait()
                 self.node_event("started", node, est_seconds=prep.est_seconds)
-                generated = await self.executor.run(self.e.generate, prep, self.cancel, progress)
+                generated = await self.executor.generate(self.e, prep, self.cancel, progress)
                 generated_ok = True
             except TransientError as exc:
                 transient = exc

@@ -20,7 +20,6 @@ from kaipai.document.models import (
     CameraMove,
     Delivery,
     Depth,
-    DialogueLine,
     Document,
     Facing,
     IntExt,
@@ -33,19 +32,22 @@ from kaipai.document.models import (
     Transition,
 )
 from kaipai.document.vocabulary import LENS
-from kaipai.planning.lexicon import (
-    camera_move_for_action,
-    delivery_of,
-    is_emotional,
-    is_small_object,
-    objects_in,
-    sounds_in,
+from kaipai.planning.beats import (
+    Beat,
+    SpokenLine,
+    heading_subject,
+    montage_items,
+    read_beats,
+    title_card,
+    transition_of,
 )
+from kaipai.planning.lexicon import camera_move_for_action, is_small_object, objects_in, sounds_in
 from kaipai.planning.names import NARRATOR_ID, has_cjk, is_narrator, name_index, normalize_name, slugify
-from kaipai.planning.prompts import SceneWords, describe, image_prompt, video_prompt
-from kaipai.planning.timing import action_seconds, caption_seconds, dialogue_seconds
-from kaipai.screenplay.model import Element, ElementType
+from kaipai.planning.prompts import SceneWords, describe, first_sentences, image_prompt, video_prompt
+from kaipai.planning.timing import action_seconds, caption_seconds, shot_dialogue_seconds
 
+#: Longest shot of a montage: it moves on.
+MONTAGE_SECONDS = 3.0
 #: Shot kinds whose length is the length of their dialogue.
 DIALOGUE_KINDS = frozenset({ShotKind.single, ShotKind.ots, ShotKind.two_shot, ShotKind.group, ShotKind.reaction})
 _VISUAL_KINDS = frozenset({ShotKind.establishing, ShotKind.action, ShotKind.cutaway, ShotKind.insert})
@@ -53,12 +55,6 @@ _VISUAL_KINDS = frozenset({ShotKind.establishing, ShotKind.action, ShotKind.cuta
 _REACTION_SPACING = 3
 #: Words that point at someone already on screen ("she hands him the envelope", "他沉默了").
 _PRONOUN = re.compile(r"\b(?:he|she|they|him|her|them|his|hers|their)\b|他|她", re.I)
-#: Edit instructions that scripts often write as plain action.
-_EDIT_WORDS = re.compile(
-    r"\s*(?:FADE IN|FADE OUT|FADE TO BLACK|FADE TO WHITE|CUT TO|SMASH CUT TO|MATCH CUT TO|DISSOLVE TO|CUT TO BLACK)"
-    r"\s*[:.]?\s*",
-    re.I,
-)
 #: The size to cut to instead of repeating a frame: one step tighter, or wider at the tight end.
 _VARIATION = {
     ShotSize.EWS: ShotSize.WS, ShotSize.WS: ShotSize.LS, ShotSize.LS: ShotSize.WS, ShotSize.MLS: ShotSize.MS,
@@ -69,20 +65,6 @@ _SIDES = [(ScreenThird.left, Facing.right), (ScreenThird.right, Facing.left), (S
 
 
 @dataclass
-class _Line:
-    line: DialogueLine
-    dual: bool = False
-    emotional: bool = False
-
-
-@dataclass
-class _Beat:
-    kind: str  # action, dialogue, caption, cutaway, transition, music
-    text: str = ""
-    line: _Line | None = None
-
-
-@dataclass
 class _Draft:
     kind: ShotKind
     size: ShotSize
@@ -90,7 +72,7 @@ class _Draft:
     move: CameraMove = CameraMove.static
     composition: list[Placement] = field(default_factory=list)
     action: str = ""
-    lines: list[_Line] = field(default_factory=list)
+    lines: list[SpokenLine] = field(default_factory=list)
     sfx: list[str] = field(default_factory=list)
     music: str = ""
     caption: str = ""
@@ -103,25 +85,6 @@ class _Draft:
     @property
     def on_screen_speakers(self) -> set[str]:
         return {ln.line.speaker for ln in self.lines if ln.line.delivery == Delivery.on}
-
-
-def transition_of(text: str) -> Transition:
-    """The edit a screenplay transition asks for (FADE IN:, DISSOLVE TO:, 淡出…)."""
-    t = text.upper()
-    if "FADE IN" in t or "淡入" in t or "渐显" in t:
-        return Transition.fade_in
-    if "FADE OUT" in t or "FADE TO BLACK" in t or "淡出" in t or "渐隐" in t or "黑场" in t:
-        return Transition.fade_out
-    if "DISSOLVE" in t or "叠化" in t or "溶" in t:
-        return Transition.dissolve
-    if "WIPE" in t or "划" in t:
-        return Transition.wipe
-    return Transition.cut
-
-
-def scene_elements(doc: Document, scene: Scene) -> list[Element]:
-    """The scene's screenplay body in the parsers' flat form, which the planner reads."""
-    return [Element.model_validate(el.model_dump()) for el in scene.elements]
 
 
 class ScenePlanner:
@@ -156,39 +119,15 @@ class ScenePlanner:
             return NARRATOR_ID
         return self.index.resolve(raw) or slugify(normalize_name(raw))
 
-    def beats(self) -> list[_Beat]:
-        beats: list[_Beat] = []
-        n = 0
-        for el in scene_elements(self.doc, self.scene):
-            text = el.text.strip()
-            if el.type == ElementType.dialogue:
-                if not text or not el.character.strip():
-                    continue
-                n += 1
-                speaker = self.speaker_id(el.character)
-                paren = el.parenthetical.strip().strip("()（）").strip()
-                delivery = Delivery.vo if speaker == NARRATOR_ID else delivery_of(el.extension, el.character, paren)
-                line = DialogueLine(
-                    id=f"{self.scene.id}-L{n}", speaker=speaker, text=text, parenthetical=paren, delivery=delivery
-                )
-                beats.append(_Beat("dialogue", text, _Line(line, dual=el.dual, emotional=is_emotional(text, paren))))
-            elif el.type in (ElementType.action, ElementType.centered) and _EDIT_WORDS.fullmatch(
-                re.sub(r"[*_]", "", text)
-            ):
-                beats.append(_Beat("transition", text))  # "FADE IN:" written as action, as most scripts open
-            elif el.type == ElementType.action and text:
-                beats.append(_Beat("action", text))
-            elif el.type == ElementType.centered and text:
-                beats.append(_Beat("caption", re.sub(r"[*_]+", "", text)))  # > THE END <: a title card
-            elif el.type in (ElementType.caption, ElementType.cutaway) and text:
-                beats.append(_Beat(el.type.value, text))
-            elif el.type == ElementType.transition and text:
-                beats.append(_Beat("transition", text))
-            elif el.type == ElementType.lyric and text:
-                beats.append(_Beat("music", text))
-        return beats
+    def beats(self) -> list[Beat]:
+        return read_beats(self.doc, self.scene, self.speaker_id)
 
-    def assign_sides(self, beats: list[_Beat]) -> None:
+    def pov_holders(self) -> list[str]:
+        """The characters a POV heading names (JOHN'S POV): we see with their eyes, not them."""
+        subject = heading_subject(self.scene)
+        return self.index.mentioned(subject) if subject else []
+
+    def assign_sides(self, beats: list[Beat]) -> None:
         """The first two speakers take the left and right thirds facing each other; the rest follow."""
         order: dict[str, None] = {}
         for b in beats:
@@ -226,12 +165,16 @@ class ScenePlanner:
         return next((c for c in self.appeared if c != speaker and c != NARRATOR_ID), None)
 
     def new_location(self) -> bool:
+        """Whether the film arrives somewhere new here (a POV or an insert between two scenes in one
+        place does not leave it)."""
+        if self.scene.kind != "scene":
+            return False
         scenes = self.doc.scenes
         i = next((k for k, s in enumerate(scenes) if s.id == self.scene.id), 0)
         here = self.scene.location or self.words.place
         if not here:
             return False
-        prev = scenes[i - 1] if i > 0 else None
+        prev = next((s for s in reversed(scenes[:i]) if s.kind not in ("pov", "insert")), None)
         return prev is None or (prev.location or SceneWords.of(self.doc, prev).place) != here
 
     def carried_transition(self) -> Transition:
@@ -281,8 +224,12 @@ class ScenePlanner:
             )
         )
 
-    def action(self, text: str, *, shown: bool = True) -> None:
+    def action(self, text: str, *, shown: bool = True, pov: bool = False, montage: bool = False) -> None:
+        """A shot of what the action shows (and inserts of what it handles). Through someone's
+        eyes (``pov``) they are not in the frame; in a ``montage`` each line is one short shot."""
         people = self.index.mentioned(text) or self.referred_to(text)
+        if pov:
+            people = [c for c in people if c not in self.pov_holders()]
         for cid in people:
             self.appeared.setdefault(cid, None)
             self._seen(cid)
@@ -301,15 +248,19 @@ class ScenePlanner:
             comp = [self.place(c, depths[i] if i < 2 else Depth.background) for i, c in enumerate(people)]
             self.add(
                 _Draft(
-                    kind=kind,
+                    kind=ShotKind.action if pov else kind,
                     size=size,
+                    angle=Angle.pov if pov else Angle.eye,
                     move=move,
                     composition=comp,
                     action=text,
                     sfx=sounds_in(text),
-                    visual_seconds=action_seconds(text),
+                    subject=heading_subject(self.scene) if pov else "",
+                    visual_seconds=min(action_seconds(text), MONTAGE_SECONDS) if montage else action_seconds(text),
                 )
             )
+        if montage:
+            return  # a montage moves on: no inserts between its shots
         for subject, prop in self.objects(text, people)[:2]:
             small = is_small_object(subject)
             self.add(
@@ -322,6 +273,25 @@ class ScenePlanner:
                     visual_seconds=2.0,
                 )
             )
+
+    def insert_heading(self, text: str) -> None:
+        """An INSERT heading: a close detail of what it names, with the action that describes it."""
+        named = heading_subject(self.scene)
+        subject = (named if has_cjk(named) else named.lower()) or next(
+            (o for o, _ in self.objects(text, [])), first_sentences(text, 1)
+        )
+        small = is_small_object(subject)
+        self.add(
+            _Draft(
+                kind=ShotKind.insert,
+                size=ShotSize.ECU if small else ShotSize.CU,
+                angle=Angle.high if small else Angle.eye,
+                action=text,
+                subject=subject,
+                sfx=sounds_in(text),
+                visual_seconds=action_seconds(text, base=2.0, low=2.0, high=5.0) if text else 2.0,
+            )
+        )
 
     def referred_to(self, text: str) -> list[str]:
         """Who an action that names nobody means by its pronouns: the (at most two) people last on screen.
@@ -363,9 +333,12 @@ class ScenePlanner:
     def caption(self, text: str) -> None:
         self.add(_Draft(kind=ShotKind.caption, size=ShotSize.WS, caption=text, visual_seconds=caption_seconds(text)))
 
-    def dialogue(self, ln: _Line, following: _Beat | None) -> None:
+    def dialogue(self, ln: SpokenLine, following: Beat | None) -> None:
         d = ln.line
         last = self.drafts[-1] if self.drafts else None
+        if ln.inner and d.speaker != NARRATOR_ID:
+            self.thought(ln, last)
+            return
         if d.delivery != Delivery.on:
             listener = None
             if d.delivery == Delivery.os:  # whoever hears it, even if they have not been seen yet
@@ -476,6 +449,25 @@ class ScenePlanner:
                 )
                 self.last_reaction = self.dialogue_shots
 
+    def thought(self, ln: SpokenLine, last: _Draft | None) -> None:
+        """The speaker's inner voice: we watch them, lips still, while we hear it.
+
+        It stays on the shot already showing them alone (an action, a single, a reaction, their
+        thought going on), else it gets a close-up of its own.
+        """
+        speaker = ln.line.speaker
+        self.appeared.setdefault(speaker, None)
+        if (
+            last is not None
+            and [p.character for p in last.composition] == [speaker]
+            and not last.on_screen_speakers
+            and last.kind in (ShotKind.single, ShotKind.action, ShotKind.reaction)
+        ):
+            last.lines.append(ln)
+        else:
+            self.add(_Draft(kind=ShotKind.single, size=ShotSize.CU, composition=[self.place(speaker)], lines=[ln]))
+        self._seen(speaker)
+
     def _remember(self, speaker: str) -> None:
         if speaker in self.recent_speakers:
             self.recent_speakers.remove(speaker)
@@ -512,10 +504,17 @@ class ScenePlanner:
         for beat in leading:  # "FADE IN:" before anything is seen opens the first shot, establishing included
             if beat.kind == "transition":
                 self.transition(beat.text)
-        absorbed: _Beat | None = None
+        absorbed: Beat | None = None
         if self.new_location() and (first is None or first.kind != "cutaway"):
             absorbed = first if first is not None and first.kind == "action" else None
             self.establishing(absorbed.text if absorbed else "")
+        elif self.scene.kind == "title":
+            self.caption(title_card(self.doc, self.scene))
+        elif self.scene.kind == "insert":
+            absorbed = first if first is not None and first.kind == "action" else None
+            self.insert_heading(absorbed.text if absorbed else "")
+        elif self.scene.kind == "pov" and first is None:
+            self.action("", pov=True)
         for i, beat in enumerate(beats):
             following = next(
                 (b for b in beats[i + 1 :] if b.kind in ("action", "dialogue", "caption", "cutaway")), None
@@ -530,8 +529,13 @@ class ScenePlanner:
                 else:
                     self.pending_music = beat.text
                 continue
-            if beat.kind == "action":
-                self.action(beat.text, shown=beat is not absorbed)
+            if beat is absorbed and self.scene.kind == "insert":
+                pass  # the insert already shows what it describes
+            elif beat.kind == "action" and self.scene.kind == "montage":
+                for item in montage_items(beat.text):
+                    self.action(item, montage=True)
+            elif beat.kind == "action":
+                self.action(beat.text, shown=beat is not absorbed, pov=self.scene.kind == "pov")
             elif beat.kind == "cutaway":
                 self.cutaway(beat.text, opening=beat is first and self.new_location())
             elif beat.kind == "caption":
@@ -542,9 +546,8 @@ class ScenePlanner:
         return [self.finish(k, d) for k, d in enumerate(self.drafts)]
 
     def finish(self, k: int, d: _Draft) -> Shot:
-        texts = [ln.line.text for ln in d.lines]
-        if texts:  # long enough for its lines, and for the action it also shows
-            duration = max(d.visual_seconds, dialogue_seconds(texts))
+        if d.lines:  # long enough for its lines, and for the action it also shows
+            duration = max(d.visual_seconds, shot_dialogue_seconds([ln.line for ln in d.lines]))
         else:
             duration = max(d.visual_seconds, 1.5)
         shot = Shot(

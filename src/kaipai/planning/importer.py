@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
@@ -21,6 +21,7 @@ from kaipai.document.models import (
     Character,
     Delivery,
     Document,
+    Hearing,
     IntExt,
     Language,
     Location,
@@ -28,7 +29,7 @@ from kaipai.document.models import (
     Scene,
     TimeOfDay,
 )
-from kaipai.planning.lexicon import delivery_of
+from kaipai.planning.lexicon import delivery_of, hearing_of
 from kaipai.planning.names import (
     NameIndex,
     detect_language,
@@ -98,11 +99,18 @@ def document_from_screenplay(
     language: str | None = None,
     title: str | None = None,
     screenplay_path: str | None = None,
+    voice_marks: Mapping[str, Hearing] | None = None,
 ) -> Document:
-    """Build a document from a parsed screenplay: cast, locations and scenes, ready for planning."""
+    """Build a document from a parsed screenplay: cast, locations and scenes, ready for planning.
+
+    ``voice_marks`` is the project's own reading of voice marks (``project.voice_marks``), when
+    re-importing into a project that has one.
+    """
     scenes = _scenes_with_preamble(sp)
     lang = language or _language(sp, scenes)
-    project = Project(title=_title(sp, title, screenplay_path, lang), language=Language(lang))
+    project = Project(
+        title=_title(sp, title, screenplay_path, lang), language=Language(lang), **_title_page_credits(sp, lang)
+    )
 
     people = _people(scenes)
     characters: list[Character] = []
@@ -128,7 +136,8 @@ def document_from_screenplay(
     width = max(2, len(str(len(scenes))))
     for n, sc in enumerate(scenes, start=1):
         loc_id = None
-        place = (sc.location or "").strip()
+        # A title, POV, montage or insert heading names a shot, not a place, unless it also says INT/EXT.
+        place = (sc.location or "").strip() if sc.kind == "scene" or sc.int_ext else ""
         if place:
             key = re.sub(r"\s+", " ", place).casefold()
             if key not in loc_ids:
@@ -139,16 +148,16 @@ def document_from_screenplay(
             Scene(
                 id=f"S{n:0{width}d}",
                 heading=sc.heading,
-                int_ext=_INT_EXT.get(sc.int_ext.strip().upper().replace(" ", ""), IntExt.INT),
+                int_ext=_INT_EXT.get(sc.int_ext.strip().upper().replace(" ", ""), IntExt.unspecified),
                 time_of_day=_TIME.get(sc.time_of_day.strip().lower(), TimeOfDay.unspecified),
+                kind=sc.kind if sc.kind in ("title", "pov", "montage", "insert") else "scene",
+                title=sc.title,
                 location=loc_id,
                 synopsis=" ".join(
                     el.text.strip() for el in sc.elements if el.type == ElementType.synopsis and el.text.strip()
                 ),
-                characters=_present(sc, index),
-                elements=[
-                    _ELEMENT.validate_python(element_from_flat(el.model_dump(mode="json"))) for el in sc.elements
-                ],
+                characters=_present(sc, index, lang, voice_marks),
+                elements=[document_element(el) for el in sc.elements],
             )
         )
     return Document(
@@ -209,6 +218,9 @@ def _scenes_with_preamble(sp: Screenplay) -> list[ScreenplayScene]:
         zh = sp.format == "zh" or detect_language(el.text for el in sp.preamble) == "zh"
         line = next((el.line for el in sp.preamble), 0)
         scenes.insert(0, ScreenplayScene(heading="序幕" if zh else "OPENING", line=line, elements=list(sp.preamble)))
+    elif scenes and (episodes := [el for el in sp.preamble if el.type == ElementType.episode]):
+        # 第1集 (and its 《title》) before the first heading: kept at the head of the first scene
+        scenes[0] = scenes[0].model_copy(update={"elements": [*episodes, *scenes[0].elements]})
     return scenes
 
 
@@ -218,6 +230,27 @@ def _language(sp: Screenplay, scenes: list[ScreenplayScene]) -> str:
         texts.append(sc.heading)
         texts.extend(el.text for el in sc.elements if el.type in CONTENT_TYPES)
     return detect_language(texts)
+
+
+#: Title-page keys kept in the project, with the names Fountain and Chinese scripts give them.
+_CREDITS = {
+    "author": ("author", "authors", "written by", "编剧", "作者"),
+    "credit": ("credit",),
+    "source": ("source", "原著", "改编自"),
+    "draft_date": ("draft date", "date", "日期"),
+    "contact": ("contact", "联系方式"),
+}
+
+
+def _title_page_credits(sp: Screenplay, lang: str) -> dict[str, str]:
+    """Author, credit, source, draft date and contact as the title page writes them (emphasis dropped)."""
+    out = {}
+    for field_name, keys in _CREDITS.items():
+        value = next((sp.title_page[k] for k in keys if sp.title_page.get(k, "").strip()), "")
+        value = re.sub(r"[*_]+", "", value).strip()
+        if value:
+            out[field_name] = value
+    return out
 
 
 def _title(sp: Screenplay, title: str | None, screenplay_path: str | None, lang: str) -> str:
@@ -292,8 +325,11 @@ def _is_cue_mark(note: str) -> bool:
     return delivery_of(note) != Delivery.on or note.upper().replace(" ", "") in ("CONT'D", "CONTD", "CONT’D")
 
 
-def _present(sc: ScreenplayScene, index: NameIndex) -> list[str]:
-    """Ids of the characters in the scene: declared, speaking on screen, or named in the action."""
+def _present(
+    sc: ScreenplayScene, index: NameIndex, language: str, marks: Mapping[str, Hearing] | None = None
+) -> list[str]:
+    """Ids of the characters in the scene: declared, speaking on screen or thinking aloud, or named in
+    the action (a voice-over's speaker may be somewhere else entirely)."""
     found: dict[str, None] = {}
     for raw in sc.characters:
         cid = index.resolve(raw)
@@ -302,13 +338,10 @@ def _present(sc: ScreenplayScene, index: NameIndex) -> list[str]:
     for el in sc.elements:
         if el.type == ElementType.dialogue and el.character:
             cid = index.resolve(el.character)
-            if cid and not _voice_over(el):
+            heard = hearing_of(el.extension, el.character, el.parenthetical, language=language, marks=marks)
+            if cid and heard != Hearing.vo:
                 found.setdefault(cid, None)
         elif el.type in (ElementType.action, ElementType.centered):
             for cid in index.mentioned(el.text):
                 found.setdefault(cid, None)
     return list(found)
-
-
-def _voice_over(el: Element) -> bool:
-    return delivery_of(el.extension, el.character, el.parenthetical) == Delivery.vo

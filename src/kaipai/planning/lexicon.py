@@ -8,25 +8,88 @@ and in Chinese.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
-from kaipai.document.models import CameraMove, Delivery
+from kaipai.document.models import CameraMove, Delivery, Hearing
 from kaipai.planning.names import has_cjk, normalize_name, parenthesised
 
 # --------------------------------------------------------------------------- delivery
 
+#: Voice marks every convention shares, by their compact key (upper case, no spaces, dots or hyphens).
+_MARKS: dict[str, Hearing] = {
+    "VO": Hearing.vo,
+    "VOICEOVER": Hearing.vo,
+    "NARRATOR": Hearing.vo,
+    "OS": Hearing.os,
+    "OC": Hearing.os,
+    "OFF": Hearing.os,
+    "OFFSCREEN": Hearing.os,
+    "旁白": Hearing.vo,
+    "内心": Hearing.inner,
+    "心声": Hearing.inner,
+    "内心独白": Hearing.inner,
+    "独白": Hearing.inner,
+    "画外音": Hearing.os,
+    "画外": Hearing.os,
+    "幕后": Hearing.os,
+    "电话": Hearing.os,
+}
+#: In Chinese scripts （OS） is the speaker's inner voice, heard while we watch them (内心OS).
+_ZH_MARKS: dict[str, Hearing] = {"OS": Hearing.inner}
 
-def delivery_of(extension: str = "", character: str = "", parenthetical: str = "") -> Delivery:
-    """V.O. / O.S. from the cue's extension (``V.O.``, ``VO``, ``O.S.``, ``OS``, ``O.C.``, ``画外音``…)."""
-    marks = " ".join([extension, *parenthesised(character), parenthetical if len(parenthetical) <= 6 else ""])
-    compact = re.sub(r"[\s.\-]", "", marks).upper()
-    tokens = set(re.split(r"[^A-Z\u4e00-\u9fff']+", compact)) | {compact}
-    if tokens & {"VO", "画外音", "旁白", "内心独白", "独白", "VOICEOVER"}:
-        return Delivery.vo
-    if tokens & {"OS", "OC", "OFF", "OFFSCREEN", "画外", "幕后"}:
-        return Delivery.os
-    return Delivery.on
+
+def mark_key(mark: str) -> str:
+    """``(V.O.)``, ``v.o``, ``VO`` → ``VO``: how a voice mark is looked up, however it is typed."""
+    return re.sub(r"[\s.\-·()（）]", "", mark).upper()
+
+
+def hearing_of(
+    extension: str = "",
+    character: str = "",
+    parenthetical: str = "",
+    *,
+    language: str = "en",
+    marks: Mapping[str, Hearing | str] | None = None,
+) -> Hearing:
+    """How a line is heard, from the marks of its cue: the extension, brackets in the name, a short note.
+
+    ``language`` picks the convention (（OS） is an inner voice in Chinese scripts, (O.S.) off
+    screen in English ones); ``marks`` is the project's own reading (``project.voice_marks``),
+    which wins. A combined mark reads by its words: （内心OS） is a thought, （电话 OS） a voice
+    from off screen, (V.O.) (CONT'D) a voice-over.
+    """
+    table: dict[str, Hearing] = {**_MARKS, **(_ZH_MARKS if language == "zh" else {})}
+    table.update({mark_key(k): Hearing(v) for k, v in (marks or {}).items()})
+    written = [m for m in (extension, *parenthesised(character), parenthetical if len(parenthetical) <= 6 else "") if m]
+    for mark in written:
+        if (key := mark_key(mark)) in table:
+            return table[key]
+    for mark in written:
+        for word in re.split(r"[\s/,，、]+", mark):
+            if word and (key := mark_key(word)) in table:
+                return table[key]
+    for mark in written:
+        key = mark_key(mark)
+        for found in sorted((k for k in table if has_cjk(k) and k in key), key=len, reverse=True)[:1]:
+            return table[found]
+        for word in re.findall(r"[A-Z']+", key):
+            if word in table:
+                return table[word]
+    return Hearing.on
+
+
+def delivery_of(
+    extension: str = "",
+    character: str = "",
+    parenthetical: str = "",
+    *,
+    language: str = "en",
+    marks: Mapping[str, Hearing | str] | None = None,
+) -> Delivery:
+    """V.O. / O.S. / on from the cue's marks (an inner voice is a voice-over of the speaker)."""
+    hearing = hearing_of(extension, character, parenthetical, language=language, marks=marks)
+    return Delivery.on if hearing == Hearing.on else Delivery.os if hearing == Hearing.os else Delivery.vo
 
 
 # --------------------------------------------------------------------------- feelings

@@ -11,7 +11,18 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from kaipai.document.models import Character, Delivery, Document, IntExt, Scene, Shot, ShotKind, Style, TimeOfDay
+from kaipai.document.models import (
+    Angle,
+    Character,
+    Delivery,
+    Document,
+    IntExt,
+    Scene,
+    Shot,
+    ShotKind,
+    Style,
+    TimeOfDay,
+)
 from kaipai.document.vocabulary import ANGLE, FACING, INT_EXT, MOVE_PROMPT, NARRATOR, SIZE, THIRD, TIME, label, lang_of
 from kaipai.planning.names import has_cjk
 
@@ -61,7 +72,8 @@ class SceneWords:
     def of(cls, doc: Document, scene: Scene) -> SceneWords:
         lang = lang_of(doc.project.language)
         loc = next((loc for loc in doc.cast.locations if loc.id == scene.location), None)
-        place = loc.name if loc else _heading_place(scene.heading)
+        # A title, POV, montage or insert heading names a shot, not a place.
+        place = loc.name if loc else (_heading_place(scene.heading) if scene.kind == "scene" else "")
         return cls(
             lang=lang,
             scene=scene,
@@ -82,11 +94,12 @@ class SceneWords:
         """``Harbour Pier (exterior, night)``; empty where the script never says where we are."""
         if not self.place:
             return ""
-        ie = INT_EXT[self.lang][self.scene.int_ext]
-        tod = TIME[self.lang][self.scene.time_of_day]
+        said = [w for w in (INT_EXT[self.lang][self.scene.int_ext], TIME[self.lang][self.scene.time_of_day]) if w]
+        if not said:  # the heading says neither: nothing to add
+            return self.place
         if self.lang == "zh":
-            return f"{self.place}（{ie}{'·' + tod if tod else ''}）"
-        return f"{self.place} ({ie}{', ' + tod if tod else ''})"
+            return f"{self.place}（{'·'.join(said)}）"
+        return f"{self.place} ({', '.join(said)})"
 
 
 #: Headings the importer gives the text before the first scene heading: no place is named there.
@@ -175,15 +188,16 @@ def lighting_for(scene: Scene, style: Style, language: str) -> str:
     ie = INT_EXT[lang][scene.int_ext]
     tod = TIME[lang][scene.time_of_day]
     colours = colour_words(style.palette, lang)
+    said = [w for w in (ie, tod) if w]
     if lang == "zh":
         parts = [
-            f"{ie}{'·' + tod if tod else ''}：{base}",
+            f"{'·'.join(said)}：{base}" if said else base,
             style.lighting,
             "主色调：" + "、".join(colours) if colours else "",
         ]
         return "；".join(p for p in parts if p)
     parts = [
-        f"{ie.capitalize()}{', ' + tod if tod else ''}: {base}",
+        f"{', '.join(said).capitalize()}: {base}" if said else base.capitalize(),
         style.lighting,
         "palette of " + ", ".join(colours) if colours else "",
     ]
@@ -231,6 +245,14 @@ def describe(shot: Shot, w: SceneWords, subject: str = "") -> str:
         )
     elif shot.kind == ShotKind.reaction:
         core = f"反应镜头，{size}：{who}，倾听并作出反应" if zh else f"Reaction, {size} of {who}, listening"
+    elif shot.angle == Angle.pov:
+        seen = who or where
+        whose = (f"（{subject}）" if zh else f" ({subject})") if subject else ""
+        core = (
+            f"主观镜头{whose}，{size}" + (f"：{seen}" if seen else "")
+            if zh
+            else f"Point of view{whose}, {size}" + (f": {seen}" if seen else "")
+        )
     else:
         seen = who or where
         core = (
@@ -244,15 +266,25 @@ def describe(shot: Shot, w: SceneWords, subject: str = "") -> str:
     return _sentences(sentences, zh)
 
 
+#: What a script line may end with that is not a sentence's end: "She answers the phone call:".
+_DANGLING = ":：,，;；、-–—"
+
+
 def _sentences(parts: list[str], zh: bool) -> str:
-    """Join sentences, ending each with a full stop unless it already ends with one (or a quote)."""
+    """Join sentences, ending each with a full stop unless it already ends with one (or a quote);
+    a dangling colon, comma or dash gives way to the stop."""
     out = []
     for part in parts:
-        part = part.strip()
+        part = part.strip().rstrip(_DANGLING).rstrip()
         if part and part[-1] not in '。！？!?.…”"':
             part += "。" if zh else "."
         out.append(part)
     return ("" if zh else " ").join(p for p in out if p)
+
+
+def _clause(text: str) -> str:
+    """A prompt's clause without the stop or dangling punctuation it ended with."""
+    return text.strip().rstrip("。." + _DANGLING).strip()
 
 
 def image_prompt(shot: Shot, w: SceneWords, subject: str = "") -> str:
@@ -293,7 +325,7 @@ def image_prompt(shot: Shot, w: SceneWords, subject: str = "") -> str:
     if w.style.lens:
         parts.append(w.style.lens)
     parts.append("电影感剧照" if zh else "cinematic film still")
-    return ("，" if zh else ", ").join(p.strip().rstrip("。.") for p in parts if p.strip())
+    return ("，" if zh else ", ").join(_clause(p) for p in parts if _clause(p))
 
 
 def video_prompt(shot: Shot, w: SceneWords, subject: str = "") -> str:
@@ -330,4 +362,4 @@ def video_prompt(shot: Shot, w: SceneWords, subject: str = "") -> str:
         parts.append(f"{names}静静倾听，表情细微变化" if zh else f"{names} listens, a subtle change of expression")
     if shot.kind == ShotKind.caption:
         parts.append("字幕缓缓浮现" if zh else "the caption fades in and holds")
-    return ("，" if zh else ", ").join(p.strip().rstrip("。.") for p in parts if p.strip())
+    return ("，" if zh else ", ").join(_clause(p) for p in parts if _clause(p))

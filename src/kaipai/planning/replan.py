@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from kaipai.document.models import DialogueLine, Document, Scene, Shot
 from kaipai.planning.coverage import DIALOGUE_KINDS
-from kaipai.planning.timing import dialogue_seconds
+from kaipai.planning.timing import shot_dialogue_seconds
 
 #: Gap between consecutive ``order`` values of fresh shots, so a director can slot a shot in by hand.
 ORDER_STEP = 10
@@ -57,7 +57,7 @@ def replan(doc: Document, plan_scene: Callable[[Document, Scene], list[Shot]]) -
         fresh = _keep_line_ids(
             plan_scene(doc, scene), [d for s in scene_old for d in s.dialogue], scene.id, locked_lines
         )
-        fresh = _keep_shot_ids(fresh, scene_old, scene.id)
+        fresh = _keep_durations(_keep_shot_ids(fresh, scene_old, scene.id), scene_old)
         script_lines.update((scene.id, d.speaker, d.text) for s in fresh for d in s.dialogue)
         mine = {s.id: s for s in locked_by_scene.get(scene.id, [])}
         reserved = used_ids | {s.id for s in fresh}
@@ -76,8 +76,9 @@ def replan(doc: Document, plan_scene: Callable[[Document, Scene], list[Shot]]) -
                 continue  # the director's locked version of this very shot takes its place
             if len(lines) != len(shot.dialogue):
                 update: dict[str, object] = {"dialogue": lines}
-                if shot.kind in DIALOGUE_KINDS and shot.duration_source == "estimate":
-                    update["duration"] = dialogue_seconds(d.text for d in lines)
+                if shot.kind in DIALOGUE_KINDS and shot.duration_source != "manual":
+                    update["duration"] = shot_dialogue_seconds(lines)
+                    update["duration_source"] = "estimate"
                 shot = shot.model_copy(update=update)
             if shot.id in used_ids:
                 shot = shot.model_copy(update={"id": _free_id(scene.id, reserved)})
@@ -196,6 +197,27 @@ def _keep_shot_ids(fresh: list[Shot], scene_old: list[Shot], scene_id: str) -> l
         used.add(chosen[i])
         reserved.add(chosen[i])
     return [s if chosen[i] == s.id else s.model_copy(update={"id": chosen[i]}) for i, s in enumerate(fresh)]
+
+
+def _keep_durations(fresh: list[Shot], scene_old: list[Shot]) -> list[Shot]:
+    """A re-planned shot keeps a length the director typed, and one its rendered voices set while
+    it still holds the same lines, so planning an unchanged script changes nothing."""
+    old = {s.id: s for s in scene_old if not s.locked}
+    out = []
+    for shot in fresh:
+        before = old.get(shot.id)
+        if before is not None and (
+            before.duration_source == "manual"
+            or (before.duration_source == "audio" and _voiced(before) == _voiced(shot) and shot.dialogue)
+        ):
+            shot = shot.model_copy(update={"duration": before.duration, "duration_source": before.duration_source})
+        out.append(shot)
+    return out
+
+
+def _voiced(shot: Shot) -> list[tuple[object, ...]]:
+    """What of a shot's lines decides its voices and where they fall in it."""
+    return [(d.id, d.speaker, d.text, d.parenthetical, d.delivery, d.offset, d.dual) for d in shot.dialogue]
 
 
 def _identity(shot: Shot) -> tuple[object, ...]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from kaipai.document.models import Character, Document, Scene, Shot
-from kaipai.planning.coverage import plan_scene_shots, scene_elements
+from kaipai.planning.beats import scene_elements
+from kaipai.planning.coverage import plan_scene_shots
 from kaipai.planning.names import (
     display_name,
     is_narrator,

@@ -7,8 +7,10 @@ shot's length. It errs long (rounded up), so a clip generated early still covers
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from kaipai.document.lines import line_timings
+from kaipai.document.models import DialogueLine
 from kaipai.planning.names import cjk_count, has_cjk, latin_words
 
 ZH_CHARS_PER_SECOND = 4.5
@@ -39,6 +41,15 @@ def dialogue_seconds(texts: Iterable[str]) -> float:
         return MIN_SHOT_SECONDS
     total = sum(speech_seconds(t) for t in texts) + LINE_GAP_SECONDS * (len(texts) - 1) + 2 * HANDLE_SECONDS
     return max(MIN_SHOT_SECONDS, round_up(total))
+
+
+def shot_dialogue_seconds(lines: Sequence[DialogueLine]) -> float:
+    """A shot holding these lines as they are placed in it: a dual speech overlaps the one before
+    it, so the shot lasts as long as the longer of the two, not both in a row."""
+    if not any(d.dual or d.offset is not None for d in lines):
+        return dialogue_seconds(d.text for d in lines)
+    timings = line_timings(lines, [speech_seconds(d.text) for d in lines], HANDLE_SECONDS, LINE_GAP_SECONDS)
+    return max(MIN_SHOT_SECONDS, round_up(max(end for _, end in timings) + HANDLE_SECONDS))
 
 
 def action_seconds(text: str, *, base: float = 2.0, low: float = 2.0, high: float = 8.0) -> float:

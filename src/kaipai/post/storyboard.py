@@ -7,7 +7,7 @@ from pathlib import Path
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 
-from kaipai.document.models import Document
+from kaipai.document.models import Document, Scene
 from kaipai.document.vocabulary import ANGLE, MOVE, NARRATOR, SIZE, label
 from kaipai.fonts import cjk_font_path
 from kaipai.post.cut import Cut
@@ -46,7 +46,9 @@ def storyboard_pdf(doc: Document, cut: Cut, stills: dict[str, Path], out: Path, 
         pdf.set_xmp_metadata(xmp)
     names = {c.id: c.name for c in doc.cast.characters} | {"narrator": NARRATOR[lang]}
     shots = {s.id: s for s in doc.shots}
+    scenes = {s.id: s for s in doc.scenes}
     per_page, top, row_h = 3, 22, 88
+    previous_scene = None
     for i, cs in enumerate(cut.shots):
         if i % per_page == 0:
             pdf.add_page()
@@ -60,6 +62,13 @@ def storyboard_pdf(doc: Document, cut: Cut, stills: dict[str, Path], out: Path, 
             pdf.image(str(still), x=10, y=y, w=110)
         else:
             pdf.rect(10, y, 110, 110 * doc.project.resolution[1] / doc.project.resolution[0])
+        scene = scenes.get(shot.scene)
+        if scene is not None and scene.id != previous_scene:  # a new scene: its heading and title as written
+            pdf.set_font("cjk", size=9)
+            pdf.set_xy(125, y)
+            pdf.cell(75, 5, scene_label(scene, lang)[:60])
+            y += 6
+        previous_scene = shot.scene
         pdf.set_font("cjk", size=11)
         pdf.set_xy(125, y)
         pdf.cell(75, 6, f"{words['shot']} {cs.shot}   {cs.start:.1f}s", new_x="LMARGIN", new_y="NEXT")
@@ -82,6 +91,12 @@ def storyboard_pdf(doc: Document, cut: Cut, stills: dict[str, Path], out: Path, 
     out.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(out))
     return out
+
+
+def scene_label(scene: Scene, lang: str) -> str:
+    """``S01  1-1 日 内 客厅 《重逢》``: the scene's id, its heading, and its title when it has one."""
+    title = (f"《{scene.title}》" if lang == "zh" else f"“{scene.title}”") if scene.title else ""
+    return "  ".join(x for x in (scene.id, scene.heading, title) if x)
 
 
 def contact_sheet(cut: Cut, stills: dict[str, Path], out: Path, columns: int = 5, thumb: int = 320) -> Path:

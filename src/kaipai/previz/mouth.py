@@ -1,4 +1,4 @@
-"""Previz lip sync: the speaker's mouth opens with the loudness of their line, and nobody else's.
+"""Previz lip sync: a speaker's mouth opens with the loudness of their line, and nobody else's.
 
 The clip carries the previz layout and camera move in its metadata, so every mouth can be found
 in every frame even while the camera pushes in or pans. Only the mouth region of the character
@@ -43,11 +43,9 @@ def envelope(audio: Path, fps: int, n: int) -> np.ndarray:
     return env / peak if peak > 0 else env
 
 
-def speaker_at(t: float, speakers: list[tuple[str, float, float]]) -> str | None:
-    for cid, start, end in speakers:
-        if start <= t < end:
-            return cid
-    return None
+def speakers_at(t: float, speakers: list[tuple[str, float, float]]) -> list[str]:
+    """Everyone speaking at ``t``: more than one while two speeches overlap (dual dialogue)."""
+    return list(dict.fromkeys(cid for cid, start, end in speakers if start <= t < end))
 
 
 def _ellipse(
@@ -105,15 +103,19 @@ def lipsync_frames(
         try:
             for i, frame in enumerate(container.decode(stream)):
                 arr = np.ascontiguousarray(frame.to_ndarray(format="yuv420p"))
-                who = speaker_at(i / fps, speakers)
-                mouth = None
-                if who and layout:
-                    mouth = track[who][i] if who in track and i < len(track[who]) else layout["mouths"].get(who)
-                if mouth is not None and i < len(env) and env[i] > 0.08:
+                talking = [
+                    c for c in speakers_at(i / fps, speakers) if layout and (c in track or c in layout["mouths"])
+                ]
+                if talking and i < len(env) and env[i] > 0.08:
                     x, y, cw, ch = window(move, i / max(1, n - 1), pw, ph_src, seed, (n - 1) / fps)
-                    mx, my, mw, mh = mouth
                     sx, sy = width / cw, out_ph / ch
-                    open_mouth(arr, (mx - x) * sx, (my - y) * sy, mw * sx * 1.2, mh * sy * 2.4, float(env[i]))
+                    for who in talking:
+                        moving = track.get(who)
+                        mouth = moving[i] if moving and i < len(moving) else layout["mouths"].get(who)
+                        if mouth is None:
+                            continue
+                        mx, my, mw, mh = mouth
+                        open_mouth(arr, (mx - x) * sx, (my - y) * sy, mw * sx * 1.2, mh * sy * 2.4, float(env[i]))
                 yield arr
         finally:
             container.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kaipai.screenplay.model import Element, ElementType, Screenplay, ScreenplayScene
+from kaipai.screenplay.model import Element, ElementType, Screenplay, ScreenplayScene, SpeechPart
 
 HEADING = re.compile(r"^(?:INT\.?/EXT|INT/EXT|I\.?/E|INT|EXT|EST)(?:\.|\s)", re.IGNORECASE)
 _SCENE_NUMBER = re.compile(r"\s*#([\w.\-]+)#\s*$")
@@ -146,16 +146,13 @@ def parse_heading(raw: str) -> tuple[str, str | None, str, str, str]:
         number = m.group(1)
         heading = heading[: m.start()]
     heading = strip_emphasis(heading).strip()
-    upper = heading.upper()
-    int_ext = "INT"
+    int_ext = ""  # a forced heading that does not say INT or EXT leaves it open
     rest = heading
     pm = HEADING.match(heading + " ")
-    if pm and not raw.startswith("."):
+    if pm:
         prefix = pm.group(0).strip().rstrip(".").upper().replace(".", "")
         int_ext = {"INT": "INT", "EXT": "EXT", "EST": "EXT"}.get(prefix, "INT/EXT")
         rest = heading[pm.end() :] if len(heading) >= pm.end() else ""
-    elif upper.startswith("EXT"):
-        int_ext = "EXT"
     parts = [p.strip() for p in re.split(r"\s+-\s+|\s+–\s+|\s+—\s+", rest.strip(" -.")) if p.strip()]
     time_of_day = "unspecified"
     if len(parts) == 1 and " " in parts[0] and pm:  # INT HOUSE DAY
@@ -171,6 +168,37 @@ def parse_heading(raw: str) -> tuple[str, str | None, str, str, str]:
             kept.append(part)
     location = re.sub(r"\s*\(\d{3,4}\)\s*$", "", kept[0]).strip() if kept else ""
     return heading, number, int_ext, time_of_day, location
+
+
+_TITLES = re.compile(
+    r"(?:(?:OPENING|MAIN|END|CLOSING|FINAL)\s+)?(?:TITLES?|CREDITS?)(?:\s+(?:SEQUENCE|CARDS?|ROLL|OVER BLACK))?"
+    r"|TITLE\s+(?:CARD|SEQUENCE)"
+)
+_POV = re.compile(r"\bPOV\b|\bPOINT OF VIEW\b|\bP\.O\.V\.?")
+_MONTAGE = re.compile(r"\bMONTAGE\b|\bSERIES OF (?:SHOTS|IMAGES|SCENES)\b|\bQUICK CUTS\b")
+_INSERT = re.compile(r"^INSERT\b\s*[-–—:,.]*\s*(.*)$")
+
+
+def heading_kind(heading: str) -> tuple[str, str]:
+    """What a heading announces, and its subject: ``("title", "")``, ``("pov", "SNIPER SCOPE")``,
+    ``("montage", "")``, ``("insert", "THE LETTER")``, or ``("scene", "")`` for a place.
+
+    A title, POV, montage or insert is a shot of its own, not somewhere to go: the planner
+    draws it as such (a caption card, a point-of-view shot, a run of short shots, an insert).
+    """
+    upper = re.sub(r"\s+", " ", strip_emphasis(heading).upper()).strip(" .")
+    segments = [p.strip(" .,:") for p in re.split(r"\s+[-–—]\s+", upper) if p.strip(" .,:")]
+    if m := _INSERT.match(upper):
+        return "insert", m.group(1).strip(" .,:")
+    if any(_TITLES.fullmatch(seg) for seg in segments):
+        return "title", ""
+    for seg in segments:
+        if _POV.search(seg):
+            whose = re.sub(r"['’]S$", "", _POV.sub("", seg).strip(" .,:")).strip()
+            return "pov", whose
+    if any(_MONTAGE.search(seg) for seg in segments):
+        return "montage", ""
+    return "scene", ""
 
 
 def _title_page(lines: list[_Line]) -> tuple[dict[str, str], int]:
@@ -214,8 +242,15 @@ def parse_fountain(text: str) -> Screenplay:
         first = para[0].s
         if len(para) == 1 and _heading(first):
             heading, number, int_ext, tod, location = parse_heading(first)
+            kind, _ = heading_kind(heading)
             scene = ScreenplayScene(
-                heading=heading, line=para[0].number, number=number, int_ext=int_ext, time_of_day=tod, location=location
+                heading=heading,
+                line=para[0].number,
+                number=number,
+                int_ext=int_ext,
+                time_of_day=tod,
+                location=location,
+                kind=kind,
             )
             sp.scenes.append(scene)
             continue
@@ -277,21 +312,30 @@ def _dialogue(para: list[_Line]) -> Element:
     name = (m.group("name") if m else cue).strip()
     ext = " ".join(re.findall(r"\(([^)]*)\)", m.group("ext"))) if m else ""
     dual = bool(m and m.group("dual"))
-    parenthetical = ""
-    words: list[str] = []
+    # Each parenthetical inside the speech starts a new part that keeps it: (pause), (turning to her)…
+    parts: list[tuple[str, list[str]]] = [("", [])]
     for line in para[1:]:
         s = line.s
         if s.startswith("(") and s.endswith(")"):
-            if not parenthetical and not words:
-                parenthetical = s
+            note, words = parts[-1]
+            if any(words):
+                parts.append((s, []))
+            else:  # two notes in a row belong to the same words
+                parts[-1] = ((note + " " + s).strip(), words)
             continue
-        words.append(strip_emphasis(s[1:].strip() if s.startswith("~") else s))
+        parts[-1][1].append(strip_emphasis(s[1:].strip() if s.startswith("~") else s))
+    (first_note, first_words), rest = parts[0], parts[1:]
     return Element(
         type=ElementType.dialogue,
         character=name,
         extension=ext.upper(),
-        parenthetical=parenthetical,
-        text="\n".join(w for w in words if w).strip(),
+        parenthetical=first_note,
+        text=_speech(first_words),
         dual=dual,
+        parts=[SpeechPart(parenthetical=note, text=_speech(words)) for note, words in rest],
         line=para[0].number,
     )
+
+
+def _speech(words: list[str]) -> str:
+    return "\n".join(w for w in words if w).strip()

@@ -26,6 +26,13 @@ class ElementType(str, Enum):
     episode = "episode"  # 第1集
 
 
+class SpeechPart(BaseModel):
+    """A later part of one speech: what follows a parenthetical written inside it."""
+
+    parenthetical: str = ""
+    text: str = ""
+
+
 class Element(BaseModel):
     """One block of the screenplay body, with the source line it started on."""
 
@@ -37,6 +44,11 @@ class Element(BaseModel):
     extension: str = Field(default="", description="V.O., O.S., CONT'D … as written, upper-cased.")
     parenthetical: str = ""
     dual: bool = Field(default=False, description="Second half of a dual-dialogue pair (Fountain ^).")
+    parts: list[SpeechPart] = Field(
+        default_factory=list,
+        description="The rest of the speech after each parenthetical inside it, in order; ``text`` and "
+        "``parenthetical`` hold its first part.",
+    )
     # section only
     depth: int = 0
 
@@ -45,11 +57,16 @@ class ScreenplayScene(BaseModel):
     heading: str
     line: int = 0
     number: str | None = Field(default=None, description="Scene number as written (#1A#, 1-1, 第1场).")
-    int_ext: str = Field(default="INT", description="INT, EXT or INT/EXT.")
+    int_ext: str = Field(default="", description="INT, EXT, INT/EXT, or empty where the heading does not say.")
     time_of_day: str = Field(default="unspecified", description="day, night, dawn, dusk or unspecified.")
     location: str = ""
     episode: int | None = None
     characters: list[str] = Field(default_factory=list, description="Declared cast of the scene (人物：…), if any.")
+    title: str = Field(default="", description="The scene's own title as written (a line such as 《重逢》).")
+    kind: str = Field(
+        default="scene",
+        description="What the heading announces: a scene in a place, or a title sequence, a POV, a montage, an insert.",
+    )
     elements: list[Element] = Field(default_factory=list)
 
 

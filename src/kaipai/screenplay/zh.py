@@ -96,23 +96,11 @@ _PLACE_WORDS = [
     ("内", "INT"),
     ("外", "EXT"),
 ]
-_VOICE = {
-    "os": "OS",
-    "o.s.": "OS",
-    "o.s": "OS",
-    "vo": "VO",
-    "v.o.": "VO",
-    "v.o": "VO",
-    "画外音": "OS",
-    "画外": "OS",
-    "画外音os": "OS",
-    "内心": "VO",
-    "心声": "VO",
-    "内心独白": "VO",
-    "独白": "VO",
-    "电话": "OS",
-    "旁白": "VO",
-}
+#: Marks that say how a line is heard rather than how it is played (the planner reads what they mean).
+_VOICE = frozenset(
+    {"os", "o.s.", "o.s", "vo", "v.o.", "v.o", "画外音", "画外", "画外音os"}
+    | {"内心", "心声", "内心独白", "独白", "电话", "旁白"}
+)
 _QUOTES = '“”"「」『』'
 
 
@@ -149,9 +137,9 @@ def _is_place(s: str) -> bool:
 
 
 def read_heading_rest(rest: str) -> tuple[str, str, str, bool]:
-    """(INT/EXT, time of day, location, whether any time or INT/EXT word was found) of a heading's tail."""
+    """(INT/EXT or "", time of day, location, whether any time or INT/EXT word was found) of a heading's tail."""
     tokens = [t for t in re.split(r"[\s、，,/|·。．.\-－—（）()\[\]【】]+", rest.strip(" ：:")) if t]
-    int_ext, tod, location, found = "INT", "unspecified", [], False
+    int_ext, tod, location, found = "", "unspecified", [], False  # no 内/外 written: left open
     for token in tokens:
         time, place, left = _time_and_place(token)
         if (time or place) and not left:
@@ -207,14 +195,13 @@ _VOICE_MARK = re.compile(r"(?<![a-z])(?:(o\.?s\.?)|(v\.?o\.?))(?![a-z])")
 def _voice(paren: str) -> tuple[str, str]:
     """Split a bracketed cue into (extension, parenthetical): （OS）→ OS; （低声）→ a parenthetical.
 
-    Writers also combine the mark with a note (（内心OS）, （电话 OS）); those are voice too.
+    Writers also combine the mark with a note (（内心OS）, （电话 OS）); those are voice marks too.
+    The mark is kept as written (upper-cased): （OS） is the speaker's thought in this convention
+    and （画外音） a voice from off screen, so the planner must be able to tell them apart.
     """
     key = paren.strip().lower().replace(" ", "")
-    if key in _VOICE:
-        return _VOICE[key], ""
-    if m := _VOICE_MARK.search(key):
-        inner = any(word in key for word in ("内心", "心声", "独白"))
-        return ("VO" if m.group(2) or inner else "OS"), ""
+    if key in _VOICE or _VOICE_MARK.search(key):
+        return " ".join(paren.split()).upper(), ""
     return "", paren.strip()
 
 
@@ -247,6 +234,15 @@ def _base_name(raw: str) -> str:
     return re.split(r"[（(]", raw, maxsplit=1)[0].strip()
 
 
+#: What a cast line writes when nobody is in the scene (人物：无): words, not names.
+_NOBODY = frozenset({"无", "无人", "暂无", "没有", "空", "空镜", "无角色", "none", "n/a", "na"})
+
+
+def _is_nobody(name: str) -> bool:
+    base = _base_name(name).strip("。.")
+    return base.casefold() in _NOBODY or not base.strip("-—–－_·… ")
+
+
 def parse_zh(text: str) -> Screenplay:
     """Parse a screenplay in the Chinese convention. Never raises."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
@@ -268,6 +264,8 @@ def parse_zh(text: str) -> Screenplay:
             continue
         if not sp.title_page.get("title") and scene is None and (m := _TITLE.match(s)):
             sp.title_page["title"] = (m.group(1) or m.group(2)).strip().strip("《》")
+            continue
+        if (m := _ALONE_TITLE.match(s)) and _title_line(scene, sp, m.group(1).strip(), s, number):
             continue
         if m := _EPISODE.match(s):
             episode = _episode_number(m.group(1))
@@ -304,7 +302,7 @@ def parse_zh(text: str) -> Screenplay:
             sp.scenes.append(scene)
             continue
         if m := _CAST.match(s):
-            names = _split_cast(m.group(1))
+            names = [n for n in _split_cast(m.group(1)) if not _is_nobody(n)]
             known.update(_base_name(n) for n in names)
             if scene is not None:
                 scene.characters.extend(n for n in names if n not in scene.characters)
@@ -354,6 +352,29 @@ def parse_zh(text: str) -> Screenplay:
             continue
         emit(Element(type=ElementType.action, text=s, line=number))
     return sp
+
+
+def _title_line(scene: ScreenplayScene | None, sp: Screenplay, title: str, line: str, number: int) -> bool:
+    """A line that is only a 《title》: the episode's title after 第N集, the scene's before anything
+    happens in it. Titles name what follows; they are not action to film."""
+    elements = scene.elements if scene is not None else sp.preamble
+    if elements and elements[-1].type == ElementType.episode:
+        elements[-1].text = f"{elements[-1].text} {line}"
+        return True
+    if scene is not None and not scene.title and not any(el.type in _HAPPENS for el in scene.elements):
+        scene.title = title
+        return True
+    if scene is None:  # a title before the first scene, after the screenplay's own: kept as a note
+        sp.preamble.append(Element(type=ElementType.note, text=line, line=number))
+        return True
+    return False
+
+
+_ALONE_TITLE = re.compile(r"^《([^《》]+)》$")
+#: Elements that mean the scene has begun: a title after one of them is something seen, not a title.
+_HAPPENS = frozenset(
+    {ElementType.action, ElementType.dialogue, ElementType.caption, ElementType.cutaway, ElementType.transition}
+)
 
 
 def _continues_dialogue(elements: list[Element], s: str) -> bool:

@@ -15,6 +15,7 @@ from kaipai.backends.base import Backend, BackendError, Capability, CapabilitySh
 from kaipai.backends.registry import Registry, extra_for, extra_installed
 from kaipai.backends.remote.sheets import prices, sheet_ids, sheets_for
 from kaipai.document.io import DocumentError
+from kaipai.document.models import DEFAULT_BACKENDS
 from kaipai.project import find_project, open_document
 
 #: Backends whose models are described by shipped sheet files (every model, not only the chosen one):
@@ -61,7 +62,7 @@ def project_choices(
     """Backend name → (model, options) as the project chooses it, and which capabilities use it."""
     try:
         paths = find_project(project)
-        doc = open_document(paths).document
+        doc = open_document(paths).doc
     except (DocumentError, FileNotFoundError):
         if project is not None:
             raise
@@ -69,6 +70,8 @@ def project_choices(
     choices: dict[str, tuple[str | None, dict[str, Any]]] = {}
     uses: list[str] = []
     for cap in Capability:
+        if cap.value not in doc.backends and cap.value not in DEFAULT_BACKENDS:
+            continue  # a capability the project does not use and that has no built-in default
         choice = doc.backend_for(cap.value)
         choices.setdefault(choice.use, (choice.model, dict(choice.options)))
         uses.append(f"{cap.value}:{choice.use}")

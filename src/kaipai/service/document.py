@@ -97,7 +97,11 @@ def reimport_screenplay(paths: ProjectPaths, doc: Document) -> Document:
             ]
         )
     fresh = document_from_screenplay(
-        parse_file(source), language=doc.project.language.value, title=doc.project.title, screenplay_path=doc.screenplay
+        parse_file(source),
+        language=doc.project.language.value,
+        title=doc.project.title,
+        screenplay_path=doc.screenplay,
+        voice_marks=doc.project.voice_marks,
     )
     chars = {c.id: c for c in doc.cast.characters}
     for c in fresh.cast.characters:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from kaipai.document.io import DocumentError, Problem, update
+from kaipai.document.messages import plain_message
 from kaipai.document.models import Character, DialogueLine, Document, Shot, Style
 from kaipai.project import ProjectPaths
 
@@ -89,7 +90,7 @@ def _assign(paths: ProjectPaths, target: M, changes: dict[str, Any], allowed: fr
         try:
             setattr(target, name, value)
         except ValidationError as exc:
-            reason = "; ".join(e["msg"] for e in exc.errors())
+            reason = "; ".join(plain_message(e) for e in exc.errors())
             problems.append(Problem(str(paths.document), 0, 0, f"{where}.{name}", f"{reason} (got {value!r})"))
     if problems:
         raise DocumentError(problems)

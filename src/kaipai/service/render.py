@@ -8,8 +8,12 @@ worker thread in an async server (the render runs its own event loop).
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import socket
 import threading
 
+from kaipai.document.execution import ExecutorChoice
 from kaipai.document.io import DocumentError, Problem
 from kaipai.document.models import Document
 from kaipai.engine.db import TakesDB
@@ -46,6 +50,38 @@ def _selection(
     return (with_along(set(stages)) if stages else None), (set(shots) if shots else None)
 
 
+def _executor(paths: ProjectPaths, doc: Document, executor: str | None, address: str | None) -> ExecutorChoice | None:
+    """The command line's executor over the document's (``--address`` alone means Ray)."""
+    if executor is None and address is None:
+        return None
+    use = executor or "ray"
+    where = str(paths.document)
+    if use not in ("thread", "ray"):
+        raise DocumentError([Problem(where, 0, 0, "--executor", f"unknown executor {use!r}; choose thread or ray")])
+    if use == "thread" and address:
+        raise DocumentError([Problem(where, 0, 0, "--address", "--address names a Ray cluster; use --executor ray")])
+    return doc.executor.model_copy(update={"use": use, "address": address or doc.executor.address})
+
+
+def _alive(driver: str) -> bool:
+    """Whether the render that wrote a running row (host:pid) still runs; one on another host is taken at its word."""
+    host, _, pid = driver.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_now(db: TakesDB) -> dict[str, str]:
+    """node → the cluster worker rendering it, for renders still alive."""
+    return {r["node"]: r["worker"] for r in db.running() if _alive(r["driver"])}
+
+
 def render(
     paths: ProjectPaths,
     *,
@@ -56,6 +92,8 @@ def render(
     on_event: EventSink | None = None,
     cancel: threading.Event | None = None,
     settings: EngineSettings | None = None,
+    executor: str | None = None,
+    address: str | None = None,
 ) -> RenderSummary:
     """Render the project's takes; return what was generated, reused, failed and spent.
 
@@ -64,12 +102,17 @@ def render(
       the estimated cost and time of what would run.
     - ``stages``/``shots``: restrict the work (nodes outside still serve as inputs when current).
     - ``on_event``: receives :mod:`kaipai.engine.events` events on the calling thread.
-    - ``cancel``: set it (from any thread) to stop starting new work; running jobs finish.
+    - ``cancel``: set it (from any thread) to stop: no new work starts and running jobs are asked to stop.
+    - ``executor``/``address``: ``thread`` (this machine) or ``ray`` and the cluster's address, over the
+      document's ``executor``.
 
     Raises DocumentError for an unusable document, RenderBusy when another render holds the project.
     """
     doc = load_document(paths)
     stage_set, shot_set = _selection(paths, doc, stages, shots)
+    chosen_executor = _executor(paths, doc, executor, address)
+    if chosen_executor is not None:
+        settings = dataclasses.replace(settings or EngineSettings(), executor=chosen_executor)
     with TakesDB(paths.database) as db:
         engine = Engine(paths, doc, db, settings=settings, shots=shot_set if dry_run else None)
         if not dry_run:
@@ -82,6 +125,10 @@ def render(
                 if (stage_set is None or s.stage in stage_set) and (shot_set is None or s.shot in shot_set)
             ]
             running = [s for s in chosen if s.will_run]
+            for node, worker in running_now(db).items():
+                for s in chosen:
+                    if s.node == node:
+                        s.running_on = worker
             return RenderSummary(
                 dry_run=True,
                 budget=budget,

@@ -1,9 +1,16 @@
 """A ComfyUI server protocol double: uploads, the prompt queue, history, /view and the /ws socket.
 
-It speaks ComfyUI's own server protocol: ``POST /upload/image`` (multipart) answers
-``{name, subfolder, type}``; ``POST /prompt`` validates the graph (unknown node classes,
-missing models and inputs come back as 400 with ``error``/``node_errors``) and answers
-``{prompt_id, number, node_errors}``; a worker executes prompts one at a time, sending
+It speaks ComfyUI's own server protocol (server.py and execution.py of ComfyUI, and what a real
+server answered): ``POST /upload/image`` (multipart) answers ``{name, subfolder, type}``;
+``POST /prompt`` validates the graph as ``validate_prompt`` does — an unknown node class is
+``400 invalid_prompt`` "Cannot execute because node X does not exist." with details "Node ID '#9'";
+otherwise each output is checked with what it depends on, a prompt with at least one valid output is
+queued (**200**, the broken outputs in ``node_errors``, only the valid branch runs) and one with none is
+``400 prompt_outputs_failed_validation`` — and answers ``{prompt_id, number, node_errors}``, taking a
+client's own ``prompt_id`` as it is (sent twice, it is queued twice); ``/object_info`` lists the node
+classes and the model files loaders can choose; ``/interrupt {prompt_id}`` acts only on the running
+prompt (a queued one is removed with ``POST /queue {"delete": [...]}``). A worker executes prompts one at
+a time, sending
 ``execution_start``, ``execution_cached``, ``executing``, ``progress``, ``executed``,
 ``execution_success`` / ``execution_error`` to the queuing client's websocket; finished prompts
 appear in ``/history/{id}`` with their outputs, served by ``/view``. Load → scale → save really
@@ -43,6 +50,7 @@ MODEL_INPUTS = {
     "CLIPVisionLoader": "clip_name",
 }
 SAMPLERS = {"KSampler"}
+OUTPUT_NODES = {"SaveImage", "SaveVideo", "SaveAudio"}
 
 
 @dataclass
@@ -65,6 +73,7 @@ class ComfyDouble:
     release: threading.Event = field(default_factory=threading.Event)
     interrupted: threading.Event = field(default_factory=threading.Event)
     sockets_opened: list[str] = field(default_factory=list)
+    interrupts: list[str | None] = field(default_factory=list)
     clients: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _jobs: queue.Queue[str] = field(default_factory=queue.Queue)
@@ -189,55 +198,119 @@ class ComfyDouble:
 
     # ------------------------------------------------------------------ validation
 
-    def validate(self, graph: dict[str, Any]) -> dict[str, Any] | None:
+    def validate(self, graph: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any], set[str]]:
+        """(a 400 body or None, node errors of the outputs left out, the nodes that will run) as ComfyUI's
+        ``validate_prompt`` decides: an unknown class refuses the prompt; otherwise each output node is
+        checked with everything it depends on, the prompt runs if at least one output is valid, and the
+        broken outputs come back in ``node_errors`` of a 200."""
         for nid, node in graph.items():
             if node.get("class_type") not in KNOWN_NODES:
                 cls = node.get("class_type")
-                return {
-                    "error": {
-                        "type": "missing_node_type",
-                        "message": f"Node '{cls}' not found. The custom node may not be installed.",
-                        "details": f"Node ID '#{nid}'",
-                        "extra_info": {
-                            "node_id": nid,
-                            "class_type": cls,
-                            "node_title": (node.get("_meta") or {}).get("title", cls),
+                return (
+                    {
+                        "error": {
+                            "type": "invalid_prompt",
+                            "message": f"Cannot execute because node {cls} does not exist.",
+                            "details": f"Node ID '#{nid}'",
+                            "extra_info": {},
                         },
+                        "node_errors": {},
                     },
-                    "node_errors": {},
-                }
-        node_errors: dict[str, Any] = {}
-        for nid, node in graph.items():
-            cls, inputs = node["class_type"], node.get("inputs", {})
-            bad = None
-            if cls in MODEL_INPUTS and inputs.get(MODEL_INPUTS[cls]) not in self.models:
-                name = MODEL_INPUTS[cls]
-                bad = {
-                    "type": "value_not_in_list",
-                    "message": "Value not in list",
-                    "details": f"{name}: '{inputs.get(name)}' not in {sorted(self.models)}",
-                    "extra_info": {"input_name": name},
-                }
-            if cls == "LoadImage" and inputs.get("image") not in self.uploads:
-                bad = {
-                    "type": "custom_validation_failed",
-                    "message": "Custom validation failed for node",
-                    "details": f"image - Invalid image file: {inputs.get('image')}",
-                    "extra_info": {"input_name": "image"},
-                }
-            if bad:
-                node_errors[nid] = {"errors": [bad], "dependent_outputs": [], "class_type": cls}
-        if node_errors:
-            return {
-                "error": {
-                    "type": "prompt_outputs_failed_validation",
-                    "message": "Prompt outputs failed validation",
-                    "details": "",
-                    "extra_info": {},
+                    {},
+                    set(),
+                )
+        outputs = [nid for nid, node in graph.items() if node["class_type"] in OUTPUT_NODES]
+        if not outputs:
+            return (
+                {
+                    "error": {
+                        "type": "prompt_no_outputs",
+                        "message": "Prompt has no outputs",
+                        "details": "",
+                        "extra_info": {},
+                    },
+                    "node_errors": [],
                 },
-                "node_errors": node_errors,
+                {},
+                set(),
+            )
+        bad_nodes = {nid: why for nid, node in graph.items() if (why := self._node_error(node)) is not None}
+        node_errors: dict[str, Any] = {}
+        runs: set[str] = set()
+        for out in outputs:
+            needed = self._ancestors(graph, out)
+            broken = [n for n in needed if n in bad_nodes]
+            for n in broken:
+                entry = node_errors.setdefault(
+                    n, {"errors": [bad_nodes[n]], "dependent_outputs": [], "class_type": graph[n]["class_type"]}
+                )
+                entry["dependent_outputs"].append(out)
+            if not broken:
+                runs |= needed
+        if not runs:
+            return (
+                {
+                    "error": {
+                        "type": "prompt_outputs_failed_validation",
+                        "message": "Prompt outputs failed validation",
+                        "details": "",
+                        "extra_info": {},
+                    },
+                    "node_errors": node_errors,
+                },
+                {},
+                set(),
+            )
+        return None, node_errors, runs
+
+    def _node_error(self, node: dict[str, Any]) -> dict[str, Any] | None:
+        cls, inputs = node["class_type"], node.get("inputs", {})
+        if cls in MODEL_INPUTS and inputs.get(MODEL_INPUTS[cls]) not in self.models:
+            name = MODEL_INPUTS[cls]
+            return {
+                "type": "value_not_in_list",
+                "message": "Value not in list",
+                "details": f"{name}: '{inputs.get(name)}' not in {sorted(self.models)}",
+                "extra_info": {"input_name": name},
+            }
+        if cls == "LoadImage" and inputs.get("image") not in self.uploads:
+            return {
+                "type": "custom_validation_failed",
+                "message": "Custom validation failed for node",
+                "details": f"image - Invalid image file: {inputs.get('image')}",
+                "extra_info": {"input_name": "image"},
+            }
+        if cls in OUTPUT_NODES and not any(isinstance(v, list) for v in inputs.values()):
+            return {
+                "type": "required_input_missing",
+                "message": "Required input is missing",
+                "details": "images" if cls == "SaveImage" else "input",
+                "extra_info": {"input_name": "images"},
             }
         return None
+
+    @staticmethod
+    def _ancestors(graph: dict[str, Any], nid: str) -> set[str]:
+        seen, todo = set(), [nid]
+        while todo:
+            n = todo.pop()
+            if n in seen or n not in graph:
+                continue
+            seen.add(n)
+            todo += [str(v[0]) for v in (graph[n].get("inputs") or {}).values() if isinstance(v, list) and v]
+        return seen
+
+    def object_info(self) -> dict[str, Any]:
+        """What ``GET /object_info`` lists: every class, and the files a loader can choose from."""
+        info: dict[str, Any] = {}
+        for cls in sorted(KNOWN_NODES):
+            required: dict[str, Any] = {}
+            if cls in MODEL_INPUTS:
+                required[MODEL_INPUTS[cls]] = [sorted(self.models)]
+            if cls == "LoadImage":
+                required["image"] = [sorted(self.uploads), {"image_upload": True}]
+            info[cls] = {"input": {"required": required}, "output": [], "name": cls, "output_node": cls in OUTPUT_NODES}
+        return info
 
     # ------------------------------------------------------------------ HTTP and websocket
 
@@ -299,16 +372,21 @@ class ComfyDouble:
         async def prompt(request: Request) -> Response:
             body = await request.json()
             graph = body.get("prompt") or {}
-            problem = self.validate(graph)
+            problem, node_errors, runs = self.validate(graph)
             if problem is not None:
                 return JSONResponse(problem, status_code=400)
-            prompt_id = str(uuid.uuid4())
+            prompt_id = str(body.get("prompt_id") or uuid.uuid4())  # a client's own id is taken as it is
+            partial = {nid: node for nid, node in graph.items() if nid in runs}
             with self.lock:
                 self.prompts_received += 1
                 number = next(self._numbers)
-                self.pending.append((number, prompt_id, graph, str(body.get("client_id", ""))))
+                self.pending.append((number, prompt_id, partial, str(body.get("client_id", ""))))
             self._jobs.put(prompt_id)
-            return JSONResponse({"prompt_id": prompt_id, "number": number, "node_errors": {}})
+            return JSONResponse({"prompt_id": prompt_id, "number": number, "node_errors": node_errors})
+
+        @app.get("/object_info")
+        def object_info() -> dict[str, Any]:
+            return self.object_info()
 
         @app.get("/queue")
         def get_queue() -> dict[str, Any]:
@@ -327,9 +405,15 @@ class ComfyDouble:
             return {}
 
         @app.post("/interrupt")
-        def interrupt() -> dict[str, Any]:
-            self.interrupted.set()
-            self.release.set()
+        async def interrupt(request: Request) -> dict[str, Any]:
+            raw = await request.body()
+            wanted = (json.loads(raw) if raw else {}).get("prompt_id")
+            with self.lock:
+                running = self.running[1] if self.running else None
+            if wanted is None or wanted == running:  # a queued prompt is not touched: delete it from /queue
+                self.interrupted.set()
+                self.release.set()
+            self.interrupts.append(wanted)
             return {}
 
         @app.get("/history/{prompt_id}")

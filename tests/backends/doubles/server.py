@@ -90,6 +90,69 @@ def wav_bytes(seconds: float = 0.5, rate: int = 24000) -> bytes:
     return buf.getvalue()
 
 
+def talking_mp4(audio: bytes, width: int = 64, height: int = 48, fps: int = 25, video: bytes | None = None) -> bytes:
+    """An MP4 whose sound is ``audio`` (any format PyAV reads), as a lip-sync or speech-to-video service returns.
+
+    The picture is ``video``'s frames when given (looped to the sound's length), else a moving grey; the
+    sound is re-encoded to AAC like the providers' outputs, so a test can check the voice it sent came back.
+    """
+    import av
+    import numpy as np
+
+    with av.open(io.BytesIO(audio)) as source:
+        stream_in = source.streams.audio[0]
+        rate = stream_in.rate or 24000
+        pcm = np.concatenate(
+            [f.to_ndarray().reshape(-1, f.samples).mean(axis=0) for f in source.decode(stream_in)]
+        ).astype(np.float32)
+    if np.abs(pcm).max(initial=0) > 1.5:  # integer samples
+        pcm = pcm / 32768.0
+    frames_in: list[Any] = []
+    if video is not None:
+        with av.open(io.BytesIO(video)) as clip:
+            frames_in = [f.to_ndarray(format="rgb24") for f in clip.decode(video=0)]
+        height, width = frames_in[0].shape[:2]
+    seconds = len(pcm) / rate
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        vstream = out.add_stream("libx264", rate=fps)
+        vstream.width, vstream.height, vstream.pix_fmt = width, height, "yuv420p"
+        astream = out.add_stream("aac", rate=rate)
+        astream.layout = "mono"
+        for i in range(max(1, round(seconds * fps))):
+            img = frames_in[i % len(frames_in)] if frames_in else np.full((height, width, 3), (i * 9) % 255, np.uint8)
+            for packet in vstream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in vstream.encode():
+            out.mux(packet)
+        step = 1024
+        for start in range(0, len(pcm), step):
+            chunk = pcm[start : start + step].reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+            frame.sample_rate = rate
+            for packet in astream.encode(frame):
+                out.mux(packet)
+        for packet in astream.encode():
+            out.mux(packet)
+    return buf.getvalue()
+
+
+def decoded_audio(data: bytes | str) -> tuple[Any, int]:
+    """(mono float samples, rate) of a media file's sound, read with PyAV."""
+    import av
+    import numpy as np
+
+    source = av.open(data if isinstance(data, str) else io.BytesIO(data))
+    with source:
+        stream = source.streams.audio[0]
+        rate = stream.rate or 24000
+        parts = [f.to_ndarray() for f in source.decode(stream)]
+    pcm = np.concatenate([p.reshape(p.shape[0] if p.ndim > 1 else 1, -1).mean(axis=0) for p in parts])
+    if pcm.dtype.kind == "i":
+        pcm = pcm / 32768.0
+    return pcm.astype(np.float32), rate
+
+
 @cache
 def mp4_with_sound_bytes(
     width: int = 64,

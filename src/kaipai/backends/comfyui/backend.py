@@ -2,11 +2,13 @@
 
 The director gives an API-format workflow and binds shot fields to its nodes (see
 :mod:`kaipai.backends.comfyui.workflow` and ``workflows/README.md``). For each job kaipai uploads
-the inputs, queues the prompt under a client id derived from the job, records the prompt id with
-the engine, follows the ``/ws`` progress messages, and downloads the outputs from ``/history``
-and ``/view``. After a restart the recorded prompt id is looked up again: a prompt still queued
-or running is waited for, a finished one is collected, and only a prompt the server has
-forgotten is queued again.
+the inputs, queues the prompt under a prompt id and a client id derived from the job, records the
+prompt id with the engine, follows the ``/ws`` progress messages, and downloads the outputs from
+``/history`` and ``/view``. After a restart the recorded prompt id — or, when the render died before
+recording it, the job's own id — is looked up in ``/queue`` and ``/history``: a prompt still queued
+or running is waited for, a finished one is collected, and only a prompt the server has forgotten
+is queued again. A prompt ComfyUI queues with some outputs left out (HTTP 200 with ``node_errors``)
+is followed like any other, and the take says what was left out.
 
 Options: ``url`` (or ``KAIPAI_COMFYUI_URL`` / ``[comfyui] url``), ``workflow``, ``bind``,
 ``output``, ``sheet`` — or ``workflows: {image: {workflow, bind, output, sheet}, video: …}`` —
@@ -42,7 +44,8 @@ from kaipai.backends.base import (
     VideoRequest,
     snap_frames,
 )
-from kaipai.backends.comfyui.client import ComfyClient
+from kaipai.backends.comfyui.client import ComfyClient, describe_node_errors
+from kaipai.backends.comfyui.server_check import missing_on_server
 from kaipai.backends.comfyui.workflow import Workflow, configure, load_workflow
 from kaipai.backends.remote import tasks
 from kaipai.backends.remote.sheets import load_sheet
@@ -57,9 +60,17 @@ EXTENSIONS = {
 MAX_SEED = 2**53 - 1
 
 
+MAX_ATTEMPTS = 20
+
+
 def client_id_for(job_key: str) -> str:
     """The same client id for the same job, so a resumed job receives its prompt's messages."""
     return "kaipai-" + str(uuid.uuid5(uuid.NAMESPACE_URL, "kaipai:" + (job_key or uuid.uuid4().hex)))
+
+
+def prompt_id_for(job_key: str, attempt: int) -> str:
+    """Our own prompt id for one attempt at a job: found again after a crash, new after a failed attempt."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kaipai-prompt:{job_key}:{attempt}"))
 
 
 class ComfyUIBackend(Backend):
@@ -115,11 +126,33 @@ class ComfyUIBackend(Backend):
     def check(self) -> str:
         return f"ComfyUI at {self.url}"
 
+    def configured_workflows(self) -> dict[str, Workflow]:
+        """The workflow of each capability the options name (none named: none to check)."""
+        found: dict[str, Workflow] = {}
+        per_cap = self.options.get("workflows") or {}
+        for cap in sorted(type(self).capabilities, key=lambda c: c.value):
+            if (per_cap.get(cap.value) or {}).get("workflow") or self.options.get("workflow"):
+                try:
+                    found[cap.value] = self.workflow(cap)
+                except NotConfigured:
+                    if cap.value in per_cap:
+                        raise
+        return found
+
     def reachable(self) -> str:
+        """The server answers, and has every node class and model file the configured workflows name."""
         stats = self.client.system_stats()
         version = (stats.get("system") or {}).get("comfyui_version", "")
         devices = ", ".join(str(d.get("name", "?")) for d in stats.get("devices") or []) or "no device listed"
-        return f"ComfyUI {version} at {self.url}: reachable ({devices})".replace("  ", " ")
+        workflows = self.configured_workflows()
+        if workflows:
+            info = self.client.object_info()
+            missing = [f"{wf.name}: {p}" for wf in workflows.values() for p in missing_on_server(wf, info)]
+            if missing:
+                raise NotConfigured(f"ComfyUI at {self.url} cannot run the workflows as written: " + "; ".join(missing))
+        names = ", ".join(sorted({Path(wf.name).name.removesuffix(".json") for wf in workflows.values()}))
+        checked = f"; workflows {names}: every node and model present" if names else ""
+        return f"ComfyUI {version} at {self.url}: reachable ({devices}){checked}".replace("  ", " ")
 
     def close(self) -> None:
         self.client.close()
@@ -186,22 +219,56 @@ class ComfyUIBackend(Backend):
     def _run(self, capability: Capability, wf: Workflow, values: dict[str, Any], ctx: JobContext) -> Result:
         graph = wf.apply(values)
         client_id = client_id_for(ctx.key)
+        skipped: dict[str, Any] = {}
         with contextlib.ExitStack() as stack:
             socket = self.client.open_socket(client_id, stack)
             prompt_id = ctx.job_id
             entry: dict[str, Any] | None = None
             if prompt_id:
-                state, entry = self.client.state(prompt_id)
-                if state == "failed" and not self._interrupted(entry or {}):
-                    self._raise_failure(wf, prompt_id, entry or {})
+                state, entry = self._resumable(wf, prompt_id)
                 if state in ("unknown", "failed"):
                     prompt_id, entry = None, None  # forgotten (server restarted) or interrupted: queue it again
             if not prompt_id:
-                prompt_id = self.client.queue(graph, client_id, wf)
+                prompt_id, entry, fresh = self._find(wf, ctx.key)  # a prompt queued before a crash is ours
+                if fresh:
+                    skipped = self.client.queue(graph, client_id, wf, prompt_id)
                 ctx.record_job_id(prompt_id)
+                if skipped:
+                    self._stop_if_wanted_output_broke(wf, prompt_id, skipped)
             if entry is None:
                 entry = self._follow(socket, prompt_id, wf, len(graph), ctx)
-        return self._collect(capability, wf, prompt_id, entry, ctx)
+        return self._collect(capability, wf, prompt_id, entry, ctx, skipped)
+
+    def _resumable(self, wf: Workflow, prompt_id: str) -> tuple[str, dict[str, Any] | None]:
+        state, entry = self.client.state(prompt_id)
+        if state == "failed" and not self._interrupted(entry or {}):
+            self._raise_failure(wf, prompt_id, entry or {})
+        return state, entry
+
+    def _find(self, wf: Workflow, job_key: str) -> tuple[str, dict[str, Any] | None, bool]:
+        """(prompt id, its history entry when finished, whether to queue it): our own ids are looked up
+        in /queue and /history first, because ComfyUI queues a client-chosen id twice if sent twice."""
+        if not job_key:
+            return str(uuid.uuid4()), None, True
+        for attempt in range(MAX_ATTEMPTS):
+            prompt_id = prompt_id_for(job_key, attempt)
+            state, entry = self.client.state(prompt_id)
+            if state == "unknown":
+                return prompt_id, None, True
+            if state != "failed":  # queued, running or done: follow or collect it
+                return prompt_id, entry, False
+            # an attempt that failed or was interrupted: this is a new attempt, under the next id
+        raise BackendError(f"ComfyUI was asked for this job {MAX_ATTEMPTS} times; look at the server's log")
+
+    def _stop_if_wanted_output_broke(self, wf: Workflow, prompt_id: str, skipped: dict[str, Any]) -> None:
+        """A prompt queued without the output kaipai wants is cancelled at once, with ComfyUI's reasons."""
+        wanted = wf.output_nodes()
+        if wanted is not None and set(wanted) <= set(skipped):
+            self.client.interrupt(prompt_id)
+            raise NotConfigured(
+                f"ComfyUI queued workflow {wf.name} without its output: "
+                f"{describe_node_errors(wf, {'node_errors': skipped})} — fix the workflow or its bindings"
+            )
 
     def _follow(
         self, socket: ClientConnection | None, prompt_id: str, wf: Workflow, total: int, ctx: JobContext
@@ -306,7 +373,13 @@ class ComfyUIBackend(Backend):
     # ------------------------------------------------------------------ outputs
 
     def _collect(
-        self, capability: Capability, wf: Workflow, prompt_id: str, entry: dict[str, Any], ctx: JobContext
+        self,
+        capability: Capability,
+        wf: Workflow,
+        prompt_id: str,
+        entry: dict[str, Any],
+        ctx: JobContext,
+        skipped: dict[str, Any] | None = None,
     ) -> Result:
         outputs: dict[str, Any] = entry.get("outputs") or {}
         wanted = wf.output_nodes()
@@ -322,16 +395,18 @@ class ComfyUIBackend(Backend):
         matching = [i for i in chosen if Path(str(i["filename"])).suffix.lower() in exts]
         if not matching:
             names = ", ".join(str(i["filename"]) for i in chosen) or "nothing"
+            left_out = f" ComfyUI left out: {describe_node_errors(wf, {'node_errors': skipped})}." if skipped else ""
             raise BackendError(
                 f"ComfyUI prompt {prompt_id} produced no {capability.value} file ({'/'.join(exts)}); "
-                f"it produced {names}. "
+                f"it produced {names}.{left_out} "
                 "Check the workflow's save node, or name it with options.output"
             )
         files = [self.client.download(item, ctx.out_dir) for item in matching]
+        metadata = {"provider": "comfyui", "prompt_id": prompt_id, "server": self.url, "workflow": wf.name}
+        if skipped:
+            metadata["outputs_left_out"] = describe_node_errors(wf, {"node_errors": skipped})
         return tasks.probe(files[0]).result(
-            files,
-            model=self.model or Path(wf.name).name.removesuffix(".json"),
-            metadata={"provider": "comfyui", "prompt_id": prompt_id, "server": self.url, "workflow": wf.name},
+            files, model=self.model or Path(wf.name).name.removesuffix(".json"), metadata=metadata
         )
 
 

@@ -4,7 +4,8 @@ Endpoints (ComfyUI's own server): ``POST /upload/image`` (multipart, also used f
 video inputs), ``POST /prompt`` with a ``client_id``, ``GET /queue``, ``GET /history/{id}``,
 ``GET /view``, ``POST /interrupt``, and the ``/ws?clientId=`` websocket that streams
 ``executing``, ``progress``, ``executed``, ``execution_success`` and ``execution_error``
-messages to the client that queued the prompt.
+messages to the client that queued the prompt. ``GET /object_info`` lists the node classes (and the
+model files their inputs offer) that ``kaipai backends check`` compares a workflow with.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import mimetypes
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,9 +42,11 @@ def describe_node_errors(workflow: Workflow, body: dict[str, Any]) -> str:
         lines.append(f"node {nid} '{workflow.title(nid)}' ({info.get('class_type', '?')}): {reasons}")
     if not lines and error:
         extra = error.get("extra_info") or {}
-        nid = str(extra.get("node_id") or "")
-        where = f"node {nid} '{workflow.title(nid)}' ({extra.get('class_type', '?')}): " if nid else ""
-        lines.append(f"{where}{error.get('message', '')} {error.get('details', '')}".strip())
+        found = re.search(r"#([\w.:-]+)", str(error.get("details") or ""))  # "Node ID '#9'" (unknown node class)
+        nid = str(extra.get("node_id") or (found.group(1) if found else ""))
+        cls = extra.get("class_type") or (workflow.graph.get(nid) or {}).get("class_type", "?")
+        where = f"node {nid} '{workflow.title(nid)}' ({cls}): " if nid else ""
+        lines.append(f"{where}{error.get('message', '')}".strip())
     return " | ".join(lines) or json.dumps(body)[:300]
 
 
@@ -84,16 +88,33 @@ class ComfyClient:
             raise BackendError(f"ComfyUI did not accept the upload of {path.name} (HTTP {status}): {str(body)[:200]}")
         return f"{body['subfolder']}/{body['name']}" if body.get("subfolder") else str(body["name"])
 
-    def queue(self, graph: dict[str, Any], client_id: str, workflow: Workflow) -> str:
-        status, body = self._json("POST", "/prompt", json={"prompt": graph, "client_id": client_id})
-        if status == 400 or body.get("node_errors") or (status >= 400 and body.get("error")):
+    def queue(self, graph: dict[str, Any], client_id: str, workflow: Workflow, prompt_id: str) -> dict[str, Any]:
+        """Queue the prompt under our own id; returns the node errors of outputs ComfyUI left out.
+
+        ComfyUI answers 200 and runs the valid outputs when at least one output validates, listing the
+        broken ones in ``node_errors``: the prompt is queued all the same (so it is recorded and
+        followed, never queued again). Only a 400 — no output can run — is a refusal.
+        """
+        status, body = self._json(
+            "POST", "/prompt", json={"prompt": graph, "client_id": client_id, "prompt_id": prompt_id}
+        )
+        if status == 400 or (status >= 400 and body.get("error")):
             raise NotConfigured(
                 f"ComfyUI refused workflow {workflow.name}: {describe_node_errors(workflow, body)} — "
                 "install the missing custom nodes or models on the server, or fix the workflow or its bindings"
             )
         if status != 200 or "prompt_id" not in body:
             raise BackendError(f"ComfyUI did not queue the prompt (HTTP {status}): {str(body)[:200]}")
-        return str(body["prompt_id"])
+        if str(body["prompt_id"]) != prompt_id:
+            raise BackendError(f"ComfyUI queued the prompt as {body['prompt_id']}, not {prompt_id}; is it ComfyUI?")
+        return dict(body.get("node_errors") or {})
+
+    def object_info(self) -> dict[str, Any]:
+        """Every node class the server has, with its inputs (``GET /object_info``)."""
+        status, body = self._json("GET", "/object_info")
+        if status != 200:
+            raise NotConfigured(f"{self.url} answered HTTP {status} to /object_info; is it a ComfyUI server?")
+        return body
 
     def history(self, prompt_id: str) -> dict[str, Any] | None:
         status, body = self._json("GET", f"/history/{prompt_id}")
@@ -124,7 +145,7 @@ class ComfyClient:
         return ("done", entry) if status.get("completed", True) else ("running", None)
 
     def interrupt(self, prompt_id: str) -> None:
-        """Stop a prompt: drop it from the queue, or interrupt it if it is running."""
+        """Stop a prompt: a queued one is deleted from the queue; ``/interrupt`` only for the running one."""
         try:
             state, _ = self.state(prompt_id)
             if state == "queued":

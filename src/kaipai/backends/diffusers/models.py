@@ -179,11 +179,18 @@ def takes_last_frame(family: Family, model: str, options: dict[str, Any]) -> boo
     return "flf2v" in model.lower()
 
 
+#: Host memory to load a family's default-sized pipeline in half precision (weights of the
+#: denoiser, text encoders and VAE, rounded up), in GiB: what a cluster worker reserves.
+WEIGHTS_GB = {"flux": 34.0, "sdxl": 8.0, "sd3": 16.0, "sd": 3.0, "wan": 40.0, "ltx": 16.0, "cogvideox": 22.0}
+
+
 def sheet_for(family: Family, model: str, options: dict[str, Any]) -> CapabilitySheet:
     """The capability sheet, with the options a user may set to match a fine-tune (fps, max_frames, size_multiple).
 
     Keyframes take reference images only through an IP-Adapter (``options.ip_adapter``); without
     one the sheet says none, so the engine sends none and a request with some is refused.
+
+    On a cluster a worker holds one GPU unless the pipeline is asked to run on the CPU.
     """
     fps = int(options.get("fps", family.fps or 0)) or None
     max_frames = int(options.get("max_frames", family.max_frames or 0)) or None
@@ -204,6 +211,8 @@ def sheet_for(family: Family, model: str, options: dict[str, Any]) -> Capability
         max_concurrency=1,
         typical_seconds=family.typical_seconds,
         deterministic=True,
+        num_gpus=0.0 if str(options.get("device", "auto")) == "cpu" else 1.0,
+        memory_gb=WEIGHTS_GB.get(family.name, 0.0),
     )
 
 

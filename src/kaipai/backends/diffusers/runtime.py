@@ -93,6 +93,12 @@ def loads(key: PipelineKey) -> int:
     return _LOADS.get(key, 0)
 
 
+def load_counts() -> dict[PipelineKey, int]:
+    """Every pipeline loaded in this process and how many times (a warm worker shows ones)."""
+    with _LOCK:
+        return dict(_LOADS)
+
+
 def pipeline(key: PipelineKey) -> Any:
     """The cached pipeline for ``key``, loaded on first use."""
     with _LOCK:

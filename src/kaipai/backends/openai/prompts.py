@@ -92,14 +92,17 @@ def scene_body(doc: Document, scene: Scene, lines: list[DialogueLine]) -> str:
     for el in scene.elements:
         kind = el.type
         text = el.text.strip()
-        if kind == "dialogue" and text:
-            n, line = next(numbered, (0, None))
-            if line is None:
-                continue
-            who = doc.character(line.speaker)
-            name = who.name if who is not None else line.speaker
-            paren = f" ({line.parenthetical})" if line.parenthetical else ""
-            out.append(f"[line {n}] {name} [{line.speaker}]{paren} {line.delivery.value}: {line.text}")
+        if kind == "dialogue":
+            # one numbered line per voiced part of the speech (a parenthetical inside it starts a part)
+            voiced = [t for t in (text, *(p.text.strip() for p in el.parts)) if t]
+            for _ in voiced:
+                n, line = next(numbered, (0, None))
+                if line is None:
+                    break
+                who = doc.character(line.speaker)
+                name = who.name if who is not None else line.speaker
+                paren = f" ({line.parenthetical})" if line.parenthetical else ""
+                out.append(f"[line {n}] {name} [{line.speaker}]{paren} {line.delivery.value}: {line.text}")
         elif text:
             out.append(f"{kind}: {text}")
     for n, line in numbered:  # lines the elements did not show (hand-edited scenes)

@@ -12,8 +12,13 @@ Beside the sheet fields an entry may carry catalog data that is not part of a sh
 - ``prices: {region: cost_per_unit}`` — the price in each region the provider sells in, in the
   currency that ``regions: {region: {currency, base_url}}`` at the top of the file names;
 - ``ids: {region: model id}`` — where a region names the model differently (BytePlus drops
-  Volcengine's ``doubao-`` prefix);
+  Volcengine's ``doubao-`` prefix; DashScope Singapore says ``wan2.1-…`` for Beijing's ``wanx2.1-…``);
+  a model may be asked for by either name;
 - anything else a backend reads with :func:`entry` (e.g. ``silent_factor``).
+
+A model with ``prices`` is sold only in the regions it prices. A region may list ``aliases`` (``intl``
+for ``singapore``) and its own ``defaults`` (the models a capability uses there when none is named);
+other top-level tables (DashScope's ``voices``) are read with :func:`catalog_section`.
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ def _raw(provider: str) -> dict[str, Any]:
     text = resources.files("kaipai.backends.remote").joinpath("catalog", f"{provider}.yaml").read_text(encoding="utf-8")
     data = YAML(typ="safe").load(text) or {}
     return data
+
+
+def catalog_section(provider: str, section: str) -> dict[str, Any]:
+    """Another top-level table of a provider's catalog (e.g. DashScope's voices per model)."""
+    value = _raw(provider).get(section) or {}
+    return value if isinstance(value, dict) else {}
 
 
 def has_catalog(provider: str) -> bool:
@@ -92,15 +103,51 @@ def regions(provider: str) -> dict[str, dict[str, Any]]:
 
 
 def region_name(provider: str, region: str | None) -> str | None:
-    """The region asked for, checked; the catalog's first region when none is asked for."""
+    """The region asked for (by name or alias), checked; the catalog's first region when none is asked for."""
     known = regions(provider)
     if not known:
         return None
     if region is None:
         return next(iter(known))
-    if region not in known:
-        raise NotConfigured(f"{provider} has no region {region!r}; choose one of: {', '.join(known)}")
-    return region
+    wanted = str(region).strip().lower()
+    for name, info in known.items():
+        if wanted == name or wanted in [str(a).lower() for a in (info or {}).get("aliases") or []]:
+            return name
+    shown = ", ".join(
+        name + (f" ({', '.join(str(a) for a in info['aliases'])})" if (info or {}).get("aliases") else "")
+        for name, info in known.items()
+    )
+    raise NotConfigured(f"{provider} has no region {region!r}; choose one of: {shown}")
+
+
+def region_of_host(provider: str, address: str | None) -> str | None:
+    """The region whose host an explicit address names (``dashscope-intl…`` → singapore), else None."""
+    if not address:
+        return None
+    host = str(address).split("://", 1)[-1].split("/", 1)[0].lower()
+    for name, info in regions(provider).items():
+        if host and str((info or {}).get("base_url", "")).split("://", 1)[-1].split("/", 1)[0].lower() == host:
+            return name
+    return None
+
+
+def sold_in(provider: str, sheet_id: str, region: str | None) -> bool:
+    """Whether the model is offered in ``region`` (a model without ``prices`` is offered everywhere)."""
+    table = (entry(provider, sheet_id) or {}).get("prices") or {}
+    return region is None or not table or region in table
+
+
+def sheet_named(provider: str, name: str, region: str | None = None) -> str:
+    """The sheet id of a model asked for by its own id or by the name a region gives it."""
+    if entry(provider, name) is not None:
+        return name
+    base, _, variant = name.partition("@")
+    for sid in sheet_ids(provider):
+        ids = (entry(provider, sid) or {}).get("ids") or {}
+        names = [ids.get(region)] if region is not None else list(ids.values())
+        if base in names and sid.partition("@")[2] == variant:
+            return sid
+    return name
 
 
 def base_url(provider: str, region: str | None) -> str | None:
@@ -138,19 +185,23 @@ def load_sheet(
     """The sheet ``sheet_id`` of ``provider`` priced for ``region``, with the project's ``sheet`` overrides."""
     found = entry(provider, sheet_id)
     if found is None and overrides and "capability" in overrides:  # a model newer than this release
-        return CapabilitySheet(**{"model": sheet_id.split("@")[0], **overrides})
+        return CapabilitySheet(**{"model": sheet_id.split("@")[0], "num_cpus": 0.0, **overrides})
     if found is None:
         known = ", ".join(sheet_ids(provider)) or "none"
         raise NotConfigured(
             f"{provider} has no model {sheet_id!r} that kaipai knows; choose one of: {known} "
             "(or describe a newer model yourself under options.sheet, with its capability)"
         )
-    fields = {k: v for k, v in found.items() if k not in CATALOG_KEYS}
+    # A service computes on its own machines: its client needs no cores of ours on a cluster.
+    fields = {"num_cpus": 0.0, **{k: v for k, v in found.items() if k not in CATALOG_KEYS}}
     name = region_name(provider, region)
     table = prices(provider, sheet_id)
     if name is not None and table:
         if name not in table:
-            raise NotConfigured(f"{provider} does not sell {sheet_id!r} in region {name!r}; choose another model")
+            raise NotConfigured(
+                f"{provider} does not sell {sheet_id!r} in region {name!r} (it is sold in {', '.join(table)}); "
+                "choose that region (options.region) or another model"
+            )
         fields["cost_per_unit"], fields["currency"] = table[name]
     fields.update(overrides or {})
     try:
@@ -165,14 +216,19 @@ def sheets_for(provider: str, capability: Capability, region: str | None = None)
     """Every known sheet of one capability (for `kaipai backends`)."""
     out = {}
     for sid in sheet_ids(provider):
+        if not sold_in(provider, sid, region_name(provider, region)):
+            continue
         sheet = load_sheet(provider, sid, region=region)
         if sheet.capability == capability:
             out[sid] = sheet
     return out
 
 
-def default_model(provider: str, capability: Capability) -> str:
-    defaults = _raw(provider).get("defaults") or {}
+def default_model(provider: str, capability: Capability, region: str | None = None) -> str:
+    """The model a capability uses when the document names none: the region's own default first."""
+    defaults = dict(_raw(provider).get("defaults") or {})
+    if region is not None:
+        defaults.update((regions(provider).get(region) or {}).get("defaults") or {})
     if capability.value not in defaults:
         raise UnsupportedRequest(f"{provider} does not do {capability.value}")
     return str(defaults[capability.value])

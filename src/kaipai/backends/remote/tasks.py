@@ -265,6 +265,7 @@ def run_task(
     submit: Callable[[], str],
     look: Callable[[str], Poll],
     failure: Callable[[str, Poll], BackendError],
+    find: Callable[[], str | None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Poll:
     """Resume the recorded task if it can still finish, else submit once and record it; wait for it.
@@ -274,8 +275,17 @@ def run_task(
     turns a failed task into the error to raise. A recorded task that failed at the provider for a
     reason other than a refusal or the account (expired, cancelled, an internal error: not billed)
     is submitted afresh; a refusal or an account error is raised, never retried.
+
+    ``find`` closes the last gap: a render killed after the provider accepted a task but before its
+    id was recorded. Where the provider keeps a client-chosen id (Kling's ``external_task_id``),
+    ``find`` looks this job's id up and returns the task it names, which is then resumed like a
+    recorded one instead of being paid for again.
     """
     task_id = ctx.job_id
+    if not task_id and find is not None:
+        task_id = find()
+        if task_id:
+            ctx.record_job_id(task_id)
     if task_id:
         first = look(task_id)
         if first.state == "failed":
