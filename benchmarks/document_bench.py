@@ -184,9 +184,10 @@ def studio_figures(folder: Path, repeat: int) -> dict[str, float]:
     with TestClient(create_app(paths, "bench"), headers={"X-Kaipai-Token": "bench"}) as client:
 
         def timed(name: str, method: str, url: str, **kw: Any) -> None:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             response = client.request(method, url, **kw)
             timings.setdefault(name, []).append(time.perf_counter() - start)
+            timings.setdefault(name + " (CPU)", []).append(time.process_time() - cpu)
             assert response.status_code == 200, response.text
 
         client.get(f"/api/shots/{picks[0]}")  # the studio was opened: its first request reads the document
@@ -275,10 +276,11 @@ def main() -> None:
     peak = max(f["rss_mb"] for f in commands.values())
     console.print(f"peak memory of the commands: {peak:.0f} MB (target < {RSS_TARGET_MB} MB)")
     studio_table = Table(title="studio requests on the rendered Big Fish (the studio's app), median")
-    for col in ("request", "ms", "target ms"):
+    for col in ("request", "wall ms", "CPU ms", "target ms"):
         studio_table.add_column(col, justify="left" if col == "request" else "right")
-    for name, secs in studio.items():
-        studio_table.add_row(name, f"{secs * 1000:.0f}", f"{STUDIO_TARGETS[name] * 1000:.0f}")
+    for name, target in STUDIO_TARGETS.items():
+        wall, cpu = studio[name], studio[name + " (CPU)"]
+        studio_table.add_row(name, f"{wall * 1000:.0f}", f"{cpu * 1000:.0f}", f"{target * 1000:.0f}")
     console.print(studio_table)
     verdicts: dict[str, dict[str, float]] = {}
     if growth:

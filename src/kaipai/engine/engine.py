@@ -257,7 +257,8 @@ class Engine:
         assert cap is not None
         try:
             sheet = handle.sheet(cap)
-            built = build(self.sources, node, shot, upstream, choice, sheet)
+            deps = {d: upstream[d] for d in node.deps}  # a status passes every take resolved so far
+            built = build(self.sources, node, shot, deps, choice, sheet)
             request, media_seconds = built.request, built.media_seconds
             request = snap_request(sheet, request)
             check_request(sheet, request)
