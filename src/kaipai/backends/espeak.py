@@ -25,7 +25,7 @@ from kaipai.backends.base import (
     Result,
     SpeechRequest,
 )
-from kaipai.document.models import Character
+from kaipai.document.cast import Character
 
 if TYPE_CHECKING:  # numpy loads when a line is spoken, not when a status reads the capability sheet
     import numpy as np

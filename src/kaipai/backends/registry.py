@@ -25,6 +25,8 @@ BUILTIN: dict[str, str] = {
     "espeak": "kaipai.backends.espeak:EspeakBackend",
     "simulated": "kaipai.backends.simulated:SimulatedBackend",
     "openai": "kaipai.backends.openai.planner:OpenAIPlanner",
+    "openai-judge": "kaipai.backends.openai.judge:OpenAIJudge",
+    "clip": "kaipai.backends.clip:ClipJudge",
     "diffusers": "kaipai.backends.diffusers.backend:DiffusersBackend",
     "comfyui": "kaipai.backends.comfyui.backend:ComfyUIBackend",
     "dashscope": "kaipai.backends.dashscope:DashScopeBackend",
@@ -36,6 +38,7 @@ BUILTIN: dict[str, str] = {
     "runway": "kaipai.backends.runway:RunwayBackend",
     "openai-speech": "kaipai.backends.openai.speech:OpenAISpeechBackend",
     "openai-image": "kaipai.backends.openai.images:OpenAIImageBackend",
+    "elevenlabs": "kaipai.backends.elevenlabs:ElevenLabsBackend",
 }
 
 #: Built-ins that need an optional extra: name -> (extra, a module the extra installs).
@@ -47,6 +50,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "runway": ("runway", "runwayml"),
     "openai-speech": ("openai", "openai"),
     "openai-image": ("openai", "openai"),
+    "clip": ("clip", "transformers"),
 }
 
 
