@@ -152,8 +152,8 @@ def helper(args: list[str]) -> Any:
 
 def use_simulated(folder: Path) -> None:
     """Every generative capability on the simulated backends, writing bytes instead of media."""
-    from kaipai.document.io import update
     from kaipai.document.backend_choice import BackendChoice
+    from kaipai.document.io import update
 
     options = {"media": "bytes"}  # the simulated backends' own limits (4 jobs at once per capability)
 

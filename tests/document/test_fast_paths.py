@@ -31,8 +31,9 @@ from kaipai.document.io import (
     update,
     write_new,
 )
-from kaipai.document.models import CameraMove, Document, Shot, ShotSize, reference_errors
+from kaipai.document.models import Document, reference_errors
 from kaipai.document.roundtrip import merge, plain, rt_yaml
+from kaipai.document.shots import CameraMove, Shot, ShotSize
 from kaipai.document.splice import splice
 from kaipai.document.yaml12 import NotPlain, read
 from tests.document.test_document_io import documents

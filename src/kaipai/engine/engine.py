@@ -133,9 +133,8 @@ class Engine:
         self.by_node: dict[str, list[Take]] = defaultdict(list)
         self.circled: dict[str, Take] = {}
         self.scope = shots  # a status of these shots only: their takes and those of what they depend on
-        for take in (
-            db.all_takes() if shots is None else db.takes_for_shots({n.shot for n in needed(self.graph, shots)})
-        ):
+        scoped = None if shots is None else {n.shot for n in needed(self.graph, shots)}
+        for take in db.all_takes() if scoped is None else db.takes_for_shots(scoped):
             self.remember(take)
         self.failures = db.failures()
         self.jobs = db.jobs()  # key → job id of submitted asynchronous jobs (this engine is their only writer)
@@ -339,8 +338,7 @@ class Engine:
     # ------------------------------------------------------------------ status
 
     def plan(self, shots: set[str] | None = None) -> tuple[list[NodeStatus], dict[str, Take]]:
-        """The state of every node (or of ``shots``' nodes and what they depend on), and the current
-        take of each node that has one."""
+        """The state of every node (or of ``shots``' nodes and their inputs), and each one's current take."""
         resolved: dict[str, Take] = {}
         states: dict[str, str] = {}
         out: list[NodeStatus] = []
