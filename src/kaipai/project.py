@@ -1,22 +1,16 @@
 """A project on disk: where its files live, finding it, and reading its document quickly.
 
-Every layer (CLI, studio, engine) finds paths here. The round-trip YAML parser that keeps a
-director's comments is slow, and the engine reads the document on every render and status, so
-the validated document is cached as JSON under ``.kaipai/cache`` keyed by the SHA-256 of the
-file's bytes: any edit changes the hash and the file is parsed and checked in full again.
+Every layer (CLI, studio, engine) finds paths here. Reading the document goes through
+:func:`kaipai.document.io.read_document`, which keeps the validated document by the SHA-256
+of the file's bytes: any edit changes the hash and the file is parsed and checked again.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from kaipai.document.io import DOCUMENT_NAME, DocumentError, LoadedDocument, Problem, atomic_write_text, load
+from kaipai.document.io import DOCUMENT_NAME, DocumentError, LoadedDocument, Problem, load, read_document
 from kaipai.document.models import Document
 
 
@@ -82,32 +76,14 @@ def find_project(start: Path | str | None = None) -> ProjectPaths:
 
 
 def open_document(paths: ProjectPaths) -> LoadedDocument:
+    """The document with its round-trip tree (slow on a long film: for code that needs comments or lines)."""
     return load(paths.document)
 
 
-def _cache_file(paths: ProjectPaths) -> Path:
-    return paths.state / "cache" / "document.json"
-
-
-def remember(paths: ProjectPaths, text: bytes, doc: Document) -> None:
-    """Cache a validated document for the file content ``text``."""
-    payload = {"sha256": hashlib.sha256(text).hexdigest(), "document": doc.model_dump(mode="json")}
-    with contextlib.suppress(OSError):
-        atomic_write_text(_cache_file(paths), json.dumps(payload, ensure_ascii=False))
-
-
 def load_document(paths: ProjectPaths) -> Document:
-    """The project's validated document; raises DocumentError (located) when it is not usable."""
-    try:
-        text = paths.document.read_bytes()
-    except FileNotFoundError:
-        return load(paths.document).doc  # raises the located "no such file" error
-    sha = hashlib.sha256(text).hexdigest()
-    cache = _cache_file(paths)
-    with contextlib.suppress(OSError, ValueError, ValidationError, KeyError):
-        payload = json.loads(cache.read_text(encoding="utf-8"))
-        if payload["sha256"] == sha:
-            return Document.model_validate(payload["document"])
-    doc = load(paths.document).doc
-    remember(paths, text, doc)
-    return doc
+    """The project's validated document, read-only; raises DocumentError (located) when it is not usable.
+
+    Cached by the SHA-256 of the file (see :mod:`kaipai.document.cache`): a command or studio
+    request after the first reads it in a fraction of the parse.
+    """
+    return read_document(paths.document)

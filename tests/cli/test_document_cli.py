@@ -227,3 +227,24 @@ def test_planning_an_unchanged_script_twice_or_after_a_render_changes_nothing(tm
     doc = load(document).doc
     (mary,) = [s for s in doc.shots if any(d.id == "S01-L1-2" for d in s.dialogue)]
     assert mary.duration_source == "estimate" and f"changed 1: {mary.id}" in out
+
+
+def test_a_long_shot_list_and_status_print_as_aligned_columns(
+    zh_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past a couple of hundred rows a Rich table takes seconds; the long form keeps every row and line."""
+    invoke("plan", "-p", str(zh_project))
+    doc = load(zh_project / "kaipai.yaml").doc
+    monkeypatch.setattr("kaipai.cli.document.RICH_ROWS", 1)
+    monkeypatch.setattr("kaipai.cli.render.RICH_ROWS", 1)
+    table = invoke("shots", "-p", str(zh_project))
+    lines = table.splitlines()
+    starts = [line.split()[0] for line in lines if line and not line.startswith(" ")]
+    assert [s.id for s in doc.ordered_shots()] == [s for s in starts if s in {x.id for x in doc.shots}]
+    column = lines[1].index("description")
+    spoken = next(s for s in doc.ordered_shots() if s.dialogue)
+    row = next(i for i, line in enumerate(lines) if line.startswith(spoken.id + " "))
+    assert any(line[column:].startswith("林夏") or line[column:].startswith("旁白") for line in lines[row : row + 8])
+    status = invoke("status", "-p", str(zh_project))
+    assert "missing" in status and all(s.id in status for s in doc.shots)
+    assert "┃" not in status and "│" not in status  # no box drawing: the long form

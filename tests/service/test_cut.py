@@ -148,3 +148,17 @@ def test_cutting_again_with_nothing_changed_keeps_the_film_and_a_change_recuts_i
     assert again.film.stat().st_mtime_ns == made and again.loudness == first.loudness
     burned = service_cut.make_cut(project, burn_subtitles=True)  # another master: cut again
     assert burned.film.stat().st_mtime_ns != made
+
+
+def test_a_film_is_current_until_what_it_is_cut_from_changes(project: ProjectPaths) -> None:
+    """What lets a render that made nothing skip the cut (without loading post-production)."""
+    from kaipai.service.freshness import film_is_current
+
+    assert not film_is_current(project)
+    service_cut.make_cut(project)
+    assert film_is_current(project)
+    doc = project.document
+    doc.write_text(doc.read_text(encoding="utf-8").replace("in the rain", "in the snow"), encoding="utf-8")
+    assert not film_is_current(project)
+    service_cut.make_cut(project)
+    assert film_is_current(project)

@@ -140,6 +140,28 @@ def pytest_approx(value: float) -> object:
     return pytest.approx(value, abs=0.05)
 
 
+def test_a_long_storyboard_comes_a_page_at_a_time_with_search_and_a_scene_index(
+    client: TestClient, project: ProjectPaths
+) -> None:
+    doc = load(project.document).doc
+    order = [s.id for s in doc.ordered_shots()]
+    page = client.get("/api/storyboard?offset=1&limit=2").json()
+    assert [s["id"] for s in page["shots"]] == order[1:3]
+    assert page["total"] == len(order) and page["offset"] == 1 and "spent" not in page
+    assert page["index"][0]["id"] == doc.ordered_shots()[0].scene and page["index"][0]["first"] == 0
+    assert sum(entry["shots"] for entry in page["index"]) == len(order)
+    word = doc.ordered_shots()[-1].description.split()[-1].strip(".,").lower()
+    found = client.get(f"/api/storyboard?limit=10&q={word.upper()}").json()
+    assert found["shots"] and all(
+        word in (s["description"] + " ".join(d["text"] for d in s["dialogue"]) + s["id"]).lower()
+        or word in s["scene_heading"].lower()
+        for s in found["shots"]
+    )
+    totals = client.get("/api/storyboard?limit=0&totals=true").json()
+    whole = client.get("/api/storyboard").json()
+    assert totals["shots"] == [] and (totals["spent"], totals["estimate"]) == (whole["spent"], whole["estimate"])
+
+
 def test_quality_control_badges_and_reasons_on_the_storyboard_and_the_shot_page(
     client: TestClient, project: ProjectPaths
 ) -> None:

@@ -14,9 +14,7 @@ import re
 import threading
 import wave
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from kaipai.backends.base import (
     Backend,
@@ -28,6 +26,9 @@ from kaipai.backends.base import (
     SpeechRequest,
 )
 from kaipai.document.cast import Character
+
+if TYPE_CHECKING:  # numpy loads when a line is spoken, not when a status reads the capability sheet
+    import numpy as np
 
 # espeak_AUDIO_OUTPUT, espeak_PARAMETER, espeak_POSITION_TYPE and flags from speak_lib.h
 _SYNCHRONOUS = 2
@@ -103,6 +104,8 @@ class _Engine:
     @classmethod
     def _collect(cls, wav: Any, count: int, _events: Any) -> int:
         if count > 0 and wav:
+            import numpy as np
+
             cls._chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
         return 0
 
@@ -110,6 +113,8 @@ class _Engine:
     def speak(
         cls, text: str, voice: str, rate: int, pitch: int, volume: int, pitch_range: int
     ) -> tuple[np.ndarray, int]:
+        import numpy as np
+
         with cls.lock:
             lib = cls.lib()
             if lib.espeak_SetVoiceByName(voice.encode()) != 0:
@@ -184,6 +189,8 @@ def voice_for(character: Character | None, speaker: str, language: str) -> tuple
 
 
 def _resample(pcm: np.ndarray, src: int, dst: int) -> np.ndarray:
+    import numpy as np
+
     if src == dst or len(pcm) == 0:
         return pcm
     n = round(len(pcm) * dst / src)
@@ -226,6 +233,8 @@ class EspeakBackend(Backend):
                 rate, pitch = int(rate * rate_x), max(0, min(99, pitch + pitch_d))
                 volume, pitch_range = int(volume * volume_x), max(0, min(99, pitch_range + range_d))
                 break
+        import numpy as np
+
         text = request.text.strip() or "…"
         pcm, src_rate = _Engine.speak(text, name, rate, pitch, volume, pitch_range)
         pcm = _resample(pcm, src_rate, request.sample_rate)

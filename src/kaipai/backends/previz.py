@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PIL import Image
-
 from kaipai.backends.base import (
     Backend,
     Capability,
@@ -126,6 +124,8 @@ class PrevizBackend(Backend):
 
         if request.image is None:
             raise UnsupportedRequest("previz video animates the shot's keyframe; render the keyframe stage first")
+        from PIL import Image  # loaded to draw, not to read the capability sheet
+
         move = request.shot.move.value if request.shot is not None else "static"
         with Image.open(request.image) as src:
             src.load()
@@ -224,6 +224,8 @@ class PrevizBackend(Backend):
 
 def _drawn(*pictures: Path) -> bool:
     """Whether every picture is a previz keyframe (with its layout), so a clip can redraw what is between them."""
+    from PIL import Image
+
     from kaipai.previz.draw import read_layout
 
     for path in pictures:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,12 @@ def extra_installed(name: str) -> bool:
         return False
 
 
+@cache
+def _installed() -> dict[str, str]:
+    """The ``kaipai.backends`` entry points, read once per process (scanning every package takes a while)."""
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
 def register_builtin(name: str, target: str) -> None:
     BUILTIN[name] = target
 
@@ -78,9 +85,7 @@ class Registry:
     """Finds backend classes by name: built-ins first, then the ``kaipai.backends`` entry points."""
 
     def __init__(self) -> None:
-        self._targets: dict[str, str] = dict(BUILTIN)
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            self._targets[ep.name] = ep.value
+        self._targets: dict[str, str] = {**BUILTIN, **_installed()}
 
     def names(self) -> list[str]:
         return sorted(self._targets)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from kaipai.cli.app import ProjectOption, app, console, export_app, project_paths, user_errors
+from kaipai.cli.listing import RICH_ROWS, Cell, print_long_table
 
 
 class Lang(str, Enum):
@@ -103,39 +105,64 @@ def shots(
     as_json: bool = typer.Option(False, "--json", help="Print the shots as JSON instead of a table."),
 ) -> None:
     """List the shot script: id, size, angle, move, who is in frame, dialogue and duration."""
-    from kaipai.project import open_document
+    from kaipai.project import load_document
 
     paths = project_paths(project)
-    doc = open_document(paths).doc
+    doc = load_document(paths)
     selected = [s for s in doc.ordered_shots() if scene is None or s.scene == scene]
     if as_json:
         console.print_json(json.dumps([s.model_dump(mode="json") for s in selected], ensure_ascii=False))
         return
-    table = Table(title=f"{doc.project.title} — {len(selected)} shots", show_lines=False)
-    for col in ("shot", "size", "angle", "move", "in frame", "description / dialogue", "s", ""):
-        table.add_column(col, overflow="fold")
     names = {c.id: c.name for c in doc.cast.characters} | {
         "narrator": "旁白" if doc.project.language.value == "zh" else "Narrator"
     }
-    total = 0.0
+    title = f"{doc.project.title} — {len(selected)} shots"
+    headers = ["shot", "size", "angle", "move", "in frame", "s", "", "description / dialogue"]
+    total = sum(s.duration for s in selected)
+    if len(selected) > RICH_ROWS:
+        rows = [
+            [
+                Cell(s.id),
+                Cell(s.size.value),
+                Cell(s.angle.value),
+                Cell(s.move.value),
+                Cell(_framed(s, names)),
+                Cell(f"{s.duration:.1f}"),
+                Cell("🔒" if s.locked else "  "),
+                Cell("\n".join(x for x in [s.description, *_lines(s, names)] if x)),
+            ]
+            for s in selected
+        ]
+        print_long_table(console, title, headers, rows)
+        console.print(f"total {total:.1f} s")
+        return
+    table = Table(title=title, show_lines=False)
+    for col in ("shot", "size", "angle", "move", "in frame", "description / dialogue", "s", ""):
+        table.add_column(col, overflow="fold")
     for s in selected:
-        framed = " ".join(f"{names.get(p.character, p.character)}({p.third.value[0].upper()})" for p in s.composition)
         lines = [s.description] + [
             f"[bold]{escape(names.get(d.speaker, d.speaker))}[/]: {escape(d.text)}" for d in s.dialogue
         ]
-        total += s.duration
         table.add_row(
             s.id,
             s.size.value,
             s.angle.value,
             s.move.value,
-            framed,
+            _framed(s, names),
             "\n".join(x for x in lines if x),
             f"{s.duration:.1f}",
             "🔒" if s.locked else "",
         )
     console.print(table)
     console.print(f"total {total:.1f} s")
+
+
+def _lines(shot: Any, names: dict[str, str]) -> list[str]:
+    return [f"{names.get(d.speaker, d.speaker)}: {d.text}" for d in shot.dialogue]
+
+
+def _framed(shot: Any, names: dict[str, str]) -> str:
+    return " ".join(f"{names.get(p.character, p.character)}({p.third.value[0].upper()})" for p in shot.composition)
 
 
 @app.command(rich_help_panel="Document")
@@ -145,12 +172,11 @@ def validate(
 ) -> None:
     """Check the document: YAML syntax, every field's type and range, ids that must exist, and files it
     references. Each problem is printed as FILE:LINE:COLUMN: field: what is wrong; exits 1 if any."""
-    from kaipai.service.document import validate_project
+    from kaipai.service.document import document_path, validate_project
 
-    loaded = validate_project(path)
-    doc = loaded.doc
+    doc = validate_project(path)
     console.print(
-        f"[green]ok[/] {loaded.path}: {len(doc.scenes)} scenes, {len(doc.shots)} shots, "
+        f"[green]ok[/] {document_path(path)}: {len(doc.scenes)} scenes, {len(doc.shots)} shots, "
         f"{len(doc.cast.characters)} characters"
     )
 
@@ -198,10 +224,10 @@ def export_shotlist(
     """Export the shot script (分镜头脚本) as a table: shot, size, angle, move, lens, framing, description,
     dialogue, sound and duration; once takes exist, quality control's verdict and why a shot is flagged."""
     from kaipai.post.shotlist import export_shotlist_csv, export_shotlist_pdf
-    from kaipai.project import open_document
+    from kaipai.project import load_document
 
     paths = project_paths(project)
-    doc = open_document(paths).doc
+    doc = load_document(paths)
     qc = None
     if paths.database.exists():
         from kaipai.service.qc import shots_qc

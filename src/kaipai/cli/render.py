@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from kaipai.cli.app import ProjectOption, app, console, project_paths, user_errors
+from kaipai.cli.listing import RICH_ROWS, Cell, markup_cell, print_long_table
 from kaipai.engine.stages import GENERATED_STAGES, STAGES
 
 STATE_STYLE = {"current": "green", "stale": "yellow", "missing": "cyan", "blocked": "red", "failed": "bold red"}
@@ -129,13 +130,9 @@ def _print_notes(summary: Any) -> None:
         console.print(f"  [yellow]![/] {shot}: {note}", highlight=False)
 
 
-def _status_table(nodes: list[Any], title: str) -> Table:
-    table = Table(title=title)
-    table.add_column("shot")
-    for stage in STAGES:
-        table.add_column(stage)
-    table.add_column("est. cost", justify="right")
-    table.add_column("est. time", justify="right")
+def _status_rows(nodes: list[Any]) -> list[list[str]]:
+    """One row per shot: its id, each stage's state (with markup), the estimated cost and time."""
+    rows = []
     by_shot: dict[str, dict[str, list[Any]]] = {}
     for n in nodes:
         by_shot.setdefault(n.shot, {}).setdefault(n.stage, []).append(n)
@@ -155,12 +152,26 @@ def _status_table(nodes: list[Any], title: str) -> Table:
             cells.append(f"[{STATE_STYLE[worst.state]}]{label}[/]")
         cost = sum(n.est_cost for g in stages.values() for n in g if n.will_run)
         secs = sum(n.est_seconds for g in stages.values() for n in g if n.will_run)
-        table.add_row(shot, *cells, _money(cost) if cost else "", _seconds(secs) if secs else "")
-    return table
+        rows.append([shot, *cells, _money(cost) if cost else "", _seconds(secs) if secs else ""])
+    return rows
+
+
+def _print_status_table(nodes: list[Any], title: str) -> None:
+    rows = _status_rows(nodes)
+    headers = ["shot", *STAGES, "est. cost", "est. time"]
+    if len(rows) > RICH_ROWS:
+        print_long_table(console, title, [*headers, ""], [[*map(markup_cell, r), Cell("")] for r in rows])
+        return
+    table = Table(title=title)
+    for header in headers:
+        table.add_column(header, justify="right" if header.startswith("est.") else "left")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 def _print_plan(summary: Any, title: str) -> None:
-    console.print(_status_table(summary.nodes, title))
+    _print_status_table(summary.nodes, title)
     running = [n for n in summary.nodes if n.will_run]
     console.print(
         f"{len(running)} to render, {summary.reused} current; "
@@ -260,9 +271,19 @@ def render(
     print_summary(summary)
     cut_ok = True
     if cut and not summary.cancelled:
-        cut_ok = _make_cut(paths)
+        cut_ok = _film_current(paths, summary) or _make_cut(paths)
     if summary.failed or not cut_ok:
         raise typer.Exit(1)
+
+
+def _film_current(paths: Any, summary: Any) -> bool:
+    """A render that made nothing leaves a film cut from the same inputs as it was (checked without post)."""
+    from kaipai.service.freshness import film_is_current
+
+    if summary.generated or summary.failed or not film_is_current(paths):
+        return False
+    console.print(f"[green]film[/] {paths.output / 'film.mp4'} (current; 'kaipai cut' cuts it again)")
+    return True
 
 
 def _make_cut(paths: Any) -> bool:

@@ -15,42 +15,38 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.scalarstring import LiteralScalarString
 
-from kaipai.document.messages import plain_message
+from kaipai.document import cache
 from kaipai.document.models import Document, reference_errors
+from kaipai.document.problems import DocumentError, Problem, locate, validation_problems
+from kaipai.document.yaml12 import Layout, NotPlain, read
 
-DOCUMENT_NAME = "kaipai.yaml"
-ELEMENT_KINDS = "action, dialogue, transition, section, caption, cutaway, centered, lyric, note, synopsis, episode"
+if TYPE_CHECKING:  # ruamel and the writers load when a command first parses or saves (start-up speed)
+    from ruamel.yaml.comments import CommentedMap
 
+__all__ = [
+    "DOCUMENT_NAME",
+    "DocumentError",
+    "LoadedDocument",
+    "Problem",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "load",
+    "locate",
+    "locked",
+    "new_document",
+    "new_document_text",
+    "parse_text",
+    "read_document",
+    "save",
+    "update",
+    "write_new",
+]
 
-@dataclass(frozen=True)
-class Problem:
-    """One located problem in a document."""
-
-    file: str
-    line: int  # 1-based; 0 when unknown
-    column: int  # 1-based; 0 when unknown
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        return f"{where}: {self.field or '(document)'}: {self.message}"
-
-
-class DocumentError(Exception):
-    """The document cannot be used as it is; ``problems`` says where and why."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+DOCUMENT_NAME = cache.DOCUMENT_NAME
 
 
 @dataclass
@@ -58,18 +54,9 @@ class LoadedDocument:
     """A validated document together with the YAML tree it came from."""
 
     doc: Document
-    tree: CommentedMap
+    tree: CommentedMap | None  # None after a write that spliced the text instead of dumping a tree
     path: Path | None = None
     problems: list[Problem] = field(default_factory=list)
-
-
-def _yaml() -> YAML:
-    y = YAML(typ="rt")
-    y.preserve_quotes = True
-    y.width = 100
-    y.indent(mapping=2, sequence=4, offset=2)
-    y.allow_unicode = True
-    return y
 
 
 # --------------------------------------------------------------------------- loading
@@ -77,8 +64,13 @@ def _yaml() -> YAML:
 
 def parse_text(text: str, filename: str = DOCUMENT_NAME) -> LoadedDocument:
     """Parse and validate document text; raise DocumentError with every located problem."""
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    from kaipai.document.roundtrip import plain, rt_yaml
+
     try:
-        tree = _yaml().load(text)
+        tree = rt_yaml().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -101,9 +93,9 @@ def parse_text(text: str, filename: str = DOCUMENT_NAME) -> LoadedDocument:
             ]
         )
     try:
-        doc = Document.model_validate(_plain(tree))
+        doc = Document.model_validate(plain(tree))
     except ValidationError as exc:
-        raise DocumentError(_validation_problems(exc, tree, filename)) from None
+        raise DocumentError(validation_problems(exc, tree, filename)) from None
     refs = reference_errors(doc)
     if refs:
         raise DocumentError([locate(tree, loc, msg, filename) for loc, msg in refs])
@@ -128,95 +120,48 @@ def load(path: Path | str) -> LoadedDocument:
     return loaded
 
 
-def _plain(node: Any) -> Any:
-    """Round-trip YAML types to plain Python for validation."""
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, str):
-        return str(node)
-    return node
-
-
-def _validation_problems(exc: ValidationError, tree: CommentedMap, filename: str) -> list[Problem]:
-    problems = []
-    for err in exc.errors():
-        loc = _without_tags(tree, tuple(err["loc"]))
-        ctx = err.get("ctx", {})
-        if err["type"] == "union_tag_invalid":
-            loc = (*loc, str(ctx.get("discriminator", "type")).strip("'"))
-            msg = f"unknown kind {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
-        elif err["type"] == "union_tag_not_found":
-            loc = (*loc, str(ctx.get("discriminator", "type")).strip("'"))
-            msg = f"this field is required: say what kind of element this is, e.g. type: action ({ELEMENT_KINDS})"
-        elif err["type"] == "extra_forbidden":
-            msg = "unknown field; check its spelling (see 'kaipai schema' for the fields allowed here)"
-        else:
-            msg = plain_message(err)
-        if (
-            err["type"] not in ("extra_forbidden", "missing", "union_tag_not_found")
-            and "input" in err
-            and not isinstance(err["input"], (dict, list))
-        ):
-            msg = f"{msg} (got {err['input']!r})"
-        problems.append(locate(tree, loc, msg, filename))
-    return problems
-
-
-def _without_tags(tree: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Drop the kind pydantic puts in the path of a tagged union (``elements.1.dialogue.text``)."""
-    node, out = tree, []
-    for part in loc:
-        if isinstance(node, CommentedMap) and part not in node and node.get("type") == part:
-            continue
-        out.append(part)
-        in_map = isinstance(node, CommentedMap) and part in node
-        in_seq = isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node)
-        node = node[part] if in_map or in_seq else None
-    return tuple(out)
-
-
-def locate(tree: Any, loc: tuple[Any, ...], message: str, filename: str) -> Problem:
-    """Find the line and column of the deepest node of ``loc`` that exists in the tree."""
-    node = tree
-    line, col = 1, 1
-    for part in loc:
-        if isinstance(node, CommentedMap) and part in node:
-            ln, cl = node.lc.key(part)
-            line, col = ln + 1, cl + 1
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            ln, cl = node.lc.item(part)
-            line, col = ln + 1, cl + 1
-            node = node[part]
-        else:
-            break
-    path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
-    return Problem(filename, line, col, path, message)
-
-
 # --------------------------------------------------------------------------- saving
 
 
 def dump_text(loaded: LoadedDocument) -> str:
     """Serialise the document, merging changes into the tree it was loaded from."""
+    from kaipai.document.roundtrip import merge, rt_yaml
+
     full = loaded.doc.model_dump(mode="json")
     minimal = loaded.doc.model_dump(mode="json", exclude_defaults=True)
     minimal.setdefault("version", full["version"])
-    loaded.tree = _merge(loaded.tree, full, minimal)
+    loaded.tree = merge(loaded.tree, full, minimal)
     buf = io.StringIO()
-    _yaml().dump(loaded.tree, buf)
+    rt_yaml().dump(loaded.tree, buf)
     return buf.getvalue()
 
 
 def new_document_text(doc: Document, header: str = "") -> str:
     """Text for a brand-new document, with an optional comment header."""
-    loaded = LoadedDocument(doc=doc, tree=CommentedMap())
-    text = dump_text(loaded)
-    if header:
-        text = "".join(f"# {ln}\n" if ln else "#\n" for ln in header.splitlines()) + text
-    return text
+    return new_document(doc, header)[0]
+
+
+def new_document(doc: Document, header: str = "") -> tuple[str, Layout | None]:
+    """Text for a brand-new document and its layout (what the next save splices into)."""
+    from ruamel.yaml.comments import CommentedMap
+
+    from kaipai.document.splice import compose
+
+    preamble = "".join(f"# {ln}\n" if ln else "#\n" for ln in header.splitlines())
+    composed = compose(doc, preamble)
+    if composed is not None:
+        return composed
+    text = preamble + dump_text(LoadedDocument(doc=doc, tree=CommentedMap()))
+    return text, _layout_of(text)
+
+
+def write_new(path: Path, doc: Document, header: str = "") -> None:
+    """Write a brand-new document file and remember it as validated (the next command needs no parse)."""
+    text, layout = new_document(doc, header)
+    data = text.encode("utf-8")
+    atomic_write_bytes(path, data)
+    if not reference_errors(doc):
+        cache.remember(path, cache.digest(data), doc, layout)
 
 
 def save(loaded: LoadedDocument, path: Path | str | None = None) -> Path:
@@ -246,59 +191,6 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def _merge(node: Any, full: Any, minimal: Any) -> Any:
-    """Bring a YAML node up to date with ``full``; keys absent from the node are added only when
-    they differ from the default (``minimal``), so hand-written files stay short."""
-    if isinstance(full, dict):
-        target = node if isinstance(node, CommentedMap) else CommentedMap()
-        minimal = minimal if isinstance(minimal, dict) else {}
-        for key in list(target.keys()):
-            if key not in full:
-                del target[key]
-        for key, value in full.items():
-            if key in target:
-                target[key] = _merge(target[key], value, minimal.get(key, value))
-            elif key in minimal:
-                target[key] = _merge(None, value, minimal[key])
-        return target
-    if isinstance(full, list):
-        target = node if isinstance(node, CommentedSeq) else CommentedSeq()
-        minimal = minimal if isinstance(minimal, list) and len(minimal) == len(full) else full
-        if full and all(isinstance(v, dict) and "id" in v for v in full):
-            by_id = {item.get("id"): item for item in target if isinstance(item, CommentedMap)}
-            merged = [_merge(by_id.get(v["id"]), v, m) for v, m in zip(full, minimal)]
-        else:
-            merged = [
-                _merge(target[i] if i < len(target) else None, v, m) for i, (v, m) in enumerate(zip(full, minimal))
-            ]
-        if len(target) == len(merged) and all(a is b for a, b in zip(target, merged)):
-            return target
-        comments = target.ca.items if isinstance(target, CommentedSeq) else {}
-        kept = {id(item): i for i, item in enumerate(target)}
-        old_comments = dict(comments)
-        del target[:]
-        target.ca.items.clear()
-        for i, item in enumerate(merged):
-            target.append(item)
-            j = kept.get(id(item))
-            if j is not None and j in old_comments:
-                target.ca.items[i] = old_comments[j]
-        return target
-    if node is not None and not isinstance(node, (dict, list)) and _same_scalar(node, full):
-        return node
-    if isinstance(full, str) and "\n" in full:
-        return LiteralScalarString(full)
-    return full
-
-
-def _same_scalar(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return float(a) == float(b)
-    return str(a) == str(b) if isinstance(a, str) and isinstance(b, str) else a == b
-
-
 # --------------------------------------------------------------------------- concurrent edits
 
 
@@ -319,20 +211,107 @@ def update(path: Path | str, change: Callable[[Document], Document | None]) -> L
     """Read-modify-write under the lock, so concurrent writers (studio, CLI) never lose a change.
 
     ``change`` gets a fresh copy of the document; it may mutate it or return a new one.
-    The result is validated before anything is written.
+    The result is validated before anything is written. Only the blocks that changed are
+    rewritten (see :mod:`kaipai.document.splice`); the returned document has no tree.
     """
-    path = Path(path)
-    if path.is_dir():
-        path = path / DOCUMENT_NAME
+    from kaipai.document.splice import splice
+
+    path = _document_file(path)
     with locked(path):
-        loaded = load(path)
-        draft = loaded.doc.model_copy(deep=True)
+        data, doc, layout = _read(path)
+        draft = doc.model_copy(deep=True)
         result = change(draft)
-        new_doc = result if result is not None else draft
-        new_doc = Document.model_validate(new_doc.model_dump(mode="json"))
+        new_doc = _revalidated(doc, result if result is not None else draft)
         refs = reference_errors(new_doc)
         if refs:
-            raise DocumentError([locate(loaded.tree, loc, msg, str(path)) for loc, msg in refs])
-        loaded.doc = new_doc
-        save(loaded, path)
-        return loaded
+            tree = load(path).tree
+            raise DocumentError([locate(tree, loc, msg, str(path)) for loc, msg in refs])
+        text = data.decode("utf-8")
+        spliced = splice(text, layout, doc, new_doc)
+        if spliced is not None:
+            new_text, new_layout = spliced
+        else:  # the whole tree through ruamel, as before splicing existed
+            loaded = parse_text(text, str(path))
+            loaded.doc = new_doc
+            new_text = dump_text(loaded)
+            new_layout = _layout_of(new_text)
+        new_data = new_text.encode("utf-8")
+        atomic_write_bytes(path, new_data)
+        cache.remember(path, cache.digest(new_data), new_doc, new_layout)
+        return LoadedDocument(doc=new_doc, tree=None, path=path)
+
+
+def _revalidated(old: Document, new: Document) -> Document:
+    """``new`` checked again as a whole; parts equal to ``old`` pass as they are (they were valid)."""
+    data: dict[str, Any] = {}
+    for name in Document.model_fields:
+        value, before = getattr(new, name), getattr(old, name)
+        if value == before:
+            data[name] = value
+        elif isinstance(value, list) and all(hasattr(v, "id") for v in value):
+            kept = {getattr(v, "id", None): v for v in before} if isinstance(before, list) else {}
+            data[name] = [v if kept.get(v.id) == v else v.model_dump(mode="json") for v in value]
+        else:
+            data[name] = new.model_dump(mode="json", include={name})[name]
+    return Document.model_validate(data)
+
+
+# --------------------------------------------------------------------------- fast reading
+
+
+def read_document(path: Path | str) -> Document:
+    """The validated document, read as fast as possible; raises DocumentError (located) when it is not usable.
+
+    A document whose bytes were validated before (in this process or, for a project, in its
+    ``.kaipai/cache``) is not parsed again; otherwise libyaml's C parser reads it, and ruamel
+    only when that parser is unsure or the document has a problem to locate. Treat the result
+    as read-only: edits go through :func:`update`.
+    """
+    return _read(_document_file(path))[1]
+
+
+def _document_file(path: Path | str) -> Path:
+    path = Path(path)
+    return path / DOCUMENT_NAME if path.is_dir() else path
+
+
+def _read(path: Path) -> tuple[bytes, Document, Layout | None]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DocumentError(
+            [Problem(str(path), 0, 0, "", "no such file; create a project with 'kaipai new DIR'")]
+        ) from None
+    sha = cache.digest(data)
+    found = cache.recall(path, sha)
+    if found is not None:
+        return data, found[0], found[1]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(
+            [Problem(str(path), 0, 0, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
+        ) from None
+    doc, layout = _parse_fast(text, str(path))
+    cache.remember(path, sha, doc, layout)
+    return data, doc, layout
+
+
+def _parse_fast(text: str, filename: str) -> tuple[Document, Layout | None]:
+    """Parse and check with the C reader; anything it is unsure of, or any problem, goes through ruamel."""
+    try:
+        data, layout = read(text)
+        if isinstance(data, dict):
+            doc = Document.model_validate(data)
+            if not reference_errors(doc):
+                return doc, layout
+    except (NotPlain, ValidationError):
+        pass
+    return parse_text(text, filename).doc, None  # raises the located problems, or reads what C could not
+
+
+def _layout_of(text: str) -> Layout | None:
+    try:
+        return read(text)[1]
+    except NotPlain:
+        return None

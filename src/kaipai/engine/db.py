@@ -213,6 +213,13 @@ class TakesDB:
     def all_takes(self) -> list[Take]:
         return [_row_to_take(r) for r in self._query("SELECT * FROM takes ORDER BY id")]
 
+    def takes_for_shots(self, shots: set[str]) -> list[Take]:
+        marks = ",".join("?" * len(shots))
+        return [
+            _row_to_take(r)
+            for r in self._query(f"SELECT * FROM takes WHERE shot IN ({marks}) ORDER BY id", tuple(sorted(shots)))
+        ]
+
     def takes_for_shot(self, shot: str) -> list[Take]:
         return [_row_to_take(r) for r in self._query("SELECT * FROM takes WHERE shot = ? ORDER BY id", (shot,))]
 

@@ -43,18 +43,9 @@ from kaipai.document.execution import ExecutorChoice
 from kaipai.document.models import Document
 from kaipai.document.shots import Shot
 from kaipai.engine import requests as rq
-from kaipai.engine.audio import mix_lines, read_mono
 from kaipai.engine.db import Take, TakesDB
-from kaipai.engine.events import (
-    EventSink,
-)
-from kaipai.engine.graph import (
-    Node,
-    build_graph,
-    cue_length,
-    effective_duration,
-    place_lines,
-)
+from kaipai.engine.events import EventSink
+from kaipai.engine.graph import Node, cue_length, effective_duration, graph_of, needed, place_lines
 from kaipai.engine.inputs import Sources, build, end_frame_refusal, music_seconds
 from kaipai.engine.jobs import (
     BackendHandle,
@@ -66,13 +57,7 @@ from kaipai.engine.jobs import (
     generated,
     speech_seconds,
 )
-from kaipai.engine.keys import (
-    ENGINE_VERSION,
-    artifact_key,
-    default_seed,
-    file_digest,
-    inputs_key,
-)
+from kaipai.engine.keys import ENGINE_VERSION, artifact_key, default_seed, file_digest, inputs_key
 from kaipai.engine.report import NodeStatus, RenderSummary
 from kaipai.engine.routing import lipsync_routes
 from kaipai.engine.scheduling import RetryPolicy
@@ -122,6 +107,7 @@ class Engine:
         *,
         registry: Registry | None = None,
         settings: EngineSettings | None = None,
+        shots: set[str] | None = None,
     ) -> None:
         self.paths = paths
         self.doc = doc
@@ -132,9 +118,11 @@ class Engine:
         self.shots: dict[str, Shot] = {s.id: s for s in doc.shots}
         self._lock = threading.RLock()
         self._backends: dict[str, BackendHandle] = {}
+        self._choices: dict[str, BackendChoice] = {}
+        self._handle_of: dict[int, tuple[BackendChoice, BackendHandle]] = {}
         self._digests: dict[Path, str] = {}
         routes = lipsync_routes(doc, self._video_sheet_or_none)
-        self.graph = build_graph(doc, routes)
+        self.graph = graph_of(doc, routes)
         #: shot id → what a director should know about it (dialogue that is not lip-synced)
         self.notes: dict[str, str] = {sid: r.note for sid, r in routes.items() if r.note}
         self.sources = Sources(
@@ -144,7 +132,9 @@ class Engine:
         self.by_key: dict[str, Take] = {}
         self.by_node: dict[str, list[Take]] = defaultdict(list)
         self.circled: dict[str, Take] = {}
-        for take in db.all_takes():
+        self.scope = shots  # a status of these shots only: their takes and those of what they depend on
+        scoped = None if shots is None else {n.shot for n in needed(self.graph, shots)}
+        for take in db.all_takes() if scoped is None else db.takes_for_shots(scoped):
             self.remember(take)
         self.failures = db.failures()
         self.jobs = db.jobs()  # key → job id of submitted asynchronous jobs (this engine is their only writer)
@@ -171,6 +161,7 @@ class Engine:
         for handle in self._backends.values():
             handle.close()
         self._backends.clear()
+        self._handle_of.clear()
 
     def handles(self) -> list[BackendHandle]:
         return list(self._backends.values())
@@ -181,6 +172,12 @@ class Engine:
             return list(self.circled.values())
 
     def choice(self, node: Node) -> BackendChoice:
+        found = self._choices.get(node.id)  # asked several times per node; a feature film has thousands
+        if found is None:
+            found = self._choices[node.id] = self._choose(node)
+        return found
+
+    def _choose(self, node: Node) -> BackendChoice:
         shot = self.shots[node.shot]
         if node.stage == "voice":
             line = next(d for d in shot.dialogue if d.id == node.item)
@@ -190,10 +187,14 @@ class Engine:
         return self.doc.backend_for(cap, None if node.shared else shot)
 
     def handle(self, choice: BackendChoice) -> BackendHandle:
+        known = self._handle_of.get(id(choice))
+        if known is not None and known[0] is choice:
+            return known[1]
         ident = json.dumps([choice.use, choice.model, choice.options], sort_keys=True, default=str)
         with self._lock:
             if ident not in self._backends:
                 self._backends[ident] = BackendHandle(choice, self.registry, self.paths.root)
+            self._handle_of[id(choice)] = (choice, self._backends[ident])
             return self._backends[ident]
 
     def _video_sheet(self, shot: Shot) -> CapabilitySheet:
@@ -263,7 +264,8 @@ class Engine:
         assert cap is not None
         try:
             sheet = handle.sheet(cap)
-            built = build(self.sources, node, shot, upstream, choice, sheet)
+            deps = {d: upstream[d] for d in node.deps}  # a status passes every take resolved so far
+            built = build(self.sources, node, shot, deps, choice, sheet)
             request, media_seconds = built.request, built.media_seconds
             request = snap_request(sheet, request)
             check_request(sheet, request)
@@ -335,12 +337,13 @@ class Engine:
 
     # ------------------------------------------------------------------ status
 
-    def plan(self) -> tuple[list[NodeStatus], dict[str, Take]]:
-        """The state of every node, and the current take of each node that has one."""
+    def plan(self, shots: set[str] | None = None) -> tuple[list[NodeStatus], dict[str, Take]]:
+        """The state of every node (or of ``shots``' nodes and their inputs), and each one's current take."""
         resolved: dict[str, Take] = {}
         states: dict[str, str] = {}
         out: list[NodeStatus] = []
-        for node in self.graph.values():
+        shots = shots or self.scope
+        for node in self.graph.values() if shots is None else needed(self.graph, shots):
             has_takes = bool(self.by_node.get(node.id))
             circled = self.circled.get(node.id)
             status = NodeStatus(
@@ -442,6 +445,8 @@ class Engine:
         started = time.monotonic()
         try:
             if prep.node.stage == "shot_audio":
+                from kaipai.engine.audio import mix_lines  # numpy and PyAV: only when audio is made
+
                 out = scratch / "shot_audio.wav"
                 length = mix_lines(prep.audio_lines, prep.audio_length, out)
                 return Generated(
@@ -510,6 +515,8 @@ class Engine:
                 raise BackendError(f"{backend} said it wrote {f}, but there is no such file")
         duration = result.duration
         if duration is None and prep.node.stage == "voice":
+            from kaipai.engine.audio import read_mono
+
             samples, rate = read_mono(Path(result.files[0]))
             duration = len(samples) / rate
         inside = str(scratch) + os.sep
@@ -589,8 +596,5 @@ class Engine:
                     shot.duration_source = "audio"
                     changed.append(shot.id)
 
-        loaded = update(self.paths.document, change)
-        from kaipai.project import remember
-
-        remember(self.paths, self.paths.document.read_bytes(), loaded.doc)
+        update(self.paths.document, change)
         return changed

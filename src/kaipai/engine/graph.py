@@ -33,6 +33,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kaipai.document import cache
 from kaipai.document.lines import line_timings
 from kaipai.document.models import Document
 from kaipai.document.scenes import Scene
@@ -271,3 +272,35 @@ def music_duration(length: float) -> float:
     second does not pay for new music.
     """
     return float(max(1, math.ceil(length - 1e-6)))
+
+
+def needed(graph: dict[str, Node], shots: set[str]) -> list[Node]:
+    """The nodes of ``shots`` and every node they depend on, in graph order (dependencies first)."""
+    keep: set[str] = set()
+    todo = [n.id for n in graph.values() if n.shot in shots]
+    while todo:
+        node_id = todo.pop()
+        if node_id not in keep:
+            keep.add(node_id)
+            todo.extend(graph[node_id].deps)
+    return [n for n in graph.values() if n.id in keep]
+
+
+_graphs: dict[int, tuple[Document, dict[str, ShotRoute], dict[str, Node]]] = {}
+
+
+def graph_of(doc: Document, routes: Mapping[str, ShotRoute] | None = None) -> dict[str, Node]:
+    """:func:`build_graph`, kept for the last few read-only documents from the document cache (the
+    studio asks about the same one again and again). Nodes are frozen; callers must not change the
+    mapping. A document the caller built or may change gets a graph of its own."""
+    if not cache.kept(doc):
+        return build_graph(doc, routes)
+    routes = dict(routes or {})
+    found = _graphs.get(id(doc))
+    if found is not None and found[0] is doc and found[1] == routes:
+        return found[2]
+    graph = build_graph(doc, routes)
+    if len(_graphs) >= 4:
+        _graphs.pop(next(iter(_graphs)))
+    _graphs[id(doc)] = (doc, routes, graph)
+    return graph

@@ -17,8 +17,18 @@ from typing import Any
 ENGINE_VERSION = "1"
 
 
+_LEAVES = frozenset({str, int, bool, type(None)})
+
+
 def _canonical(value: Any) -> Any:
     """Plain JSON values, floats rounded to microseconds so 0.1+0.2 and 0.3 hash alike."""
+    kind = type(value)  # the common exact types first, leaves inline: a no-op render hashes every node
+    if kind in _LEAVES:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): v if type(v) in _LEAVES else _canonical(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _LEAVES else _canonical(v) for v in value]
     if isinstance(value, float):
         return round(value, 6)
     if isinstance(value, Mapping):

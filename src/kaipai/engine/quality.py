@@ -30,6 +30,7 @@ from kaipai.qc.inspect import QC_STAGES, Judge, Subject, inspect
 from kaipai.qc.report import QCReport, stored
 
 if TYPE_CHECKING:
+    from kaipai.document.models import Document
     from kaipai.engine.engine import Engine
 
 #: Files quality control can read; anything else (a simulated byte stand-in) is left unchecked.
@@ -180,8 +181,19 @@ class Quality:
 
     def breaks(self) -> dict[str, list[str]]:
         """Shot → continuity breaks across its cut in (wardrobe seen changing, the line crossed)."""
-        reports = {t.node: r for t in self.e.circled_takes() if t.stage in ("keyframe", "clip") and (r := stored(t.qc))}
-        return film_breaks(self.e.doc, reports)
+        return _breaks(self.e.doc, self.e.circled_takes())
+
+
+def circled_breaks(doc: Document, takes: list[Take]) -> dict[str, list[str]]:
+    """:meth:`Quality.breaks` from takes read from the database (in id order: the last circled one of a
+    node is its circled take, as the engine keeps it), without building an engine."""
+    circled = {t.node: t for t in takes if t.status == "circled"}
+    return _breaks(doc, list(circled.values()))
+
+
+def _breaks(doc: Document, circled: list[Take]) -> dict[str, list[str]]:
+    reports = {t.node: r for t in circled if t.stage in ("keyframe", "clip") and (r := stored(t.qc))}
+    return film_breaks(doc, reports)
 
 
 def best(candidates: list[tuple[Take, QCReport | None]]) -> tuple[Take, QCReport | None]:

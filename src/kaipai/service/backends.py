@@ -16,7 +16,7 @@ from kaipai.backends.registry import Registry, extra_for, extra_installed
 from kaipai.backends.remote.sheets import prices, sheet_ids, sheets_for
 from kaipai.document.backend_choice import DEFAULT_BACKENDS
 from kaipai.document.io import DocumentError
-from kaipai.project import find_project, open_document
+from kaipai.project import find_project, load_document
 
 #: Backends whose models are described by shipped sheet files (every model, not only the chosen one):
 #: backend name -> the catalog file it reads.
@@ -62,7 +62,7 @@ def project_choices(
     """Backend name → (model, options) as the project chooses it, and which capabilities use it."""
     try:
         paths = find_project(project)
-        doc = open_document(paths).doc
+        doc = load_document(paths)
     except (DocumentError, FileNotFoundError):
         if project is not None:
             raise

@@ -29,6 +29,7 @@ from kaipai.post.subtitles import write_subtitles
 from kaipai.post.timeline import FORMATS, export
 from kaipai.previz.draw import BAND as BAR
 from kaipai.project import ProjectPaths, load_document
+from kaipai.service.freshness import RECORD, fingerprint
 from kaipai.service.provenance import write_provenance
 from kaipai.service.publish import (
     Labelling,
@@ -146,6 +147,7 @@ def make_cut(
     the AIGC labels (see :mod:`kaipai.service.publish`). The film is clean; ``slate`` renders the
     animatic instead, ``output/animatic.mp4``, with each shot's info bar over the bottom of its picture.
     """
+    inputs = fingerprint(paths)
     doc = load_document(paths)
     cut = build_cut(doc, circled_media(paths))
     plan = labelling(paths, doc, cut)
@@ -155,7 +157,7 @@ def make_cut(
     beds = ambience_beds(paths, cut)
     name = "animatic" if slate else "film"
     film = paths.output / f"{name}.mp4"
-    record = paths.output / f".{name}.json"
+    record = paths.output / (".animatic.json" if slate else RECORD)
     labels_key = {**plan.fingerprint(), "signer": signer_fingerprint(signer)}
     key = _cut_key(cut, {**music, **{-1 - j: p for j, p in beds.items()}}, profile, burn_subtitles, labels_key)
     saved = _unchanged(film, record, key)
@@ -176,11 +178,11 @@ def make_cut(
             "on_progress": on_event,
         }
         loudness, labels = _master(paths, cut, film, key, plan, signer, common)
-        atomic_write_text(record, json.dumps({"key": key, "loudness": loudness, "labels": labels}))
     else:
         loudness, labels = saved
         if on_event is not None:
             on_event(Progress("assemble the film", 1.0))
+    atomic_write_text(record, json.dumps({"key": key, "loudness": loudness, "labels": labels, "inputs": inputs}))
     record_of = paths.output / ("animatic.provenance.json" if slate else "provenance.json")
     provenance = write_provenance(record_of, cut, plan, Store(paths.store), film, labels)
     missing = [s.shot for s in cut.shots if s.picture is None]

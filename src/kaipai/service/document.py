@@ -12,13 +12,12 @@ from pathlib import Path
 from kaipai.document.io import (
     DOCUMENT_NAME,
     DocumentError,
-    LoadedDocument,
     Problem,
-    atomic_write_text,
     load,
     locate,
-    new_document_text,
+    read_document,
     update,
+    write_new,
 )
 from kaipai.document.models import Document
 from kaipai.document.settings import Project
@@ -71,7 +70,7 @@ def new_project(
         folder.mkdir(parents=True, exist_ok=True)
         doc = Document(project=Project(title=title or folder.resolve().name, language=language or "zh"))
     header = HEADER_ZH if doc.project.language.value == "zh" else HEADER_EN
-    atomic_write_text(paths.document, new_document_text(doc, header))
+    write_new(paths.document, doc, header)
     return paths
 
 
@@ -169,13 +168,16 @@ def plan_project(paths: ProjectPaths) -> PlanReport:
     return report
 
 
-def validate_project(path: Path) -> LoadedDocument:
-    """Load and check a document, including that every referenced file exists inside the project."""
-    loaded = load(path)
-    doc_path = loaded.path or Path(path)
-    root = doc_path.parent
-    paths = ProjectPaths(root)
-    problems: list[Problem] = []
+def validate_project(path: Path) -> Document:
+    """Load and check a document, including that every referenced file exists inside the project.
+
+    A document validated before with the same bytes is not parsed again; the round-trip
+    parser runs only to locate a missing file's line.
+    """
+    doc_path = document_path(Path(path))
+    doc = read_document(doc_path)
+    paths = ProjectPaths(doc_path.parent)
+    missing: list[tuple[tuple[str | int, ...], str]] = []
 
     def check(rel: str | None, where: tuple[str | int, ...]) -> None:
         if not rel:
@@ -186,9 +188,8 @@ def validate_project(path: Path) -> LoadedDocument:
         except DocumentError:
             exists, message = False, f"{rel!r} leaves the project folder"
         if not exists:
-            problems.append(locate(loaded.tree, where, message, str(doc_path)))
+            missing.append((where, message))
 
-    doc = loaded.doc
     check(doc.screenplay, ("screenplay",))
     for i, c in enumerate(doc.cast.characters):
         for j, ref in enumerate(c.reference_images):
@@ -198,9 +199,10 @@ def validate_project(path: Path) -> LoadedDocument:
         for i, item in enumerate(getattr(doc.cast, kind)):
             for j, ref in enumerate(item.reference_images):
                 check(ref, ("cast", kind, i, "reference_images", j))
-    if problems:
-        raise DocumentError(problems)
-    return loaded
+    if missing:
+        tree = load(doc_path).tree
+        raise DocumentError([locate(tree, where, message, str(doc_path)) for where, message in missing])
+    return doc
 
 
 def document_path(folder_or_file: Path) -> Path:

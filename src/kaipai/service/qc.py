@@ -16,7 +16,7 @@ from kaipai.document.io import DocumentError, Problem
 from kaipai.document.models import Document
 from kaipai.engine.db import Take, TakesDB
 from kaipai.engine.engine import Engine
-from kaipai.engine.quality import Quality
+from kaipai.engine.quality import Quality, circled_breaks
 from kaipai.project import ProjectPaths, load_document
 from kaipai.qc.report import stored
 
@@ -85,31 +85,36 @@ def _unknown_shot(paths: ProjectPaths, shot_id: str) -> DocumentError:
     )
 
 
-def shots_qc(paths: ProjectPaths, shot_id: str | None = None) -> list[ShotQC]:
-    """Every shot (or one) in film order, with its verdict, reasons and every take's report."""
+def shots_qc(paths: ProjectPaths, shot_id: str | None = None, *, shots: set[str] | None = None) -> list[ShotQC]:
+    """Every shot (or one, or ``shots``) in film order, with its verdict, reasons and every take's report.
+
+    Continuity breaks are found within a scene, so only the takes of the asked shots' scenes are
+    read (a studio page of a feature film reads a few dozen takes, not thousands).
+    """
     doc = load_document(paths)
     if shot_id is not None and doc.shot(shot_id) is None:
         raise _unknown_shot(paths, shot_id)
+    only = {shot_id} if shot_id is not None else shots
     if not paths.database.exists():
-        return [ShotQC(shot=s.id, verdict="missing") for s in doc.ordered_shots() if shot_id in (None, s.id)]
+        return [ShotQC(shot=s.id, verdict="missing") for s in doc.ordered_shots() if only is None or s.id in only]
     with TakesDB(paths.database) as db:
-        engine = Engine(paths, doc, db)
-        try:
-            breaks = Quality(engine).breaks()
-            takes = db.all_takes() if shot_id is None else db.takes_for_shot(shot_id)
-        finally:
-            engine.close()
-    return _summaries(doc, takes, breaks, shot_id)
+        if only is None:
+            takes = db.all_takes()
+        else:
+            scenes = {s.scene for s in doc.shots if s.id in only}
+            near = {s.id for s in doc.shots if s.scene in scenes}
+            takes = db.takes_for_shots(near) if near else []
+    return _summaries(doc, takes, circled_breaks(doc, takes), only)
 
 
-def _summaries(doc: Document, takes: list[Take], breaks: dict[str, list[str]], only: str | None) -> list[ShotQC]:
+def _summaries(doc: Document, takes: list[Take], breaks: dict[str, list[str]], only: set[str] | None) -> list[ShotQC]:
     by_shot: dict[str, list[Take]] = {}
     for t in takes:
         if t.stage != "shot_audio":
             by_shot.setdefault(t.shot, []).append(t)
     out = []
     for shot in doc.ordered_shots():
-        if only is not None and shot.id != only:
+        if only is not None and shot.id not in only:
             continue
         mine = by_shot.get(shot.id, [])
         circled = [(t, stored(t.qc)) for t in mine if t.status == "circled"]

@@ -117,13 +117,13 @@ def render(
     if chosen_executor is not None:
         settings = dataclasses.replace(settings or EngineSettings(), executor=chosen_executor)
     with TakesDB(paths.database) as db:
-        engine = Engine(paths, doc, db, settings=settings)
+        engine = Engine(paths, doc, db, settings=settings, shots=shot_set if dry_run else None)
         if not dry_run:
             return engine.render(
                 stages=stage_set, shots=shot_set, budget=budget, on_event=on_event, cancel=cancel, best_of=best_of
             )
         try:
-            statuses, _ = engine.plan()
+            statuses, _ = engine.plan(shot_set)
             chosen = [
                 s
                 for s in statuses
@@ -147,6 +147,10 @@ def render(
             engine.close()
 
 
-def status(paths: ProjectPaths) -> list[NodeStatus]:
-    """Per shot and stage (and voice line): current / stale / missing / blocked / failed, with estimates."""
-    return render(paths, dry_run=True).nodes
+def status(paths: ProjectPaths, shots: list[str] | set[str] | None = None) -> list[NodeStatus]:
+    """Per shot and stage (and voice line): current / stale / missing / blocked / failed, with estimates.
+
+    With ``shots``, only those shots' nodes (what they depend on is resolved, not listed): the
+    studio asks for the shots on screen, not a feature film's thousands.
+    """
+    return render(paths, dry_run=True, shots=shots).nodes

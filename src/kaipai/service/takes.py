@@ -194,8 +194,8 @@ def _info(take: Take, store: Store, current: dict[str, NodeStatus]) -> TakeInfo:
     )
 
 
-def _plan(paths: ProjectPaths, doc: Document, db: TakesDB) -> dict[str, NodeStatus]:
-    engine = Engine(paths, doc, db)
+def _plan(paths: ProjectPaths, doc: Document, db: TakesDB, shots: set[str] | None = None) -> dict[str, NodeStatus]:
+    engine = Engine(paths, doc, db, shots=shots)
     try:
         statuses, _ = engine.plan()
     finally:
@@ -216,7 +216,7 @@ def list_takes(paths: ProjectPaths, shot_id: str, stage: str | None = None) -> l
             for t in db.takes_for_shot(shot_id)
             if (stage is None or t.stage == stage) and (node is None or t.node == node)
         ]
-        current = _plan(paths, doc, db) if takes else {}
+        current = _plan(paths, doc, db, {shot_id}) if takes else {}
     store = Store(paths.store)
     return [_info(t, store, current) for t in takes]
 
@@ -232,7 +232,7 @@ def _set_status(paths: ProjectPaths, shot_id: str, take_id: int, status: TakeSta
                 paths, "takes", f"shot {shot_id} has no take {take_id}; its takes: {known} ('kaipai takes {shot_id}')"
             )
         take = db.set_status(take_id, status)
-        current = _plan(paths, doc, db)
+        current = _plan(paths, doc, db, {shot_id})
     return _info(take, Store(paths.store), current)
 
 
@@ -474,11 +474,20 @@ def character_sheets(paths: ProjectPaths) -> dict[str, Path]:
         }
 
 
-def take_history(paths: ProjectPaths) -> list[TakeInfo]:
-    """Every take of the project (for the studio's review page)."""
+def take_history(paths: ProjectPaths, shots: set[str] | None = None) -> list[TakeInfo]:
+    """Every take of the project (for the studio's review page), or of ``shots``."""
     doc = load_document(paths)
     with TakesDB(paths.database) as db:
-        takes = db.all_takes()
-        current = _plan(paths, doc, db) if takes else {}
+        if shots is None:
+            takes = db.all_takes()
+        else:
+            takes = [t for shot in sorted(shots) for t in db.takes_for_shot(shot)]
+        current = _plan(paths, doc, db, shots) if takes else {}
     store = Store(paths.store)
     return [_info(t, store, current) for t in takes]
+
+
+def spent(paths: ProjectPaths) -> float:
+    """What every take of the project cost."""
+    with TakesDB(paths.database) as db:
+        return sum(t.cost for t in db.all_takes())

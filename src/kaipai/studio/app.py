@@ -105,8 +105,12 @@ def create_app(paths: ProjectPaths, token: str) -> FastAPI:
 
     # ------------------------------------------------------------------ storyboard and shots
     @app.get("/api/storyboard")
-    def storyboard() -> dict[str, Any]:
-        return views.storyboard(paths)
+    def storyboard(
+        offset: int = 0, limit: int | None = None, q: str = "", scene: str = "", totals: bool = False
+    ) -> dict[str, Any]:
+        """The storyboard; a long film asks for a page (offset, limit), optionally searched (q) or one scene;
+        ``totals`` adds what the project has spent and what a render would cost."""
+        return views.storyboard(paths, offset=max(0, offset), limit=limit, query=q, scene=scene, totals=totals)
 
     @app.get("/api/shots/{shot_id}")
     def shot(shot_id: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from kaipai.qc.inspect import QC_STAGES
 from kaipai.qc.report import stored
 from kaipai.service.qc import ShotQC, shots_qc
 from kaipai.service.render import NodeStatus, status
-from kaipai.service.takes import TakeInfo, character_sheets, list_takes, take_history
+from kaipai.service.takes import TakeInfo, character_sheets, list_takes, spent, take_history
 
 #: A shot's status is its worst node's; "blocked" reads as failed to the director, with the reason.
 SEVERITY = ("current", "missing", "stale", "blocked", "failed")
@@ -126,25 +126,64 @@ def _name(doc: Document, speaker: str) -> str:
     return character.name if character else speaker
 
 
-def storyboard(paths: ProjectPaths) -> dict[str, Any]:
-    """Shots in film order, grouped by scene, with each shot's current picture and status."""
+def storyboard(
+    paths: ProjectPaths,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+    query: str = "",
+    scene: str = "",
+    totals: bool = False,
+) -> dict[str, Any]:
+    """Shots in film order with each shot's current picture and status, a page at a time.
+
+    ``query`` keeps the shots whose id, scene, description or dialogue contain it (any case);
+    ``scene`` keeps one scene. ``limit`` None lists every shot (a short film); a feature film's
+    studio asks for one page, and only that page's shots are resolved. ``index`` lists every
+    scene with where its first matching shot sits, for jumping; ``total`` counts the matches.
+    ``spent`` and ``estimate`` (the whole film) come when every shot is listed, or with ``totals``.
+    """
     doc = load_document(paths)
-    nodes = status(paths)
-    takes = {t.id: t for t in take_history(paths)}
+    headings = {s.id: s.heading for s in doc.scenes}
+    matching = [s for s in doc.ordered_shots() if (not scene or s.scene == scene) and _matches(s, query, headings)]
+    page = matching[offset : offset + limit] if limit is not None else matching[offset:]
+    whole = limit is None and not offset and not query and not scene
+    ids = {s.id for s in page}
+    nodes = status(paths) if whole else status(paths, shots=ids) if ids else []
+    takes = {t.id: t for t in (take_history(paths) if whole else take_history(paths, shots=ids) if ids else [])}
     by_shot: dict[str, list[NodeStatus]] = {}
     for n in nodes:
         by_shot.setdefault(n.shot, []).append(n)
-    qc = {s.shot: s for s in shots_qc(paths)}
-    shots = [_shot_card(paths, doc, s, by_shot.get(s.id, []), takes, qc.get(s.id)) for s in doc.ordered_shots()]
-    return {
+    index: dict[str, dict[str, Any]] = {}
+    for position, s in enumerate(matching):
+        entry = index.setdefault(s.scene, {"id": s.scene, "heading": headings.get(s.scene, ""), "first": position})
+        entry["shots"] = entry.get("shots", 0) + 1
+    qc = {s.shot: s for s in shots_qc(paths, shots=None if whole else ids)} if ids else {}
+    data: dict[str, Any] = {
         "project": doc.project.model_dump(mode="json"),
         "scenes": [{"id": s.id, "heading": s.heading} for s in doc.scenes],
         "characters": [{"id": c.id, "name": c.name, "color": c.color} for c in doc.cast.characters],
-        "shots": shots,
+        "shots": [_shot_card(paths, doc, s, by_shot.get(s.id, []), takes, qc.get(s.id)) for s in page],
         "enums": enums(),
-        "spent": round(sum(t.cost for t in takes.values()), 4),
-        "estimate": round(sum(n.est_cost for n in nodes if n.will_run), 4),
+        "total": len(matching),
+        "offset": offset,
+        "index": list(index.values()),
     }
+    if whole:
+        data["spent"] = round(sum(t.cost for t in takes.values()), 4)
+        data["estimate"] = round(sum(n.est_cost for n in nodes if n.will_run), 4)
+    elif totals:
+        data["spent"] = round(spent(paths), 4)
+        data["estimate"] = round(sum(n.est_cost for n in status(paths) if n.will_run), 4)
+    return data
+
+
+def _matches(shot: Shot, query: str, headings: dict[str, str]) -> bool:
+    if not query:
+        return True
+    needle = query.casefold()
+    texts = [shot.id, shot.scene, headings.get(shot.scene, ""), shot.description, *(d.text for d in shot.dialogue)]
+    return any(needle in t.casefold() for t in texts)
 
 
 def shot_page(paths: ProjectPaths, shot_id: str) -> dict[str, Any]:
@@ -153,7 +192,7 @@ def shot_page(paths: ProjectPaths, shot_id: str) -> dict[str, Any]:
     takes = list_takes(paths, shot_id)
     shot = doc.shot(shot_id)
     assert shot is not None  # list_takes refused an unknown shot
-    nodes = [n for n in status(paths) if n.shot == shot_id]
+    nodes = [n for n in status(paths, shots={shot_id}) if n.shot == shot_id]
     (qc,) = shots_qc(paths, shot_id)
     card = _shot_card(paths, doc, shot, nodes, {t.id: t for t in takes}, qc)
     stages = [

@@ -97,7 +97,7 @@ async function saveLine(shot, line, fields) {
 }
 
 async function refreshBadges() {
-  const data = await api("GET", "/api/storyboard");
+  const data = await api("GET", boardUrl());
   for (const shot of data.shots) {
     const card = view.querySelector(`.card[data-shot="${CSS.escape(shot.id)}"]`);
     if (!card) continue;
@@ -169,17 +169,50 @@ function shotCard(shot, data) {
       } }, t("shot.delete"))));
 }
 
+/* A feature film has thousands of shots: the storyboard shows one page of them, with a search box,
+   a scene index that jumps to a scene's first shot, and the page's place in the film. */
+const BOARD_PAGE = 60;
+const board = { offset: 0, q: "" };
+
+function boardUrl() {
+  const params = new URLSearchParams({ offset: board.offset, limit: BOARD_PAGE });
+  if (board.q) params.set("q", board.q);
+  return `/api/storyboard?${params}`;
+}
+
+function boardBar(data) {
+  const go = changes => { Object.assign(board, changes); storyboard(); };
+  const search = h("input", { type: "search", name: "q", value: board.q, placeholder: t("board.search"),
+                               "aria-label": t("board.search"), onchange: e => go({ q: e.target.value.trim(), offset: 0 }) });
+  const index = h("select", { name: "scene", "aria-label": t("board.scenes"),
+                               onchange: e => { if (e.target.value !== "") go({ offset: Number(e.target.value) }); } },
+    h("option", { value: "" }, t("board.scenes")),
+    ...data.index.map(s => h("option", { value: String(s.first) }, `${s.id} · ${s.heading} (${s.shots})`)));
+  const last = Math.min(data.offset + data.shots.length, data.total);
+  const count = h("span", { class: "count" },
+    data.total ? t("board.count", { from: data.offset + 1, to: last, total: data.total }) : t("board.none"));
+  const prev = h("button", { type: "button", class: "prev", disabled: data.offset <= 0,
+                             onclick: () => go({ offset: Math.max(0, data.offset - BOARD_PAGE) }) }, t("board.prev"));
+  const next = h("button", { type: "button", class: "next", disabled: last >= data.total,
+                             onclick: () => go({ offset: data.offset + BOARD_PAGE }) }, t("board.next"));
+  return h("div", { class: "boardbar" }, search, index, prev, count, next);
+}
+
 async function storyboard() {
   const since = navigation;
-  const data = await api("GET", "/api/storyboard");
+  const data = await api("GET", boardUrl());
   if (since !== navigation) return;
+  if (data.offset > 0 && !data.shots.length && data.total) { board.offset = 0; return storyboard(); }
   setProject(data.project);
-  const scenes = data.scenes.map(scene => {
-    const shots = data.shots.filter(s => s.scene === scene.id);
-    if (!shots.length) return null;
-    return h("section", { class: "scene" }, h("h2", {}, `${scene.id} · ${scene.heading}`), h("div", { class: "cards" }, shots.map(s => shotCard(s, data))));
-  });
-  show(since, h("p", { class: "hint" }, t("shot.dragHint")), ...scenes);
+  const headings = Object.fromEntries(data.scenes.map(s => [s.id, s.heading]));
+  const groups = [];
+  for (const shot of data.shots) {
+    if (!groups.length || groups[groups.length - 1].id !== shot.scene) groups.push({ id: shot.scene, shots: [] });
+    groups[groups.length - 1].shots.push(shot);
+  }
+  const scenes = groups.map(g => h("section", { class: "scene" }, h("h2", {}, `${g.id} · ${headings[g.id] || ""}`),
+                                   h("div", { class: "cards" }, g.shots.map(s => shotCard(s, data)))));
+  show(since, boardBar(data), h("p", { class: "hint" }, t("shot.dragHint")), ...scenes);
 }
 
 /* ------------------------------------------------------------------ shot page */
@@ -300,9 +333,9 @@ function progressRow(label) {
 async function renderPage() {
   closeStream();
   const since = navigation;
-  const [board, current] = await Promise.all([api("GET", "/api/storyboard"), api("GET", "/api/jobs/current")]);
+  const [totals, current] = await Promise.all([api("GET", "/api/storyboard?limit=0&totals=true"), api("GET", "/api/jobs/current")]);
   if (since !== navigation) return;
-  setProject(board.project);
+  setProject(totals.project);
   const budget = h("input", { type: "number", min: "0", step: "0.01", name: "budget", placeholder: t("render.nolimit") });
   const status = h("p", { class: "job-status" }, t("render.idle"));
   const bars = h("div", { class: "bars" });
@@ -392,8 +425,8 @@ async function renderPage() {
   if (!show(since,
     h("div", { class: "controls" }, h("label", {}, t("render.budget"), " ", budget), startButton, cutButton, animaticButton, cancelButton),
     h("dl", { class: "money" },
-      h("dt", {}, t("render.spent")), h("dd", {}, money(board.spent)),
-      h("dt", {}, t("render.estimate")), h("dd", {}, money(board.estimate)),
+      h("dt", {}, t("render.spent")), h("dd", {}, money(totals.spent)),
+      h("dt", {}, t("render.estimate")), h("dd", {}, money(totals.estimate)),
       h("dt", {}, t("render.thisRun")), h("dd", {}, runCost, " / ", budgetShown)),
     status, bars, log)) return;
   if (current.job) {
