@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -41,6 +40,12 @@ USER_ERRORS = frozenset(
         "sqlite3.OperationalError",
         "builtins.OSError",
     }
+)
+#: What Typer (and the click it is built on, vendored or not) raises to end a command: passed through.
+CONTROL_FLOW = (
+    typer.Exit,
+    typer.Abort,
+    next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
 )
 #: Set to 1 to see the traceback of an unexpected error (for reporting a bug).
 DEBUG_VARIABLE = "KAIPAI_DEBUG"
@@ -121,7 +126,7 @@ def user_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except CONTROL_FLOW:
             raise
         except KeyboardInterrupt:
             warn("[yellow]interrupted[/]: finished work is kept; run the command again to resume")
@@ -200,6 +205,30 @@ def project_paths(project: Path | None):  # noqa: ANN201 - ProjectPaths, importe
     from kaipai.project import find_project
 
     return find_project(project)
+
+
+def complete_shot(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """The project's shot ids (and character ids, whose reference sheets are takes too) for the shell's Tab."""
+    try:
+        from kaipai.project import find_project, open_document
+
+        doc = open_document(find_project(ctx.params.get("project"))).doc
+        found = [(s.id, f"{s.size.value} {s.description}"[:24].replace("\n", " ")) for s in doc.ordered_shots()]
+        found += [(c.id, f"{c.name}: reference sheet") for c in doc.cast.characters]
+    except Exception:  # completing must never print an error into the user's command line
+        return []
+    return [(value, help) for value, help in found if value.startswith(incomplete)]
+
+
+def complete_scene(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """The project's scene ids for the shell's Tab."""
+    try:
+        from kaipai.project import find_project, open_document
+
+        doc = open_document(find_project(ctx.params.get("project"))).doc
+        return [(s.id, s.heading[:24]) for s in doc.scenes if s.id.startswith(incomplete)]
+    except Exception:
+        return []
 
 
 def main() -> None:

@@ -9,7 +9,17 @@ from typing import Any
 
 import typer
 
-from kaipai.cli.app import JsonOption, ProjectOption, app, export_app, print_json, project_paths, say, user_errors
+from kaipai.cli.app import (
+    JsonOption,
+    ProjectOption,
+    app,
+    complete_scene,
+    export_app,
+    print_json,
+    project_paths,
+    say,
+    user_errors,
+)
 from kaipai.cli.tables import Col, print_table
 
 
@@ -87,7 +97,7 @@ def plan(project: Path | None = ProjectOption) -> None:
 @user_errors
 def shots(
     project: Path | None = ProjectOption,
-    scene: str | None = typer.Option(None, "--scene", help="Only this scene id."),
+    scene: str | None = typer.Option(None, "--scene", help="Only this scene id.", autocompletion=complete_scene),
     as_json: bool = JsonOption,
 ) -> None:
     """List the shot script: id, size, angle, move, duration, who is in frame, description and dialogue.

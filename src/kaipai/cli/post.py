@@ -34,7 +34,7 @@ def run_cut(paths: Any, profile: str = "web", burn: bool = False, out: Console |
     from kaipai.service.cut import make_cut
 
     with Progress(
-        TextColumn("[bold]{task.description}", markup=False),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TimeRemainingColumn(),

@@ -22,6 +22,7 @@ from kaipai.cli.app import (
     JsonOption,
     ProjectOption,
     app,
+    complete_shot,
     console,
     err_console,
     markup,
@@ -94,13 +95,13 @@ class RenderProgress:
         self.overall: TaskID | None = None
 
     def __enter__(self) -> RenderProgress:
-        self.progress.__enter__()
-        return self
+        return self  # the bars appear with the first event: a command refused at once prints no empty line
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)  # type: ignore[arg-type]
+        self.progress.stop()
 
     def __call__(self, event: Any) -> None:
+        self.progress.start()
         kind = event.kind
         if kind == "plan":
             total = sum(event.stages.values())
@@ -237,7 +238,9 @@ def render(
         help="Only these stages (repeatable), "
         "e.g. --stage voice --stage keyframe to review stills (end keyframes too) before paying for video.",
     ),
-    shot: list[str] | None = typer.Option(None, "--shot", help="Only these shots (repeatable)."),
+    shot: list[str] | None = typer.Option(
+        None, "--shot", help="Only these shots (repeatable).", autocompletion=complete_shot
+    ),
     cut: bool = typer.Option(
         True, "--cut/--no-cut", help="Cut the film from the circled takes when the render ends (output/film.mp4)."
     ),
@@ -345,7 +348,9 @@ STALE_LEGEND = "  ↻ stale: made from inputs that have changed since"
 @app.command(rich_help_panel="Render")
 @user_errors
 def takes(
-    shot: str = typer.Argument(..., help="Shot id, e.g. S01-002, or a character id for their reference sheet."),
+    shot: str = typer.Argument(
+        ..., help="Shot id, e.g. S01-002, or a character id for their reference sheet.", autocompletion=complete_shot
+    ),
     stage: RetakeStage | None = typer.Option(None, "--stage", help="Only this stage."),
     project: Path | None = ProjectOption,
     as_json: bool = typer.Option(False, "--json", help="Print the takes as JSON (with the full path of each file)."),
@@ -397,7 +402,9 @@ def takes(
 @app.command(rich_help_panel="Render")
 @user_errors
 def circle(
-    shot: str = typer.Argument(..., help="Shot id, or a character id for their reference sheet."),
+    shot: str = typer.Argument(
+        ..., help="Shot id, or a character id for their reference sheet.", autocompletion=complete_shot
+    ),
     take: int = typer.Argument(..., help="Take id (see 'kaipai takes SHOT')."),
     project: Path | None = ProjectOption,
 ) -> None:
@@ -411,7 +418,9 @@ def circle(
 @app.command(rich_help_panel="Render")
 @user_errors
 def reject(
-    shot: str = typer.Argument(..., help="Shot id, or a character id for their reference sheet."),
+    shot: str = typer.Argument(
+        ..., help="Shot id, or a character id for their reference sheet.", autocompletion=complete_shot
+    ),
     take: int = typer.Argument(..., help="Take id (see 'kaipai takes SHOT')."),
     project: Path | None = ProjectOption,
 ) -> None:
@@ -426,7 +435,9 @@ def reject(
 @app.command(rich_help_panel="Render")
 @user_errors
 def retake(
-    shot: str = typer.Argument(..., help="Shot id, or a character id for their reference sheet."),
+    shot: str = typer.Argument(
+        ..., help="Shot id, or a character id for their reference sheet.", autocompletion=complete_shot
+    ),
     stage: RetakeStage = typer.Option(
         RetakeStage.clip,
         "--stage",
