@@ -41,19 +41,14 @@ from rich.console import Console
 from rich.table import Table
 
 from kaipai.backends.simulated import SimulatedBackend
+from kaipai.document.backend_choice import BackendChoice
+from kaipai.document.cast import Cast, Character
+from kaipai.document.execution import ExecutorChoice
 from kaipai.document.io import load, new_document_text
-from kaipai.document.models import (
-    BackendChoice,
-    Cast,
-    Character,
-    DialogueLine,
-    Document,
-    ExecutorChoice,
-    Placement,
-    Project,
-    Scene,
-    Shot,
-)
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import Project
+from kaipai.document.shots import DialogueLine, Placement, Shot
 from kaipai.engine.db import TakesDB
 from kaipai.engine.engine import EngineSettings
 from kaipai.engine.graph import build_graph

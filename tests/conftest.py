@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support.films import Film, small_film
 from tests.support.media import Media
@@ -20,6 +21,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # Tables are read by tests at a wide terminal unless a test sets its own width (80-column tests do).
 os.environ.setdefault("COLUMNS", "200")
+# The suite runs one test worker per core (-n auto): numerical libraries (torch, numpy's BLAS) take one
+# thread each, set before they load. Their own thread pools spin-wait against the other workers, and a
+# tiny diffusers pipeline ran six times slower that way on a loaded machine.
+for _threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
+
+# No property here is about speed: a per-example deadline, or the health check that times the drawing of
+# examples, only fails what a loaded machine (a CI runner, ``-n auto`` on two cores) happens to run
+# slowly. A test that is about time asserts it itself.
+settings.register_profile("kaipai", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("kaipai")
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"

@@ -48,7 +48,7 @@ def main() -> None:
 
     from kaipai.backends.base import Capability, JobContext, check_request, snap_request
     from kaipai.backends.diffusers.backend import DiffusersBackend
-    from kaipai.document.models import BackendChoice
+    from kaipai.document.backend_choice import BackendChoice
     from kaipai.engine.requests import clip_request, keyframe_request
     from kaipai.planning.importer import document_from_screenplay
     from kaipai.planning.rules import plan_document

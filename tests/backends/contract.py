@@ -20,14 +20,17 @@ from kaipai.backends.base import (
     Capability,
     ImageRequest,
     JobContext,
+    JudgeRequest,
     LipsyncRequest,
     MusicRequest,
     Request,
+    SoundRequest,
     SpeechRequest,
     VideoRequest,
     snap_request,
 )
-from kaipai.document.models import Character, Shot
+from kaipai.document.cast import Character
+from kaipai.document.shots import Shot
 from tests.backends.doubles.server import mp4_bytes, png_bytes, serve, wav_bytes
 
 Harness = Callable[
@@ -58,6 +61,10 @@ def typical_requests(folder: Path) -> dict[Capability, Request]:
             video=clip, audio=line, speakers=[("anna", 0.0, 1.0)], shot=shot, characters=[anna], fps=24, seed=7
         ),
         Capability.music: MusicRequest(prompt="quiet piano", duration=4.0, seed=7),
+        Capability.sound: SoundRequest(prompt="rain on a tin roof, distant traffic", kind="ambience", duration=4.0),
+        Capability.judge: JudgeRequest(
+            images=[keyframe], prompt="a pier at night", references={"anna": keyframe}, characters=[anna], shot=shot
+        ),
     }
 
 
@@ -90,7 +97,7 @@ def previz(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         JobContext(out_dir=out),
     ).files[0]
     requests[Capability.lipsync] = requests[Capability.lipsync].model_copy(update={"video": clip})
-    caps = (Capability.image, Capability.video, Capability.lipsync, Capability.music)
+    caps = (Capability.image, Capability.video, Capability.lipsync, Capability.music, Capability.sound)
     yield backend, {c: requests[c] for c in caps}
 
 
@@ -255,6 +262,42 @@ def openai_image(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield backend, {Capability.image: requests[Capability.image]}
 
 
+@contextlib.contextmanager
+def elevenlabs(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from kaipai.backends.elevenlabs import ElevenLabsBackend
+    from tests.backends.doubles.elevenlabs_double import KEY, ElevenLabsDouble
+
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp / "no-config.toml"))
+    monkeypatch.setenv("ELEVENLABS_API_KEY", KEY)
+    with serve(ElevenLabsDouble().app()) as url:
+        yield (
+            ElevenLabsBackend(base_url=url, timeout=20),
+            {Capability.sound: typical_requests(tmp / "media")[Capability.sound]},
+        )
+
+
+@contextlib.contextmanager
+def openai_judge(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from kaipai.backends.openai.judge import OpenAIJudge
+    from tests.backends.doubles.vision_double import KEY, MODEL, VisionDouble
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with serve(VisionDouble().app()) as url:
+        backend = OpenAIJudge(model=MODEL, base_url=f"{url}/v1", timeout=5, backoff=0.01)
+        yield backend, {Capability.judge: typical_requests(tmp / "media")[Capability.judge]}
+
+
+@contextlib.contextmanager
+def clip(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from kaipai.backends.clip import ClipJudge
+    from tests.support.tiny_diffusers import build_tiny_clip
+
+    backend = ClipJudge(model=str(build_tiny_clip(tmp / "tiny-clip")))
+    yield backend, {Capability.judge: typical_requests(tmp / "media")[Capability.judge]}
+
+
 HARNESSES: dict[str, Harness | str] = {
     "previz": previz,
     "espeak": espeak,
@@ -270,6 +313,9 @@ HARNESSES: dict[str, Harness | str] = {
     "openai-image": openai_image,
     "comfyui": comfyui,
     "diffusers": diffusers,
+    "elevenlabs": elevenlabs,
+    "openai-judge": openai_judge,
+    "clip": clip,
     "rules": "a planner: tests/planning plans every sample screenplay with it, twice, to the same shots",
     "openai": "a planner: tests/backends/test_openai_planner.py drives it against a chat-completions double",
 }

@@ -89,6 +89,16 @@ def test_shipped_keyframe_workflow_binds_shot_fields_and_reports_progress(double
     assert fractions == sorted(fractions) and 0 < fractions[-1] < 1
 
 
+def test_progress_the_socket_delivers_after_the_history_says_done_is_still_reported(
+    double: ComfyDouble, tmp_path: Path
+) -> None:
+    double.socket_lag = 0.5  # /history says done long before the socket has delivered the sampler's steps
+    ctx, _, progress = job_context(tmp_path)
+    request = ImageRequest(prompt="雨夜小巷，霓虹", width=1344, height=768, seed=42)
+    backend(double, workflow="keyframe_sdxl").generate_image(request, ctx)
+    assert any("Sampler 3/3" in message for _, message in progress), progress
+
+
 def test_shipped_wan_workflow_turns_duration_into_4n_plus_1_frames(double: ComfyDouble, tmp_path: Path) -> None:
     comfy = backend(double, workflow="wan_i2v")
     sheet = comfy.sheet(Capability.video)
@@ -262,8 +272,13 @@ def test_own_workflow_with_sidecar_defaults(double: ComfyDouble, tmp_path: Path)
 def test_a_project_renders_keyframes_through_its_own_workflow_named_relative_to_the_project(
     double: ComfyDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from kaipai.document.backend_choice import BackendChoice
+    from kaipai.document.cast import Cast, Character
     from kaipai.document.io import new_document_text
-    from kaipai.document.models import BackendChoice, Cast, Character, Document, Placement, Project, Scene, Shot
+    from kaipai.document.models import Document
+    from kaipai.document.scenes import Scene
+    from kaipai.document.settings import Project
+    from kaipai.document.shots import Placement, Shot
     from kaipai.project import ProjectPaths
     from kaipai.service.render import render
     from kaipai.service.takes import circled_media
@@ -361,3 +376,35 @@ def test_a_run_of_failed_status_checks_keeps_the_prompt_for_the_next_attempt(
     again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])
     assert backend(double, workflow="smoke_load_scale_save").generate_image(request, again).files
     assert double.prompts_received == 1 and again_recorded == []
+
+
+def test_mmaudio_makes_a_shots_effect_from_its_clip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The bundled video-to-audio workflow: the clip is uploaded to the video loader, the effect's words,
+    seed and length go to the sampler, and the saved sound comes back; ambience, which has no clip, is
+    refused before anything is queued."""
+    from kaipai.backends.base import Capability, SoundRequest, UnsupportedRequest
+    from tests.backends.doubles.server import mp4_bytes
+
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "no-config.toml"))
+    d = ComfyDouble(models={"mmaudio_large_44k_v2_fp16.safetensors"})
+    with serve(d.app()) as url:
+        try:
+            sound = ComfyUIBackend(url=url, workflow="mmaudio_v2a", **FAST)
+            sheet = sound.sheet(Capability.sound)
+            assert sheet.video_input and sheet.max_duration == 10
+            clip = tmp_path / "clip.mp4"
+            clip.write_bytes(mp4_bytes(64, 48, 24, 24))
+            ctx, recorded, _ = job_context(tmp_path)
+            request = SoundRequest(prompt="bus door hiss", kind="effect", video=clip, duration=4.0, seed=9)
+            result = sound.generate_sound(request, ctx)
+            assert result.files[0].suffix == ".wav" and len(recorded) == 1
+            graph = d.history[recorded[0]]["prompt"][2]
+            sampler = next(n for n in graph.values() if n["class_type"] == "MMAudioSampler")["inputs"]
+            assert (sampler["prompt"], sampler["seed"], sampler["duration"]) == ("bus door hiss", 9, 4.0)
+            loader = next(n for n in graph.values() if n["class_type"] == "LoadVideo")["inputs"]
+            assert loader["file"] in d.uploads and d.uploads[loader["file"]] == clip.read_bytes()
+            with pytest.raises(UnsupportedRequest, match=r"backends\.sound"):
+                sound.generate_sound(SoundRequest(prompt="rain", kind="ambience", duration=8.0), ctx)
+            assert d.prompts_received == 1
+        finally:
+            d.release.set()

@@ -172,8 +172,10 @@ def test_kaipai_backends_check_comfyui_in_a_project_reports_missing_nodes(
     double: ComfyDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from kaipai.cli import app
+    from kaipai.document.backend_choice import BackendChoice
     from kaipai.document.io import new_document_text
-    from kaipai.document.models import BackendChoice, Document, Project
+    from kaipai.document.models import Document
+    from kaipai.document.settings import Project
 
     root = tmp_path / "film"
     root.mkdir()

@@ -27,7 +27,7 @@ from kaipai.backends.base import (
 )
 from kaipai.backends.dashscope import DashScopeBackend
 from kaipai.backends.remote.tasks import retry_after_seconds
-from kaipai.document.models import Character, Voice
+from kaipai.document.cast import Character, Voice
 from tests.backends.doubles.dashscope_double import KEY, DashScopeDouble
 from tests.backends.doubles.jobs import job_context
 from tests.backends.doubles.server import png_bytes, serve

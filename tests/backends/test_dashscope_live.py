@@ -18,7 +18,7 @@ import pytest
 
 from kaipai.backends.base import Capability, ImageRequest, JobContext, LipsyncRequest, SpeechRequest, VideoRequest
 from kaipai.backends.dashscope import DashScopeBackend
-from kaipai.document.models import Character, Voice
+from kaipai.document.cast import Character, Voice
 from tests.backends.doubles.server import png_bytes
 
 pytestmark = [

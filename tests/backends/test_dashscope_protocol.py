@@ -11,7 +11,7 @@ from kaipai.backends.dashscope.protocol import billed_seconds, error_for
 from kaipai.backends.dashscope.speech import billable_characters
 from kaipai.backends.dashscope.voices import default_voice
 from kaipai.backends.remote.sheets import catalog_section
-from kaipai.document.models import Character
+from kaipai.document.cast import Character
 
 
 @pytest.mark.parametrize(

@@ -9,18 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from kaipai.document.backend_choice import BackendChoice
+from kaipai.document.cast import Cast, Character
 from kaipai.document.io import new_document_text
-from kaipai.document.models import (
-    BackendChoice,
-    Cast,
-    Character,
-    DialogueLine,
-    Document,
-    Placement,
-    Project,
-    Scene,
-    Shot,
-)
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import Project
+from kaipai.document.shots import DialogueLine, Placement, Shot
 from kaipai.engine.db import TakesDB
 from kaipai.project import ProjectPaths
 from kaipai.service.render import render

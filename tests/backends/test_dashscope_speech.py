@@ -19,7 +19,7 @@ from kaipai.backends.base import (
 )
 from kaipai.backends.dashscope import DashScopeBackend
 from kaipai.backends.dashscope.voices import default_voice, kind_of
-from kaipai.document.models import Character, Voice
+from kaipai.document.cast import Character, Voice
 from tests.backends.doubles.dashscope_double import KEY, DashScopeDouble
 from tests.backends.doubles.jobs import job_context
 from tests.backends.doubles.server import serve, wav_bytes

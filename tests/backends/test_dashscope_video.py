@@ -23,7 +23,7 @@ from kaipai.backends.base import (
     snap_request,
 )
 from kaipai.backends.dashscope import DashScopeBackend
-from kaipai.document.models import Character
+from kaipai.document.cast import Character
 from tests.backends.doubles.dashscope_double import KEY, DashScopeDouble
 from tests.backends.doubles.jobs import job_context
 from tests.backends.doubles.server import mp4_bytes, png_bytes, serve

@@ -24,7 +24,7 @@ from kaipai.backends.base import (
 from kaipai.backends.diffusers.backend import DiffusersBackend
 from kaipai.backends.diffusers.runtime import loads
 from kaipai.backends.registry import Registry
-from kaipai.document.models import CameraMove, Shot
+from kaipai.document.shots import CameraMove, Shot
 from tests.support.tiny_diffusers import build_tiny_ip_adapter, build_tiny_ltx, build_tiny_sd, build_tiny_wan_flf
 
 # The kaipai modules above import torch and diffusers only inside functions, so they load without them.

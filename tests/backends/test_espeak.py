@@ -10,7 +10,7 @@ import numpy as np
 
 from kaipai.backends.base import JobContext, SpeechRequest
 from kaipai.backends.espeak import EspeakBackend, voice_for
-from kaipai.document.models import Character
+from kaipai.document.cast import Character
 
 LIN = Character(id="lin", name="林夏", description="女，26岁")
 ZHOU = Character(id="zhou", name="老周", description="男，60岁，司机")

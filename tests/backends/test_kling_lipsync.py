@@ -175,18 +175,13 @@ def test_the_lip_sync_sheet_states_the_clip_limits(monkeypatch: pytest.MonkeyPat
 def test_a_dialogue_shot_rendered_with_kling_ends_with_the_speakers_voice_in_the_clip(
     double: KlingDouble, tmp_path: Path
 ) -> None:
+    from kaipai.document.backend_choice import BackendChoice
+    from kaipai.document.cast import Cast, Character
     from kaipai.document.io import new_document_text
-    from kaipai.document.models import (
-        BackendChoice,
-        Cast,
-        Character,
-        DialogueLine,
-        Document,
-        Placement,
-        Project,
-        Scene,
-        Shot,
-    )
+    from kaipai.document.models import Document
+    from kaipai.document.scenes import Scene
+    from kaipai.document.settings import Project
+    from kaipai.document.shots import DialogueLine, Placement, Shot
     from kaipai.project import ProjectPaths
     from kaipai.service.render import render
     from kaipai.service.takes import circled_media

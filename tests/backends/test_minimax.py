@@ -27,7 +27,8 @@ from kaipai.backends.base import (
 )
 from kaipai.backends.minimax.backend import MiniMaxBackend
 from kaipai.backends.minimax.voices import clone_id
-from kaipai.document.models import Character, Shot, Voice
+from kaipai.document.cast import Character, Voice
+from kaipai.document.shots import Shot
 from tests.backends.doubles.jobs import job_context
 from tests.backends.doubles.minimax_double import KEY, VOICE_ID, MiniMaxDouble
 from tests.backends.doubles.server import png_bytes, serve, wav_bytes

@@ -21,7 +21,7 @@ from kaipai.backends.base import (
     check_request,
     snap_request,
 )
-from kaipai.document.models import Character, Voice
+from kaipai.document.cast import Character, Voice
 from tests.backends.doubles.jobs import job_context
 from tests.backends.doubles.openai_media_double import KEY, MediaDouble
 from tests.backends.doubles.server import png_bytes, serve

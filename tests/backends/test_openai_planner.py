@@ -25,8 +25,9 @@ from kaipai.backends.base import NotConfigured, TransientError
 from kaipai.backends.openai.planner import OpenAIPlanner
 from kaipai.backends.openai.structured import InvalidReply, parse_json
 from kaipai.cli import app
+from kaipai.document.backend_choice import BackendChoice
 from kaipai.document.io import load, update
-from kaipai.document.models import BackendChoice, Document
+from kaipai.document.models import Document
 from kaipai.planning.importer import document_from_screenplay
 from kaipai.planning.rules import plan_scene as rules_plan_scene
 from kaipai.project import ProjectPaths

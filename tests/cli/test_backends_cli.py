@@ -59,7 +59,7 @@ def test_lists_backends_with_readiness_and_sheets(monkeypatch: pytest.MonkeyPatc
     assert "sk-secret-never-shown" not in result.output
     table = runner.invoke(app, ["backends", "--sheets"])
     assert table.exit_code == 0 and "kling-v1-6@pro" in table.output and "first+last frame" in table.output
-    assert "speaks the shot's voice" in table.output and "takes cfg_scale" in table.output
+    assert "takes the voice (lip-synced)" in table.output and "takes cfg_scale" in table.output
     monkeypatch.setenv("DASHSCOPE_REGION", "singapore")  # the listing follows the region
     intl = {b["name"]: b for b in json.loads(runner.invoke(app, ["backends", "--json"]).output)}
     assert "wan2.1-i2v-turbo" not in intl["dashscope"]["sheets"] and "wanx2.1-i2v-turbo" in intl["dashscope"]["sheets"]
@@ -79,3 +79,25 @@ def test_check_reports_reachability_and_fails_when_a_backend_is_not_ready(monkey
         bad = runner.invoke(app, ["backends", "check", "dashscope", "kling"])
         assert bad.exit_code == 1
         assert "refused the API key" in bad.output and "KLING_ACCESS_KEY" in bad.output and "sk-wrong" not in bad.output
+
+
+def test_inside_a_project_the_judges_are_listed_with_the_one_it_uses(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from kaipai.document.backend_choice import BackendChoice
+    from kaipai.document.io import new_document_text
+    from kaipai.document.models import Document
+    from kaipai.document.settings import Project
+
+    names = Registry.names
+    monkeypatch.setattr(Registry, "names", lambda self: [n for n in names(self) if n != "diffusers"])
+    doc = Document(
+        project=Project(title="t"), backends={"judge": BackendChoice(use="openai-judge", model="gpt-4o-mini")}
+    )
+    (tmp_path / "kaipai.yaml").write_text(new_document_text(doc), encoding="utf-8")
+    result = runner.invoke(app, ["backends", "--json", "-p", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    found = {b["name"]: b for b in json.loads(result.output)}
+    assert {"openai-judge", "clip"} <= set(found)
+    assert found["openai-judge"]["sheets"]["judge"]["model"] == "gpt-4o-mini"
+    assert found["openai-judge"]["used_for"] == ["judge"] and not found["openai-judge"]["configured"]
+    assert "OPENAI_API_KEY" in found["openai-judge"]["status"] and "not on this machine" in found["clip"]["status"]
+    assert found["clip"]["extra"] == "clip" and found["openai-judge"]["extra"] is None  # httpx is always there

@@ -93,9 +93,13 @@ def test_every_command_runs_inside_the_demo_project_without_a_traceback(
             ("render", ["--json", "--no-cut"], True),
             ("takes", ["S01-001"], True),
             ("retake", ["S01-001", "--stage", "keyframe"], True),
+            ("qc", [], True),
+            ("qc", ["S01-001", "--json"], True),
+            ("qc", ["--recheck"], True),
             ("reject", ["S01-001", first], False),  # the circled take: refused with a reason, or rejected
             ("circle", ["S01-001", first], True),
             ("cut", [], True),
+            ("cut", ["--slate"], True),
             ("verify", ["output/film.mp4"], False),  # says what labels the film carries; exit 1 when unsigned
             ("verify", ["output/film.mp4", "--json"], False),
             ("backends", [], True),
@@ -107,6 +111,7 @@ def test_every_command_runs_inside_the_demo_project_without_a_traceback(
             *((f"export {kind}", ["--dest", str(exports)], True) for kind in ("otio", "fcpxml", "fcp7", "edl")),
             *((f"export {kind}", ["--dest", str(exports)], True) for kind in ("subtitles", "stems", "storyboard")),
             ("export contactsheet", ["--dest", str(exports)], True),
+            ("export jianying", ["--dest", str(exports)], True),
             ("export all", ["--dest", str(exports)], True),
             ("new", [str(demo.parent / "second-film")], True),
             ("studio", ["--help"], True),

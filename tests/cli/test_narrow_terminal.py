@@ -105,7 +105,19 @@ def test_backends_fit_and_never_call_an_unchecked_server_ready(project: Path, mo
         assert table[name][0] == name  # whole
         assert table[name][-1].endswith(backend["state"])  # ✓ ready, ? not checked, ○ not configured …
     assert listed["comfyui"]["state"] == "not checked" and table["comfyui"][-1] == "? not checked"
-    assert listed["previz"]["state"] == "ready" and "image* lipsync* music* video*" in table["previz"]
+    assert listed["previz"]["state"] == "ready" and {"image*", "lipsync*", "video*"} <= set(table["previz"][1].split())
     assert "[dashscope]" in done.output and "[kling]" in done.output
     check = kaipai("backends", "check", "comfyui", "-p", str(project))
     assert check.exit_code == 1 and "127.0.0.1:9" in check.output  # only the check says it cannot be reached
+
+
+def test_qc_fits_and_keeps_shot_ids_whole(project: Path) -> None:
+    doc = load(project / "kaipai.yaml").doc
+    listed = json.loads(kaipai("qc", "-p", str(project), "--json").output)
+    done = kaipai("qc", "-p", str(project))
+    assert done.exit_code == 0, done.output
+    check_width(done.output)
+    found = rows(done.output)
+    assert list(found) == [s["shot"] for s in listed if s["verdict"] != "missing"]
+    assert found and set(found) <= {s.id for s in doc.shots}
+    assert all(cells[1] in ("✓ passed", "⚑ flagged", "unchecked") for cells in found.values()), found

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kaipai.cli import app
+from kaipai.document.cast import Character
 from kaipai.document.elements import (
     DialogueElement,
     SceneElement,
@@ -20,17 +21,10 @@ from kaipai.document.elements import (
     TransitionElement,
 )
 from kaipai.document.io import DocumentError, dump_text, load, new_document_text, parse_text, save, update
-from kaipai.document.models import (
-    CameraMove,
-    Character,
-    DialogueLine,
-    Document,
-    Placement,
-    Project,
-    Scene,
-    Shot,
-    ShotSize,
-)
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import Project
+from kaipai.document.shots import CameraMove, DialogueLine, Placement, Shot, ShotSize
 
 runner = CliRunner()
 

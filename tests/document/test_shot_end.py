@@ -10,8 +10,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kaipai.cli.app import app
+from kaipai.document.cast import Character
 from kaipai.document.io import load, new_document_text, parse_text
-from kaipai.document.models import Character, Document, Placement, Project, Scene, Shot, ShotEnd
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import Project
+from kaipai.document.shots import Placement, Shot, ShotEnd
 
 runner = CliRunner()
 HEAD = "project: {title: x}\ncast:\n  characters: [{id: lin, name: 林晓}]\nscenes: [{id: S1, heading: h}]\nshots:\n"

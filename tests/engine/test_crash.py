@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from kaipai.document.io import load
-from kaipai.document.models import DialogueLine, Document
+from kaipai.document.models import Document
+from kaipai.document.shots import DialogueLine
 from kaipai.engine.db import TakesDB
 from kaipai.engine.store import Store
 from kaipai.service.render import render

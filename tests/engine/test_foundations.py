@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import sqlite3
 
 import pytest
 
+from kaipai.engine import scheduling
 from kaipai.engine.db import TakesDB
 from kaipai.engine.keys import artifact_key, digest, inputs_key
-from kaipai.engine.scheduling import RetryPolicy, Slots
+from kaipai.engine.scheduling import RateLimiter, RetryPolicy, Slots
 from kaipai.engine.store import Store
 
 
@@ -99,3 +101,20 @@ def test_slots_never_exceed_their_size_and_serve_priority_first() -> None:
     peak, order = asyncio.run(scenario())
     assert peak == 2
     assert order[:2] == [5, 4] and order[2:] == [0, 1, 2, 3]  # waiters are served best priority first
+
+
+def test_a_request_woken_late_by_a_busy_machine_pushes_the_next_one_back(monkeypatch) -> None:
+    real_sleep = asyncio.sleep
+    late = [0.15]  # the first wait overruns by one and a half intervals
+
+    async def oversleep(seconds: float) -> None:
+        await real_sleep(seconds + (late.pop() if late else 0.0))
+
+    monkeypatch.setattr(scheduling.asyncio, "sleep", oversleep)
+
+    async def scenario() -> list[float]:
+        limiter = RateLimiter(600)  # one request every 0.1 s
+        return list(await asyncio.gather(*(limiter.wait() for _ in range(4))))
+
+    granted = sorted(asyncio.run(scenario()))
+    assert all(b - a >= 0.1 for a, b in itertools.pairwise(granted)), granted  # never two at once

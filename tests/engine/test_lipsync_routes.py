@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 from kaipai.backends.base import JobContext, LipsyncRequest, UnsupportedRequest
 from kaipai.backends.previz import PrevizBackend
 from kaipai.cli.app import app
+from kaipai.document.backend_choice import BackendChoice
 from kaipai.document.io import update
-from kaipai.document.models import BackendChoice, Document
+from kaipai.document.models import Document
 from kaipai.service.render import render, status
 from kaipai.service.takes import circled_media, list_takes
 from tests.support.films import Film

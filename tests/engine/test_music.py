@@ -6,7 +6,7 @@ import math
 import wave
 
 from kaipai.document.io import load, update
-from kaipai.document.models import frames
+from kaipai.document.settings import frames
 from kaipai.post.cut import build_cut
 from kaipai.service.render import render, status
 from kaipai.service.takes import circled_media, list_takes, retake

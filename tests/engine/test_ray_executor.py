@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 import ray
 
+from kaipai.document.backend_choice import BackendChoice
 from kaipai.document.execution import ExecutorChoice, WorkerResources
-from kaipai.document.models import BackendChoice
 from kaipai.engine.db import Take, TakesDB
 from kaipai.engine.engine import EngineSettings
 from kaipai.service.render import render

@@ -13,8 +13,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from kaipai.document.cast import Location, Prop
 from kaipai.document.io import update
-from kaipai.document.models import Document, Location, Placement, Prop, ShotEnd
+from kaipai.document.models import Document
+from kaipai.document.shots import Placement, ShotEnd
 from kaipai.engine.keys import file_digest
 from kaipai.engine.stages import STAGES
 from kaipai.service.render import render, status

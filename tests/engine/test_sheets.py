@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kaipai.document.io import update
-from kaipai.document.models import Placement
+from kaipai.document.shots import Placement
 from kaipai.engine.keys import file_digest
 from kaipai.service.render import render, status
 from kaipai.service.takes import character_sheets, circle, list_takes, retake

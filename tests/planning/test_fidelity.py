@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-from kaipai.document.models import Angle, Delivery, Document, IntExt, Shot, ShotKind
+from kaipai.document.models import Document
+from kaipai.document.scenes import IntExt
+from kaipai.document.shots import Angle, Delivery, Shot, ShotKind
 from kaipai.planning.importer import document_from_screenplay
 from kaipai.planning.rules import plan_document
 from kaipai.screenplay import parse_text
@@ -260,6 +262,15 @@ def test_dual_dialogue_is_spoken_at_once_in_one_frame() -> None:
     assert both.speakers_on_screen == ["mary", "john"]  # both mouths move
     # as long as the longer speech (6 words, 2.4 s) with a handle each side, not both in a row (5.2 s)
     assert both.duration == 2.9
+
+
+def test_two_dual_exchanges_in_a_row_are_two_frames_not_a_jump_cut() -> None:
+    doc = imported(DUAL + "\nMARY\nThen say it!\n\nJOHN ^\nI said it.\n")
+    pairs = [s for s in planned(doc) if s.dialogue]
+    assert [[(d.speaker, d.dual) for d in s.dialogue] for s in pairs] == [[("mary", False), ("john", True)]] * 2
+    assert all(s.kind == ShotKind.two_shot and framed(s) == ["mary", "john"] for s in pairs)  # both speak at once
+    first, second = pairs
+    assert (first.size, first.angle, first.move) != (second.size, second.angle, second.move)  # the size changes
 
 
 def test_descriptions_do_not_end_in_a_colon_and_a_stop() -> None:

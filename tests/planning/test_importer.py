@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from kaipai.document.io import new_document_text, parse_text
-from kaipai.document.models import IntExt, TimeOfDay, reference_errors
+from kaipai.document.models import reference_errors
+from kaipai.document.scenes import IntExt, TimeOfDay
 from kaipai.planning.importer import document_from_screenplay, keep_scene_ids
 from kaipai.screenplay.model import Element, ElementType, Screenplay, ScreenplayScene
 from tests.support.scripts import en_screenplay, zh_screenplay

@@ -7,7 +7,8 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kaipai.document.models import ShotKind, reference_errors
+from kaipai.document.models import reference_errors
+from kaipai.document.shots import ShotKind
 from kaipai.planning.importer import document_element, document_from_screenplay
 from kaipai.planning.rules import plan_document
 from kaipai.screenplay.model import Element, ElementType, Screenplay, ScreenplayScene

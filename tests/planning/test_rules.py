@@ -7,18 +7,10 @@ import re
 
 import pytest
 
-from kaipai.document.models import (
-    Angle,
-    CameraMove,
-    Delivery,
-    Document,
-    Prop,
-    ShotKind,
-    ShotSize,
-    Style,
-    Transition,
-    reference_errors,
-)
+from kaipai.document.cast import Prop
+from kaipai.document.models import Document, reference_errors
+from kaipai.document.settings import Style
+from kaipai.document.shots import Angle, CameraMove, Delivery, ShotKind, ShotSize, Transition
 from kaipai.planning.importer import document_from_screenplay
 from kaipai.planning.names import has_cjk
 from kaipai.planning.rules import plan_document, plan_scene

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kaipai.document.models import Document, ShotKind, ShotSize, reference_errors
+from kaipai.document.models import Document, reference_errors
+from kaipai.document.shots import ShotKind, ShotSize
 from kaipai.planning.importer import document_from_screenplay
 from kaipai.planning.names import has_cjk
 from kaipai.planning.rules import plan_document

@@ -148,7 +148,7 @@ def test_storyboard_pdf_and_contact_sheet_show_every_shot(cut: Cut, media: Media
     pdf = pypdf.PdfReader(str(storyboard_pdf(doc, cut, stills, tmp_path / "board.pdf")))
     text = "".join(page.extract_text() for page in pdf.pages).replace("\x00", "")  # CID fonts extract with NULs
     assert len(pdf.pages) == 1 and all(s.shot in text for s in cut.shots)
-    assert "旁白：台词2" in text and "分镜" in text and "中景" in text
+    assert "旁白：台词2" in text and "分镜" in text and "中景" in text  # the layout itself: tests/post/test_board.py
     assert text.count("SC1  公交站 夜  《雨中的站台》") == 1  # the scene's heading and title, once, where it starts
     sheet = contact_sheet(cut, stills, tmp_path / "sheet.png", columns=2, thumb=100)
     with Image.open(sheet) as img:

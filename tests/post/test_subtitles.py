@@ -96,3 +96,69 @@ def test_chinese_lines_wrap_at_sixteen_characters(media: Media, tmp_path: Path) 
     subs = pysubs2.load(str(write_subtitles(cut, tmp_path)["srt"]))
     rows = [r for e in subs for r in e.plaintext.splitlines()]
     assert "".join(rows) == cut.lines[0].text and all(len(r) <= 18 for r in rows) and len(rows) >= 2
+
+
+def test_the_ass_burns_chinese_with_plain_ffmpeg_on_a_machine_without_cjk_fonts(tmp_path: Path) -> None:
+    """libass with fontconfig pointed at an empty font set: the font embedded in the ASS draws the
+    characters (compared with a render without subtitles, and with the same ASS stripped of its font,
+    which draws boxes or nothing)."""
+    import os
+    import subprocess
+
+    import numpy as np
+    from PIL import Image
+
+    from kaipai.post.assemble import ffmpeg
+    from kaipai.post.cut import Cut, CutLine, CutShot
+    from kaipai.post.subtitles import FONT_FILE, write_subtitles
+
+    cut = Cut(title="t", language="zh", width=640, height=360, fps=25)
+    cut.shots.append(CutShot(shot="S1", start=0, duration=3, picture=None, still=None, description=""))
+    text = "十一点四十，末班车应该还没走吧"
+    cut.lines.append(CutLine("L1", "lin", "林夏", text, "", None, 0.2, 2.8, True))
+    folder = tmp_path / "export"
+    written = write_subtitles(cut, folder)
+    assert written["font"].name == FONT_FILE and written["font"].stat().st_size < 200_000  # a subset, beside it
+    bare = folder / "bare.ass"  # the same subtitles without the embedded font
+    bare.write_text(
+        written["ass"].read_text(encoding="utf-8").split("[Fonts]")[0]
+        + "[Events]"
+        + written["ass"].read_text(encoding="utf-8").split("[Events]")[1],
+        encoding="utf-8",
+    )
+    config = tmp_path / "fonts.conf"
+    config.write_text(
+        f'<?xml version="1.0"?><fontconfig><cachedir>{tmp_path / "fc-cache"}</cachedir></fontconfig>',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "FONTCONFIG_FILE": str(config)}
+
+    def frame(vf: str, name: str) -> np.ndarray:
+        out = tmp_path / f"{name}.png"
+        subprocess.run(
+            [ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:s=640x360:d=3", "-vf", vf,
+             "-ss", "1", "-frames:v", "1", "-update", "1", str(out)],
+            check=True, cwd=folder, env=env,
+        )  # fmt: skip
+        return np.asarray(Image.open(out).convert("L")).astype(int)
+
+    plain = frame("null", "plain")
+    burned = frame("subtitles=film.ass", "burned")
+    boxes = frame("subtitles=bare.ass", "bare")
+    region = slice(int(360 * 0.7), 360)  # where the safe-area subtitles sit
+    ink = np.abs(burned[region] - plain[region]) > 40
+    assert ink.mean() > 0.01, "nothing was burned"
+    rows = np.nonzero(ink.any(axis=1))[0]
+    assert rows.max() + int(360 * 0.7) < 360 * 0.95  # inside the title-safe area
+    # glyphs, not boxes: the burned strokes differ from what the font-less ASS draws, and are as dense as the
+    # font's own glyphs drawn by Pillow at that size
+    assert np.abs(burned[region] - boxes[region]).mean() > 1.0
+    from PIL import ImageDraw, ImageFont
+
+    glyphs = Image.new("L", (640, 40), 0)
+    # libass sizes a font by its ascent plus descent (1.448 em for Noto Sans CJK): the style's 18 is a 12.4 px em
+    font = ImageFont.truetype(str(written["font"]), round(18 / 1.448))
+    ImageDraw.Draw(glyphs).text((0, 5), text, font=font, fill=255, stroke_width=1)
+    expected = int((np.asarray(glyphs) > 40).sum())
+    drawn = int(ink.sum())
+    assert 0.6 * expected < drawn < 1.6 * expected, (drawn, expected)

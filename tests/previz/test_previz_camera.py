@@ -11,7 +11,10 @@ from PIL import Image
 
 from kaipai.backends.base import ImageRequest, JobContext, UnsupportedRequest, VideoRequest
 from kaipai.backends.previz import PrevizBackend
-from kaipai.document.models import Character, Placement, Scene, Shot, Style
+from kaipai.document.cast import Character
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import Style
+from kaipai.document.shots import Placement, Shot
 
 W, H, FPS = 320, 180, 12
 ANA = Character(id="ana", name="Ana", color="#e04040")

@@ -13,7 +13,9 @@ from PIL import Image
 
 from kaipai.backends.base import ImageRequest, JobContext, LipsyncRequest, VideoRequest
 from kaipai.backends.previz import PrevizBackend
-from kaipai.document.models import Character, Placement, Scene, Shot, ShotEnd
+from kaipai.document.cast import Character
+from kaipai.document.scenes import Scene
+from kaipai.document.shots import Placement, Shot, ShotEnd
 
 W, H, FPS = 320, 180, 12
 CAST = [Character(id="lin", name="林晓", color="#E4572E"), Character(id="father", name="父亲", color="#2E86DE")]

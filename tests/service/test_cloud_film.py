@@ -14,7 +14,8 @@ import av
 import numpy as np
 import pytest
 
-from kaipai.document.models import BackendChoice, Document
+from kaipai.document.backend_choice import BackendChoice
+from kaipai.document.models import Document
 from kaipai.engine.db import TakesDB
 from kaipai.project import ProjectPaths
 from kaipai.service.cut import current_cut, make_cut

@@ -15,7 +15,7 @@ from PIL import Image
 
 from kaipai.backends.registry import Registry
 from kaipai.document.io import load
-from kaipai.document.models import Publish
+from kaipai.document.publish import Publish
 from kaipai.engine.keys import file_digest
 from kaipai.post import label
 from kaipai.post.aigc import image_tags, media_tags, parse, read_tags

@@ -138,3 +138,38 @@ def pytest_approx(value: float) -> object:
     import pytest
 
     return pytest.approx(value, abs=0.05)
+
+
+def test_quality_control_badges_and_reasons_on_the_storyboard_and_the_shot_page(
+    client: TestClient, project: ProjectPaths
+) -> None:
+    board = client.get("/api/storyboard").json()
+    assert {s["qc"]["verdict"] for s in board["shots"]} == {"passed"}  # every previz take was checked on render
+    target = next(s["id"] for s in board["shots"] if s["dialogue"])
+    with TakesDB(project.database) as db:
+        clip = next(t for t in db.all_takes() if t.shot == target and t.stage == "clip" and t.status == "circled")
+        report = {**clip.qc, "passed": False, "score": 0.4}
+        report["checks"] = [
+            *clip.qc["checks"],
+            {
+                "name": "black",
+                "passed": False,
+                "score": 0.1,
+                "hard": True,
+                "reason": "black for 90% of the clip",
+                "details": {},
+            },
+        ]
+        db.set_qc(clip.id, report)
+    shots = {s["id"]: s for s in client.get("/api/storyboard").json()["shots"]}
+    assert shots[target]["qc"]["verdict"] == "flagged"
+    assert shots[target]["qc"]["reasons"] == [f"{target}/clip: black: black for 90% of the clip"]
+    page = client.get(f"/api/shots/{target}").json()
+    assert page["shot"]["qc"]["verdict"] == "flagged"
+    takes = {t["id"]: t for group in page["stages"] for t in group["takes"]}
+    assert takes[clip.id]["qc"] == {
+        "verdict": "failed",
+        "score": 0.4,
+        "reasons": ["black: black for 90% of the clip"],
+        "scores": {**{c["name"]: c["score"] for c in clip.qc["checks"]}, "black": 0.1},
+    }

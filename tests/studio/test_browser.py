@@ -144,10 +144,19 @@ def test_edit_retake_circle_render_cut_and_watch(page, studio: Studio, project: 
     page.click("a.current-shot")
     wait_ready(page, "shot")
 
-    # the same studio in Chinese
+    # the same studio in Chinese; the shot page it reloads answers only once the director is on the storyboard,
+    # as a slow answer on a busy machine does, and must not replace the storyboard then
+    held = []
+    page.route("**/api/shots/*", lambda request: held.append(request))
     page.click("#lang")
     page.click('nav a[data-page="storyboard"]')
     wait_ready(page, "storyboard")
+    with page.expect_response(lambda r: "/api/shots/" in r.url):
+        for request in held:
+            request.continue_()
+    page.unroute("**/api/shots/*")
+    page.evaluate("() => new Promise(done => setTimeout(done, 100))")  # the late answer has been read
+    assert page.get_attribute("body", "data-ready") == "storyboard" and page.locator("article.card").count()
     assert page.inner_text('nav a[data-page="storyboard"]') == "分镜"
     shot(page, "8-storyboard-zh")
 
@@ -163,3 +172,25 @@ def test_edit_retake_circle_render_cut_and_watch(page, studio: Studio, project: 
         lipsync = [t for t in db.takes_for_shot("S01-002") if t.stage == "lipsync" and t.status == "circled"]
         assert len(lipsync) == 1
     assert abs(duration - sum(s.duration for s in doc.shots)) < 0.2
+
+
+def test_quality_control_badges_show_why_a_shot_is_flagged(page, studio: Studio, project: ProjectPaths) -> None:
+    with TakesDB(project.database) as db:
+        clip = next(t for t in db.all_takes() if t.shot == "S01-002" and t.stage == "clip" and t.status == "circled")
+        failing = {"name": "faces", "passed": False, "score": 0.0, "hard": True, "details": {},
+                   "reason": "no face where a medium shot of Maya is planned"}  # fmt: skip
+        db.set_qc(clip.id, {**clip.qc, "passed": False, "score": 0.5, "checks": [*clip.qc["checks"], failing]})
+    page.reload()
+    wait_ready(page, "storyboard")
+    flagged = page.locator('article.card[data-shot="S01-002"] .badge.qc-flagged')
+    assert flagged.inner_text().startswith("QC ⚑")
+    assert "no face where a medium shot of Maya" in flagged.get_attribute("title")
+    assert "no face" in page.inner_text('article.card[data-shot="S01-002"] .qc-reasons')
+    assert page.locator('article.card[data-shot="S01-001"] .badge.qc-passed').count() == 1
+    shot(page, "8-qc-storyboard")
+    page.click('article.card[data-shot="S01-002"] a.shot-id')
+    wait_ready(page, "shot")
+    take = page.locator(f'figure.take[data-take="{clip.id}"]')
+    assert take.locator(".badge.qc-failed").inner_text() == "QC ✗ 0.50"
+    assert "faces: no face" in take.locator(".qc-reasons").inner_text()
+    shot(page, "9-qc-shot")

@@ -6,19 +6,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from kaipai.document.backend_choice import BackendChoice
+from kaipai.document.cast import Cast, Character
 from kaipai.document.io import new_document_text
-from kaipai.document.models import (
-    BackendChoice,
-    Cast,
-    Character,
-    DialogueLine,
-    Document,
-    Placement,
-    Project,
-    Scene,
-    Shot,
-    Style,
-)
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import Project, Style
+from kaipai.document.shots import DialogueLine, Placement, Shot
 from kaipai.engine.engine import EngineSettings
 from kaipai.engine.scheduling import RetryPolicy
 from kaipai.project import ProjectPaths

@@ -173,6 +173,48 @@ def build_tiny_ltx(root: Path) -> Path:
     return root / "model"
 
 
+def build_tiny_clip(root: Path) -> Path:
+    """A CLIP model of a few thousand random weights with its image processor and tokenizer, saved under
+    ``root`` the way a Hugging Face checkpoint is (what the ``clip`` judge loads)."""
+    import torch
+    from transformers import CLIPConfig, CLIPModel
+
+    try:
+        from transformers import CLIPImageProcessorPil as Processor  # transformers 5
+    except ImportError:
+        from transformers import CLIPImageProcessor as Processor  # type: ignore[assignment]
+
+    tokenizer, vocab = _clip_tokenizer(root / "tok")
+    torch.manual_seed(0)
+    config = CLIPConfig(
+        text_config={
+            "vocab_size": vocab,
+            "hidden_size": 16,
+            "intermediate_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 77,
+            "bos_token_id": 0,
+            "eos_token_id": 1,
+            "pad_token_id": 1,
+        },
+        vision_config={
+            "hidden_size": 16,
+            "intermediate_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "image_size": 32,
+            "patch_size": 8,
+        },
+        projection_dim=8,
+    )
+    folder = root / "clip"
+    CLIPModel(config).save_pretrained(folder)
+    Processor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
 def build_tiny_ip_adapter(root: Path, sd_model: Path) -> dict[str, str]:
     """An IP-Adapter for the tiny SD pipeline at ``sd_model``, as diffusers' own IP-Adapter tests make one:
     the image projection and per-cross-attention key/value weights, saved as ``ip-adapter.safetensors``

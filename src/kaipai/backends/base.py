@@ -19,7 +19,12 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kaipai.document.models import Character, Document, Scene, Shot, Style
+from kaipai.document.cast import Character
+from kaipai.document.models import Document
+from kaipai.document.qc import Continuity
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import Style
+from kaipai.document.shots import Shot
 
 
 class Capability(str, Enum):
@@ -103,6 +108,14 @@ class CapabilitySheet(BaseModel):
     native_audio: bool = Field(default=False, description="The clip comes with its own generated sound.")
     audio_input: bool = Field(
         default=False, description="Video: takes the shot's voice and returns a talking, lip-synced clip."
+    )
+    video_input: bool = Field(
+        default=False, description="Sound: takes the shot's clip and makes sound that follows its picture."
+    )
+    drawn: bool = Field(
+        default=False,
+        description="Pictures are drawn storyboard frames (previz), not camera-like footage: quality control skips "
+        "the checks that look for faces, likeness and life in them.",
     )
     languages: list[str] | None = Field(default=None, description="Speech: language codes supported.")
     min_input_seconds: float = Field(default=0.0, description="Lip sync: the shortest video and audio it takes.")
@@ -240,6 +253,70 @@ class MusicRequest(Request):
     sample_rate: int = 48000
 
 
+class SoundRequest(Request):
+    """Ambience (a bed under a scene, made to loop) or a sound effect, from a description."""
+
+    capability: ClassVar[Capability] = Capability.sound
+    method: ClassVar[str] = "generate_sound"
+
+    prompt: str
+    kind: Literal["ambience", "effect"] = "effect"
+    duration: float | None = Field(
+        default=None, description="Seconds wanted; None lets the backend give the sound its natural length."
+    )
+    video: Path | None = Field(
+        default=None, description="The shot's clip, for video-to-audio models (sheet.video_input)."
+    )
+    language: str = "zh"
+    sample_rate: int = 48000
+
+
+JUDGE_CRITERIA: tuple[str, ...] = ("prompt", "likeness", "artifacts", "continuity")
+
+
+class JudgeRequest(Request):
+    """Score a take against its shot: how well it follows the prompt, keeps each character's likeness to
+    their reference, avoids artifacts, and keeps the scene's continuity (wardrobe, props)."""
+
+    capability: ClassVar[Capability] = Capability.judge
+    method: ClassVar[str] = "judge"
+
+    images: list[Path] = Field(description="The take: a keyframe, or frames sampled from a clip, in order.")
+    prompt: str = Field(description="What the shot should show.")
+    criteria: list[str] = Field(default_factory=lambda: list(JUDGE_CRITERIA))
+    references: dict[str, Path] = Field(
+        default_factory=dict, description="Character id → their circled reference sheet or own reference image."
+    )
+    characters: list[Character] = Field(default_factory=list, description="Who the shot frames.")
+    continuity: list[Continuity] = Field(
+        default_factory=list, description="The scene's ledger for the framed characters: wardrobe, props held."
+    )
+    shot: Shot | None = None
+    language: str = "en"
+
+
+class Observed(BaseModel):
+    """What a judge saw one character wear and hold (compared across the cuts of a scene)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wardrobe: str = ""
+    holds: list[str] = Field(default_factory=list)
+
+
+class Verdict(BaseModel):
+    """A judge's reply: a 0–1 score per criterion it could judge, and why the low ones are low."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scores: dict[str, float] = Field(default_factory=dict)
+    reasons: list[str] = Field(default_factory=list)
+    observed: dict[str, Observed] = Field(default_factory=dict, description="Character id → what they wear and hold.")
+    measures: dict[str, float] = Field(
+        default_factory=dict, description="The raw figures behind the scores (e.g. cosine similarities)."
+    )
+
+
 class Result(BaseModel):
     """What a generation produced. ``files`` are paths inside the job's output folder."""
 
@@ -362,6 +439,25 @@ class MusicBackend(Protocol):
 
 
 @runtime_checkable
+class SoundBackend(Protocol):
+    def generate_sound(self, request: SoundRequest, ctx: JobContext) -> Result: ...
+
+
+@runtime_checkable
+class JudgeBackend(Protocol):
+    """Writes ``verdict.json`` in the job folder and returns it, the :class:`Verdict` in ``metadata["verdict"]``."""
+
+    def judge(self, request: JudgeRequest, ctx: JobContext) -> Result: ...
+
+
+def verdict_result(verdict: Verdict, ctx: JobContext, *, model: str = "", cost: float = 0.0) -> Result:
+    """A judge's reply as a job result: the verdict as a file (the contract's artifact) and in metadata."""
+    path = ctx.out_dir / "verdict.json"
+    path.write_text(verdict.model_dump_json(indent=2), encoding="utf-8")
+    return Result(files=[path], model=model, cost=cost, metadata={"verdict": verdict.model_dump(mode="json")})
+
+
+@runtime_checkable
 class PlannerBackend(Protocol):
     """Turns words into the document: screenplay from an idea, shots from scenes, a shot from a note."""
 
@@ -424,6 +520,10 @@ def check_request(sheet: CapabilitySheet, request: Request) -> None:
                 reasons.append(f"{seconds:g} s of {what}; at most {most:g} s accepted")
             if seconds is not None and seconds < sheet.min_input_seconds - 1e-9:
                 reasons.append(f"{seconds:g} s of {what}; at least {sheet.min_input_seconds:g} s needed")
+    if isinstance(request, SoundRequest) and request.duration is not None:
+        d = request.duration
+        if d < sheet.min_duration - 1e-9 or (sheet.max_duration is not None and d > sheet.max_duration + 1e-9):
+            reasons.append(f"a {d:g} s sound is outside {sheet.min_duration:g}–{sheet.max_duration or '∞'} s")
     if isinstance(request, SpeechRequest) and sheet.languages is not None and request.language not in sheet.languages:
         reasons.append(f"language {request.language!r}; supported: {', '.join(sheet.languages)}")
     if reasons:
@@ -459,6 +559,9 @@ def snap_request(sheet: CapabilitySheet, request: Request) -> Request:
         update["duration"] = d
         if sheet.fps and request.fps not in sheet.fps:
             update["fps"] = min(sheet.fps, key=lambda f: abs(f - request.fps))
+    if isinstance(request, SoundRequest) and request.duration is not None:
+        d = max(request.duration, sheet.min_duration)
+        update["duration"] = min(d, sheet.max_duration) if sheet.max_duration is not None else d
     return request.model_copy(update=update) if update else request
 
 

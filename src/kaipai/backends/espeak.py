@@ -27,7 +27,7 @@ from kaipai.backends.base import (
     Result,
     SpeechRequest,
 )
-from kaipai.document.models import Character
+from kaipai.document.cast import Character
 
 # espeak_AUDIO_OUTPUT, espeak_PARAMETER, espeak_POSITION_TYPE and flags from speak_lib.h
 _SYNCHRONOUS = 2

@@ -1,4 +1,5 @@
-"""The default picture backend: previz keyframes, camera-move clips, lip sync and a music bed.
+"""The default picture and sound backend: previz keyframes, camera-move clips, lip sync, a music bed,
+ambience and sound effects.
 
 Offline, deterministic and fast on any laptop: the animatic a director wants before spending
 money on generation. It sits behind the same interface as the generative backends, so moving a
@@ -21,6 +22,7 @@ from kaipai.backends.base import (
     LipsyncRequest,
     MusicRequest,
     Result,
+    SoundRequest,
     UnsupportedRequest,
     VideoRequest,
 )
@@ -29,11 +31,19 @@ from kaipai.backends.base import (
 class PrevizBackend(Backend):
     name = "previz"
     generative = False  # drawn or synthesised by rules, offline: nothing to label
-    capabilities = frozenset({Capability.image, Capability.video, Capability.lipsync, Capability.music})
+    capabilities = frozenset(
+        {Capability.image, Capability.video, Capability.lipsync, Capability.music, Capability.sound}
+    )
     version = "1"
 
     def describe(self, capability: Capability) -> CapabilitySheet:
-        typical = {Capability.image: 0.05, Capability.video: 0.6, Capability.lipsync: 0.6, Capability.music: 0.1}
+        typical = {
+            Capability.image: 0.05,
+            Capability.video: 0.6,
+            Capability.lipsync: 0.6,
+            Capability.music: 0.1,
+            Capability.sound: 0.2,
+        }
         return CapabilitySheet(
             capability=capability,
             model="previz",
@@ -44,13 +54,14 @@ class PrevizBackend(Backend):
             max_reference_images=99 if capability == Capability.image else 0,
             first_last_frame=capability == Capability.video,
             deterministic=True,
+            drawn=True,
         )
 
     def generate_image(self, request: ImageRequest, ctx: JobContext) -> Result:
         from kaipai.previz.draw import draw_keyframe, save_keyframe
 
         if request.shot is None:  # a reference sheet or a bare prompt: the characters lined up, full length
-            from kaipai.document.models import Placement, Shot
+            from kaipai.document.shots import Placement, Shot
 
             sheet = request.purpose == "reference_sheet" and bool(request.characters)
             if sheet:
@@ -195,6 +206,17 @@ class PrevizBackend(Backend):
         out = ctx.out_dir / "music.wav"
         seconds = write_pad(out, request.prompt, request.duration, request.sample_rate)
         return Result(files=[out], duration=seconds, model="previz")
+
+    def generate_sound(self, request: SoundRequest, ctx: JobContext) -> Result:
+        from kaipai.previz.sound import RATE, ambience, effect, write_wav
+
+        if request.kind == "ambience":
+            samples = ambience(request.prompt, request.duration or 10.0, request.seed)
+        else:
+            samples = effect(request.prompt, request.duration, request.seed)
+        out = ctx.out_dir / f"{request.kind}.wav"
+        seconds = write_wav(out, samples, RATE)
+        return Result(files=[out], duration=seconds, model="previz", metadata={"kind": request.kind})
 
     def check(self) -> str:
         return "previz: offline animatic, always available"

@@ -24,6 +24,8 @@ BUILTIN: dict[str, str] = {
     "espeak": "kaipai.backends.espeak:EspeakBackend",
     "simulated": "kaipai.backends.simulated:SimulatedBackend",
     "openai": "kaipai.backends.openai.planner:OpenAIPlanner",
+    "openai-judge": "kaipai.backends.openai.judge:OpenAIJudge",
+    "clip": "kaipai.backends.clip:ClipJudge",
     "diffusers": "kaipai.backends.diffusers.backend:DiffusersBackend",
     "comfyui": "kaipai.backends.comfyui.backend:ComfyUIBackend",
     "dashscope": "kaipai.backends.dashscope:DashScopeBackend",
@@ -35,6 +37,7 @@ BUILTIN: dict[str, str] = {
     "runway": "kaipai.backends.runway:RunwayBackend",
     "openai-speech": "kaipai.backends.openai.speech:OpenAISpeechBackend",
     "openai-image": "kaipai.backends.openai.images:OpenAIImageBackend",
+    "elevenlabs": "kaipai.backends.elevenlabs:ElevenLabsBackend",
 }
 
 #: Built-ins that need an optional extra: name -> (extra, a module the extra installs).
@@ -46,6 +49,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "runway": ("runway", "runwayml"),
     "openai-speech": ("openai", "openai"),
     "openai-image": ("openai", "openai"),
+    "clip": ("clip", "transformers"),
 }
 
 

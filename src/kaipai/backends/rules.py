@@ -12,7 +12,9 @@ from kaipai.backends.base import (
     CapabilitySheet,
     NotConfigured,
 )
-from kaipai.document.models import Document, Scene, Shot
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.shots import Shot
 from kaipai.planning.rules import plan_scene
 
 

@@ -23,9 +23,19 @@ or a mapping per capability (``{speech: 0.05, video: 0.4}``):
 - ``first_last_frame`` (false): its clips take a last frame; ``audio_input`` (false): its clips take the
   shot's voice and come back lip-synced (a speech-to-video model), with that voice as their sound
 - ``requests``: a file that gets one JSON line per request received (what the engine sent it)
+- ``native_audio``: clips come with their own sound, as Veo or Seedance clips do (an AAC stream of a
+  steady 1.5 kHz tone in the MP4, ``Result.metadata["audio"] = True``, ``native_audio`` in the sheet)
+
+- ``defects``: bad takes on purpose, for quality-control tests — a list of
+  ``{kind, shot, text, capability, takes}``: ``kind`` one of :data:`DEFECTS`; ``shot`` a shot id
+  (pictures), ``text`` a piece of the prompt or line, ``capability`` (image, video, lipsync, speech…)
+  narrow what it hits; ``seeds`` the seeds that come out bad, or ``takes`` how many takes (distinct
+  seeds, in the order this backend instance is asked) — all of them when neither is given
 
 Its output follows every input it is given (keyframe, last frame, references, voice), so a
-changed input gives a changed file.
+changed input gives a changed file. With ``media: real`` pictures show the shot's characters as
+synthetic faces a face detector finds (:mod:`kaipai.backends.synthetic`), and a lip-synced clip (or
+a clip of a model that takes the voice) moves the speaker's mouth with the voice.
 """
 
 from __future__ import annotations
@@ -65,6 +75,9 @@ from kaipai.backends.base import (
 )
 
 _UNITS = {"speech": "character", "image": "image", "video": "second", "lipsync": "second", "music": "second"}
+#: What ``defects`` can break: black pictures, a frozen clip, a clip half as long as asked, nobody's face,
+#: white flash frames, another shirt colour, a mouth half a second off the voice, a silent or clipped voice.
+DEFECTS = frozenset({"black", "frozen", "short", "faceless", "flash", "wardrobe", "offsync", "silent", "clipped"})
 
 
 def _unit_float(key: str) -> float:
@@ -93,6 +106,13 @@ class SimulatedBackend(Backend):
         self.log = Path(options["log"]) if options.get("log") else None
         self.requests = Path(options["requests"]) if options.get("requests") else None
         self.media = str(options.get("media", "real"))
+        if self.media == "real":
+            import cv2  # noqa: F401 - loaded here, not first in a worker thread (its import is not thread-safe)
+        self.defects: list[dict[str, Any]] = list(options.get("defects") or [])
+        for d in self.defects:
+            if not isinstance(d, dict) or d.get("kind") not in DEFECTS:
+                raise ValueError(f"defects: each entry needs a kind among {', '.join(sorted(DEFECTS))}, not {d!r}")
+        self._bad_seeds: dict[int, list[int]] = defaultdict(list)
 
     # ------------------------------------------------------------------ configuration
 
@@ -115,6 +135,7 @@ class SimulatedBackend(Backend):
             "typical_seconds": float(self._opt("latency", cap, 0.0)) or 0.01,
             "deterministic": True,
             "max_reference_images": int(self._opt("references", cap, 4 if cap == "image" else 0)),
+            "native_audio": capability == Capability.video and bool(self._opt("native_audio", cap, False)),
             "num_cpus": 0.0,  # it plays a remote service: on a cluster its client is a light worker
         }
         if capability == Capability.video:
@@ -139,7 +160,8 @@ class SimulatedBackend(Backend):
             t = np.arange(round(seconds * rate)) / rate
             pitch = 140 + 120 * _unit_float(request.speaker + str(request.seed))
             envelope = 0.5 + 0.5 * np.sin(2 * math.pi * 3.0 * t) ** 2
-            tone = (0.3 * envelope * np.sin(2 * math.pi * pitch * t) * 32767).astype("<i2")
+            gain = {"silent": 0.0, "clipped": 4.0}.get(self._defect(request, request.text) or "", 0.3)
+            tone = (np.clip(gain * envelope * np.sin(2 * math.pi * pitch * t), -1, 32767 / 32768) * 32767).astype("<i2")
             with wave.open(str(path), "wb") as fh:
                 fh.setnchannels(1)
                 fh.setsampwidth(2)
@@ -150,16 +172,21 @@ class SimulatedBackend(Backend):
         return self._perform("speech", request, request.text, len(request.text), ctx, produce)
 
     def generate_image(self, request: ImageRequest, ctx: JobContext) -> Result:
+        defect = self._defect(request, request.prompt)
+
         def produce(out: Path) -> Result:
-            from PIL import Image, ImageDraw
+            from PIL import Image
 
             path = out / "keyframe.png"
             tag = f"{request.prompt}|{request.seed}" + "".join(f"|{_file_tag(p)}" for p in request.reference_images)
-            img = Image.new("RGB", (request.width, request.height), _colour(tag))
-            draw = ImageDraw.Draw(img)
+            img = np.empty((request.height, request.width, 3), dtype=np.uint8)
+            img[:] = _colour(tag)
             x = int(_unit_float(tag) * request.width)
-            draw.rectangle([x, 0, min(request.width, x + request.width // 10), request.height], fill=_colour(tag[::-1]))
-            img.save(path, format="PNG")
+            img[:, x : x + request.width // 10] = _colour(tag[::-1])
+            self._people(img, request.shot or _sheet_shot(request), defect)
+            if defect == "black":
+                img[:] = 0
+            Image.fromarray(img).save(path, format="PNG")
             return Result(files=[path], width=request.width, height=request.height)
 
         return self._perform("image", request, request.prompt, 1, ctx, produce)
@@ -173,30 +200,44 @@ class SimulatedBackend(Backend):
         ):
             if given and not taken:
                 raise UnsupportedRequest(f"simulated video takes no {what}")
+        defect = self._defect(request, request.prompt)
+
+        own = sheet.native_audio and request.audio is None and self.media != "bytes"  # its own sound
 
         def produce(out: Path) -> Result:
             inputs = [request.image, request.last_image, *request.reference_images, request.audio]
             tag = f"{request.prompt}|{request.seed}|{request.duration}" + "".join(f"|{_file_tag(p)}" for p in inputs)
+            duration = request.duration / 2 if defect == "short" else request.duration
+            voice = None
+            if request.audio is not None and request.shot is not None and request.shot.speakers_on_screen:
+                speaker = request.shot.speakers_on_screen[0]  # the model animates the one who speaks
+                voice = (request.audio, [(speaker, 0.0, duration)], 0.5 if defect == "offsync" else 0.0)
             path = self._video(
-                out / "clip", tag, request.width, request.height, request.fps, request.duration, request.audio
-            )
+                out / "clip", tag, request.width, request.height, request.fps, duration, request.audio,
+                request.shot, defect, voice, tone=own,
+            )  # fmt: skip
+            meta: dict[str, Any] = {"lip_synced": True} if request.audio is not None else {}
             return Result(
                 files=[path],
-                duration=request.duration,
+                duration=duration,
                 width=request.width,
                 height=request.height,
                 fps=request.fps,
-                metadata={"lip_synced": True} if request.audio is not None else {},
+                metadata={**meta, "audio": True} if own else meta,
             )
 
         return self._perform("video", request, request.prompt, request.duration, ctx, produce)
 
     def lipsync(self, request: LipsyncRequest, ctx: JobContext) -> Result:
         duration, size = _probe(request.video, request.audio)
+        defect = self._defect(request, "")
 
         def produce(out: Path) -> Result:
             tag = f"lipsync|{_file_tag(request.video)}|{_file_tag(request.audio)}|{request.seed}"
-            path = self._video(out / "lipsync", tag, size[0], size[1], request.fps, duration)
+            voice = (request.audio, list(request.speakers), 0.5 if defect == "offsync" else 0.0)
+            path = self._video(
+                out / "lipsync", tag, size[0], size[1], request.fps, duration, None, request.shot, defect, voice
+            )
             return Result(files=[path], duration=duration, width=size[0], height=size[1], fps=request.fps)
 
         return self._perform("lipsync", request, "", duration, ctx, produce)
@@ -325,17 +366,62 @@ class SimulatedBackend(Backend):
             finally:
                 os.close(fd)
 
+    def _defect(self, request: Request, text: str) -> str | None:
+        """The defect this take is asked to carry, if any (counting distinct seeds per entry)."""
+        shot = getattr(request, "shot", None)
+        for i, d in enumerate(self.defects):
+            if "capability" in d and d["capability"] != request.capability.value:
+                continue
+            if "shot" in d and (shot is None or shot.id != d["shot"]):
+                continue
+            if "text" in d and d["text"] not in text:
+                continue
+            if "seeds" in d:
+                bad = request.seed in d["seeds"]
+            else:
+                with self._lock:
+                    seeds = self._bad_seeds[i]
+                    if request.seed not in seeds:
+                        seeds.append(request.seed)
+                    bad = d.get("takes") is None or seeds.index(request.seed) < int(d["takes"])
+            if bad:
+                return str(d["kind"])
+        return None
+
+    def _people(self, img: np.ndarray, shot: Any, defect: str | None, mouths: dict[str, float] | None = None) -> None:
+        """Draw the shot's characters on an RGB frame (nobody for a ``faceless`` take)."""
+        from kaipai.backends.synthetic import draw_person, placements, shirt_colour
+
+        if defect == "faceless":
+            return
+        h, w = img.shape[:2]
+        for cid, cx, cy, size in placements(shot, w, h):
+            mouth = (mouths or {}).get(cid, 0.0)
+            draw_person(img, cx, cy, size, mouth, shirt_colour(cid, changed=defect == "wardrobe"))
+
     def _video(
-        self, stem: Path, tag: str, width: int, height: int, fps: int, duration: float, sound: Path | None = None
+        self,
+        stem: Path,
+        tag: str,
+        width: int,
+        height: int,
+        fps: int,
+        duration: float,
+        sound: Path | None = None,
+        shot: Any = None,
+        defect: str | None = None,
+        voice: tuple[Path, list[tuple[str, float, float]], float] | None = None,
+        tone: bool = False,
     ) -> Path:
         frames = max(1, round(duration * fps))
         if self.media == "bytes":
             path = stem.with_suffix(".sim")
-            seedbytes = hashlib.sha256(f"{tag}|{width}x{height}@{fps}|{frames}".encode()).digest()
+            seedbytes = hashlib.sha256(f"{tag}|{width}x{height}@{fps}|{frames}|{defect}".encode()).digest()
             path.write_bytes(b"KAIPAI-SIMULATED-VIDEO\n" + seedbytes * 32)
             return path
         import av
 
+        talking = _talking(voice, fps, frames) if voice else {}
         path = stem.with_suffix(".mp4")
         base = np.array(_colour(tag), dtype=np.uint8)
         w, h = width - width % 2, height - height % 2
@@ -345,17 +431,87 @@ class SimulatedBackend(Backend):
             stream.options = {"preset": "ultrafast", "crf": "35"}
             if sound is not None:  # a clip that animates a voice comes with that voice
                 _mux_sound(container, sound, duration)
+            own = _sound_stream(container) if tone else None
             img = np.empty((h, w, 3), dtype=np.uint8)
             bar = max(2, w // 12)
             for i in range(frames):
+                j = 0 if defect == "frozen" else i
                 img[:] = base
-                x = int((i / max(1, frames - 1)) * (w - bar))
-                img[:, x : x + bar] = 255 - base
+                x = int((j / max(1, frames - 1)) * (w - bar))
+                img[:, x : x + bar] = base ^ 0x80  # always far from the background: the clip moves
+                self._people(img, shot, defect, {cid: env[j] for cid, env in talking.items()})
+                if defect == "black":
+                    img[:] = 0
+                elif defect == "flash" and i in (frames // 3, 2 * frames // 3):
+                    img[:] = 255
                 for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                     container.mux(packet)
             for packet in stream.encode():
                 container.mux(packet)
+            if own is not None:
+                _sound_track(container, own, duration)
         return path
+
+
+SOUND_HZ = 1500.0  # the simulated clip's own sound: a steady tone, easy to find in a mix
+
+
+def _sound_stream(container: Any, rate: int = 48000) -> Any:
+    stream = container.add_stream("aac", rate=rate)
+    stream.layout = "stereo"
+    return stream
+
+
+def _sound_track(container: Any, stream: Any, duration: float, rate: int = 48000) -> None:
+    """A clip's own sound: a quiet steady tone as long as the clip, AAC in the same MP4."""
+    import av
+
+    t = np.arange(round(duration * rate)) / rate
+    tone = (0.2 * np.sin(2 * np.pi * SOUND_HZ * t)).astype(np.float32)
+    block = 1024
+    for i in range(0, len(tone), block):
+        chunk = np.ascontiguousarray(np.stack([tone[i : i + block]] * 2))
+        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts = rate, i
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+
+
+def _talking(voice: tuple[Path, list[tuple[str, float, float]], float], fps: int, n: int) -> dict[str, np.ndarray]:
+    """Per speaking character, how open their mouth is in each frame: the voice's loudness while they
+    speak (``shift`` seconds late for an out-of-sync take), shut otherwise."""
+    from kaipai.backends.synthetic import loudness_per_frame
+
+    audio, speakers, shift = voice
+    try:
+        with wave.open(str(audio), "rb") as fh:
+            rate, channels = fh.getframerate(), fh.getnchannels()
+            pcm = np.frombuffer(fh.readframes(fh.getnframes()), dtype="<i2").astype(np.float32) / 32768
+    except (OSError, wave.Error, EOFError):
+        return {}
+    if channels > 1:
+        pcm = pcm.reshape(-1, channels).mean(axis=1)
+    loud = loudness_per_frame(pcm, rate, fps, n)
+    late = round(shift * fps)
+    if late:
+        loud = np.concatenate([np.zeros(late), loud])[:n]
+    out: dict[str, np.ndarray] = {}
+    t = np.arange(n) / fps
+    for cid, start, end in speakers:
+        inside = (t >= start + shift) & (t < end + shift)
+        out[cid] = np.where(inside, loud, 0.0) + out.get(cid, np.zeros(n))
+    return out
+
+
+def _sheet_shot(request: ImageRequest) -> Any:
+    """A reference sheet shows its character full face, as a close-up in the middle."""
+    if request.purpose != "reference_sheet" or not request.characters:
+        return None
+    from kaipai.document.shots import Placement, Shot
+
+    return Shot(id="sheet", scene="sheet", size="CU", composition=[Placement(character=request.characters[0].id)])
 
 
 def _mux_sound(container: Any, sound: Path, duration: float) -> None:

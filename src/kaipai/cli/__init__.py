@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "kaipai.cli.document",  # new, plan, shots, validate, schema, export shotlist
     "kaipai.cli.write",  # write (language-model screenplay)
     "kaipai.cli.render",  # render, status, takes, circle, retake
+    "kaipai.cli.qc",  # qc
     "kaipai.cli.post",  # cut, export otio/fcpxml/…
     "kaipai.cli.publish",  # verify
     "kaipai.cli.demo",  # demo

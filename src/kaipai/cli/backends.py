@@ -50,7 +50,7 @@ def _sheet_summary(sheet: Any, regional: dict[str, tuple[float, str]] | None = N
     if sheet.native_audio:
         parts.append("native audio")
     if sheet.audio_input:
-        parts.append("speaks the shot's voice")
+        parts.append("takes the voice (lip-synced)")
     if sheet.max_video_seconds:
         parts.append(f"video ≤{sheet.max_video_seconds:g} s")
     if sheet.max_audio_seconds:

@@ -67,7 +67,9 @@ def plan(project: Path | None = ProjectOption) -> None:
 
     Each scene becomes coverage: an establishing shot, singles and shot/reverse-shot that respect the
     180° line, two-shots, reactions and inserts, with size, angle, move, composition, lighting, prompts,
-    dialogue and an estimated duration. Re-run it after editing the script: [bold]locked[/] shots are
+    dialogue and an estimated duration, the sound effects the action implies, an ambience bed for
+    each scene and, when the script names no music, proposed music cues. Re-run it after editing the
+    script: [bold]locked[/] shots are
     never touched, and it says what it added, changed and removed. The planner is the document's
     [italic]backends.planner[/] (film-grammar rules by default, or a language model).
     """
@@ -90,6 +92,14 @@ def plan(project: Path | None = ProjectOption) -> None:
             "  [yellow]check[/] locked shots whose lines the script has changed or cut: {} "
             "(unlock them to re-plan, or edit their dialogue by hand)",
             ", ".join(report.stale_locked),
+        )
+    if report.music_proposed:
+        say("  [magenta]music proposed[/] (the script names none):")
+        for cue in report.music_proposed:
+            say("    {}", cue)
+        say(
+            "  keep a cue, rewrite it, or delete the shot's [italic]music[/] line; lock the shot to keep your choice "
+            "(project.propose_music: false proposes none)"
         )
 
 
@@ -215,12 +225,17 @@ def export_shotlist(
     project: Path | None = ProjectOption,
 ) -> None:
     """Export the shot script (分镜头脚本) as a table: shot, size, angle, move, lens, framing, description,
-    dialogue, sound and duration."""
+    dialogue, sound and duration; once takes exist, quality control's verdict and why a shot is flagged."""
     from kaipai.post.shotlist import export_shotlist_csv, export_shotlist_pdf
     from kaipai.project import open_document
 
     paths = project_paths(project)
     doc = open_document(paths).doc
+    qc = None
+    if paths.database.exists():
+        from kaipai.service.qc import shots_qc
+
+        qc = {s.shot: (s.verdict, s.score, s.reasons) for s in shots_qc(paths)}
     target = out or paths.output / f"shotlist.{fmt.value}"
-    (export_shotlist_csv if fmt is ShotlistFormat.csv else export_shotlist_pdf)(doc, target)
+    (export_shotlist_csv if fmt is ShotlistFormat.csv else export_shotlist_pdf)(doc, target, qc)
     say("[green]wrote[/] {}", target)

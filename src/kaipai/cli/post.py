@@ -27,9 +27,12 @@ class ExportFormat(str, Enum):
     stems = "stems"
     storyboard = "storyboard"
     contactsheet = "contactsheet"
+    jianying = "jianying"
 
 
-def run_cut(paths: Any, profile: str = "web", burn: bool = False, out: Console | None = None) -> Any:
+def run_cut(
+    paths: Any, profile: str = "web", burn: bool = False, slate: bool = False, out: Console | None = None
+) -> Any:
     """Cut with a Rich progress bar fed by ffmpeg's own progress (on ``out``, standard output by default)."""
     from kaipai.service.cut import make_cut
 
@@ -45,6 +48,7 @@ def run_cut(paths: Any, profile: str = "web", burn: bool = False, out: Console |
             paths,
             profile=profile,
             burn_subtitles=burn,
+            slate=slate,
             on_event=lambda e: bar.update(task, completed=e.fraction, description=e.kind),
         )
         bar.update(task, completed=1.0)
@@ -62,17 +66,24 @@ def cut(
         "--burn-subtitles",
         help="Burn the subtitles into the picture (they are always written as SRT and ASS too).",
     ),
+    slate: bool = typer.Option(
+        False,
+        "--slate",
+        help="Cut the animatic instead, output/animatic.mp4: each shot with its info bar (id, size, camera move, "
+        "description) over the bottom of the picture. The film itself stays clean.",
+    ),
     project: Path | None = ProjectOption,
 ) -> None:
     """Cut the film from the circled takes: output/film.mp4 (H.264/AAC, plays in any browser) with
-    film.srt and film.ass beside it.
+    film.srt and film.ass beside it (the ASS carries the font it names, in fonts/ and embedded).
 
     Shots without a clip yet show their keyframe or a slate with their description, so a partial
-    film is always watchable. Dialogue is placed from the real voice timing, music is ducked under
-    it, and loudness is normalised to the profile in two passes.
+    film is always watchable. Dialogue is placed from the real voice timing; music, each scene's
+    ambience and the sound effects are ducked under it, and loudness is normalised to the profile
+    in two passes.
     """
     paths = project_paths(project)
-    result = run_cut(paths, profile.value, burn_subtitles)
+    result = run_cut(paths, profile.value, burn_subtitles, slate)
     say("[green]film[/] {}  ({:.1f} s, {} shots)", result.film, result.duration, result.shots)
     say("subtitles {}, {}", result.srt, result.ass)
     if "input_i" in result.loudness:
@@ -148,11 +159,21 @@ _register(
     ExportFormat.subtitles,
     "Subtitles as SRT and styled ASS from the real dialogue timing (bilingual when lines have translations).",
 )
-_register(ExportFormat.stems, "Dialogue, music and effects stems as WAV, aligned with the film.")
+_register(
+    ExportFormat.stems,
+    "Dialogue, music, effects and ambience stems as WAV, aligned with the film; stems.json states the "
+    "master's loudness gain (the stems add up to the master's mix before it).",
+)
 _register(
     ExportFormat.storyboard, "Storyboard PDF: every shot's frame, shot data and dialogue, in the project's language."
 )
 _register(ExportFormat.contactsheet, "Contact sheet PNG: every shot's frame in a grid with its id and time.")
+_register(
+    ExportFormat.jianying,
+    "A 剪映 (JianYing Pro / CapCut) draft folder: picture, dialogue, music, ambience and effects tracks and the "
+    "subtitles as a text track, media copied inside it. Copy the folder into 剪映's drafts folder to open it. "
+    "Needs pip install 'kaipai\\[jianying]'.",
+)
 
 
 @export_app.command("all")
@@ -161,5 +182,6 @@ def export_everything(
     dest: Path | None = typer.Option(None, "--dest", "-o", help="Export folder (default: output/exports)."),
     project: Path | None = ProjectOption,
 ) -> None:
-    """Everything an editor needs: OTIO, FCPXML, FCP7 XML, EDL, subtitles, stems, storyboard and contact sheet."""
+    """Everything an editor needs: OTIO, FCPXML, FCP7 XML, EDL, subtitles, stems, storyboard and contact sheet
+    (and a 剪映 draft when pyJianYingDraft is installed)."""
     _export([f.value for f in ExportFormat], dest, project)

@@ -117,6 +117,8 @@ class RenderProgress:
                 self.progress.advance(self.overall)
             if kind == "failed":
                 self.out.print(markup("[red]failed[/] {}: {}", event.node, event.message))
+        elif kind == "retake":
+            self.out.print(markup("[yellow]retake[/] {} ({})", event.node, event.message))
         elif kind == "retry":
             task = self.tasks.get(event.stage, self.overall)
             self.progress.update(task, note=markup("[yellow]retrying {}", event.node))  # type: ignore[arg-type]
@@ -143,6 +145,13 @@ def print_summary(summary: Any) -> None:
         say("shot durations set from the voices: {}", ", ".join(summary.durations_updated))
     for node, reason in summary.failures.items():
         say("  [red]✗[/] {}: {}", node, reason)
+    if summary.retakes:
+        say("quality control made {} retake{}", summary.retakes, "s" if summary.retakes != 1 else "")
+    for shot, reasons in summary.flagged.items():
+        for reason in reasons:
+            say("  [yellow]⚑[/] {}: {}", shot, reason)
+    if summary.flagged:
+        say("flagged shots are in the cut; review them with [bold]kaipai qc SHOT[/]")
     _print_notes(summary)
 
 
@@ -244,6 +253,14 @@ def render(
     cut: bool = typer.Option(
         True, "--cut/--no-cut", help="Cut the film from the circled takes when the render ends (output/film.mp4)."
     ),
+    best_of: int | None = typer.Option(
+        None,
+        "--best-of",
+        min=1,
+        max=16,
+        help="Make N takes of each keyframe, clip and lip sync that renders (of each --stage when given), check "
+        "them and circle the best; overrides the document's qc policy.",
+    ),
     executor: ExecutorName | None = typer.Option(
         None,
         "--executor",
@@ -270,13 +287,16 @@ def render(
     an unchanged shot is reused, never paid for twice. A render stopped at any moment
     (Ctrl-C, a crash, a closed laptop) resumes where it stopped when run again. With --executor ray
     the jobs run on the workers of a Ray cluster while this machine keeps the takes.
+
+    Every new take is checked (see 'kaipai qc'); the document's qc policy may retake failing
+    ones within a budget. A shot whose best take still fails is cut in anyway, and flagged.
     """
     from kaipai.service.render import render as run_render
 
     paths = project_paths(project)
     stages = [s.value for s in stage] if stage else None
     if dry_run:
-        summary = run_render(paths, dry_run=True, budget=budget, stages=stages, shots=shot or None)
+        summary = run_render(paths, dry_run=True, budget=budget, stages=stages, shots=shot or None, best_of=best_of)
         if as_json:
             print_json([n.model_dump(mode="json") for n in summary.nodes])
         else:
@@ -292,6 +312,7 @@ def render(
             on_event=progress,
             executor=executor.value if executor else None,
             address=address,
+            best_of=best_of,
         )
     if not as_json:
         print_summary(summary)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kaipai.document.models import DialogueLine
+from kaipai.document.shots import DialogueLine
 
 
 def line_timings(

@@ -8,18 +8,8 @@ from __future__ import annotations
 
 from enum import Enum
 
-from kaipai.document.models import (
-    Angle,
-    CameraMove,
-    Depth,
-    Facing,
-    IntExt,
-    ScreenThird,
-    ShotKind,
-    ShotSize,
-    TimeOfDay,
-    Transition,
-)
+from kaipai.document.scenes import IntExt, TimeOfDay
+from kaipai.document.shots import Angle, CameraMove, Depth, Facing, ScreenThird, ShotKind, ShotSize, Transition
 
 SIZE = {
     "zh": {

@@ -4,6 +4,9 @@ SQLite in WAL mode: readers (the studio) never block the render, and a process k
 any moment leaves the last committed state intact. ``synchronous=NORMAL`` is durable
 against a crashed or killed process; only a power cut may lose the newest commits, never
 corrupt older ones. One connection is shared by the engine's threads behind a lock.
+
+The file's ``user_version`` says which :data:`MIGRATIONS` it has had; opening an older database
+applies the rest in one transaction, so a project made by an earlier kaipai keeps every take.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 TakeStatus = Literal["pending", "circled", "rejected"]
+#: Who circled a take: the engine (a render's choice, quality control's pick) or the director by hand.
+CircledBy = Literal["", "engine", "director"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS takes (
@@ -47,7 +52,8 @@ CREATE TABLE IF NOT EXISTS takes (
     attempts INTEGER NOT NULL DEFAULT 1,
     qc TEXT NOT NULL DEFAULT '{}',
     metadata TEXT NOT NULL DEFAULT '{}',
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    circled_by TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS takes_node ON takes (node);
 CREATE INDEX IF NOT EXISTS takes_shot ON takes (shot);
@@ -75,6 +81,17 @@ CREATE TABLE IF NOT EXISTS running (
     started TEXT NOT NULL
 );
 """
+
+
+#: Schema changes after the first release, in order: ``user_version`` N means the first N are applied.
+#: A take circled before circles were attributed keeps ``circled_by = ''``, which counts as the director's.
+#: Each is (a column it adds, its statement), so a database that already has the column is left alone.
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    ("circled_by", "ALTER TABLE takes ADD COLUMN circled_by TEXT NOT NULL DEFAULT ''"),
+)
+
+
+_DEMOTE = "UPDATE takes SET status = 'pending', circled_by = '' WHERE node = ? AND status = 'circled'"
 
 
 def now() -> str:
@@ -111,6 +128,12 @@ class Take:
     qc: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     created: str = ""
+    circled_by: CircledBy = ""
+
+    @property
+    def hand_circled(self) -> bool:
+        """Circled by the director (or before circles were attributed): the engine never replaces it."""
+        return self.status == "circled" and self.circled_by != "engine"
 
 
 _JSON = ("params", "request", "files", "qc", "metadata")
@@ -134,7 +157,29 @@ class TakesDB:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=30000")
         with self._lock:
-            self._conn.executescript(SCHEMA)
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Create a new database, or bring an older one up to date: one transaction that holds the write
+        lock, so two processes opening the file at once (a render and the studio) take turns, and a
+        process killed half-way leaves the file as it was."""
+        cur = self._conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            version = cur.execute("PRAGMA user_version").fetchone()[0]
+            if version < len(MIGRATIONS):
+                have = {row[1] for row in cur.execute("PRAGMA table_info(takes)")}
+                for column, statement in MIGRATIONS[version:]:
+                    if have and column not in have:  # a new file gets every column from SCHEMA below
+                        cur.execute(statement)
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    cur.execute(statement)
+            cur.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -198,8 +243,9 @@ class TakesDB:
                     cur.execute("SELECT 1 FROM takes WHERE node = ? AND status = 'circled'", (node,)).fetchone() is None
                 )
             if circle:
-                cur.execute("UPDATE takes SET status = 'pending' WHERE node = ? AND status = 'circled'", (node,))
+                cur.execute(_DEMOTE, (node,))
             data["status"] = "circled" if circle else "pending"
+            data["circled_by"] = "engine" if circle else ""
             names = ", ".join(data)
             marks = ", ".join("?" for _ in data)
             row = cur.execute(
@@ -210,15 +256,19 @@ class TakesDB:
                 cur.execute("DELETE FROM failures WHERE key = ?", (data["key"],))
         return _row_to_take(row)
 
-    def set_status(self, take_id: int, status: TakeStatus) -> Take:
-        """Circle (the node's previous choice becomes pending), reject, or mark pending."""
+    def set_status(self, take_id: int, status: TakeStatus, *, by: CircledBy = "director") -> Take:
+        """Circle (the node's previous choice becomes pending), reject, or mark pending.
+
+        ``by`` says who circles: the director (the default: a person asked for it) or the engine.
+        """
         with self.transaction() as cur:
             row = cur.execute("SELECT node FROM takes WHERE id = ?", (take_id,)).fetchone()
             if row is None:
                 raise KeyError(take_id)
             if status == "circled":
-                cur.execute("UPDATE takes SET status = 'pending' WHERE node = ? AND status = 'circled'", (row["node"],))
-            cur.execute("UPDATE takes SET status = ? WHERE id = ?", (status, take_id))
+                cur.execute(_DEMOTE, (row["node"],))
+            who = by if status == "circled" else ""
+            cur.execute("UPDATE takes SET status = ?, circled_by = ? WHERE id = ?", (status, who, take_id))
         take = self.take(take_id)
         assert take is not None
         return take

@@ -38,8 +38,10 @@ from kaipai.backends.base import (
     snap_request,
 )
 from kaipai.backends.registry import Registry
+from kaipai.document.backend_choice import BackendChoice
 from kaipai.document.execution import ExecutorChoice
-from kaipai.document.models import BackendChoice, Document, Shot
+from kaipai.document.models import Document
+from kaipai.document.shots import Shot
 from kaipai.engine import requests as rq
 from kaipai.engine.audio import mix_lines, read_mono
 from kaipai.engine.db import Take, TakesDB
@@ -143,13 +145,14 @@ class Engine:
         self.by_node: dict[str, list[Take]] = defaultdict(list)
         self.circled: dict[str, Take] = {}
         for take in db.all_takes():
-            self._remember(take)
+            self.remember(take)
         self.failures = db.failures()
         self.jobs = db.jobs()  # key → job id of submitted asynchronous jobs (this engine is their only writer)
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _remember(self, take: Take) -> None:
+    def remember(self, take: Take) -> None:
+        """Hold a new or changed take in memory (the one circled take per node follows it)."""
         with self._lock:
             old = self.by_key.get(take.key)
             if old is not None:
@@ -171,6 +174,11 @@ class Engine:
 
     def handles(self) -> list[BackendHandle]:
         return list(self._backends.values())
+
+    def circled_takes(self) -> list[Take]:
+        """The circled take of every node, as of now (safe while a render is changing them)."""
+        with self._lock:
+            return list(self.circled.values())
 
     def choice(self, node: Node) -> BackendChoice:
         shot = self.shots[node.shot]
@@ -267,14 +275,16 @@ class Engine:
         if isinstance(request, VideoRequest):
             media_seconds = request.duration
         model = choice.model or sheet.model
-        # A clip follows its keyframes and its length, music its cue and its length; the voices
-        # only decide lengths, so a reworded line of the same length leaves them alone. The sheets
-        # reach a clip only as reference images, which its params hold by content.
+        # A clip follows its keyframes and its length, music and ambience their span and its length;
+        # the voices only decide lengths, so a reworded line of the same length leaves them alone. The
+        # sheets reach a clip only as reference images, which its params hold by content. An effect
+        # follows the clip only when the backend makes sound from the picture.
         inputs = {
             d: upstream[d].key
             for d in node.deps
-            if not (node.stage in ("clip", "music") and "/voice/" in d)
+            if not (node.stage in ("clip", "music", "ambience") and "/voice/" in d)
             and not (node.stage == "clip" and "/sheet/" in d)
+            and not (node.stage == "sfx" and not sheet.video_input)
         }
         ik = inputs_key(node.stage, node.id, inputs, handle.name, handle.version, model, params)
         fixed = shot.generation.seed
@@ -318,7 +328,7 @@ class Engine:
         if node.stage == "voice":
             text = next(d.text for d in shot.dialogue if d.id == node.item)
             seconds = speech_seconds(text)
-        elif node.stage == "music":
+        elif node.stage in ("music", "ambience"):
             seconds = music_seconds(sheet, cue_length([self.shots[s] for s in node.span], None, self.doc.project.fps))
         cost, secs = estimate(sheet, None, seconds)
         return cost, secs, None
@@ -398,19 +408,21 @@ class Engine:
         on_event: EventSink | None = None,
         cancel: threading.Event | None = None,
         circle_forced: bool | None = None,
+        best_of: int | None = None,
     ) -> RenderSummary:
         """Render what is not current among the selected nodes (all by default).
 
         ``forced`` (node → seed) makes new takes of those nodes whatever their state (a
         retake); they are circled per ``circle_forced`` (None: only if the node has no
         circled take). Every other new take is circled: the document changed on purpose.
+        Quality control checks every take and may make more (``best_of``: see RenderRun).
         """
         with render_lock(self.paths):
             self._clean_scratch()
             from kaipai.engine.run import RenderRun
 
             run = RenderRun(
-                self, stages, shots, forced or {}, budget, on_event, cancel or threading.Event(), circle_forced
+                self, stages, shots, forced or {}, budget, on_event, cancel or threading.Event(), circle_forced, best_of
             )
             try:
                 return asyncio.run(run.main())
@@ -538,7 +550,7 @@ class Engine:
         with self._lock:
             self.jobs.pop(prep.key, None)
             self.failures.pop(prep.key, None)
-        self._remember(take)
+        self.remember(take)
         return take
 
     # ------------------------------------------------------------------ durations back to the document

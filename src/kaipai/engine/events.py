@@ -12,7 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-NodeEventKind = Literal["queued", "started", "progress", "retry", "done", "reused", "failed", "skipped"]
+NodeEventKind = Literal[
+    "queued", "started", "progress", "retry", "checked", "retake", "done", "reused", "failed", "skipped"
+]
 
 
 class NodeEvent(BaseModel):

@@ -9,6 +9,8 @@ Stages, in dependency order::
     keyframe ───────────────────────────────────────▶ clip
     shot_audio ──▶ clip (a video model that animates the voice itself: no lipsync node)
     voices of the shots a music cue spans ──▶ its length ──▶ music
+    voices of a scene's shots ──▶ its length ──▶ ambience (one bed per scene)
+    clip ──▶ sfx (one per sound effect of the shot; the clip only for video-to-audio backends)
 
 The sheets feed a clip only as reference images, for video models that take them; the lip-sync
 route of each shot (:class:`ShotRoute`, decided by :mod:`kaipai.engine.routing`) says whether a
@@ -16,7 +18,9 @@ lipsync node follows its clip.
 
 A music cue starts at a shot whose ``music`` field is set and runs until the next cue or the
 end of the film (as the edit places it, ``kaipai.post.cut``); it has one ``music`` node,
-under the shot where it starts.
+under the shot where it starts. A scene's ambience bed is filed under the scene's first shot and
+runs across its shots. A shot whose ``generation.clip_dialogue`` is set takes its dialogue from
+the clip's own sound: it has no voice, shot_audio or lipsync nodes.
 
 Node ids are readable paths (``S01-002/voice/S01-L1``, ``S01-002/clip``) because they
 appear in progress output, the takes database and error messages.
@@ -24,18 +28,23 @@ appear in progress output, the takes database and error messages.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kaipai.document.lines import line_timings
-from kaipai.document.models import Document, Shot, frames
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import effect_moment, frames
+from kaipai.document.shots import Shot
 from kaipai.engine.stages import CAPABILITY
 
 LEAD_IN = 0.3  # silence before the first line
 GAP = 0.25  # between sequential lines
 TAIL = 0.5  # after the last line
 MIN_SHOT = 1.5  # no dialogue shot is shorter than this
+CROSSFADE = 1.0  # seconds an ambience bed overlaps the next scene's, centred on the cut
 
 
 @dataclass(frozen=True)
@@ -43,10 +52,10 @@ class Node:
     id: str
     shot: str
     stage: str
-    item: str  # the dialogue line id for voice nodes, else ""
+    item: str  # the dialogue line id for voice nodes, the effect's id for sfx nodes, else ""
     deps: tuple[str, ...]
     position: int  # the shot's place in the film; earlier shots are scheduled first
-    span: tuple[str, ...] = ()  # music: the shots the cue runs across, in film order
+    span: tuple[str, ...] = ()  # music and ambience: the shots it runs across, in film order
 
     @property
     def capability(self) -> str | None:
@@ -54,9 +63,9 @@ class Node:
 
     @property
     def shared(self) -> bool:
-        """It serves every shot of a character, not only the shot it is filed under (a reference
-        sheet): that shot's backend overrides and its failures do not apply to it."""
-        return self.stage == "sheet"
+        """It serves more than the shot it is filed under (a character's reference sheet, a scene's
+        ambience): that shot's backend overrides and its failures do not apply to it."""
+        return self.stage in ("sheet", "ambience")
 
 
 def node_id(shot: str, stage: str, item: str = "") -> str:
@@ -86,7 +95,8 @@ def build_graph(doc: Document, routes: Mapping[str, ShotRoute] | None = None) ->
         nodes[node.id] = node
     for position, shot in enumerate(doc.ordered_shots()):
         route = (routes or {}).get(shot.id, ShotRoute())
-        voices = [node_id(shot.id, "voice", line.id) for line in shot.dialogue]
+        voiced = _voiced(shot)  # else the model speaks the lines in its own sound
+        voices = [node_id(shot.id, "voice", line.id) for line in shot.dialogue] if voiced else []
         for line, vid in zip(shot.dialogue, voices):
             nodes[vid] = Node(vid, shot.id, "voice", line.id, (), position)
         audio = node_id(shot.id, "shot_audio")
@@ -108,16 +118,28 @@ def build_graph(doc: Document, routes: Mapping[str, ShotRoute] | None = None) ->
         refs = tuple(sheets[c].id for c in everyone if c in sheets)
         clip = node_id(shot.id, "clip")
         nodes[clip] = Node(clip, shot.id, "clip", "", (key, *ends, *voices, *hears, *refs), position)
-        if shot.speakers_on_screen and route.lipsync and not hears:
+        if shot.speakers_on_screen and route.lipsync and not hears and voiced:
             lip = node_id(shot.id, "lipsync")
             nodes[lip] = Node(lip, shot.id, "lipsync", "", (clip, audio), position)
     ordered = doc.ordered_shots()
     place = {s.id: i for i, s in enumerate(ordered)}
     for first, span in music_cues(doc):
         music = node_id(first.id, "music")
-        voices = tuple(node_id(s.id, "voice", line.id) for s in span for line in s.dialogue)
+        voices = tuple(node_id(s.id, "voice", line.id) for s in span for line in s.dialogue if _voiced(s))
         nodes[music] = Node(music, first.id, "music", "", voices, place[first.id], tuple(s.id for s in span))
+    for _scene, span in ambience_runs(doc):
+        bed = node_id(span[0].id, "ambience")
+        voices = tuple(node_id(s.id, "voice", line.id) for s in span for line in s.dialogue if _voiced(s))
+        nodes[bed] = Node(bed, span[0].id, "ambience", "", voices, place[span[0].id], tuple(s.id for s in span))
+    for shot in ordered:
+        for item, _sound, _at in effect_items(shot):
+            fx = node_id(shot.id, "sfx", item)
+            nodes[fx] = Node(fx, shot.id, "sfx", item, (node_id(shot.id, "clip"),), place[shot.id])
     return nodes
+
+
+def _voiced(shot: Shot) -> bool:
+    return not shot.generation.clip_dialogue
 
 
 def sheet_nodes(doc: Document) -> dict[str, Node]:
@@ -140,6 +162,45 @@ def sheet_nodes(doc: Document) -> dict[str, Node]:
                 nid = node_id(shot.id, "sheet", character.id)
                 out[character.id] = Node(nid, shot.id, "sheet", character.id, (), position)
     return dict(sorted(out.items(), key=lambda kv: kv[1].position))
+
+
+def ambience_runs(doc: Document) -> list[tuple[Scene, list[Shot]]]:
+    """Each ambience bed: its scene and the shots it runs under (a scene's consecutive shots in film order)."""
+    runs: list[tuple[Scene, list[Shot]]] = []
+    previous = None
+    for shot in doc.ordered_shots():
+        scene = doc.scene(shot.scene)
+        if scene is None or not scene.ambience:
+            previous = None
+            continue
+        if previous == scene.id:
+            runs[-1][1].append(shot)
+        else:
+            runs.append((scene, [shot]))
+        previous = scene.id
+    return runs
+
+
+def effect_items(shot: Shot) -> list[tuple[str, str, float | None]]:
+    """(id, sound, moment) of each sound effect the shot asks for.
+
+    The id follows the sound's words, not its place in the list, so deleting one effect does not
+    make the others new (and paid for again).
+    """
+    out: list[tuple[str, str, float | None]] = []
+    seen: set[str] = set()
+    for text in shot.sfx:
+        sound, at = effect_moment(text)
+        if not sound:
+            continue
+        base = "fx-" + hashlib.sha256(sound.casefold().encode()).hexdigest()[:8]
+        item, n = base, 1
+        while item in seen:
+            n += 1
+            item = f"{base}-{n}"
+        seen.add(item)
+        out.append((item, sound, at))
+    return out
 
 
 def music_cues(doc: Document) -> list[tuple[Shot, list[Shot]]]:
@@ -182,9 +243,10 @@ def effective_duration(shot: Shot, durations: dict[str, float] | None) -> float:
     """The shot's length: manual as written; with dialogue, set by the real audio; else as planned.
 
     ``durations`` (line id → seconds) is None while the voices are not rendered yet; the
-    document's estimate stands in until then.
+    document's estimate stands in until then. A shot that takes its dialogue from the clip's own
+    sound asks for its planned length (the edit then follows the clip).
     """
-    if shot.duration_source == "manual" or not shot.dialogue or durations is None:
+    if shot.duration_source == "manual" or not shot.dialogue or durations is None or shot.generation.clip_dialogue:
         return shot.duration
     last = max(p.end for p in place_lines(shot, durations))
     return round(max(MIN_SHOT, last + TAIL), 3)

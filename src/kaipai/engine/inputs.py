@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from kaipai.backends.base import CapabilitySheet, Request, UnsupportedRequest
-from kaipai.document.models import BackendChoice, Document, Shot
+from kaipai.document.backend_choice import BackendChoice
+from kaipai.document.models import Document
+from kaipai.document.shots import Shot
 from kaipai.engine import requests as rq
 from kaipai.engine.db import Take
-from kaipai.engine.graph import Node, cue_length, effective_duration, music_duration, node_id
+from kaipai.engine.graph import Node, cue_length, effective_duration, node_id
 from kaipai.engine.jobs import speech_seconds
 from kaipai.engine.references import Reference, shot_references
 
@@ -47,8 +49,7 @@ class Sources:
 
 def music_seconds(sheet: CapabilitySheet, length: float) -> float:
     """A cue's length in whole seconds, within what the backend makes (the edit loops nothing: it trims)."""
-    seconds = max(music_duration(length), sheet.min_duration)
-    return min(seconds, sheet.max_duration) if sheet.max_duration is not None else seconds
+    return rq.bed_seconds(sheet, length)
 
 
 def end_frame_refusal(shot: Shot, video: CapabilitySheet, choice: BackendChoice) -> str | None:
@@ -102,6 +103,11 @@ def build(
         return Built(request, request.duration)
     if node.stage == "clip":
         return _clip(src, node, shot, upstream, sheet, choice, sheets)
+    if node.stage in ("ambience", "sfx"):
+        spoken = {t.item: float(t.duration or 0.0) for d, t in upstream.items() if "/voice/" in d}
+        clip = src.media(upstream[node.deps[0]].media) if node.stage == "sfx" else None
+        sound = rq.sound_request(doc, node, src.shots, spoken, clip, sheet, choice)
+        return Built(sound, sound.duration or sheet.max_duration or 4.0)
     clip, audio = upstream[node.deps[0]], upstream[node.deps[1]]  # lipsync
     speakers = [(line[1], float(line[2]), float(line[3])) for line in audio.params.get("lines", []) if line[4]]
     request = rq.lipsync_request(

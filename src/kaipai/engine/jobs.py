@@ -24,7 +24,7 @@ from kaipai.backends.base import (
     UnsupportedRequest,
 )
 from kaipai.backends.registry import Registry
-from kaipai.document.models import BackendChoice
+from kaipai.document.backend_choice import BackendChoice
 from kaipai.engine.db import Take
 from kaipai.engine.graph import Node
 from kaipai.engine.scheduling import RateLimiter, Slots
@@ -45,6 +45,16 @@ class Generated:
 @dataclass
 class Blocked:
     reason: str
+
+
+@dataclass(frozen=True)
+class Missed:
+    """Why a take was not made: skipped (cancelled, over budget) or failed (``key``: the failure to record)."""
+
+    reason: str
+    skipped: bool = False
+    key: str | None = None
+    attempts: int = 1
 
 
 @dataclass

@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kaipai.document.models import Document, Placement, Shot
+from kaipai.document.models import Document
+from kaipai.document.shots import Placement, Shot
 
 
 @dataclass(frozen=True)

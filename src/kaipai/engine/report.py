@@ -54,6 +54,12 @@ class RenderSummary(RenderTotals):
     durations_updated: list[str] = Field(
         default_factory=list, description="Shots whose duration was set from their audio."
     )
+    flagged: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="shot → why quality control flags it: a take that failed its checks (and is used anyway), "
+        "a continuity break at the cut into it.",
+    )
+    retakes: int = Field(default=0, description="Takes made because earlier ones failed quality control.")
     notes: dict[str, str] = Field(
         default_factory=dict, description="shot → what the director should know (dialogue that is not lip-synced)."
     )

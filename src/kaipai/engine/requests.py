@@ -13,15 +13,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kaipai.backends.base import (
+    CapabilitySheet,
     ImageRequest,
     LipsyncRequest,
     MusicRequest,
     Request,
+    SoundRequest,
     SpeechRequest,
     VideoRequest,
 )
-from kaipai.document.models import BackendChoice, Character, Document, Shot
+from kaipai.document.backend_choice import BackendChoice
+from kaipai.document.cast import Character
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.shots import Shot
+from kaipai.engine.graph import CROSSFADE, Node, cue_length, effect_items, music_duration
 from kaipai.engine.references import shot_references
+from kaipai.planning.continuity import continuity_clause
 
 #: The shot fields a picture depends on (dialogue, duration and notes are not among them).
 SHOT_VISUAL = frozenset(
@@ -73,9 +81,10 @@ def shot_characters(doc: Document, shot: Shot) -> list[Character]:
 
 
 def keyframe_prompt(doc: Document, shot: Shot) -> str:
-    """The shot's ``image_prompt`` when written, else one derived from the shot and the style bible."""
+    """The shot's ``image_prompt`` when written, else one derived from the shot and the style bible; then
+    what the scene's continuity ledger says the framed characters wear and hold, where the prompt is silent."""
     if shot.image_prompt:
-        return _join([shot.image_prompt, shot.generation.extra_prompt])
+        return _join([shot.image_prompt, continuity_clause(doc, shot), shot.generation.extra_prompt])
     people = [_join([c.name, c.description, c.wardrobe]) for c in framed_characters(doc, shot)]
     scene = doc.scene(shot.scene)
     place = ""
@@ -88,6 +97,7 @@ def keyframe_prompt(doc: Document, shot: Shot) -> str:
             f"{_SIZE_WORDS.get(shot.size.value, shot.size.value)}, {shot.angle.value} angle",
             shot.description,
             "; ".join(people),
+            continuity_clause(doc, shot),
             place,
             shot.lighting,
             style.visual_style,
@@ -115,9 +125,21 @@ def clip_prompt(doc: Document, shot: Shot) -> str:
             ending,
             shot.lighting,
             doc.style.visual_style,
+            spoken_lines(doc, shot) if shot.generation.clip_dialogue else "",
             shot.generation.extra_prompt,
         ]
     )
+
+
+def spoken_lines(doc: Document, shot: Shot) -> str:
+    """The shot's lines as a video model with its own sound is asked to speak them: 'Lin says: "…"'."""
+    said = []
+    for line in shot.dialogue:
+        who = doc.character(line.speaker)
+        name = who.name if who is not None else line.speaker
+        how = f" ({line.parenthetical})" if line.parenthetical else ""
+        said.append(f'{name} says{how}: "{line.text}"')
+    return "; ".join(said)
 
 
 def speech_choice(doc: Document, shot: Shot, character: Character | None) -> BackendChoice:
@@ -274,6 +296,60 @@ def music_request(shot: Shot, duration: float, seed: int, choice: BackendChoice)
     """The cue as the director wrote it: music never depends on the picture's style bible."""
     return MusicRequest(
         prompt=shot.music, duration=duration, seed=seed, model=choice.model, options=dict(choice.options)
+    )
+
+
+def bed_seconds(sheet: CapabilitySheet, length: float) -> float:
+    """A music cue's or an ambience bed's length in whole seconds, within what the backend makes (the edit
+    trims music and loops ambience)."""
+    seconds = max(music_duration(length), sheet.min_duration)
+    return min(seconds, sheet.max_duration) if sheet.max_duration is not None else seconds
+
+
+def sound_request(
+    doc: Document,
+    node: Node,
+    shots: dict[str, Shot],
+    spoken: dict[str, float],
+    clip: Path | None,
+    sheet: CapabilitySheet,
+    choice: BackendChoice,
+) -> SoundRequest:
+    """An ambience or sfx node's request. ``spoken`` (line id → seconds) sizes a bed to its scene, one
+    crossfade longer; an effect gets ``clip`` only from a backend that makes sound from the picture."""
+    shot = shots[node.shot]
+    if node.stage == "ambience":
+        scene = doc.scene(shot.scene)
+        assert scene is not None
+        length = CROSSFADE + cue_length([shots[s] for s in node.span], spoken, doc.project.fps)
+        return ambience_request(doc, scene, bed_seconds(sheet, length), 0, choice)
+    sound = next(s for item, s, _ in effect_items(shot) if item == node.item)
+    return effect_request(doc, sound, clip if sheet.video_input else None, 0, choice)
+
+
+def ambience_request(doc: Document, scene: Scene, duration: float, seed: int, choice: BackendChoice) -> SoundRequest:
+    """The scene's bed as the document describes it; made to loop, so the edit can run it as long as the scene."""
+    return SoundRequest(
+        prompt=scene.ambience or "",
+        kind="ambience",
+        duration=duration,
+        language=doc.project.language.value,
+        seed=seed,
+        model=choice.model,
+        options=dict(choice.options),
+    )
+
+
+def effect_request(doc: Document, sound: str, clip: Path | None, seed: int, choice: BackendChoice) -> SoundRequest:
+    """One sound effect at its natural length; ``clip`` for backends that make sound from the picture."""
+    return SoundRequest(
+        prompt=sound,
+        kind="effect",
+        video=clip,
+        language=doc.project.language.value,
+        seed=seed,
+        model=choice.model,
+        options=dict(choice.options),
     )
 
 

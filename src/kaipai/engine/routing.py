@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kaipai.backends.base import CapabilitySheet
-from kaipai.document.models import BackendChoice, Document, Shot
+from kaipai.document.backend_choice import BackendChoice
+from kaipai.document.models import Document
+from kaipai.document.shots import Shot
 from kaipai.engine.graph import ShotRoute
 
 PREVIZ = "previz"

@@ -1,6 +1,10 @@
 """One render in flight: every node a task on one asyncio loop, awaiting its inputs, then
 running within its backend's slots and rate limit, retried on transient failures, inside the
 budget, and committed through the :class:`~kaipai.engine.engine.Engine`.
+
+A take is made by :meth:`RenderRun.attempt`; :meth:`RenderRun.settle` ends the node with it (or
+with why it was not made). Nodes quality control looks at go through :mod:`kaipai.engine.retakes`
+in between, which may make more takes of the node before settling it on the best.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from kaipai.engine.events import (
 )
 from kaipai.engine.executor import Executor, open_executor
 from kaipai.engine.graph import Node
-from kaipai.engine.jobs import Blocked, Prepared
+from kaipai.engine.jobs import Blocked, Missed, Prepared
+from kaipai.engine.quality import PICTURE_STAGES, Quality
 from kaipai.engine.report import RenderSummary
+from kaipai.engine.retakes import render_checked
 from kaipai.engine.scheduling import RateLimiter, Slots
 from kaipai.engine.stages import STAGES
 
@@ -44,7 +50,10 @@ class RenderRun:
         on_event: EventSink | None,
         cancel: threading.Event,
         circle_forced: bool | None,
+        best_of: int | None = None,
     ) -> None:
+        """``best_of`` (``render --best-of``) overrides the document's for the picture stages, or for
+        the ``stages`` named."""
         self.e = engine
         self.stages = stages
         self.shots = shots
@@ -59,6 +68,8 @@ class RenderRun:
         self.stopped: dict[str, str] = {}  # shot → why it was stopped
         self.resolved: dict[str, Take] = {}
         self.rng = random.Random(engine.settings.jitter_seed)
+        self.quality = Quality(engine, best_of, frozenset(stages) if stages else PICTURE_STAGES)
+        self.quality.cancel = cancel
         self.started = time.monotonic()
         self.voices_left = sum(1 for n in engine.graph.values() if n.stage == "voice")
         self.durations_task: asyncio.Task[list[str]] | None = None
@@ -87,6 +98,7 @@ class RenderRun:
         return node.id in self.forced or self._chosen(node) or node.id in self.pulled
 
     async def main(self) -> RenderSummary:
+        self.quality.warm()
         statuses, _ = self.e.plan()
         to_run: dict[str, int] = dict.fromkeys(STAGES, 0)
         reused: dict[str, int] = dict.fromkeys(STAGES, 0)
@@ -118,6 +130,8 @@ class RenderRun:
             await asyncio.gather(*tasks)
         finally:
             await asyncio.to_thread(self.executor.close)
+        for shot, breaks in self.quality.breaks().items():
+            self.summary.flagged.setdefault(shot, []).extend(breaks)
         if self.durations_task is not None:
             try:
                 self.summary.durations_updated = await self.durations_task
@@ -199,9 +213,34 @@ class RenderRun:
             self.skip(node, why)
             return
         self.node_event("queued", node, est_seconds=prep.est_seconds)
-        await self.run_job(node, prep)
+        rules = self.quality.rules(node)
+        if rules is None:
+            self.settle(node, await self.attempt(node, prep, self.circle_for(node)))
+        else:
+            await render_checked(self, node, prep, upstream, rules)
 
-    async def run_job(self, node: Node, prep: Prepared) -> None:
+    def circle_for(self, node: Node) -> bool | None:
+        """Whether the node's new take is circled: a retake per ``circle_forced``; any other, yes (the
+        document changed on purpose)."""
+        return self.circle_forced if node.id in self.forced else True
+
+    def settle(self, node: Node, got: Take | Missed, cost: float | None = None) -> None:
+        """End the node with its take (``cost``: of every take it made, when more than one), or with why
+        there is none."""
+        if isinstance(got, Missed):
+            if got.skipped:
+                self.skip(node, got.reason)
+            else:
+                self.fail(node, got.reason, got.key, got.attempts)
+            return
+        self.summary.takes[node.id] = got.id
+        spent = got.cost if cost is None else cost
+        self.node_event("done", node, take_id=got.id, cost=spent, seconds=got.seconds)
+        self.finish(node, got)
+
+    async def attempt(self, node: Node, prep: Prepared, circle: bool | None) -> Take | Missed:
+        """Make and store one take of the node: within its backend's slots, rate limit and the budget,
+        retrying transient failures."""
         cap = node.capability
         if prep.backend is not None and cap is not None:
             slots, limiter = prep.backend.limits(cap, self.executor.width(prep.backend, cap))
@@ -212,12 +251,10 @@ class RenderRun:
                 except BackendError as exc:
                     prep.backend.error = str(exc)
             if prep.backend.error:
-                self.fail(node, prep.backend.error, prep.key)
-                return
+                return Missed(prep.backend.error, key=prep.key)
         else:
             slots, limiter = Slots(1_000_000), RateLimiter(None)
         priority = (0 if node.stage == "voice" else 1, node.position, STAGES.index(node.stage))
-        circle = self.circle_forced if node.id in self.forced else True
         loop = asyncio.get_running_loop()
 
         def progress(fraction: float, message: str, where: str = "") -> None:
@@ -233,15 +270,13 @@ class RenderRun:
             reserved = generated_ok = False
             try:
                 if self.cancel.is_set():
-                    self.skip(node, "cancelled")
-                    return
+                    return Missed("cancelled", skipped=True)
                 if (why := self.stopped_by(node)) is not None:
-                    self.skip(node, why)
-                    return
+                    return Missed(why, skipped=True)
                 if self.budget is not None and self.spent + self.reserved + prep.est_cost > self.budget + 1e-9:
                     left = max(0.0, self.budget - self.spent - self.reserved)
-                    self.skip(node, f"over budget: needs {prep.est_cost:.2f}, {left:.2f} of {self.budget:.2f} left")
-                    return
+                    why = f"over budget: needs {prep.est_cost:.2f}, {left:.2f} of {self.budget:.2f} left"
+                    return Missed(why, skipped=True)
                 self.reserved += prep.est_cost
                 reserved = True
                 await limiter.wait()
@@ -252,40 +287,33 @@ class RenderRun:
                 transient = exc
             except BackendError as exc:
                 self.e.forget_job(prep.key)
-                self.fail(node, str(exc), prep.key, attempt)
-                return
+                return Missed(str(exc), key=prep.key, attempts=attempt)
             except Exception as exc:  # a backend bug must not take the whole render down
-                self.fail(node, f"{type(exc).__name__}: {exc}", prep.key, attempt)
-                return
+                return Missed(f"{type(exc).__name__}: {exc}", key=prep.key, attempts=attempt)
             finally:
                 slots.release()  # the provider is free again; storing the result does not need it
                 if reserved and not generated_ok:
                     self.reserved -= prep.est_cost
             if transient is not None:
                 if attempt >= self.e.settings.retry.max_attempts:
-                    self.fail(node, f"gave up after {attempt} attempts: {transient}", prep.key, attempt)
-                    return
+                    return Missed(f"gave up after {attempt} attempts: {transient}", key=prep.key, attempts=attempt)
                 wait = self.e.settings.retry.delay(attempt, transient.retry_after, self.rng)
                 self.node_event(
                     "retry", node, message=f"attempt {attempt} failed ({transient}); retrying in {wait:.1f} s"
                 )
                 if await self._sleep_or_cancel(wait):
-                    self.skip(node, "cancelled")
-                    return
+                    return Missed("cancelled", skipped=True)
                 continue
             try:
                 take = await self.executor.run(self.e.commit, prep, generated, attempt, circle)
             except Exception as exc:
-                self.fail(node, f"the result could not be stored: {type(exc).__name__}: {exc}", prep.key, attempt)
-                return
+                why = f"the result could not be stored: {type(exc).__name__}: {exc}"
+                return Missed(why, key=prep.key, attempts=attempt)
             finally:
                 self.reserved -= prep.est_cost
             self.spent += take.cost
             self.summary.generated += 1
-            self.summary.takes[node.id] = take.id
-            self.node_event("done", node, take_id=take.id, cost=take.cost, seconds=take.seconds)
-            self.finish(node, take)
-            return
+            return take
 
     async def _sleep_or_cancel(self, seconds: float) -> bool:
         end = time.monotonic() + seconds

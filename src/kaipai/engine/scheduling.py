@@ -47,22 +47,28 @@ class Slots:
 
 
 class RateLimiter:
-    """Spaces request starts at least 60/rpm seconds apart (no bursts beyond that)."""
+    """Spaces request starts at least 60/rpm seconds apart (no bursts beyond that).
+
+    Requests take their turn one at a time, and the next turn is counted from the moment a request
+    was really let go: one that wakes late (a busy machine) pushes the next one back instead of
+    leaving both to go at once.
+    """
 
     def __init__(self, requests_per_minute: float | None) -> None:
         self.interval = 60.0 / requests_per_minute if requests_per_minute else 0.0
         self._next = 0.0
         self._lock = asyncio.Lock()
 
-    async def wait(self) -> None:
+    async def wait(self) -> float:
+        """Wait for this request's turn; returns the moment it was given (``time.monotonic()``)."""
         if not self.interval:
-            return
+            return time.monotonic()
         async with self._lock:
+            while (delay := self._next - time.monotonic()) > 0:
+                await asyncio.sleep(delay)
             now = time.monotonic()
-            delay = self._next - now
-            self._next = max(now, self._next) + self.interval
-        if delay > 0:
-            await asyncio.sleep(delay)
+            self._next = now + self.interval
+            return now
 
 
 @dataclass(frozen=True)

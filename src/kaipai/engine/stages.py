@@ -12,9 +12,13 @@ STAGES: tuple[str, ...] = (
     "clip",
     "lipsync",
     "music",
+    "ambience",
+    "sfx",
 )
 #: Stages a director can retake (shot_audio is computed, not generated).
-GENERATED_STAGES: tuple[str, ...] = ("sheet", "voice", "keyframe", "end_keyframe", "clip", "lipsync", "music")
+GENERATED_STAGES: tuple[str, ...] = (
+    "sheet", "voice", "keyframe", "end_keyframe", "clip", "lipsync", "music", "ambience", "sfx"
+)  # fmt: skip
 #: Stages that come along when a render names another: ``--stage keyframe`` makes the stills, last frames too.
 ALONG: dict[str, tuple[str, ...]] = {"keyframe": ("end_keyframe",)}
 
@@ -33,4 +37,6 @@ CAPABILITY: dict[str, str | None] = {
     "clip": "video",
     "lipsync": "lipsync",
     "music": "music",
+    "ambience": "sound",
+    "sfx": "sound",
 }

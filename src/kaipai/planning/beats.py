@@ -12,7 +12,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kaipai.document.models import Delivery, DialogueLine, Document, Hearing, Scene, Transition
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import Hearing
+from kaipai.document.shots import Delivery, DialogueLine, Transition
 from kaipai.planning.lexicon import hearing_of, is_emotional
 from kaipai.planning.names import NARRATOR_ID, has_cjk
 from kaipai.screenplay.fountain import heading_kind

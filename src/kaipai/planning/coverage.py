@@ -15,16 +15,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kaipai.document.models import (
+from kaipai.document.models import Document
+from kaipai.document.scenes import IntExt, Scene
+from kaipai.document.shots import (
     Angle,
     CameraMove,
     Delivery,
     Depth,
-    Document,
     Facing,
-    IntExt,
     Placement,
-    Scene,
     ScreenThird,
     Shot,
     ShotKind,
@@ -41,9 +40,10 @@ from kaipai.planning.beats import (
     title_card,
     transition_of,
 )
-from kaipai.planning.lexicon import camera_move_for_action, is_small_object, objects_in, sounds_in
+from kaipai.planning.lexicon import camera_move_for_action, is_small_object, objects_in
 from kaipai.planning.names import NARRATOR_ID, has_cjk, is_narrator, name_index, normalize_name, slugify
 from kaipai.planning.prompts import SceneWords, describe, first_sentences, image_prompt, video_prompt
+from kaipai.planning.sound import effects_in
 from kaipai.planning.timing import action_seconds, caption_seconds, shot_dialogue_seconds
 
 #: Longest shot of a montage: it moves on.
@@ -195,10 +195,7 @@ class ScenePlanner:
     # ------------------------------------------------------------------ drafting shots
 
     def add(self, draft: _Draft) -> _Draft:
-        last = self.drafts[-1] if self.drafts else None
-        if last is not None and draft.kind != ShotKind.caption and _framing(last) == _framing(draft):
-            # The same frame twice is a jump cut: a storyboard artist changes the size.
-            draft.size = (_INSERT_VARIATION if draft.kind == ShotKind.insert else _VARIATION)[draft.size]
+        _no_jump_cut(self.drafts[-1] if self.drafts else None, draft)
         if self.pending != Transition.cut:
             draft.transition = self.pending
             draft.transition_duration = 1.0 if self.pending in (Transition.dissolve, Transition.fade_in) else 0.5
@@ -219,7 +216,7 @@ class ScenePlanner:
                 move=CameraMove.pan_right,
                 composition=[self.place(c, Depth.background) for c in people],
                 action=opening,
-                sfx=sounds_in(opening),
+                sfx=effects_in(opening, self.doc.project.language.value),
                 visual_seconds=max(3.0, action_seconds(opening, base=2.5, high=6.0)) if opening else 3.0,
             )
         )
@@ -254,7 +251,7 @@ class ScenePlanner:
                     move=move,
                     composition=comp,
                     action=text,
-                    sfx=sounds_in(text),
+                    sfx=effects_in(text, self.doc.project.language.value),
                     subject=heading_subject(self.scene) if pov else "",
                     visual_seconds=min(action_seconds(text), MONTAGE_SECONDS) if montage else action_seconds(text),
                 )
@@ -288,7 +285,7 @@ class ScenePlanner:
                 angle=Angle.high if small else Angle.eye,
                 action=text,
                 subject=subject,
-                sfx=sounds_in(text),
+                sfx=effects_in(text, self.doc.project.language.value),
                 visual_seconds=action_seconds(text, base=2.0, low=2.0, high=5.0) if text else 2.0,
             )
         )
@@ -325,7 +322,7 @@ class ScenePlanner:
                 size=ShotSize.EWS if exterior and opening else ShotSize.WS,
                 move=CameraMove.pan_right if opening else CameraMove.static,
                 subject=text,
-                sfx=sounds_in(text),
+                sfx=effects_in(text, self.doc.project.language.value),
                 visual_seconds=action_seconds(text, base=2.5, low=2.5, high=5.0),
             )
         )
@@ -388,6 +385,8 @@ class ScenePlanner:
                     CameraMove.static,
                 )
                 last.composition = [self.place(c) for c in both]
+                # The shot before may already be this two-shot (the pair spoke at once there too).
+                _no_jump_cut(self.drafts[-2] if len(self.drafts) > 1 else None, last)
             last.lines.append(ln)
             self._remember(speaker)
             return
@@ -578,6 +577,12 @@ class ScenePlanner:
             "video_prompt": video_prompt(shot, self.words, d.subject),
         }
         return shot.model_copy(update=words)
+
+
+def _no_jump_cut(before: _Draft | None, draft: _Draft) -> None:
+    """The same frame twice is a jump cut: a storyboard artist changes the size of the second."""
+    if before is not None and draft.kind != ShotKind.caption and _framing(before) == _framing(draft):
+        draft.size = (_INSERT_VARIATION if draft.kind == ShotKind.insert else _VARIATION)[draft.size]
 
 
 def _framing(d: _Draft) -> tuple[object, ...]:

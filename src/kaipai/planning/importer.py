@@ -15,20 +15,12 @@ from difflib import SequenceMatcher
 
 from pydantic import TypeAdapter
 
+from kaipai.document.cast import Cast, Character, Location
 from kaipai.document.elements import SceneElement, element_from_flat
-from kaipai.document.models import (
-    Cast,
-    Character,
-    Delivery,
-    Document,
-    Hearing,
-    IntExt,
-    Language,
-    Location,
-    Project,
-    Scene,
-    TimeOfDay,
-)
+from kaipai.document.models import Document
+from kaipai.document.scenes import IntExt, Scene, TimeOfDay
+from kaipai.document.settings import Hearing, Language, Project
+from kaipai.document.shots import Delivery
 from kaipai.planning.lexicon import delivery_of, hearing_of
 from kaipai.planning.names import (
     NameIndex,

@@ -11,7 +11,8 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
-from kaipai.document.models import CameraMove, Delivery, Hearing
+from kaipai.document.settings import Hearing
+from kaipai.document.shots import CameraMove, Delivery
 from kaipai.planning.names import has_cjk, normalize_name, parenthesised
 
 # --------------------------------------------------------------------------- delivery

@@ -11,18 +11,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from kaipai.document.models import (
-    Angle,
-    Character,
-    Delivery,
-    Document,
-    IntExt,
-    Scene,
-    Shot,
-    ShotKind,
-    Style,
-    TimeOfDay,
-)
+from kaipai.document.cast import Character
+from kaipai.document.models import Document
+from kaipai.document.scenes import IntExt, Scene, TimeOfDay
+from kaipai.document.settings import Style
+from kaipai.document.shots import Angle, Delivery, Shot, ShotKind
 from kaipai.document.vocabulary import ANGLE, FACING, INT_EXT, MOVE_PROMPT, NARRATOR, SIZE, THIRD, TIME, label, lang_of
 from kaipai.planning.names import has_cjk
 

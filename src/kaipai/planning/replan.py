@@ -12,7 +12,10 @@ from collections import defaultdict
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 
-from kaipai.document.models import DialogueLine, Document, Scene, Shot
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.shots import DialogueLine, Shot
+from kaipai.planning.continuity import fill_ledgers
 from kaipai.planning.coverage import DIALOGUE_KINDS
 from kaipai.planning.timing import shot_dialogue_seconds
 
@@ -31,10 +34,19 @@ class PlanResult:
     kept_locked: list[str] = field(default_factory=list)
     #: Locked shots holding a line the script no longer has (as written): worth a look.
     stale_locked: list[str] = field(default_factory=list)
+    #: Music cues the planner proposed (the script names none): "shot id: cue".
+    music_proposed: list[str] = field(default_factory=list)
 
 
-def replan(doc: Document, plan_scene: Callable[[Document, Scene], list[Shot]]) -> PlanResult:
-    """Plan every scene with ``plan_scene`` and merge the result with the locked shots of ``doc``."""
+def replan(
+    doc: Document,
+    plan_scene: Callable[[Document, Scene], list[Shot]],
+    finish: Callable[[Document], Document] | None = None,
+) -> PlanResult:
+    """Plan every scene with ``plan_scene`` and merge the result with the locked shots of ``doc``.
+
+    ``finish`` completes the merged document (the sound design) before what changed is reported.
+    """
     # A shallow copy: the input keeps its own shot list, and shots are replaced, never edited in place
     # (a deep copy of a feature-length document would cost more than planning it).
     doc = doc.model_copy()
@@ -94,6 +106,11 @@ def replan(doc: Document, plan_scene: Callable[[Document, Scene], list[Shot]]) -
     sequence.extend(s for s in locked if s.scene not in scene_ids)
 
     _assign_orders(sequence)
+    if finish is not None:
+        merged = doc.model_copy()
+        merged.shots = sequence
+        merged = finish(merged)
+        sequence, doc.scenes = list(merged.shots), merged.scenes
     old_free = {s.id: s for s in doc.shots if not s.locked}
     new_free = {s.id: s for s in sequence if not s.locked}
     result = PlanResult(
@@ -109,6 +126,7 @@ def replan(doc: Document, plan_scene: Callable[[Document, Scene], list[Shot]]) -
         ],
     )
     doc.shots = sequence
+    fill_ledgers(doc)  # the continuity ledger follows the shots; the director's entries are kept
     return result
 
 

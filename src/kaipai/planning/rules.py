@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from kaipai.document.models import Character, Document, Scene, Shot
+from kaipai.document.cast import Character
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.shots import Shot
 from kaipai.planning.beats import scene_elements
 from kaipai.planning.coverage import plan_scene_shots
 from kaipai.planning.names import (
@@ -22,6 +25,7 @@ from kaipai.planning.names import (
     unique_id,
 )
 from kaipai.planning.replan import PlanResult, replan
+from kaipai.planning.sound import with_sound_design
 from kaipai.screenplay.model import ElementType
 
 __all__ = ["PlanResult", "ShotPlanner", "plan_document", "plan_scene"]
@@ -42,11 +46,21 @@ def plan_document(doc: Document, planner: ShotPlanner | None = None) -> PlanResu
     """(Re)plan every scene. Locked shots stay exactly as they are and where they are.
 
     ``planner`` plans each scene instead of the rules (e.g. a language-model backend).
-    The input document is not modified; the result holds a new one.
+    Every scene gets an ambience bed, and a film whose script names no music gets proposed cues
+    (:mod:`kaipai.planning.sound`). The input document is not modified; the result holds a new one.
     """
     doc = _with_speakers(doc)
     scene_planner = planner.plan_scene if planner is not None else plan_scene
-    return replan(doc, scene_planner)
+    proposed: list[str] = []
+
+    def finish(merged: Document) -> Document:
+        merged, proposals = with_sound_design(merged)
+        proposed.extend(f"{p.shot}: {p.cue}" for p in proposals)
+        return merged
+
+    result = replan(doc, scene_planner, finish)
+    result.music_proposed = proposed
+    return result
 
 
 def _with_speakers(doc: Document) -> Document:

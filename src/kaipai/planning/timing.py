@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from kaipai.document.lines import line_timings
-from kaipai.document.models import DialogueLine
+from kaipai.document.shots import DialogueLine
 from kaipai.planning.names import cjk_count, has_cjk, latin_words
 
 ZH_CHARS_PER_SECOND = 4.5

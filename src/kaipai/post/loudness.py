@@ -5,6 +5,10 @@ loudness range and true peak), which takes a fraction of a second for a short fi
 own measuring mode resamples to 192 kHz and costs ~20× more; its linear second pass is exactly a
 gain, so the encode applies that gain with ``volume`` and, only when the gain would push true peaks
 past the profile's ceiling, a limiter.
+
+The limiter is a compressor keyed on the gained mix (:func:`limiter`): the gain it takes off depends
+only on that key, so applying it to each stem with the same key and adding them up gives exactly the
+limited mix, and the stems stay the parts of the master.
 """
 
 from __future__ import annotations
@@ -57,15 +61,29 @@ def normalise(measured: Loudness, profile: str, trim: float = 0.0) -> str:
 
     ``trim`` (dB) adds to the gain, to make up what the limiter takes off (see ``needs_limiter``).
     """
-    target, ceiling = PROFILES[profile]
     if measured.integrated <= SILENCE:
         return "anull"
-    gain = min(MAX_GAIN, target - measured.integrated + trim)
-    chain = f"volume={gain:.3f}dB"
+    chain = f"volume={gain_db(measured, profile, trim):.3f}dB"
     if needs_limiter(measured, profile):
-        limit = 10 ** ((ceiling - 0.5) / 20)
-        chain += f",alimiter=limit={limit:.4f}:attack=1:release=50:level=false"
+        chain += f",asplit=2[lim_main][lim_key];[lim_key]apad[lim_pad];[lim_main][lim_pad]{limiter(profile)}"
     return chain
+
+
+def limiter(profile: str) -> str:
+    """The peak limiter as a ``sidechaincompress`` (main input, then the key that sets its gain): peaks of the
+    key above the profile's ceiling, less half a dB, are held down at 20:1."""
+    threshold = 10 ** ((PROFILES[profile][1] - 0.5) / 20)
+    return (
+        f"sidechaincompress=threshold={threshold:.5f}:ratio=20:attack=0.01:release=50:knee=1"
+        ":detection=peak:link=maximum:makeup=1"
+    )
+
+
+def gain_db(measured: Loudness, profile: str, trim: float = 0.0) -> float:
+    """The linear gain (dB) that brings the mix to the profile's loudness; 0 for silence."""
+    if measured.integrated <= SILENCE:
+        return 0.0
+    return round(min(MAX_GAIN, PROFILES[profile][0] - measured.integrated + trim), 3)
 
 
 def needs_limiter(measured: Loudness, profile: str) -> bool:

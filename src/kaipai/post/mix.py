@@ -1,8 +1,14 @@
-"""The film's sound as one filtergraph: dialogue placed to the sample, music ducked under it.
+"""The film's sound as one filtergraph: dialogue first, music, ambience and effects ducked under it.
 
 Lines are laid end to end on "lanes" (silence between them), so the cost grows with the length of
 the film, not with lines × length as it would if every line were delayed and mixed over the whole
-film. Lines that overlap (one speaker cutting into another) go on a second lane.
+film. Lines that overlap (one speaker cutting into another) go on a second lane; so do the two
+ambience beds that crossfade at a scene change.
+
+Four buses — dialogue, music, effects (with each clip's own sound), ambience — are each ducked
+under the dialogue by a sidechain compressor and then summed with no normalisation, so the stems
+are exactly the parts of the mix: they add up to it sample for sample, before the master's
+loudness gain.
 """
 
 from __future__ import annotations
@@ -15,9 +21,17 @@ from kaipai.post.ffmpeg import Graph
 
 RATE = 48000
 FORMAT = f"aresample={RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
-MUSIC_LEVEL = 0.5
+MUSIC_LEVEL = 0.4
+AMBIENCE_LEVEL = 0.3
+EFFECTS_LEVEL = 0.5
+CLIP_SOUND_LEVEL = 0.5  # a clip's own sound under the dialogue
+CROSSFADE = 1.0  # seconds two ambience beds overlap at a scene change
+EFFECT_TAIL = 1.0  # seconds an effect may ring past the end of its shot
 #: the dialogue level at which music starts ducking, and how hard
-DUCK = "threshold=0.02:ratio=10:attack=15:release=350:makeup=1"
+DUCK = "threshold=0.015:ratio=10:attack=15:release=350:makeup=1"
+#: beds and effects duck more gently: the room stays audible under a line
+BED_DUCK = "threshold=0.015:ratio=4:attack=30:release=600:makeup=1"
+STEMS = ("dialogue", "music", "effects", "ambience")
 
 
 @dataclass
@@ -27,6 +41,8 @@ class Placed:
     length: int  # samples it occupies
     fade_out: int = 0  # samples of fade at its end
     volume: float = 1.0
+    fade_in: int = 0  # samples of fade at its start
+    loop: bool = False  # repeat the file to fill ``length`` (an ambience bed)
 
 
 def samples(seconds: float) -> int:
@@ -58,8 +74,10 @@ def _lane(g: Graph, lane: list[Placed], total: int, tag: str) -> str:
         nxt = lane[j + 1].start if j + 1 < len(lane) else total
         span = max(1, nxt - item.start)
         length = min(item.length, span)
-        k = g.add_input("-i", str(item.path))
+        k = g.add_input(*(("-stream_loop", "-1") if item.loop else ()), "-i", str(item.path))
         chain = [FORMAT, f"atrim=end_sample={length}"]
+        if item.fade_in:
+            chain.append(f"afade=t=in:start_sample=0:nb_samples={min(item.fade_in, length)}")
         if item.fade_out:
             fade = min(item.fade_out, length)
             chain.append(f"afade=t=out:start_sample={length - fade}:nb_samples={fade}")
@@ -94,9 +112,59 @@ def bus(g: Graph, items: list[Placed], total: int, name: str) -> str:
 
 
 def dialogue_items(cut: Cut) -> list[Placed]:
-    return [
-        Placed(line.path, samples(line.start), max(1, samples(line.end) - samples(line.start))) for line in cut.lines
+    """Every voiced line, and the clips whose own sound carries their shot's dialogue."""
+    lines = [
+        Placed(line.path, samples(line.start), max(1, samples(line.end) - samples(line.start)))
+        for line in cut.lines
+        if line.path is not None
     ]
+    spoken = [
+        Placed(s.sound, samples(s.start), max(1, samples(s.end) - samples(s.start)))
+        for s in cut.shots
+        if s.sound is not None and s.sound_is_dialogue
+    ]
+    return lines + spoken
+
+
+def effect_items(cut: Cut) -> list[Placed]:
+    """Each rendered effect at its moment (ringing at most ``EFFECT_TAIL`` past its shot), and each clip's
+    own sound under its shot."""
+    total = samples(cut.duration)
+    out = []
+    for shot in cut.shots:
+        for fx in shot.effects:
+            if fx.path is None:
+                continue
+            begin = samples(fx.start)
+            length = max(1, min(total, samples(shot.end + EFFECT_TAIL)) - begin)
+            out.append(Placed(fx.path, begin, length, fade_out=min(samples(0.2), length), volume=EFFECTS_LEVEL))
+        if shot.sound is not None and not shot.sound_is_dialogue:
+            begin, end = samples(shot.start), samples(shot.end)
+            out.append(Placed(shot.sound, begin, max(1, end - begin), volume=CLIP_SOUND_LEVEL))
+    return out
+
+
+def ambience_items(cut: Cut, beds: dict[int, Path]) -> list[Placed]:
+    """Each scene's bed across its shots, looped, overlapping the next scene's by ``CROSSFADE`` (centred on
+    the cut) with fades both ways; the film's first and last beds start and end on the frame."""
+    total = samples(cut.duration)
+    half = samples(CROSSFADE / 2)
+    out = []
+    for j, bed in enumerate(cut.beds):
+        if j not in beds:
+            continue
+        begin = max(0, samples(bed.start) - half)
+        end = min(total, samples(bed.end) + half)
+        fade_in = samples(bed.start) - begin + half if begin > 0 else 0
+        fade_out = end - samples(bed.end) + half if end < total else 0
+        length = max(1, end - begin)
+        out.append(
+            Placed(
+                beds[j], begin, length, fade_out=min(fade_out, length), volume=AMBIENCE_LEVEL,
+                fade_in=min(fade_in, length), loop=True,
+            )
+        )  # fmt: skip
+    return out
 
 
 def music_items(cut: Cut, music: dict[int, Path]) -> list[Placed]:
@@ -112,18 +180,77 @@ def music_items(cut: Cut, music: dict[int, Path]) -> list[Placed]:
     return out
 
 
-def audio_chain(g: Graph, cut: Cut, music: dict[int, Path]) -> tuple[str, str, str]:
-    """Dialogue, music (ducked under it) and their mix for the whole film; returns (dialogue, music, mix) labels."""
+def audio_chain(
+    g: Graph,
+    cut: Cut,
+    music: dict[int, Path],
+    beds: dict[int, Path] | None = None,
+    outputs: tuple[str, ...] = ("mix",),
+) -> dict[str, str]:
+    """The film's sound: the four stems (each ducked under the dialogue) and their sum, ``"mix"``.
+
+    Returns the labels of ``outputs`` (names from ``STEMS`` and ``"mix"``), each to be mapped by the
+    caller. Only what is asked for is made: an unused branch sunk inside the graph stalls FFmpeg's
+    scheduler and the mix loses stretches of sound.
+    """
     total = max(1, samples(cut.duration))
+    parts: dict[str, list[Placed]] = {
+        "music": music_items(cut, music),
+        "effects": effect_items(cut),
+        "ambience": ambience_items(cut, beds or {}),
+    }
+    ducked = [name for name, items in parts.items() if items]
+    want_mix = "mix" in outputs
+    labels: dict[str, str] = {}
     bus(g, dialogue_items(cut), total, "dlg")
-    cues = music_items(cut, music)
-    if not cues:
-        g.chains.append("[dlg]asplit=2[dlg_mix][dlg_out]")
-        g.chains.append(f"anullsrc=r={RATE}:cl=stereo,atrim=end_sample={total}[mus_out]")
-        return "dlg_out", "mus_out", "dlg_mix"
-    bus(g, cues, total, "mus")
-    g.chains.append("[dlg]asplit=3[dlg_mix][dlg_sc][dlg_out]")
-    g.chains.append(f"[mus][dlg_sc]sidechaincompress={DUCK}[ducked]")
-    g.chains.append("[ducked]asplit=2[mus_mix][mus_out]")
-    g.chains.append("[dlg_mix][mus_mix]amix=inputs=2:normalize=0:duration=first[mix]")
-    return "dlg_out", "mus_out", "mix"
+    dlg_uses = [*(["dlg_mix"] if want_mix else []), *(["dlg_out"] if "dialogue" in outputs else [])]
+    dlg_uses += [f"sc_{n}" for n in ducked if want_mix or n in outputs]
+    _split(g, "dlg", dlg_uses)
+    if "dialogue" in outputs:
+        labels["dialogue"] = "dlg_out"
+    mixed = ["dlg_mix"] if want_mix else []
+    for name, items in parts.items():
+        if not items:
+            if name in outputs:
+                g.chains.append(f"anullsrc=r={RATE}:cl=stereo,atrim=end_sample={total}[{name}_out]")
+                labels[name] = f"{name}_out"
+            continue
+        if not want_mix and name not in outputs:
+            continue
+        bus(g, items, total, f"{name}_bus")
+        duck = DUCK if name == "music" else BED_DUCK
+        # the key padded, so the bus alone decides where the stem ends (to the sample)
+        g.chains.append(f"[sc_{name}]apad[key_{name}]")
+        g.chains.append(f"[{name}_bus][key_{name}]sidechaincompress={duck}[{name}_ducked]")
+        uses = [*([f"{name}_mix"] if want_mix else []), *([f"{name}_out"] if name in outputs else [])]
+        _split(g, f"{name}_ducked", uses)
+        if name in outputs:
+            labels[name] = f"{name}_out"
+        if want_mix:
+            mixed.append(f"{name}_mix")
+    if want_mix:
+        if len(mixed) == 1:
+            g.chains.append("[dlg_mix]anull[mix]")
+        else:  # an exact sum, every input to the film's end: amerge side by side, pan adds lefts and rights
+            lefts = "+".join(f"c{2 * i}" for i in range(len(mixed)))
+            rights = "+".join(f"c{2 * i + 1}" for i in range(len(mixed)))
+            for m in mixed:  # padded, so the sum runs to the film's last sample whichever input ends first
+                g.chains.append(f"[{m}]apad[{m}_p]")
+            merged = "".join(f"[{m}_p]" for m in mixed)
+            g.chains.append(
+                f"{merged}amerge=inputs={len(mixed)},pan=stereo|c0={lefts}|c1={rights},atrim=end_sample={total}[mix]"
+            )
+        labels["mix"] = "mix"
+    for name in STEMS:  # every stem exactly the film's length
+        if name in labels:
+            g.chains.append(f"[{labels[name]}]apad=whole_len={total},atrim=end_sample={total}[{name}_exact]")
+            labels[name] = f"{name}_exact"
+    return labels
+
+
+def _split(g: Graph, label: str, uses: list[str]) -> None:
+    """Feed ``label`` to each of ``uses`` (an asplit, or a plain rename for one)."""
+    if len(uses) == 1:
+        g.chains.append(f"[{label}]anull[{uses[0]}]")
+    elif uses:
+        g.chains.append(f"[{label}]asplit={len(uses)}{''.join(f'[{u}]' for u in uses)}")

@@ -79,3 +79,21 @@ def probe_video(path: Path) -> VideoInfo | None:
     except OSError:
         return None
     return _probe(str(path), stat.st_mtime, stat.st_size)
+
+
+@lru_cache(maxsize=512)
+def _audio(path: str, mtime: float, size: int) -> bool:
+    try:
+        with av.open(path) as container:
+            return bool(container.streams.audio)
+    except (av.error.FFmpegError, OSError):
+        return False
+
+
+def has_audio(path: Path) -> bool:
+    """Whether ``path`` carries a sound stream (a clip from a video model with native audio)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return _audio(str(path), stat.st_mtime, stat.st_size)

@@ -1,5 +1,10 @@
 """Subtitles from the real dialogue timing: SRT for players and editors, styled ASS for burn-in.
 
+The ASS carries the font it names: the CJK font cut down to the characters the subtitles use is
+embedded in its ``[Fonts]`` section (libass reads it there) and written beside it in ``fonts/``, so
+burning it on a machine without Chinese fonts still draws the characters, not boxes. Subtitles sit
+inside the title-safe area.
+
 A subtitle appears when its line starts to be heard. Lines are wrapped to what a viewer reads at a
 glance (two rows at most); a longer line becomes several subtitles that share the line's time by
 length, and a subtitle whose line is spoken faster than it can be read stays up longer, into the
@@ -14,7 +19,7 @@ from pathlib import Path
 
 import pysubs2
 
-from kaipai.fonts import FONT_FAMILY
+from kaipai.fonts import FONT_FAMILY, subset_font
 from kaipai.post.cut import Cut
 
 
@@ -28,6 +33,9 @@ class Reading:
 
 READING = {"zh": Reading(16, 6.0), "en": Reading(42, 17.0)}
 FONT_NAME = FONT_FAMILY
+FONT_FILE = "NotoSansCJKsc-Regular-subset.otf"
+#: the bottom and side margins: inside the title-safe area (EBU R 95 puts it 5 % in from each edge)
+SAFE_BOTTOM, SAFE_SIDE = 0.08, 0.10
 #: punctuation that must not begin a row (kinsoku), and where a Chinese row prefers to break
 _NO_START = "，。、；：！？）》」』”’…,.;:!?)"
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
@@ -126,13 +134,18 @@ def subtitle_events(cut: Cut) -> list[tuple[float, float, str, str, str]]:
     return [(s, e, t, line.translation, line.name) for (s, e, t), (_, _, _, line) in zip(held, pieces, strict=True)]
 
 
-def build_subtitles(cut: Cut, *, bilingual: bool = True) -> pysubs2.SSAFile:
-    """The subtitles with two styles: the original line, and its translation beneath when there is one."""
+def build_subtitles(cut: Cut, *, bilingual: bool = True, above: float = 0.0) -> pysubs2.SSAFile:
+    """The subtitles with two styles: the original line, and its translation beneath when there is one.
+
+    ``above`` (a share of the height) lifts them over something at the bottom of the frame, such as the
+    animatic's info bar.
+    """
     subs = pysubs2.SSAFile()
     subs.info["PlayResX"], subs.info["PlayResY"] = str(cut.width), str(cut.height)
     subs.info["WrapStyle"] = "2"  # rows are broken here, not by the renderer
     size = max(18, int(cut.height * 0.05))
-    margin = int(cut.height * 0.06)
+    margin = int(cut.height * (SAFE_BOTTOM + above))
+    side = int(cut.width * SAFE_SIDE)
     white, black, gold = pysubs2.Color(255, 255, 255), pysubs2.Color(0, 0, 0, 64), pysubs2.Color(255, 230, 150)
     subs.styles["Default"] = pysubs2.SSAStyle(
         fontname=FONT_NAME,
@@ -140,6 +153,8 @@ def build_subtitles(cut: Cut, *, bilingual: bool = True) -> pysubs2.SSAFile:
         outline=max(1, size // 14),
         shadow=0.5,
         marginv=margin,
+        marginl=side,
+        marginr=side,
         primarycolor=white,
         outlinecolor=black,
         backcolor=black,
@@ -150,6 +165,8 @@ def build_subtitles(cut: Cut, *, bilingual: bool = True) -> pysubs2.SSAFile:
         outline=max(1, size // 18),
         shadow=0.5,
         marginv=margin,
+        marginl=side,
+        marginr=side,
         primarycolor=gold,
         outlinecolor=black,
         backcolor=black,
@@ -162,11 +179,29 @@ def build_subtitles(cut: Cut, *, bilingual: bool = True) -> pysubs2.SSAFile:
     return subs
 
 
-def write_subtitles(cut: Cut, folder: Path, stem: str = "film", *, bilingual: bool = True) -> dict[str, Path]:
-    """``film.srt`` and ``film.ass`` in ``folder``."""
-    subs = build_subtitles(cut, bilingual=bilingual)
+def write_subtitles(
+    cut: Cut, folder: Path, stem: str = "film", *, bilingual: bool = True, above: float = 0.0
+) -> dict[str, Path]:
+    """``film.srt`` and ``film.ass`` in ``folder``, and the font the ASS uses in ``folder/fonts``."""
+    subs = build_subtitles(cut, bilingual=bilingual, above=above)
     folder.mkdir(parents=True, exist_ok=True)
-    out = {"srt": folder / f"{stem}.srt", "ass": folder / f"{stem}.ass"}
+    out = {"srt": folder / f"{stem}.srt", "ass": folder / f"{stem}.ass", "font": folder / "fonts" / FONT_FILE}
     subs.save(str(out["srt"]), format_="srt")
+    text = "".join(e.plaintext for e in subs) + cut.title
+    font = subset_font(text, out["font"])
+    subs.fonts_opaque[FONT_FILE.replace(".otf", "_0.otf")] = ass_encode(font.read_bytes())
     subs.save(str(out["ass"]), format_="ass")
     return out
+
+
+def ass_encode(data: bytes) -> list[str]:
+    """A file as the lines of an ASS ``[Fonts]`` entry: the format's own uuencoding (6 bits + 33 per
+    character, 80 characters a line, a short last group written as 2 or 3 characters)."""
+    chars: list[str] = []
+    for i in range(0, len(data), 3):
+        chunk = data[i : i + 3]
+        value = int.from_bytes(chunk.ljust(3, b"\0"), "big")
+        quads = [(value >> shift) & 63 for shift in (18, 12, 6, 0)]
+        chars.extend(chr(q + 33) for q in quads[: len(chunk) + 1])
+    text = "".join(chars)
+    return [text[i : i + 80] for i in range(0, len(text), 80)]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from kaipai.document.models import frames
+from kaipai.document.settings import frames
 from kaipai.post.cut import Cut
 
 #: export name → (OTIO adapter, file name)
@@ -56,8 +56,9 @@ def build_timeline(
     slates: dict[str, Path] | None = None,
     music: dict[int, Path] | None = None,
     transitions: bool = True,
+    beds: dict[int, Path] | None = None,
 ) -> otio.schema.Timeline:
-    """Video, dialogue, music and effects tracks; markers carry shot ids and notes."""
+    """Video, dialogue, music, ambience and effects tracks; markers carry shot ids and notes."""
     fps = cut.fps
     tl = otio.schema.Timeline(name=cut.title)
     tl.global_start_time = otio.opentime.RationalTime(0, fps)
@@ -104,51 +105,46 @@ def build_timeline(
     tl.tracks.append(video)
     tl.tracks.append(
         _placed_track(
-            "dialogue", [(ln.start, ln.end - ln.start, ln.path, f"{ln.line}") for ln in cut.lines], fps, media_dir
+            "dialogue",
+            [(ln.start, ln.end - ln.start, ln.path, f"{ln.line}") for ln in cut.lines if ln.path is not None]
+            + [(s.start, s.duration, s.sound, f"{s.shot}-sound") for s in cut.shots if s.sound and s.sound_is_dialogue],
+            fps,
+            media_dir,
         )
     )
     if music:
         cues = [(c.start, c.end - c.start, music[j], f"music-{j + 1}") for j, c in enumerate(cut.music) if j in music]
         tl.tracks.append(_placed_track("music", cues, fps, media_dir))
-    tl.tracks.append(_effects_track(cut))
+    if beds:
+        placed = [
+            (b.start, b.end - b.start, beds[j], f"ambience-{b.scene}") for j, b in enumerate(cut.beds) if j in beds
+        ]
+        tl.tracks.append(_placed_track("ambience", placed, fps, media_dir))
+    tl.tracks.append(_placed_track("effects", effect_clips(cut), fps, media_dir))
     return tl
 
 
-def _effects_track(cut: Cut) -> otio.schema.Track:
-    """Placeholders where the document asks for sound effects: a clip with no media yet under each
-    shot that wants some, named after the effects, so the editor sees what to lay in."""
-    fps = cut.fps
-    track = otio.schema.Track(name="effects", kind=otio.schema.TrackKind.Audio)
-    cursor = 0
+def effect_clips(cut: Cut) -> list[tuple[float, float, Path | None, str]]:
+    """(start, seconds, file, name) of each rendered effect (to the end of its shot) and clip's own sound;
+    where a shot's effects are not rendered yet, a placeholder with no media under the whole shot, named
+    after them, so the editor sees what to lay in."""
+    out: list[tuple[float, float, Path | None, str]] = []
     for shot in cut.shots:
-        begin, length = frames(shot.start, fps), max(1, frames(shot.duration, fps))
-        if not shot.sfx:
-            continue
-        if begin > cursor:
-            track.append(
-                otio.schema.Gap(
-                    source_range=otio.opentime.TimeRange(
-                        otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(begin - cursor, fps)
-                    )
-                )
-            )
-        clip = otio.schema.Clip(
-            name=" / ".join(shot.sfx),
-            media_reference=otio.schema.MissingReference(),
-            source_range=otio.opentime.TimeRange(
-                otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(length, fps)
-            ),
-        )
-        clip.metadata["kaipai"] = {"shot": shot.shot, "sfx": list(shot.sfx)}
-        track.append(clip)
-        cursor = begin + length
-    return track
+        rendered = [e for e in shot.effects if e.path is not None]
+        for k, fx in enumerate(rendered):
+            out.append((fx.start, max(1 / cut.fps, shot.end - fx.start), fx.path, f"{shot.shot}-fx{k + 1}"))
+        if shot.sfx and not rendered:
+            out.append((shot.start, shot.duration, None, " / ".join(shot.sfx)))
+        if shot.sound is not None and not shot.sound_is_dialogue:
+            out.append((shot.start, shot.duration, shot.sound, f"{shot.shot}-sound"))
+    return out
 
 
 def _placed_track(
-    name: str, items: list[tuple[float, float, Path, str]], fps: int, media_dir: Path | None
+    name: str, items: list[tuple[float, float, Path | None, str]], fps: int, media_dir: Path | None
 ) -> otio.schema.Track:
-    """An audio track with each item at its absolute time (gaps between), so J- and L-cuts survive."""
+    """An audio track with each item at its absolute time (gaps between), so J- and L-cuts survive; an item
+    with no file yet is a placeholder clip with a missing reference."""
     track = otio.schema.Track(name=name, kind=otio.schema.TrackKind.Audio)
     cursor = 0
     for start, duration, path, label in sorted(items, key=lambda x: x[0]):
@@ -165,21 +161,24 @@ def _placed_track(
             length -= cursor - begin
             if length <= 0:
                 continue
-        ref = otio.schema.ExternalReference(
-            target_url=_media(path, label, media_dir),
-            available_range=otio.opentime.TimeRange(
-                otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(length, fps)
-            ),
-        )
-        track.append(
-            otio.schema.Clip(
-                name=label,
-                media_reference=ref,
-                source_range=otio.opentime.TimeRange(
+        ref: otio.core.MediaReference = otio.schema.MissingReference()
+        if path is not None:
+            ref = otio.schema.ExternalReference(
+                target_url=_media(path, label, media_dir),
+                available_range=otio.opentime.TimeRange(
                     otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(length, fps)
                 ),
             )
+        clip = otio.schema.Clip(
+            name=label,
+            media_reference=ref,
+            source_range=otio.opentime.TimeRange(
+                otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(length, fps)
+            ),
         )
+        if path is None:
+            clip.metadata["kaipai"] = {"placeholder": True}
+        track.append(clip)
         cursor = max(cursor, begin) + length
     return track
 
@@ -191,6 +190,7 @@ def export(
     *,
     slates: dict[str, Path] | None = None,
     music: dict[int, Path] | None = None,
+    beds: dict[int, Path] | None = None,
     decorate: Callable[[otio.schema.Timeline, str], None] | None = None,
 ) -> dict[str, Path]:
     """Write the timeline in each format into ``dest`` with media under ``dest/media``; ``decorate``
@@ -202,7 +202,9 @@ def export(
         # EDL has one video track and no room for our audio layout; FCP formats get the full timeline.
         # an EDL dissolve must reach into media before the clip's first frame, which generated clips
         # do not have: the EDL carries the cuts (the other formats carry the transitions)
-        tl = build_timeline(cut, media_dir=dest / "media", slates=slates, music=music, transitions=name != "edl")
+        tl = build_timeline(
+            cut, media_dir=dest / "media", slates=slates, music=music, transitions=name != "edl", beds=beds
+        )
         if decorate is not None:
             decorate(tl, name)
         if name == "edl":

@@ -3,9 +3,12 @@
 The frame has to communicate the shot to someone who has never read the script: how big the
 people are (shot size), who they are (coloured figures with name tags), where they stand
 (thirds, depth, facing), where the camera is (horizon and perspective from the angle), what the
-light is (the set's colours), and how the camera moves (an arrow in the caption band).
-The picture area sits above a caption band; the band's height and each visible mouth are written
-into the PNG so the previz video and lip-sync stages can animate the picture and the mouths.
+light is (the set's colours). The picture fills the frame: the film, the storyboard and the NLE
+exports show it clean. The animatic's info bar (shot id, size, camera move with its arrow icon, the
+description) is drawn separately by :func:`draw_info_bar` and laid over the picture only where a
+director asks for the slate. Each visible mouth is written into the PNG so the previz video and
+lip-sync stages can animate the picture and the mouths. (Keyframes drawn by the first release had the
+bar baked in below the picture; their layout says how tall, see :func:`baked_band`.)
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from functools import lru_cache
 from PIL import Image, ImageDraw, ImageFont
 from PIL.PngImagePlugin import PngInfo
 
-from kaipai.document.models import Character, Scene, Shot, Style
+from kaipai.document.cast import Character
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import Style
+from kaipai.document.shots import Shot
 from kaipai.fonts import cjk_font_path
 from kaipai.previz.figures import (
     Figure,
@@ -33,7 +39,7 @@ from kaipai.previz.figures import (
 from kaipai.previz.look import RGB, SetLook, set_look
 from kaipai.previz.scenery import backdrop, draw_object
 
-BAND = 0.14  # caption band, as a fraction of the frame height
+BAND = 0.14  # the info bar, as a fraction of the frame height
 META_KEY = "kaipai-previz"
 DUTCH = 12  # degrees the dutch angle tilts the picture
 WALL_DISTANCE = 2.2  # an interior's back wall, in multiples of the main figure's distance
@@ -178,6 +184,15 @@ def draw_move_icon(draw: ImageDraw.ImageDraw, move: str, box: tuple[float, float
         draw.ellipse([cx - w * 2, cy - w * 2, cx + w * 2, cy + w * 2], fill=c)
 
 
+def draw_info_bar(shot: Shot, language: str, width: int, height: int) -> Image.Image:
+    """The animatic's info bar for ``shot`` (``width`` × the bar's height): the shot id, size, camera move
+    and its icon, and the description, to lay over the bottom of the frame."""
+    band = int(round(height * BAND / 2) * 2)
+    img = Image.new("RGB", (width, band))
+    _caption(img, shot, language, band)
+    return img
+
+
 def _caption(img: Image.Image, shot: Shot, lang: str, band: int) -> None:
     w, h = img.size
     draw = ImageDraw.Draw(img)
@@ -213,7 +228,7 @@ class Scenery:
 
 def scenery(shot: Shot, scene: Scene | None, style: Style, width: int, height: int, neutral: bool = False) -> Scenery:
     """The set a shot's figures stand in (``neutral``: plain grey with a floor, as a reference sheet wants)."""
-    band = int(round(height * BAND / 2) * 2)
+    band = int(round(height * BAND / 2) * 2) if neutral else 0  # a reference sheet keeps its caption
     ph = height - band
     lighting = f"{style.lighting} {shot.lighting}".strip()
     look = set_look(
@@ -278,6 +293,8 @@ def compose(
     if shot.angle.value == "dutch":
         picture = picture.rotate(DUTCH, resample=Image.BILINEAR, expand=False, fillcolor=look.ground)
         layout.mouths = {k: rotate_point(v, width, ph, DUTCH) for k, v in layout.mouths.items()}
+    if not sc.band:  # the picture fills the frame: the info bar is the animatic's, laid over it later
+        return picture, layout
     img = Image.new("RGB", (width, height))
     img.paste(picture, (0, 0))
     _caption(img, shot, language, sc.band)
@@ -298,6 +315,25 @@ def save_keyframe(img: Image.Image, layout: Layout, path: str) -> None:
     info = PngInfo()
     info.add_text(META_KEY, layout.to_json())
     img.save(path, pnginfo=info, compress_level=1)
+
+
+def baked_band(path: str) -> float:
+    """The share of a previz picture's height taken by an info bar baked into it by the first release
+    (0.0 for a clean picture, or one made elsewhere): a keyframe's layout, or a clip's metadata."""
+    try:
+        if path.lower().endswith(".png"):
+            with Image.open(path) as img:
+                layout = read_layout(img)
+            return layout.band / layout.height if layout is not None and layout.height else 0.0
+        import av
+
+        with av.open(path) as container:
+            text = container.metadata.get("comment", "")
+            height = container.streams.video[0].codec_context.height if container.streams.video else 0
+        meta = json.loads(text) if text.startswith("{") else {}
+        return float(meta.get("band_h", 0)) / height if height else 0.0
+    except Exception:  # unreadable, or not media at all: not a previz picture either
+        return 0.0
 
 
 def read_layout(img: Image.Image) -> Layout | None:

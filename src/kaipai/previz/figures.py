@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from PIL import ImageDraw, ImageFont
 
-from kaipai.document.models import Character, Shot
+from kaipai.document.cast import Character
+from kaipai.document.shots import Shot
 from kaipai.previz.look import RGB, SetLook, character_colour, lit, shade, skin
 
 #: Body landmarks in head heights from the top of the head.

@@ -14,7 +14,7 @@ import re
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from kaipai.document.models import Shot
+from kaipai.document.shots import Shot
 from kaipai.previz.look import RGB, SetLook, character_colour, lit, mix, shade
 
 #: shot size → the height of an insert's object as a fraction of the picture height.

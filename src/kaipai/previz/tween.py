@@ -3,7 +3,7 @@
 The figures walk from the places the start composition gives them to the places of the end
 one, turned the way they walk, while the camera makes the shot's move; someone only in the
 end walks in from the nearer edge, someone only in the start walks out by it. The set is drawn
-once; each frame draws the figures, their name tags and the caption band (the start's until half
+once; each frame draws the figures and their name tags (and a reference sheet's caption band: the start's until half
 way, then the end's). The first frame is the start keyframe and the last the end keyframe.
 
 Every frame's mouths are known before the first is drawn, and go into the clip's metadata as a
@@ -19,7 +19,10 @@ from dataclasses import replace
 import av
 import numpy as np
 
-from kaipai.document.models import Character, Scene, Shot, Style
+from kaipai.document.cast import Character
+from kaipai.document.scenes import Scene
+from kaipai.document.settings import Style
+from kaipai.document.shots import Shot
 from kaipai.previz import yuv
 from kaipai.previz.draw import DUTCH, compose, rotate_point, scenery
 from kaipai.previz.figures import Figure, mouth_of, place

@@ -15,8 +15,8 @@ from typing import Any
 from kaipai.backends.base import Backend, BackendError, Capability, CapabilitySheet
 from kaipai.backends.registry import Registry, extra_for, extra_installed
 from kaipai.backends.remote.sheets import prices, sheet_ids, sheets_for
+from kaipai.document.backend_choice import DEFAULT_BACKENDS
 from kaipai.document.io import DocumentError
-from kaipai.document.models import DEFAULT_BACKENDS
 from kaipai.project import find_project, open_document
 
 #: Backends whose models are described by shipped sheet files (every model, not only the chosen one):

@@ -5,13 +5,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kaipai import __version__
+from kaipai.backends.base import NotConfigured
 from kaipai.document.io import atomic_write_text
+from kaipai.document.models import Document
 from kaipai.engine.store import Store
 from kaipai.fonts import font_dir
 from kaipai.post.aigc import mp4_args, xmp
@@ -24,6 +27,7 @@ from kaipai.post.slate import draw_slate
 from kaipai.post.storyboard import contact_sheet, storyboard_pdf
 from kaipai.post.subtitles import write_subtitles
 from kaipai.post.timeline import FORMATS, export
+from kaipai.previz.draw import BAND as BAR
 from kaipai.project import ProjectPaths, load_document
 from kaipai.service.provenance import write_provenance
 from kaipai.service.publish import (
@@ -84,36 +88,91 @@ def music_beds(paths: ProjectPaths, cut: Cut) -> dict[int, Path]:
     return out
 
 
+def _bars(paths: ProjectPaths, doc: Document, cut: Cut) -> Callable[[CutShot], Path]:
+    """The animatic's info bar of each shot as a PNG (cached by content), to lay over its picture."""
+    from kaipai.previz.draw import draw_info_bar
+
+    shots = {s.id: s for s in doc.shots}
+    folder = paths.state / "slates"
+
+    def bar(cs: CutShot) -> Path:
+        shot = shots[cs.shot]
+        fields = shot.model_dump_json(include={"id", "size", "move", "description", "action"})
+        spec = f"{fields}|{doc.project.language.value}|{cut.width}x{cut.height}"
+        path = folder / f"bar-{hashlib.sha256(spec.encode()).hexdigest()[:16]}.png"
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".partial.png")
+            draw_info_bar(shot, doc.project.language.value, cut.width, cut.height).save(tmp)
+            tmp.replace(path)
+        return path
+
+    return bar
+
+
+def ambience_beds(paths: ProjectPaths, cut: Cut) -> dict[int, Path]:
+    """A file per scene's bed: its circled take, else a previz bed (cached by content) until one is rendered."""
+    from kaipai.previz.sound import ambience, write_wav
+
+    out: dict[int, Path] = {}
+    folder = paths.state / "ambience"
+    for j, bed in enumerate(cut.beds):
+        if bed.path is not None and bed.path.exists():
+            out[j] = bed.path
+            continue
+        seconds = float(max(1, math.ceil(bed.end - bed.start + 1)))
+        path = folder / f"bed-{hashlib.sha256(f'{bed.description}|{seconds}'.encode()).hexdigest()[:16]}.wav"
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".partial.wav")
+            write_wav(tmp, ambience(bed.description, seconds))
+            tmp.replace(path)
+        out[j] = path
+    return out
+
+
 def make_cut(
     paths: ProjectPaths,
     *,
     profile: str = "web",
     burn_subtitles: bool = False,
     on_event: Callable[[Any], None] | None = None,
+    slate: bool = False,
 ) -> CutResult:
     """Render ``output/film.mp4``, its subtitles and ``provenance.json`` from whatever takes are circled.
 
     A shot with no clip yet shows its keyframe, or a slate with its description, so a partial
     film is always watchable. A film with generative takes (or ``publish: labels: on``) carries
-    the AIGC labels (see :mod:`kaipai.service.publish`).
+    the AIGC labels (see :mod:`kaipai.service.publish`). The film is clean; ``slate`` renders the
+    animatic instead, ``output/animatic.mp4``, with each shot's info bar over the bottom of its picture.
     """
-    cut = current_cut(paths)
-    plan = labelling(paths, load_document(paths), cut)
+    doc = load_document(paths)
+    cut = build_cut(doc, circled_media(paths))
+    plan = labelling(paths, doc, cut)
     signer = signing() if plan.labelled else None  # checked before any work: a broken setup fails fast
     subs = write_subtitles(cut, paths.output)
     music = music_beds(paths, cut)
-    film = paths.output / "film.mp4"
-    record = paths.output / ".film.json"
+    beds = ambience_beds(paths, cut)
+    name = "animatic" if slate else "film"
+    film = paths.output / f"{name}.mp4"
+    record = paths.output / f".{name}.json"
     labels_key = {**plan.fingerprint(), "signer": signer_fingerprint(signer)}
-    key = _cut_key(cut, music, profile, burn_subtitles, labels_key)
+    key = _cut_key(cut, {**music, **{-1 - j: p for j, p in beds.items()}}, profile, burn_subtitles, labels_key)
     saved = _unchanged(film, record, key)
     if saved is None:
+        burned = None
+        if burn_subtitles:
+            burned = subs["ass"]
+            if slate:  # above the info bar
+                burned = write_subtitles(cut, paths.state / "slates", stem="animatic", above=BAR)["ass"]
         common: dict[str, Any] = {
             "profile": profile,
             "music": music,
-            "subtitles": subs["ass"] if burn_subtitles else None,
+            "beds": beds,
+            "subtitles": burned,
             "fonts_dir": font_dir(),
             "slate": _slates(paths, cut),
+            "bars": _bars(paths, doc, cut) if slate else None,
             "on_progress": on_event,
         }
         loudness, labels = _master(paths, cut, film, key, plan, signer, common)
@@ -122,7 +181,8 @@ def make_cut(
         loudness, labels = saved
         if on_event is not None:
             on_event(Progress("assemble the film", 1.0))
-    provenance = write_provenance(paths.output / "provenance.json", cut, plan, Store(paths.store), film, labels)
+    record_of = paths.output / ("animatic.provenance.json" if slate else "provenance.json")
+    provenance = write_provenance(record_of, cut, plan, Store(paths.store), film, labels)
     missing = [s.shot for s in cut.shots if s.picture is None]
     return CutResult(
         film=film,
@@ -226,12 +286,13 @@ def export_all(paths: ProjectPaths, dest: Path, formats: list[str] | None = None
     slate = _slates(paths, cut)
     slates = {s.shot: slate(s) for s in cut.shots if s.picture is None and s.still is None}
     music = music_beds(paths, cut)
-    chosen = formats or [*FORMATS, "subtitles", "stems", "storyboard", "contactsheet"]
+    beds = ambience_beds(paths, cut)
+    chosen = formats or [*FORMATS, "subtitles", "stems", "storyboard", "contactsheet", "jianying"]
     out: dict[str, Path] = {}
     timeline_formats = [f for f in chosen if f in FORMATS]
     if timeline_formats:
         decorate = timeline_decorator(plan, dest, content[:32]) if plan.labelled else None
-        out.update(export(cut, dest, timeline_formats, slates=slates, music=music, decorate=decorate))
+        out.update(export(cut, dest, timeline_formats, slates=slates, music=music, beds=beds, decorate=decorate))
         if plan.labelled:
             label_export_media(dest / "media", plan, Store(paths.store))
             if "edl" in out:
@@ -242,17 +303,38 @@ def export_all(paths: ProjectPaths, dest: Path, formats: list[str] | None = None
         for name, path in write_subtitles(cut, dest).items():
             out[f"subtitles ({name})"] = path
     if "stems" in chosen:
-        for name, path in render_stems(cut, dest / "stems", music).items():
+        for name, path in render_stems(cut, dest / "stems", music, beds).items():
             out[f"stem {name}"] = path
+        out["stems (gain and levels)"] = dest / "stems" / "stems.json"
     if "storyboard" in chosen:
         packet = xmp(plan.aigc(_content_id(content, "storyboard"))) if plan.labelled else None
         out["storyboard"] = storyboard_pdf(doc, cut, stills, dest / "storyboard.pdf", xmp=packet)
+        out["storyboard (landscape)"] = storyboard_pdf(
+            doc, cut, stills, dest / "storyboard-landscape.pdf", orientation="landscape", xmp=packet
+        )
     if "contactsheet" in chosen:
         sheet = contact_sheet(cut, stills, dest / "contact-sheet.png")
         if plan.labelled:
             label_image(sheet, plan, _content_id(content, "contact-sheet"), visible=True)
         out["contact sheet"] = sheet
+    if "jianying" in chosen:
+        from kaipai.post.jianying import JianyingUnavailable, export_jianying
+
+        srt = write_subtitles(cut, dest)["srt"]
+        try:
+            out["剪映 draft"] = export_jianying(
+                cut, dest / "jianying", name=_draft_name(doc), stills=stills, music=music, beds=beds, srt=srt
+            )
+        except JianyingUnavailable as exc:
+            if formats and "jianying" in formats:  # asked for by name: say how to get it
+                raise NotConfigured(str(exc)) from None
     return out
+
+
+def _draft_name(doc: Document) -> str:
+    """A folder name for the draft from the film's title (剪映 lists drafts by it)."""
+    name = "".join(c if c.isalnum() or c in "-_ " else "_" for c in doc.project.title).strip() or "kaipai"
+    return name[:60]
 
 
 def _content_id(content: str, part: str) -> str:

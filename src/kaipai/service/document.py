@@ -20,7 +20,8 @@ from kaipai.document.io import (
     new_document_text,
     update,
 )
-from kaipai.document.models import Document, Project
+from kaipai.document.models import Document
+from kaipai.document.settings import Project
 from kaipai.project import ProjectPaths
 
 HEADER_ZH = """kaipai 制作文档：整部片子的单一事实来源。可以直接编辑，注释会被保留。
@@ -36,6 +37,7 @@ class PlanReport:
     removed: list[str] = field(default_factory=list)
     kept_locked: list[str] = field(default_factory=list)
     stale_locked: list[str] = field(default_factory=list)
+    music_proposed: list[str] = field(default_factory=list)
     shots: int = 0
     scenes: int = 0
 
@@ -77,7 +79,8 @@ def reimport_screenplay(paths: ProjectPaths, doc: Document) -> Document:
     """Refresh scenes and cast from the screenplay file, keeping what the director edited.
 
     Characters and locations already in the document keep every field; new ones are added.
-    Scenes follow the script (their ids are positional), keeping a hand-written synopsis.
+    Scenes follow the script (their ids are positional), keeping a hand-written synopsis and
+    the continuity ledger.
     """
     if not doc.screenplay:
         return doc
@@ -116,6 +119,10 @@ def reimport_screenplay(paths: ProjectPaths, doc: Document) -> Document:
         old = old_scenes.get(s.id)
         if old is not None and old.synopsis and not s.synopsis:
             s = s.model_copy(update={"synopsis": old.synopsis})
+        if old is not None and old.ambience is not None and s.ambience is None:  # the director's bed (or silence)
+            s = s.model_copy(update={"ambience": old.ambience})
+        if old is not None and old.continuity:
+            s = s.model_copy(update={"continuity": old.continuity})
         scenes.append(s)
     doc.cast.characters = list(chars.values())
     doc.cast.locations = list(locs.values())
@@ -151,6 +158,7 @@ def plan_project(paths: ProjectPaths) -> PlanReport:
             result.kept_locked,
         )
         report.stale_locked = result.stale_locked
+        report.music_proposed = result.music_proposed
         report.shots, report.scenes = len(result.document.shots), len(result.document.scenes)
         return result.document
 

@@ -13,9 +13,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from kaipai.document.cast import Character
 from kaipai.document.io import DocumentError, Problem, update
 from kaipai.document.messages import plain_message
-from kaipai.document.models import Character, DialogueLine, Document, Shot, Style
+from kaipai.document.models import Document
+from kaipai.document.settings import Style
+from kaipai.document.shots import DialogueLine, Shot
 from kaipai.project import ProjectPaths
 
 __all__ = [

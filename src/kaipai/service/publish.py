@@ -23,7 +23,8 @@ from kaipai import __version__
 from kaipai.backends.base import NotConfigured
 from kaipai.backends.registry import Registry
 from kaipai.backends.remote.tasks import config_path, user_config
-from kaipai.document.models import Document, Publish
+from kaipai.document.models import Document
+from kaipai.document.publish import Publish
 from kaipai.engine.db import Take, TakesDB
 from kaipai.engine.engine import ENGINE_BACKEND
 from kaipai.engine.stages import STAGES

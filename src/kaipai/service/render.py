@@ -94,6 +94,7 @@ def render(
     settings: EngineSettings | None = None,
     executor: str | None = None,
     address: str | None = None,
+    best_of: int | None = None,
 ) -> RenderSummary:
     """Render the project's takes; return what was generated, reused, failed and spent.
 
@@ -105,6 +106,8 @@ def render(
     - ``cancel``: set it (from any thread) to stop: no new work starts and running jobs are asked to stop.
     - ``executor``/``address``: ``thread`` (this machine) or ``ray`` and the cluster's address, over the
       document's ``executor``.
+    - ``best_of``: make this many takes of each keyframe, clip and lip sync that renders (of each
+      stage in ``stages`` when given) and circle the best, overriding the document's ``qc`` policy.
 
     Raises DocumentError for an unusable document, RenderBusy when another render holds the project.
     """
@@ -116,7 +119,9 @@ def render(
     with TakesDB(paths.database) as db:
         engine = Engine(paths, doc, db, settings=settings)
         if not dry_run:
-            return engine.render(stages=stage_set, shots=shot_set, budget=budget, on_event=on_event, cancel=cancel)
+            return engine.render(
+                stages=stage_set, shots=shot_set, budget=budget, on_event=on_event, cancel=cancel, best_of=best_of
+            )
         try:
             statuses, _ = engine.plan()
             chosen = [

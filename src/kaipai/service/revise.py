@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from kaipai.backends.base import Backend
 from kaipai.backends.registry import Registry
 from kaipai.document.io import DocumentError, Problem, load, update
-from kaipai.document.models import Document, Shot
+from kaipai.document.models import Document
+from kaipai.document.shots import Shot
 from kaipai.project import ProjectPaths
 from kaipai.service.write import drafts_folder, keep_drafts
 

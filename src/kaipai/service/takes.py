@@ -19,10 +19,20 @@ from pydantic import BaseModel, Field
 from kaipai.backends.base import BackendError
 from kaipai.document.io import DocumentError, Problem
 from kaipai.document.models import Document
+from kaipai.document.shots import Shot
 from kaipai.engine.db import Take, TakesDB, TakeStatus
 from kaipai.engine.engine import Engine, EngineSettings
 from kaipai.engine.events import EventSink
-from kaipai.engine.graph import effective_duration, node_id, place_lines, sheet_nodes
+from kaipai.engine.graph import (
+    LEAD_IN,
+    TAIL,
+    ambience_runs,
+    effect_items,
+    effective_duration,
+    node_id,
+    place_lines,
+    sheet_nodes,
+)
 from kaipai.engine.report import NodeStatus
 from kaipai.engine.stages import GENERATED_STAGES
 from kaipai.engine.store import Store
@@ -71,15 +81,24 @@ class TakeInfo(BaseModel):
 
 
 class VoiceMedia(BaseModel):
-    """A circled voice line and where it sits in its shot."""
+    """A circled voice line and where it sits in its shot (no file when the clip's own sound speaks it)."""
 
     line: str
     speaker: str
-    path: Path
+    path: Path | None
     start: float
     end: float
     duration: float
     on_screen: bool
+
+
+class EffectMedia(BaseModel):
+    """One sound effect the shot asks for: its moment as written, and its circled take once rendered."""
+
+    item: str
+    sound: str
+    at: float | None = None
+    path: Path | None = None
 
 
 class CircledMedia(BaseModel):
@@ -105,6 +124,16 @@ class CircledMedia(BaseModel):
         default=None, description="The music bed of the cue starting at this shot (circled take)."
     )
     stale: bool = Field(default=False, description="Some circled take was made from inputs that changed since.")
+    ambience: Path | None = Field(
+        default=None, description="The circled ambience bed of the scene that starts at this shot."
+    )
+    effects: list[EffectMedia] = Field(default_factory=list, description="The shot's sound effects, in order.")
+    clip_sound: Path | None = Field(
+        default=None, description="The clip, when it carries its own sound (a video model with native audio)."
+    )
+    band: float = Field(
+        default=0.0, description="Share of the picture's height taken by an info bar a first-release previz baked in."
+    )
 
     @property
     def picture(self) -> Path | None:
@@ -326,39 +355,32 @@ def circled_media(paths: ProjectPaths) -> dict[str, CircledMedia]:
         circled = {t.node: t for t in db.all_takes() if t.status == "circled"}
         current = _plan(paths, doc, db) if circled else {}
     out: dict[str, CircledMedia] = {}
+    bed_starts = {span[0].id for _, span in ambience_runs(doc)}
     for position, shot in enumerate(doc.ordered_shots()):
         mine = {n: t for n, t in circled.items() if t.shot == shot.id}
-        voice_takes = {line.id: mine.get(node_id(shot.id, "voice", line.id)) for line in shot.dialogue}
-        durations = {lid: float(t.duration or 0.0) for lid, t in voice_takes.items() if t is not None}
-        complete = bool(shot.dialogue) and len(durations) == len(shot.dialogue)
-        voices = []
-        for p in place_lines(shot, durations):
-            t = voice_takes.get(p.line)
-            if t is not None:
-                voices.append(
-                    VoiceMedia(
-                        line=p.line,
-                        speaker=p.speaker,
-                        path=store.path(t.media),
-                        start=p.start,
-                        end=p.end,
-                        duration=p.end - p.start,
-                        on_screen=p.on_screen,
-                    )
-                )
 
-        def media(stage: str, _mine: dict[str, Take] = mine, _sid: str = shot.id) -> Path | None:
-            node = node_id(_sid, stage)
-            t = _mine.get(node)
+        def take(stage: str, item: str = "", _mine: dict[str, Take] = mine, _sid: str = shot.id) -> Take | None:
+            node = node_id(_sid, stage, item)
             # A node the film no longer has (a lip sync where the clip now comes lip-synced, or
             # must not be drawn on) leaves its old takes out of the edit.
-            return store.path(t.media) if t is not None and node in current else None
+            return _mine.get(node) if node in current else None
 
+        def media(stage: str, item: str = "") -> Path | None:
+            t = take(stage, item)
+            return store.path(t.media) if t is not None else None
+
+        clip = take("clip")
+        if shot.generation.clip_dialogue:
+            duration = float(clip.duration or shot.duration) if clip is not None else shot.duration
+            voices = spoken_in_clip(shot, duration)
+        else:
+            duration, voices = _voices(shot, mine, store)
+        picture = take("lipsync") or clip
         stale = any(_info(t, store, current).stale for t in mine.values())
         out[shot.id] = CircledMedia(
             shot=shot.id,
             position=position,
-            duration=effective_duration(shot, durations if complete else None),
+            duration=duration,
             keyframe=media("keyframe"),
             clip=media("clip"),
             lipsync=media("lipsync"),
@@ -366,8 +388,77 @@ def circled_media(paths: ProjectPaths) -> dict[str, CircledMedia]:
             voices=voices,
             music=media("music"),
             stale=stale,
+            ambience=media("ambience") if shot.id in bed_starts else None,
+            effects=[EffectMedia(item=i, sound=s, at=at, path=media("sfx", i)) for i, s, at in effect_items(shot)],
+            clip_sound=_own_sound(clip, store),
+            band=_baked_band(picture or take("keyframe"), store),
         )
     return out
+
+
+def _voices(shot: Shot, mine: dict[str, Take], store: Store) -> tuple[float, list[VoiceMedia]]:
+    """The shot's length and its circled lines placed in it (the document's estimate until all are voiced)."""
+    voice_takes = {line.id: mine.get(node_id(shot.id, "voice", line.id)) for line in shot.dialogue}
+    durations = {lid: float(t.duration or 0.0) for lid, t in voice_takes.items() if t is not None}
+    complete = bool(shot.dialogue) and len(durations) == len(shot.dialogue)
+    voices = []
+    for p in place_lines(shot, durations):
+        t = voice_takes.get(p.line)
+        if t is not None:
+            voices.append(
+                VoiceMedia(
+                    line=p.line,
+                    speaker=p.speaker,
+                    path=store.path(t.media),
+                    start=p.start,
+                    end=p.end,
+                    duration=p.end - p.start,
+                    on_screen=p.on_screen,
+                )
+            )
+    return effective_duration(shot, durations if complete else None), voices
+
+
+def spoken_in_clip(shot: Shot, duration: float) -> list[VoiceMedia]:
+    """Where the lines of a shot that takes its dialogue from the clip's own sound are shown as subtitles:
+    one after another across the clip, each for a share of it as long as its text."""
+    span = max(0.1, duration - LEAD_IN - TAIL)
+    total = sum(len(d.text) for d in shot.dialogue) or 1
+    framed = {p.character for p in shot.composition}
+    out, t = [], LEAD_IN
+    for d in shot.dialogue:
+        length = span * len(d.text) / total
+        out.append(
+            VoiceMedia(
+                line=d.id,
+                speaker=d.speaker,
+                path=None,
+                start=round(t, 4),
+                end=round(t + length, 4),
+                duration=round(length, 4),
+                on_screen=d.delivery.value == "on" and d.speaker in framed,
+            )
+        )
+        t += length
+    return out
+
+
+def _own_sound(clip: Take | None, store: Store) -> Path | None:
+    """The clip's file when the model gave it sound (its result said so and the file has a sound stream)."""
+    if clip is None or not clip.metadata.get("audio"):
+        return None
+    from kaipai.post.probe import has_audio
+
+    path = store.path(clip.media)
+    return path if has_audio(path) else None
+
+
+def _baked_band(take: Take | None, store: Store) -> float:
+    if take is None or take.backend != "previz":
+        return 0.0
+    from kaipai.previz.draw import baked_band
+
+    return baked_band(str(store.path(take.media)))
 
 
 def character_sheets(paths: ProjectPaths) -> dict[str, Path]:

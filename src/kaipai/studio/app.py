@@ -66,6 +66,7 @@ class RenderOrder(BaseModel):
 class CutOrder(BaseModel):
     burn_subtitles: bool = False
     profile: str = "web"
+    slate: bool = False  # the animatic: each shot with its info bar
 
 
 def _problems(exc: DocumentError) -> JSONResponse:
@@ -203,6 +204,7 @@ def create_app(paths: ProjectPaths, token: str) -> FastAPI:
                 paths,
                 profile=order.profile,
                 burn_subtitles=order.burn_subtitles,
+                slate=order.slate,
                 on_event=lambda p: emit(
                     {"kind": "cut_progress", "fraction": float(p.fraction), "message": str(getattr(p, "message", ""))}
                 ),
@@ -269,8 +271,12 @@ def create_app(paths: ProjectPaths, token: str) -> FastAPI:
                 for s in current_cut(paths).shots
             ]
         version = int(film.stat().st_mtime) if film.exists() else 0
+        animatic = paths.output / "animatic.mp4"
         return {
             "film": f"{views.media_url(paths, film)}?v={version}" if film.exists() else None,
+            "animatic": (
+                f"{views.media_url(paths, animatic)}?v={int(animatic.stat().st_mtime)}" if animatic.exists() else None
+            ),
             "subtitles": f"/api/subtitles.vtt?v={version}" if (paths.output / "film.srt").exists() else None,
             "shots": shots,
         }

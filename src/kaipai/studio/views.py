@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kaipai.document.models import Angle, CameraMove, Delivery, Document, Shot, ShotKind, ShotSize, Transition
+from kaipai.document.models import Document
+from kaipai.document.shots import Angle, CameraMove, Delivery, Shot, ShotKind, ShotSize, Transition
 from kaipai.engine.stages import GENERATED_STAGES, STAGES
 from kaipai.project import ProjectPaths, load_document
+from kaipai.qc.inspect import QC_STAGES
+from kaipai.qc.report import stored
+from kaipai.service.qc import ShotQC, shots_qc
 from kaipai.service.render import NodeStatus, status
 from kaipai.service.takes import TakeInfo, character_sheets, list_takes, take_history
 
@@ -48,8 +52,28 @@ def enums() -> dict[str, list[str]]:
     }
 
 
+def _take_qc(qc: dict[str, Any]) -> dict[str, Any]:
+    """A take's quality-control verdict as the studio shows it (a badge and the reasons)."""
+    report = stored(qc)
+    if report is None:
+        return {"verdict": "unchecked", "score": None, "reasons": [], "scores": {}}
+    return {
+        "verdict": "passed" if report.passed else "failed",
+        "score": report.score,
+        "reasons": report.reasons,
+        "scores": {c.name: c.score for c in report.checks},
+    }
+
+
+def _shot_qc(found: ShotQC | None) -> dict[str, Any]:
+    if found is None:
+        return {"verdict": "missing", "score": None, "reasons": []}
+    return {"verdict": found.verdict, "score": found.score, "reasons": found.reasons}
+
+
 def _take(paths: ProjectPaths, t: TakeInfo) -> dict[str, Any]:
-    data = t.model_dump(mode="json", exclude={"media", "params"})
+    data = t.model_dump(mode="json", exclude={"media", "params", "qc"})
+    data["qc"] = _take_qc(t.qc) if t.stage in QC_STAGES else {"verdict": "missing", "score": None, "reasons": []}
     data["url"] = media_url(paths, t.media)
     data["media_kind"] = media_kind(t.media)
     data["prompt"] = str(t.params.get("prompt") or t.params.get("text") or "")
@@ -65,7 +89,12 @@ def _shot_state(nodes: list[NodeStatus]) -> tuple[str, str]:
 
 
 def _shot_card(
-    paths: ProjectPaths, doc: Document, shot: Shot, nodes: list[NodeStatus], takes: dict[int, TakeInfo]
+    paths: ProjectPaths,
+    doc: Document,
+    shot: Shot,
+    nodes: list[NodeStatus],
+    takes: dict[int, TakeInfo],
+    qc: ShotQC | None = None,
 ) -> dict[str, Any]:
     state, reason = _shot_state(nodes)
     picture = {}
@@ -87,6 +116,7 @@ def _shot_card(
         clip=picture["lipsync"] or picture["clip"],
         scene_heading=scene.heading if scene else shot.scene,
         speakers={d.speaker: _name(doc, d.speaker) for d in shot.dialogue},
+        qc=_shot_qc(qc),
     )
     return data
 
@@ -104,7 +134,8 @@ def storyboard(paths: ProjectPaths) -> dict[str, Any]:
     by_shot: dict[str, list[NodeStatus]] = {}
     for n in nodes:
         by_shot.setdefault(n.shot, []).append(n)
-    shots = [_shot_card(paths, doc, s, by_shot.get(s.id, []), takes) for s in doc.ordered_shots()]
+    qc = {s.shot: s for s in shots_qc(paths)}
+    shots = [_shot_card(paths, doc, s, by_shot.get(s.id, []), takes, qc.get(s.id)) for s in doc.ordered_shots()]
     return {
         "project": doc.project.model_dump(mode="json"),
         "scenes": [{"id": s.id, "heading": s.heading} for s in doc.scenes],
@@ -123,7 +154,8 @@ def shot_page(paths: ProjectPaths, shot_id: str) -> dict[str, Any]:
     shot = doc.shot(shot_id)
     assert shot is not None  # list_takes refused an unknown shot
     nodes = [n for n in status(paths) if n.shot == shot_id]
-    card = _shot_card(paths, doc, shot, nodes, {t.id: t for t in takes})
+    (qc,) = shots_qc(paths, shot_id)
+    card = _shot_card(paths, doc, shot, nodes, {t.id: t for t in takes}, qc)
     stages = [
         {
             "stage": st,

@@ -40,7 +40,8 @@ from tests.backends.doubles.server import mp4_bytes, png_bytes, wav_bytes
 KNOWN_NODES = {
     "LoadImage", "ImageScale", "SaveImage", "CheckpointLoaderSimple", "EmptyLatentImage", "CLIPTextEncode", "KSampler",
     "VAEDecode", "UNETLoader", "CLIPLoader", "VAELoader", "CLIPVisionLoader", "CLIPVisionEncode", "WanImageToVideo",
-    "ModelSamplingSD3", "CreateVideo", "SaveVideo", "LoadAudio", "SaveAudio",
+    "ModelSamplingSD3", "CreateVideo", "SaveVideo", "LoadAudio", "SaveAudio", "LoadVideo", "GetVideoComponents",
+    "MMAudioModelLoader", "MMAudioFeatureUtilsLoader", "MMAudioSampler",
 }  # fmt: skip
 MODEL_INPUTS = {
     "CheckpointLoaderSimple": "ckpt_name",
@@ -48,8 +49,9 @@ MODEL_INPUTS = {
     "CLIPLoader": "clip_name",
     "VAELoader": "vae_name",
     "CLIPVisionLoader": "clip_name",
+    "MMAudioModelLoader": "mmaudio_model",
 }
-SAMPLERS = {"KSampler"}
+SAMPLERS = {"KSampler", "MMAudioSampler"}
 OUTPUT_NODES = {"SaveImage", "SaveVideo", "SaveAudio"}
 
 
@@ -69,12 +71,15 @@ class ComfyDouble:
     retry_after: str = "1"
     slow_seconds: float = 1.0
     step_delay: float = 0.0
+    #: Seconds each message takes to reach the socket: ComfyUI writes /history before its websocket
+    #: has sent the messages queued ahead of it, so a client may see a prompt done before its progress.
+    socket_lag: float = 0.0
     hold: threading.Event = field(default_factory=threading.Event)  # set: prompts wait for `release`
     release: threading.Event = field(default_factory=threading.Event)
     interrupted: threading.Event = field(default_factory=threading.Event)
     sockets_opened: list[str] = field(default_factory=list)
     interrupts: list[str | None] = field(default_factory=list)
-    clients: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]] = field(default_factory=dict)
+    clients: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Queue[tuple[float, str]]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _jobs: queue.Queue[str] = field(default_factory=queue.Queue)
     _numbers: Any = field(default_factory=lambda: itertools.count())
@@ -85,7 +90,7 @@ class ComfyDouble:
         target = self.clients.get(client_id)
         if target is not None:
             loop, q = target
-            loop.call_soon_threadsafe(q.put_nowait, json.dumps({"type": kind, "data": data}))
+            loop.call_soon_threadsafe(q.put_nowait, (time.monotonic(), json.dumps({"type": kind, "data": data})))
 
     def worker(self) -> None:
         while True:
@@ -432,7 +437,7 @@ class ComfyDouble:
         async def ws(websocket: WebSocket) -> None:
             client_id = websocket.query_params.get("clientId") or uuid.uuid4().hex
             await websocket.accept()
-            q: asyncio.Queue[str] = asyncio.Queue()
+            q: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
             self.clients[client_id] = (asyncio.get_running_loop(), q)
             self.sockets_opened.append(client_id)
             await websocket.send_text(
@@ -451,10 +456,12 @@ class ComfyDouble:
                     if closed in done:
                         getter.cancel()
                         break
+                    sent, text = getter.result()
+                    await asyncio.sleep(max(0.0, sent + self.socket_lag - time.monotonic()))
                     await websocket.send_bytes(
                         b"\x00\x00\x00\x01preview"
                     )  # binary preview frames are ignored by clients
-                    await websocket.send_text(getter.result())
+                    await websocket.send_text(text)
             except (WebSocketDisconnect, RuntimeError):
                 pass
             finally:

@@ -1,4 +1,4 @@
-"""``comfyui``: generate with the director's own ComfyUI workflows (keyframes, clips, lip sync, voices).
+"""``comfyui``: generate with the director's own ComfyUI workflows (keyframes, clips, lip sync, voices, sound).
 
 The director gives an API-format workflow and binds shot fields to its nodes (see
 :mod:`kaipai.backends.comfyui.workflow` and ``workflows/README.md``). For each job kaipai uploads
@@ -39,8 +39,10 @@ from kaipai.backends.base import (
     NotConfigured,
     Request,
     Result,
+    SoundRequest,
     SpeechRequest,
     TransientError,
+    UnsupportedRequest,
     VideoRequest,
     snap_frames,
 )
@@ -56,6 +58,7 @@ EXTENSIONS = {
     "video": (".mp4", ".webm", ".mov", ".mkv", ".gif"),
     "lipsync": (".mp4", ".webm", ".mov", ".mkv"),
     "speech": (".wav", ".flac", ".mp3", ".ogg"),
+    "sound": (".wav", ".flac", ".mp3", ".ogg", ".opus"),
 }
 MAX_SEED = 2**53 - 1
 
@@ -75,7 +78,9 @@ def prompt_id_for(job_key: str, attempt: int) -> str:
 
 class ComfyUIBackend(Backend):
     name = "comfyui"
-    capabilities = frozenset({Capability.image, Capability.video, Capability.lipsync, Capability.speech})
+    capabilities = frozenset(
+        {Capability.image, Capability.video, Capability.lipsync, Capability.speech, Capability.sound}
+    )
     version = "1"
     reads_project_files = True
 
@@ -211,6 +216,22 @@ class ComfyUIBackend(Backend):
         values = self._common(request, wf) | {"text": request.text, "speaker": voice}
         return self._run(Capability.speech, wf, values, ctx)
 
+    def generate_sound(self, request: SoundRequest, ctx: JobContext) -> Result:
+        """Sound from a description, and from the shot's clip where the workflow takes one (video-to-audio,
+        such as the bundled ``mmaudio_v2a``)."""
+        wf = self.workflow(Capability.sound)
+        values = self._common(request, wf) | {"prompt": request.prompt}
+        if request.duration is not None or wf.targets("duration"):
+            values["duration"] = float(request.duration or self.sheet(Capability.sound).max_duration or 8.0)
+        if wf.targets("video"):
+            if request.video is None:
+                raise UnsupportedRequest(
+                    f"the ComfyUI workflow {wf.name!r} makes sound from a clip, and a {request.kind} has none; "
+                    "give ambience a text-to-sound backend under backends.sound"
+                )
+            values["video"] = self.client.upload(request.video)
+        return self._run(Capability.sound, wf, values, ctx)
+
     def _common(self, request: Request, wf: Workflow) -> dict[str, Any]:
         return {"seed": request.seed % MAX_SEED}
 
@@ -313,6 +334,7 @@ class ComfyUIBackend(Backend):
                     time.sleep(max(0.0, (exc.retry_after or 0.0) - self.settings.interval))
                     continue
                 if state == "done" and entry is not None:
+                    self._read_to_the_end(socket, tracker)
                     return entry
                 if state == "failed":
                     self._raise_failure(wf, prompt_id, entry or {})
@@ -320,6 +342,23 @@ class ComfyUIBackend(Backend):
                     raise TransientError(
                         f"ComfyUI lost prompt {prompt_id} (the server restarted?); it will be queued again"
                     )
+
+    def _read_to_the_end(self, socket: ClientConnection | None, tracker: _Progress) -> None:
+        """Report the prompt's last messages before its outputs are collected.
+
+        ComfyUI writes ``/history`` before its socket has delivered the messages sent ahead of it, so
+        a prompt seen done may still have progress on the way (or waiting, already received): read up
+        to the prompt's end message, for no longer than one request may take. A socket that never
+        delivered anything, not even the greeting sent on connecting (a proxy that drops its frames),
+        is not waited on.
+        """
+        until = time.monotonic() + self.settings.timeout
+        while socket is not None and tracker.heard and not tracker.finished and time.monotonic() < until:
+            messages, alive = self._receive(socket)
+            for message in messages:
+                tracker.take(message)  # the prompt is done: a late error message changes nothing
+            if not alive:
+                return
 
     def _receive(self, socket: ClientConnection | None) -> tuple[list[dict[str, Any]], bool]:
         """Every message waiting on the socket (blocking up to one interval for the first); False once it is closed."""
@@ -419,6 +458,7 @@ class _Progress:
         self.cached: set[str] = set()
         self.current: str | None = None
         self.finished = False
+        self.heard = False  # anything at all arrived on the socket
 
     def fraction(self, within: float) -> float:
         work = max(1, self.total - len(self.cached))
@@ -426,6 +466,7 @@ class _Progress:
 
     def take(self, message: dict[str, Any]) -> dict[str, Any] | None:
         """Account for one message; returns the error data of an ``execution_error`` for this prompt."""
+        self.heard = True
         kind, data = message.get("type"), message.get("data") or {}
         if data.get("prompt_id") not in (self.prompt_id, None):
             return None

@@ -42,6 +42,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "video": ("prompt", "image"),
     "lipsync": ("video", "audio"),
     "speech": ("text",),
+    "sound": ("prompt",),
 }
 SIDECAR_SUFFIX = ".kaipai.json"
 

@@ -14,7 +14,7 @@ import re
 
 from kaipai.backends.base import NotConfigured
 from kaipai.backends.remote.sheets import catalog_section
-from kaipai.document.models import Character
+from kaipai.document.cast import Character
 
 FEMALE = ("女", "妈", "母", "姐", "妹", "奶奶", "婆", "她", "姑", "嫂", "妻", "娘")
 MALE = ("男", "爸", "父", "哥", "弟", "爷", "叔", "他", "伯", "舅", "夫")

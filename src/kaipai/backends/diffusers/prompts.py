@@ -7,7 +7,7 @@ negative prompt is joined with the usual defects to avoid in generated video.
 
 from __future__ import annotations
 
-from kaipai.document.models import CameraMove, Shot
+from kaipai.document.shots import CameraMove, Shot
 
 CAMERA = {
     CameraMove.static: "static camera, locked-off shot",

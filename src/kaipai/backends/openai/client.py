@@ -25,7 +25,8 @@ from kaipai.backends.base import (
     TransientError,
 )
 
-Message = dict[str, str]
+#: A chat message: ``content`` is text, or a list of parts (text and ``image_url`` parts, for vision models).
+Message = dict[str, Any]
 
 #: HTTP statuses worth another attempt.
 RETRYABLE = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})

@@ -19,18 +19,15 @@ falling back to the environment:
 
 from __future__ import annotations
 
-import os
 from typing import Any
-from urllib.parse import urlparse
 
 from kaipai.backends.base import (
     Backend,
     Capability,
     CapabilitySheet,
-    NotConfigured,
     UnsupportedRequest,
 )
-from kaipai.backends.openai.client import ChatClient
+from kaipai.backends.openai.endpoint import DEFAULT_BASE_URL, DEFAULT_MODEL, Endpoint
 from kaipai.backends.openai.prompts import (
     DIRECTOR,
     WRITER,
@@ -54,23 +51,11 @@ from kaipai.backends.openai.shots import (
     shots_from_plan,
 )
 from kaipai.backends.openai.structured import InvalidReply, StructuredChat
-from kaipai.document.models import Document, Scene, Shot
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.shots import Shot
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_MODEL = "gpt-4o-mini"
-_KNOWN = {
-    "base_url",
-    "api_key_env",
-    "structured_output",
-    "timeout",
-    "max_retries",
-    "backoff",
-    "max_backoff",
-    "max_tokens",
-    "temperature",
-    "prompt_language",
-    "max_scenes",
-}
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "OpenAIPlanner"]
 
 
 class OpenAIPlanner(Backend):
@@ -79,18 +64,10 @@ class OpenAIPlanner(Backend):
     version = "1"
 
     def __init__(self, model: str | None = None, **options: Any) -> None:
-        if "api_key" in options:
-            raise NotConfigured(
-                "keep API keys out of kaipai.yaml: set OPENAI_API_KEY, or name another variable with api_key_env"
-            )
-        unknown = sorted(set(options) - _KNOWN)
-        if unknown:
-            raise NotConfigured(
-                f"the openai planner has no option {', '.join(map(repr, unknown))}; known: {', '.join(sorted(_KNOWN))}"
-            )
-        super().__init__(model=model or os.environ.get("KAIPAI_OPENAI_MODEL") or DEFAULT_MODEL, **options)
-        self.base_url = str(options.get("base_url") or os.environ.get("KAIPAI_OPENAI_BASE_URL") or DEFAULT_BASE_URL)
-        self.key_variable = str(options.get("api_key_env") or "OPENAI_API_KEY")
+        self.endpoint = Endpoint("openai planner", model, options, own=("prompt_language", "max_scenes"))
+        super().__init__(model=self.endpoint.model, **options)
+        self.base_url = self.endpoint.base_url
+        self.key_variable = self.endpoint.key_variable
         self.prompt_language = str(options.get("prompt_language", "en"))
         self.max_scenes = int(options.get("max_scenes", 8))
         self._chat: StructuredChat | None = None
@@ -99,34 +76,13 @@ class OpenAIPlanner(Backend):
 
     # ------------------------------------------------------------------ plumbing
 
-    def _needs_key(self) -> bool:
-        host = urlparse(self.base_url).hostname or ""
-        return host not in ("localhost", "127.0.0.1", "::1", "0.0.0.0") and not host.endswith(".local")
-
     def check(self) -> str:
-        if self._needs_key() and not os.environ.get(self.key_variable):
-            raise NotConfigured(
-                f"the openai planner needs an API key for {self.base_url}: set {self.key_variable} in the environment"
-            )
-        return f"{self.model} at {self.base_url}"
+        return self.endpoint.check()
 
     @property
     def chat(self) -> StructuredChat:
         if self._chat is None:
-            self.check()
-            o = self.options
-            client = ChatClient(
-                base_url=self.base_url,
-                model=str(self.model),
-                api_key=os.environ.get(self.key_variable, ""),
-                timeout=float(o.get("timeout", 120.0)),
-                max_retries=int(o.get("max_retries", 4)),
-                backoff=float(o.get("backoff", 2.0)),
-                max_backoff=float(o.get("max_backoff", 60.0)),
-                max_tokens=int(o.get("max_tokens", 4096)) or None,
-                temperature=None if o.get("temperature", 0.7) is None else float(o.get("temperature", 0.7)),
-            )
-            self._chat = StructuredChat(client, o.get("structured_output", "json_schema"))
+            self._chat = self.endpoint.chat()
         return self._chat
 
     def reachable(self) -> str:

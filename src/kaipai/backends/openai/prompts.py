@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 
 from kaipai.backends.openai.replies import Outline
-from kaipai.document.models import DialogueLine, Document, Scene, Shot
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.shots import DialogueLine, Shot
 
 _LANG = {"zh": "Simplified Chinese", "en": "English"}
 

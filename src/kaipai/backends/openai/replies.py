@@ -11,16 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kaipai.document.models import (
-    Angle,
-    CameraMove,
-    Depth,
-    Facing,
-    ScreenThird,
-    ShotKind,
-    ShotSize,
-    Transition,
-)
+from kaipai.document.shots import Angle, CameraMove, Depth, Facing, ScreenThird, ShotKind, ShotSize, Transition
 
 
 class Reply(BaseModel):

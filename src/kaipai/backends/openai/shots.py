@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from kaipai.backends.openai.replies import RevisedShot, ScenePlan, ShotFields
-from kaipai.document.models import DialogueLine, Document, Placement, Scene, Shot
+from kaipai.document.models import Document
+from kaipai.document.scenes import Scene
+from kaipai.document.shots import DialogueLine, Placement, Shot
 from kaipai.planning.timing import dialogue_seconds
 
 MAX_SHOT_SECONDS = 60.0

@@ -137,8 +137,14 @@ class StructuredChat:
         self.mode: Mode = mode
 
     def ask(
-        self, task: str, system: str, user: str, reply: type[T], check: Callable[[T], list[str]] | None = None
+        self,
+        task: str,
+        system: str,
+        user: str | list[dict[str, Any]],
+        reply: type[T],
+        check: Callable[[T], list[str]] | None = None,
     ) -> T:
+        """``user`` is the request: text, or content parts (text and images) for a vision model."""
         schema = strict_schema(reply)
         messages: list[Message] = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         text = self._complete(messages, task, schema)
@@ -166,6 +172,10 @@ class StructuredChat:
                 continue
             if reply.refusal:
                 raise RefusedError(f"{self.client.where} declined: {reply.refusal}", provider_reason=reply.refusal)
+            if reply.finish_reason == "content_filter":
+                raise RefusedError(
+                    f"{self.client.where} withheld its reply (content filter)", provider_reason="content_filter"
+                )
             return reply
 
     def _format(self, task: str, schema: dict[str, Any]) -> dict[str, Any] | None:

@@ -55,6 +55,18 @@ function badge(state) {
   return h("span", { class: `badge status-${state}` }, t(`status.${state}`));
 }
 
+/* Quality control's verdict on a shot or a take: a badge whose tooltip says why. */
+function qcBadge(qc) {
+  if (!qc || qc.verdict === "missing") return null;
+  const label = qc.score === null || qc.score === undefined ? t(`qc.${qc.verdict}`) : `${t(`qc.${qc.verdict}`)} ${Number(qc.score).toFixed(2)}`;
+  return h("span", { class: `badge qc qc-${qc.verdict}`, title: (qc.reasons || []).join("\n") }, label);
+}
+
+function qcReasons(qc) {
+  if (!qc || !qc.reasons || !qc.reasons.length) return null;
+  return h("ul", { class: "qc-reasons" }, qc.reasons.map(r => h("li", {}, r)));
+}
+
 function money(value) {
   return Number(value || 0).toFixed(2);
 }
@@ -90,6 +102,11 @@ async function refreshBadges() {
     const card = view.querySelector(`.card[data-shot="${CSS.escape(shot.id)}"]`);
     if (!card) continue;
     card.querySelector(".badge").replaceWith(badge(shot.status));
+    const old = card.querySelector(".badge.qc");
+    const fresh = qcBadge(shot.qc);
+    if (old && fresh) old.replaceWith(fresh);
+    else if (old) old.remove();
+    else if (fresh) card.querySelector(".head .badge").after(fresh);
     card.classList.toggle("locked", shot.locked);
     const lock = card.querySelector("button.lock");
     if (lock) lock.textContent = shot.locked ? t("shot.unlock") : t("shot.lock");
@@ -125,7 +142,9 @@ function shotCard(shot, data) {
     h("div", { class: "head" },
       h("a", { class: "shot-id", href: `#/shot/${encodeURIComponent(id)}` }, id),
       badge(shot.status),
+      qcBadge(shot.qc),
       h("span", { class: "badge lockmark" }, t("shot.locked"))),
+    shot.qc && shot.qc.verdict === "flagged" ? qcReasons(shot.qc) : null,
     h("div", { class: "fields" },
       select("size", data.enums.size, shot.size, e => saveShot(id, { size: e.target.value })),
       select("angle", data.enums.angle, shot.angle, e => saveShot(id, { angle: e.target.value })),
@@ -151,28 +170,30 @@ function shotCard(shot, data) {
 }
 
 async function storyboard() {
+  const since = navigation;
   const data = await api("GET", "/api/storyboard");
+  if (since !== navigation) return;
   setProject(data.project);
   const scenes = data.scenes.map(scene => {
     const shots = data.shots.filter(s => s.scene === scene.id);
     if (!shots.length) return null;
     return h("section", { class: "scene" }, h("h2", {}, `${scene.id} · ${scene.heading}`), h("div", { class: "cards" }, shots.map(s => shotCard(s, data))));
   });
-  view.replaceChildren(h("p", { class: "hint" }, t("shot.dragHint")), ...scenes);
+  show(since, h("p", { class: "hint" }, t("shot.dragHint")), ...scenes);
 }
 
 /* ------------------------------------------------------------------ shot page */
 
 function takeCard(shotId, take) {
-  const qc = Object.entries(take.qc || {}).map(([k, v]) => `${k} ${typeof v === "number" ? v.toFixed(2) : v}`).join(", ");
   return h("figure", { class: `take take-${take.status}${take.stale ? " stale" : ""}`, dataset: { take: take.id } },
     mediaElement(take.url, take.media_kind),
     h("figcaption", {},
       h("div", { class: "take-head" }, h("strong", {}, `#${take.id}`), h("span", { class: `badge take-${take.status}` }, t(`take.${take.status}`)),
+        qcBadge(take.qc),
         take.stale ? h("span", { class: "badge status-stale" }, t("takes.staleFlag")) : null),
       h("div", { class: "meta" }, `${take.backend}${take.model ? " / " + take.model : ""} · ${t("takes.seed")} ${take.seed}`),
       h("div", { class: "meta" }, `${t("takes.cost")} ${money(take.cost)} · ${Number(take.seconds).toFixed(1)} ${t("takes.seconds")} · ${take.created.slice(0, 19).replace("T", " ")}`),
-      qc ? h("div", { class: "meta" }, `${t("takes.qc")}: ${qc}`) : null,
+      qcReasons(take.qc),
       take.prompt ? h("div", { class: "prompt" }, take.prompt) : null,
       h("div", { class: "actions" },
         h("button", { type: "button", class: "circle", disabled: take.status === "circled", onclick: async () => {
@@ -195,7 +216,9 @@ async function retake(shotId, stage, note, button) {
 }
 
 async function shotPage(shotId) {
+  const since = navigation;
   const data = await api("GET", `/api/shots/${encodeURIComponent(shotId)}`);
+  if (since !== navigation) return;
   const shot = data.shot;
   const note = h("textarea", { name: "note", rows: 2, placeholder: t("takes.note") });
   const noteStage = select("note-stage", data.enums.stages, "clip");
@@ -206,9 +229,10 @@ async function shotPage(shotId) {
           ? h("button", { type: "button", class: "retake", onclick: e => retake(shotId, group.stage, "", e.currentTarget) }, t("takes.retake"))
           : null),
       group.takes.length ? h("div", { class: "takes" }, group.takes.map(take => takeCard(shotId, take))) : h("p", { class: "hint" }, t("takes.none"))));
-  view.replaceChildren(
+  show(since,
     h("a", { href: "#/", class: "back" }, t("takes.back")),
-    h("h2", {}, t("takes.title", { id: shot.id }), " ", badge(shot.status), shot.locked ? h("span", { class: "badge" }, t("shot.locked")) : null),
+    h("h2", {}, t("takes.title", { id: shot.id }), " ", badge(shot.status), qcBadge(shot.qc), shot.locked ? h("span", { class: "badge" }, t("shot.locked")) : null),
+    qcReasons(shot.qc),
     h("p", { class: "scene-heading" }, shot.scene_heading, " · ", `${shot.size} · ${shot.angle} · ${shot.move} · ${Number(shot.duration).toFixed(1)} s`),
     h("p", {}, shot.description),
     shot.dialogue.length ? h("ul", { class: "script" }, shot.dialogue.map(l => h("li", {}, h("b", {}, shot.speakers[l.speaker] || l.speaker), "：", l.text))) : null,
@@ -220,7 +244,9 @@ async function shotPage(shotId) {
 /* ------------------------------------------------------------------ cast and style */
 
 async function castPage() {
+  const since = navigation;
   const data = await api("GET", "/api/cast");
+  if (since !== navigation) return;
   setProject(data.project);
   const characters = data.characters.map(c =>
     h("article", { class: "character", dataset: { character: c.id } },
@@ -251,7 +277,7 @@ async function castPage() {
     h("button", { type: "submit" }, t("cast.save")));
   const places = data.locations.map(l => h("li", {}, h("b", {}, l.name), l.description ? ` — ${l.description}` : "",
     l.references.length ? h("div", { class: "refs" }, l.references.map(u => h("img", { src: u, alt: l.name }))) : null));
-  view.replaceChildren(
+  show(since,
     h("h2", {}, t("cast.characters")), h("div", { class: "characters" }, characters),
     h("h2", {}, t("cast.locations")), h("ul", { class: "locations" }, places),
     h("h2", {}, t("cast.style")), form);
@@ -273,7 +299,9 @@ function progressRow(label) {
 
 async function renderPage() {
   closeStream();
+  const since = navigation;
   const [board, current] = await Promise.all([api("GET", "/api/storyboard"), api("GET", "/api/jobs/current")]);
+  if (since !== navigation) return;
   setProject(board.project);
   const budget = h("input", { type: "number", min: "0", step: "0.01", name: "budget", placeholder: t("render.nolimit") });
   const status = h("p", { class: "job-status" }, t("render.idle"));
@@ -324,6 +352,8 @@ async function renderPage() {
       log.prepend(h("li", { class: `ev-${event.kind}` }, `${event.kind} ${event.node}${event.message ? " — " + event.message : ""}`));
     } else if (event.kind === "retry") {
       log.prepend(h("li", { class: "ev-retry" }, `retry ${event.node} — ${event.message}`));
+    } else if (event.kind === "retake" || event.kind === "checked") {
+      log.prepend(h("li", { class: `ev-${event.kind}` }, `${event.kind === "retake" ? t("qc.retake") : t("qc.checked")} ${event.node} — ${event.message}`));
     } else if (event.kind === "cut_progress") {
       const r = row("cut"); r.bar.value = event.fraction; r.count.textContent = `${Math.round(event.fraction * 100)}%`;
     } else if (event.kind === "job_done") {
@@ -356,15 +386,16 @@ async function renderPage() {
     start("/api/render", { budget: value });
   } }, t("render.start"));
   const cutButton = h("button", { type: "button", class: "cut", onclick: () => start("/api/cut", {}) }, t("render.cut"));
+  const animaticButton = h("button", { type: "button", class: "animatic", onclick: () => start("/api/cut", { slate: true }) }, t("render.animatic"));
   const cancelButton = h("button", { type: "button", class: "danger cancel", disabled: true, onclick: () => api("POST", "/api/jobs/cancel") }, t("render.cancel"));
 
-  view.replaceChildren(
-    h("div", { class: "controls" }, h("label", {}, t("render.budget"), " ", budget), startButton, cutButton, cancelButton),
+  if (!show(since,
+    h("div", { class: "controls" }, h("label", {}, t("render.budget"), " ", budget), startButton, cutButton, animaticButton, cancelButton),
     h("dl", { class: "money" },
       h("dt", {}, t("render.spent")), h("dd", {}, money(board.spent)),
       h("dt", {}, t("render.estimate")), h("dd", {}, money(board.estimate)),
       h("dt", {}, t("render.thisRun")), h("dd", {}, runCost, " / ", budgetShown)),
-    status, bars, log);
+    status, bars, log)) return;
   if (current.job) {
     for (const event of current.events) handle(event);
     seen = current.job.events;
@@ -375,9 +406,10 @@ async function renderPage() {
 /* ------------------------------------------------------------------ screening room */
 
 async function screenPage() {
+  const since = navigation;
   const data = await api("GET", "/api/screening");
-  if (!data.film) { view.replaceChildren(h("p", { class: "hint" }, t("screen.none"))); return; }
-  const video = h("video", { id: "film", src: data.film, controls: true, preload: "auto", playsinline: true },
+  if (!data.film && !data.animatic) { show(since, h("p", { class: "hint" }, t("screen.none"))); return; }
+  const video = h("video", { id: "film", src: data.film || data.animatic, controls: true, preload: "auto", playsinline: true },
     data.subtitles ? h("track", { kind: "subtitles", src: data.subtitles, srclang: projectLanguage || "zh", label: projectLanguage === "en" ? "English" : "中文", default: true }) : null);
   const total = data.shots.length ? data.shots[data.shots.length - 1].end : 1;
   const label = h("a", { class: "current-shot button" }, "");
@@ -396,7 +428,13 @@ async function screenPage() {
     for (const seg of segments) seg.classList.toggle("now", seg.dataset.shot === here.shot);
   };
   video.addEventListener("timeupdate", showShot);
-  view.replaceChildren(h("div", { class: "screen" }, video, h("div", { class: "strip" }, segments), label, h("p", { class: "hint" }, t("screen.hint"))));
+  /* the animatic (info bars over the picture) and the clean film, when both are cut */
+  const toggle = data.film && data.animatic ? h("button", { type: "button", class: "animatic-toggle", onclick: () => {
+    const showingFilm = video.getAttribute("src") === data.film;
+    video.setAttribute("src", showingFilm ? data.animatic : data.film);
+    toggle.textContent = t(showingFilm ? "screen.film" : "screen.animatic");
+  } }, t("screen.animatic")) : null;
+  if (!show(since, h("div", { class: "screen" }, video, h("div", { class: "strip" }, segments), label, toggle, h("p", { class: "hint" }, t("screen.hint"))))) return;
   if (video.textTracks[0]) video.textTracks[0].mode = "showing";
   showShot();
 }
@@ -419,7 +457,19 @@ function applyLanguage() {
   document.getElementById("jobbadge").textContent = "●";
 }
 
+/* Every navigation counts one up. A page that finishes loading after a later navigation began (a slow
+   answer, a busy machine), or a refresh of a page the director has left, is dropped: it never replaces
+   the page they went to. */
+let navigation = 0;
+
+function show(since, ...nodes) {
+  if (since !== navigation) return false;
+  view.replaceChildren(...nodes);
+  return true;
+}
+
 async function route() {
+  const mine = ++navigation;
   closeStream();
   const hash = location.hash.replace(/^#\/?/, "");
   const [page, arg] = hash.split("/");
@@ -433,10 +483,11 @@ async function route() {
     else if (page === "render") await renderPage();
     else if (page === "screen") await screenPage();
     else await storyboard();
+    if (mine !== navigation) return;  // a later navigation owns the page
     window.scrollTo(0, 0);
     document.body.dataset.ready = page || "storyboard";
   } catch (err) {
-    view.replaceChildren(h("p", { class: "error" }, String(err.message || err)));
+    show(mine, h("p", { class: "error" }, String(err.message || err)));
   }
 }
 
