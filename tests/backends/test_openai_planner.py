@@ -132,6 +132,9 @@ def _model_reply(messages: list[dict[str, str]]) -> dict[str, Any]:
 class ChatCompletionsDouble:
     """A local server speaking the OpenAI chat-completions protocol, with scripted failures.
 
+    It follows the API reference's ``POST /v1/chat/completions`` and ``GET /v1/models``
+    (platform.openai.com/docs/api-reference/chat and /models): a list object of model objects.
+
     ``script`` holds actions consumed one per request before the model answers:
     ``("status", code, headers)``, ``("sleep", seconds)``, ``("content", text)``,
     ``("transform", fn)`` (edit the model's JSON). ``rejects`` lists response_format types
@@ -144,11 +147,25 @@ class ChatCompletionsDouble:
         self.script: list[tuple[Any, ...]] = []
         self.rejects: set[str] = set()
         self.always: tuple[Any, ...] | None = None
+        self.models = ["double-1", "double-2"]
         double = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                """``GET /v1/models``: the models the server serves (a list object), behind the key."""
+                if self.path != "/v1/models":
+                    return self._send(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+                if self.headers.get("Authorization") != f"Bearer {KEY}":
+                    return self._send(
+                        401,
+                        {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}},
+                    )
+                created = int(time.time())
+                models = [{"id": m, "object": "model", "created": created, "owned_by": "double"} for m in double.models]
+                self._send(200, {"object": "list", "data": models})
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -435,8 +452,7 @@ def test_write_turns_an_idea_into_a_screenplay_that_imports(
         app,
         [
             "write",
-            "--idea",
-            "末班车司机的最后一天" if lang == "zh" else "A keeper's last night",
+            "末班车司机的最后一天" if lang == "zh" else "A keeper's last night",  # the idea, as the README types it
             "--lang",
             lang,
             "--out",
@@ -466,6 +482,22 @@ def test_write_keeps_an_invalid_outline_as_a_draft(
     assert not (tmp_path / "film.fountain").exists()
     drafts = list((tmp_path / ".kaipai" / "drafts").glob("*outline.md"))
     assert drafts and "write at least one scene" in drafts[0].read_text()
+
+
+def test_backends_check_asks_the_server_for_its_models_without_spending(
+    double: ChatCompletionsDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "no-config.toml"))
+    listed = {b["name"]: b for b in json.loads(CliRunner().invoke(app, ["backends", "--json"]).output)}
+    assert listed["openai"]["state"] == "not checked"  # a key is set, but nobody asked the server yet
+    done = CliRunner().invoke(app, ["backends", "check", "openai", "--json"])
+    assert done.exit_code == 0, done.output
+    assert "double-1 at" in done.output and "reachable, key accepted, model listed" in done.output
+    assert double.requests == []  # listing models is free: no completion was asked for
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
+    done = CliRunner().invoke(app, ["backends", "check", "openai"])
+    assert done.exit_code == 1 and "refused the API key" in done.output and "sk-wrong" not in done.output
 
 
 def _project_with_openai(tmp_path: Path) -> ProjectPaths:

@@ -235,8 +235,7 @@ def test_a_long_shot_list_and_status_print_as_aligned_columns(
     """Past a couple of hundred rows a Rich table takes seconds; the long form keeps every row and line."""
     invoke("plan", "-p", str(zh_project))
     doc = load(zh_project / "kaipai.yaml").doc
-    monkeypatch.setattr("kaipai.cli.document.RICH_ROWS", 1)
-    monkeypatch.setattr("kaipai.cli.render.RICH_ROWS", 1)
+    monkeypatch.setattr("kaipai.cli.tables.RICH_ROWS", 1)
     table = invoke("shots", "-p", str(zh_project))
     lines = table.splitlines()
     starts = [line.split()[0] for line in lines if line and not line.startswith(" ")]

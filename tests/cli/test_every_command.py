@@ -1,8 +1,9 @@
-"""Every command of the CLI, with typical arguments, run inside the demo project: none ends in a traceback.
+"""Every command of the CLI, with typical arguments, run inside the demo project at 80 columns:
+none ends in a traceback, and no markup leaks into what it prints.
 
 A user types these in their project folder; a command that works from elsewhere but crashes there
 (as `kaipai backends` once did) is exactly what this walk catches. The studio is the one command
-that does not return, so only its help is asked for.
+that does not return, so only its help is asked for (tests/cli/test_readme.py runs it).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +21,11 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from kaipai.cli import app
-from kaipai.document.io import update
-from kaipai.document.models import Document
-from kaipai.service.demo import create_demo
+from tests.cli.conftest import newcomer
 
 runner = CliRunner()
-KEYS = ("DASHSCOPE_API_KEY", "KLING_ACCESS_KEY", "KLING_SECRET_KEY", "KAIPAI_COMFYUI_URL", "OPENAI_API_KEY")
+#: Rich markup that was printed instead of being read: a tag kaipai wrote, shown literally.
+MARKUP = re.compile(r"\[/?(bold|dim|green|red|yellow|cyan|italic)\b[^\]]*\]|\[/\]")
 
 
 def command_paths() -> set[str]:
@@ -59,36 +60,18 @@ def run(args: list[str]) -> Result:
     result = runner.invoke(app, args)
     shown = " ".join(args)
     assert "Traceback" not in result.output, f"kaipai {shown} printed a traceback:\n{result.output}"
+    if "--json" not in args and args[:1] != ["schema"]:
+        assert not MARKUP.search(result.output), f"kaipai {shown} printed markup:\n{result.output}"
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"kaipai {shown} crashed with {result.exception!r}:\n{result.output}")
     return result
 
 
-def smaller(doc: Document) -> None:
-    """The whole demo film at a sixteenth of its pixels: every command sees the same project, faster."""
-    doc.project.resolution = (320, 180)
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    folder = tmp_path_factory.mktemp("cli") / "demo"
-    saved = {k: os.environ.pop(k, None) for k in (*KEYS, "KAIPAI_CONFIG", "COLUMNS")}
-    os.environ["KAIPAI_CONFIG"] = str(folder.parent / "no-config.toml")
-    os.environ["COLUMNS"] = "200"
-    try:
-        update(create_demo(folder, "zh").document, smaller)  # the demo the command then renders, at 320×180
-        created = run(["demo", str(folder)])
-        assert created.exit_code == 0, created.output
-        yield folder
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def test_every_command_runs_inside_the_demo_project_without_a_traceback(demo: Path) -> None:
+@pytest.mark.xdist_group("demo")
+def test_every_command_runs_inside_the_demo_project_without_a_traceback(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    newcomer(monkeypatch, demo.parent)
     exports = demo.parent / "exports"
     ran: set[str] = {"demo"}
     with inside(demo):
@@ -101,11 +84,13 @@ def test_every_command_runs_inside_the_demo_project_without_a_traceback(demo: Pa
             ("shots", ["--json"], True),
             ("schema", ["--out", str(demo.parent / "schema.json")], True),
             ("plan", [], True),
-            ("write", ["--idea", "一个雨夜的故事", "--out", str(demo.parent / "idea.txt")], False),
+            ("write", ["一个雨夜的故事", "--out", str(demo.parent / "idea.txt")], False),
             ("status", [], True),
             ("status", ["--json"], True),
             ("render", ["--dry-run"], True),
+            ("render", ["--dry-run", "--json"], True),
             ("render", [], True),
+            ("render", ["--json", "--no-cut"], True),
             ("takes", ["S01-001"], True),
             ("retake", ["S01-001", "--stage", "keyframe"], True),
             ("qc", [], True),
@@ -121,6 +106,7 @@ def test_every_command_runs_inside_the_demo_project_without_a_traceback(demo: Pa
             ("backends", ["--json"], True),
             ("backends", ["--sheets"], True),
             ("backends check", [], True),
+            ("backends check", ["--json"], True),
             ("export shotlist", ["--out", str(exports / "shots.csv"), "--format", "csv"], True),
             *((f"export {kind}", ["--dest", str(exports)], True) for kind in ("otio", "fcpxml", "fcp7", "edl")),
             *((f"export {kind}", ["--dest", str(exports)], True) for kind in ("subtitles", "stems", "storyboard")),
@@ -136,5 +122,7 @@ def test_every_command_runs_inside_the_demo_project_without_a_traceback(demo: Pa
                 assert result.exit_code == 0, f"kaipai {command} {' '.join(args)}:\n{result.output}"
             ran.add(command)
         listed = json.loads(run(["backends", "--json"]).output)
+        rendered = json.loads(run(["render", "--json"]).stdout)  # progress went to standard error
+        assert rendered["failed"] == 0 and rendered["film"].endswith("film.mp4")
     assert {"previz", "espeak"} <= {b["name"] for b in listed if "video" in b["used_for"] or "speech" in b["used_for"]}
     assert command_paths() <= ran, f"commands this walk does not run yet: {sorted(command_paths() - ran)}"

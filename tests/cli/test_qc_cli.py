@@ -12,12 +12,13 @@ from kaipai.cli import app
 from kaipai.document.io import update
 from kaipai.document.models import Document
 from kaipai.document.qc import QCPolicy
+from tests.support.tables import rows
 
 runner = CliRunner()
 
 
 def kaipai(f, *args: str):
-    return runner.invoke(app, [*args, "-p", str(f.paths.root)], env={"COLUMNS": "200"})
+    return runner.invoke(app, [*args, "-p", str(f.paths.root)], env={"COLUMNS": "80"})
 
 
 def _retakes(doc: Document) -> None:
@@ -34,15 +35,15 @@ def test_render_reports_retakes_and_flags_and_qc_shows_why(film) -> None:
 
     done = kaipai(f, "qc")
     assert done.exit_code == 0, done.output
-    rows = {line.split("│")[1].strip(): line for line in done.output.splitlines() if re.match(r"^│ S\d", line)}
-    assert "passed" in rows["S1"] and "flagged" in rows["S2"] and "black" in rows["S2"]
+    found = rows(done.output)
+    assert found["S1"][1] == "✓ passed" and found["S2"][1] == "⚑ flagged" and "black" in found["S2"][3]
     assert "1 flagged: S2" in done.output
 
     done = kaipai(f, "qc", "S2")
     assert done.exit_code == 0, done.output
-    clip_rows = [line for line in done.output.splitlines() if "│ clip" in line]
-    assert len(clip_rows) == 2 and all("✗ black" in row for row in clip_rows)
-    assert sum("● circled" in row for row in clip_rows) == 1
+    clip_rows = [cells for cells in rows(done.output, r"\d").values() if cells[1] == "clip"]
+    assert len(clip_rows) == 2 and all("✗ black" in cells[4] for cells in clip_rows)
+    assert sum(cells[2].startswith("● circled") for cells in clip_rows) == 1
 
     found = json.loads(kaipai(f, "qc", "S2", "--json").output)
     (s2,) = found

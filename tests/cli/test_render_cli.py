@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from kaipai.cli import app
 from kaipai.document.io import update
+from tests.support.tables import rows
 
 runner = CliRunner()
 
@@ -23,9 +24,11 @@ def test_status_and_dry_run_list_every_shot_and_stage_with_estimates_and_spend_n
     for command in (["status"], ["render", "--dry-run"]):
         done = kaipai(f, *command)
         assert done.exit_code == 0, done.output
-        rows = {line.split("│")[1].strip(): line for line in done.output.splitlines() if re.match(r"^│ S\d", line)}
-        assert set(rows) == {"S1", "S2", "S3"}
-        assert "missing" in rows["S1"] and "1.04" in rows["S1"]  # keyframe 0.04 + a 2 s clip at 0.5/s
+        found = rows(done.output)
+        assert set(found) == {"S1", "S2", "S3"}
+        # the keyframe and the clip missing, the end keyframe not needed; keyframe 0.04 + a 2 s clip at 0.5/s
+        assert found["S1"][4:7] == ["○", "—", "○"] and "1.04" in found["S1"]
+        assert "○ missing" in done.output and "— not needed" in done.output  # the legend
         assert re.search(r"15 to render, 0 current; estimated cost \d+\.\d\d", done.output)  # 13 + two reference sheets
     assert f.requests() == []
 
@@ -35,8 +38,8 @@ def test_status_and_dry_run_list_every_shot_and_stage_with_estimates_and_spend_n
     states = {n["node"]: n["state"] for n in json.loads(done.output)}
     assert states["S3/voice/F1"] == "stale" and states["S1/clip"] == "current"
     done = kaipai(f, "status")
-    s3 = next(line for line in done.output.splitlines() if line.startswith("│ S3"))
-    assert "stale" in s3.split("│")[3] and "stale" in s3.split("│")[4]  # the voice and the shot audio
+    found = rows(done.output)
+    assert found["S3"][2:4] == ["↻", "↻"] and found["S1"][6] == "✓"  # S3's voice and shot audio stale; S1's clip
     assert "4 to render, 11 current" in done.output
 
 
@@ -71,8 +74,9 @@ def test_takes_circle_and_retake_from_the_command_line(film) -> None:
     new_id = int(re.search(r"take (\d+) of S2/keyframe \(seed 1234\) — pending", done.output).group(1))
     assert "kaipai circle S2" in done.output
 
-    listed = kaipai(f, "takes", "S2", "--stage", "keyframe")
-    assert re.search(rf"│ {new_id} .*pending .*1234", listed.output) and "● circled" in listed.output
+    listed = rows(kaipai(f, "takes", "S2", "--stage", "keyframe").output, r"\d")
+    assert listed[str(new_id)][1:4] == ["keyframe", "○ pending", "1234"]
+    assert any(cells[2] == "● circled" for cells in listed.values())
 
     done = kaipai(f, "circle", "S2", str(new_id))
     assert done.exit_code == 0 and f"circled take {new_id} of S2/keyframe" in done.output

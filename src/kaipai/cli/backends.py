@@ -1,18 +1,28 @@
-"""``kaipai backends``: what generators are installed, what each can do, and whether it is ready."""
+"""``kaipai backends``: what generators are installed, what each can do, and whether it is ready.
+
+A service is never called ready from the list: it is *not checked* until ``backends check`` has
+asked it.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from kaipai.cli.app import ProjectOption, app, console, user_errors
+from kaipai.cli.app import JsonOption, KaipaiTyper, ProjectOption, app, print_json, say, user_errors
+from kaipai.cli.tables import Col, print_notes, print_table, styled
 
-backends_app = typer.Typer(
+#: How each state reads in the list, and its colour.
+STATE = {
+    "ready": ("✓ ready", "green"),
+    "not checked": ("? not checked", "yellow"),
+    "not configured": ("○ not configured", "red"),
+    "not installed": ("○ not installed", "red"),
+}
+
+backends_app = KaipaiTyper(
     help="Installed backends, their capability sheets, and whether they are configured and reachable.",
     invoke_without_command=True,
 )
@@ -67,60 +77,94 @@ def backends(
     sheets: bool = typer.Option(
         False, "--sheets", help="Show every capability sheet: durations, sizes, frames, references, prices."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+    as_json: bool = JsonOption,
 ) -> None:
-    """List installed backends, the capabilities and models they offer, and whether they are configured."""
+    """List installed backends, the capabilities and models they offer, and whether they are set up.
+
+    Listing asks no server anything: a service whose key and address are set reads
+    "not checked" until 'kaipai backends check' has reached it.
+    """
     if ctx.invoked_subcommand is not None:
         return
     from kaipai.service.backends import list_backends
 
     infos = list_backends(project)
     if as_json:
-        payload = [
-            {
-                "name": i.name,
-                "installed": i.installed,
-                "configured": i.configured,
-                "capabilities": i.capabilities,
-                "used_for": i.uses,
-                "status": i.status,
-                "extra": i.extra,
-                "sheets": {k: s.model_dump(mode="json") for k, s in i.sheets.items()},
-                "prices": {
-                    sid: {region: {"cost_per_unit": c, "currency": cur} for region, (c, cur) in table.items()}
-                    for sid, table in i.prices.items()
-                },
-            }
-            for i in infos
-        ]
-        console.print_json(json.dumps(payload, ensure_ascii=False))
+        print_json([_as_dict(i) for i in infos])
         return
-    table = Table(title="Backends", show_lines=False)
-    for col in ("backend", "capabilities", "used for", "needs", "ready", "status"):
-        table.add_column(col, overflow="fold")
-    for i in infos:
-        ready = "[green]yes[/]" if i.configured else ("[red]not installed[/]" if not i.installed else "[yellow]no[/]")
-        needs = escape(f"kaipai[{i.extra}]") if i.extra else ""
-        table.add_row(i.name, ", ".join(i.capabilities), ", ".join(i.uses), needs, ready, escape(i.status))
-    console.print(table)
+    columns = [
+        Col("backend", "id"),
+        Col("does (* used here)" if any(i.uses for i in infos) else "does", min_width=32),
+        Col("state", "id"),
+        Col("needs", "id", optional=3),
+        Col("detail", min_width=24, optional=2),
+    ]
+    rows = [
+        [
+            i.name,
+            " ".join(c + ("*" if c in i.uses else "") for c in i.capabilities),
+            styled(*STATE[i.state]),
+            f"kaipai[{i.extra}]" if i.extra else "",
+            i.status if i.state in ("ready", "not checked") else "",
+        ]
+        for i in infos
+    ]
+    print_table("Backends", columns, rows)
+    setup = [(i.name, _setup(i)) for i in infos if i.state in ("not configured", "not installed")]
+    if setup:
+        print_notes(setup, title="to set up")
     if sheets:
-        detail = Table(title="Capability sheets")
-        for col in ("backend", "model", "capability", "can do", "concurrency"):
-            detail.add_column(col, overflow="fold")
-        for i in infos:
-            for key, sheet in i.sheets.items():
-                detail.add_row(
-                    i.name,
-                    key if key != sheet.capability.value else sheet.model,
-                    sheet.capability.value,
-                    _sheet_summary(sheet, i.prices.get(key)),
-                    str(sheet.max_concurrency),
-                )
-        console.print(detail)
+        _print_sheets(infos)
     else:
-        console.print(
-            "[dim]--sheets shows what each model accepts and costs; 'kaipai backends check' tests the connections[/]"
+        say(
+            "[dim]not checked: 'kaipai backends check NAME' asks the service (free); "
+            "'kaipai backends --sheets' shows what each model accepts and costs[/]"
         )
+
+
+def _as_dict(i: Any) -> dict[str, Any]:
+    return {
+        "name": i.name,
+        "installed": i.installed,
+        "configured": i.configured,
+        "state": i.state,
+        "service": i.service,
+        "capabilities": i.capabilities,
+        "used_for": i.uses,
+        "status": i.status,
+        "extra": i.extra,
+        "sheets": {k: s.model_dump(mode="json") for k, s in i.sheets.items()},
+        "prices": {
+            sid: {region: {"cost_per_unit": c, "currency": cur} for region, (c, cur) in table.items()}
+            for sid, table in i.prices.items()
+        },
+    }
+
+
+def _setup(i: Any) -> str:
+    """What to do to use a backend: its hint, and the extra to install."""
+    parts = [i.status] if i.status else []
+    if not i.installed and i.extra:
+        parts.append(f"pip install 'kaipai[{i.extra}]'")
+    return "; ".join(parts)
+
+
+def _print_sheets(infos: list[Any]) -> None:
+    """Every model's sheet, backend by backend: what it accepts and costs, wrapped under its id."""
+    for i in infos:
+        if not i.sheets:
+            continue
+        rows = []
+        for key, sheet in i.sheets.items():
+            model = key if key != sheet.capability.value else sheet.model
+            rows.append(
+                (
+                    model,
+                    f"{sheet.capability.value}, ≤{sheet.max_concurrency} at once: "
+                    + _sheet_summary(sheet, i.prices.get(key)),
+                )
+            )
+        print_notes(rows, title=f"{i.name} — capability sheets")
 
 
 @backends_app.command("check")
@@ -132,16 +176,16 @@ def check(
         "comfyui, dashscope, kling, ark, minimax, vidu, veo, runway).",
     ),
     project: Path | None = ProjectOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """Check that backends are configured and their servers answer (free requests only)."""
     from kaipai.service.backends import check_backends
 
     results = check_backends(names or None, project)
-    table = Table(title="Backend check")
-    for col in ("backend", "result", "detail"):
-        table.add_column(col, overflow="fold")
-    for r in results:
-        table.add_row(r.name, "[green]ok[/]" if r.ok else "[red]failed[/]", escape(r.detail))
-    console.print(table)
+    if as_json:
+        print_json([{"name": r.name, "ok": r.ok, "detail": r.detail} for r in results])
+    else:
+        notes = [(styled(f"{'✓' if r.ok else '✗'} {r.name}", "green" if r.ok else "red"), r.detail) for r in results]
+        print_notes(notes, title="Backend check")
     if not all(r.ok for r in results):
         raise typer.Exit(1)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from kaipai.cli.app import app, console, user_errors
+from kaipai.cli.app import app, say, user_errors
+from kaipai.cli.tables import Col, print_table
 
 
 @app.command(rich_help_panel="Start")
@@ -31,7 +31,7 @@ def demo(
     if lang not in LANGUAGES:
         raise typer.BadParameter(f"choose one of {', '.join(LANGUAGES)}", param_hint="--lang")
 
-    console.print(f"[bold]kaipai demo[/] → {folder} ({'中文' if lang == 'zh' else 'English'})")
+    say("[bold]kaipai demo[/] → {} ({})", folder, "中文" if lang == "zh" else "English")
     with RenderProgress() as progress:
         task = progress.progress.add_task("cut", total=1.0, note="")
         result = run_demo(
@@ -42,10 +42,6 @@ def demo(
         )
         progress.progress.update(task, completed=1.0)
     print_summary(result.summary)
-    table = Table(title=f"the demo film, made in {result.seconds:.1f} s", show_header=False)
-    table.add_column("what", style="bold")
-    table.add_column("where")
-    for name, path in result.outputs.items():
-        table.add_row(name, str(path))
-    console.print(table)
-    console.print(f"next: open {result.film}, or 'kaipai studio {folder}' to direct it shot by shot")
+    rows = [[name, str(path)] for name, path in result.outputs.items()]
+    print_table(f"the demo film, made in {result.seconds:.1f} s", [Col("what", "id"), Col("where", "id")], rows)
+    say("next: open {}, or [bold]kaipai studio {}[/] to direct it shot by shot", result.film, folder)

@@ -8,11 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from kaipai.cli.app import ProjectOption, app, console, export_app, project_paths, user_errors
-from kaipai.cli.listing import RICH_ROWS, Cell, print_long_table
+from kaipai.cli.app import (
+    JsonOption,
+    ProjectOption,
+    app,
+    complete_scene,
+    export_app,
+    print_json,
+    project_paths,
+    say,
+    user_errors,
+)
+from kaipai.cli.tables import Col, print_table
 
 
 class Lang(str, Enum):
@@ -48,10 +56,8 @@ def new(
     from kaipai.service.document import new_project
 
     paths = new_project(folder, script=script, language=lang.value if lang else None, title=title)
-    console.print(f"[green]created[/] {paths.document}")
-    console.print(
-        f"next: [bold]cd {folder}[/] and [bold]kaipai plan[/] to make the shot script, then [bold]kaipai render[/]"
-    )
+    say("[green]created[/] {}", paths.document)
+    say("next: [bold]cd {}[/] and [bold]kaipai plan[/] to make the shot script, then [bold]kaipai render[/]", folder)
 
 
 @app.command(rich_help_panel="Document")
@@ -71,7 +77,7 @@ def plan(project: Path | None = ProjectOption) -> None:
 
     paths = project_paths(project)
     report = plan_project(paths)
-    console.print(f"planned [bold]{report.shots}[/] shots in {report.scenes} scenes → {paths.document}")
+    say("planned [bold]{}[/] shots in {} scenes → {}", report.shots, report.scenes, paths.document)
     for label, ids, colour in (
         ("added", report.added, "green"),
         ("changed", report.changed, "yellow"),
@@ -80,18 +86,18 @@ def plan(project: Path | None = ProjectOption) -> None:
     ):
         if ids:
             shown = ", ".join(ids[:12]) + (f" … (+{len(ids) - 12})" if len(ids) > 12 else "")
-            console.print(f"  [{colour}]{label}[/] {len(ids)}: {shown}")
+            say("  [{}]{}[/] {}: {}", colour, label, len(ids), shown)
     if report.stale_locked:
-        console.print(
-            "  [yellow]check[/] locked shots whose lines the script has changed or cut: "
-            f"{', '.join(report.stale_locked)} "
-            "(unlock them to re-plan, or edit their dialogue by hand)"
+        say(
+            "  [yellow]check[/] locked shots whose lines the script has changed or cut: {} "
+            "(unlock them to re-plan, or edit their dialogue by hand)",
+            ", ".join(report.stale_locked),
         )
     if report.music_proposed:
-        console.print("  [magenta]music proposed[/] (the script names none):")
+        say("  [magenta]music proposed[/] (the script names none):")
         for cue in report.music_proposed:
-            console.print(f"    {cue}")
-        console.print(
+            say("    {}", cue)
+        say(
             "  keep a cue, rewrite it, or delete the shot's [italic]music[/] line; lock the shot to keep your choice "
             "(project.propose_music: false proposes none)"
         )
@@ -101,60 +107,53 @@ def plan(project: Path | None = ProjectOption) -> None:
 @user_errors
 def shots(
     project: Path | None = ProjectOption,
-    scene: str | None = typer.Option(None, "--scene", help="Only this scene id."),
-    as_json: bool = typer.Option(False, "--json", help="Print the shots as JSON instead of a table."),
+    scene: str | None = typer.Option(None, "--scene", help="Only this scene id.", autocompletion=complete_scene),
+    as_json: bool = JsonOption,
 ) -> None:
-    """List the shot script: id, size, angle, move, who is in frame, dialogue and duration."""
+    """List the shot script: id, size, angle, move, duration, who is in frame, description and dialogue.
+
+    Long descriptions and lines end in … to keep one line each; a wider terminal shows more,
+    and --json everything."""
     from kaipai.project import load_document
 
     paths = project_paths(project)
     doc = load_document(paths)
     selected = [s for s in doc.ordered_shots() if scene is None or s.scene == scene]
     if as_json:
-        console.print_json(json.dumps([s.model_dump(mode="json") for s in selected], ensure_ascii=False))
+        print_json([s.model_dump(mode="json") for s in selected])
         return
     names = {c.id: c.name for c in doc.cast.characters} | {
         "narrator": "旁白" if doc.project.language.value == "zh" else "Narrator"
     }
-    title = f"{doc.project.title} — {len(selected)} shots"
-    headers = ["shot", "size", "angle", "move", "in frame", "s", "", "description / dialogue"]
-    total = sum(s.duration for s in selected)
-    if len(selected) > RICH_ROWS:
-        rows = [
-            [
-                Cell(s.id),
-                Cell(s.size.value),
-                Cell(s.angle.value),
-                Cell(s.move.value),
-                Cell(_framed(s, names)),
-                Cell(f"{s.duration:.1f}"),
-                Cell("🔒" if s.locked else "  "),
-                Cell("\n".join(x for x in [s.description, *_lines(s, names)] if x)),
-            ]
-            for s in selected
-        ]
-        print_long_table(console, title, headers, rows)
-        console.print(f"total {total:.1f} s")
-        return
-    table = Table(title=title, show_lines=False)
-    for col in ("shot", "size", "angle", "move", "in frame", "description / dialogue", "s", ""):
-        table.add_column(col, overflow="fold")
-    for s in selected:
-        lines = [s.description] + [
-            f"[bold]{escape(names.get(d.speaker, d.speaker))}[/]: {escape(d.text)}" for d in s.dialogue
-        ]
-        table.add_row(
+    columns = [
+        Col("shot", "id"),
+        Col("size", "id"),
+        Col("angle", "id"),
+        Col("move", "id"),
+        Col("s", "id", justify="right"),
+        Col("", "state"),
+        Col("in frame", min_width=6, max_width=18),
+        Col("description / dialogue", min_width=16),
+    ]
+    rows = [
+        [
             s.id,
             s.size.value,
             s.angle.value,
             s.move.value,
-            _framed(s, names),
-            "\n".join(x for x in lines if x),
             f"{s.duration:.1f}",
             "🔒" if s.locked else "",
-        )
-    console.print(table)
-    console.print(f"total {total:.1f} s")
+            _framed(s, names),
+            "\n".join(x for x in [s.description, *_lines(s, names)] if x),
+        ]
+        for s in selected
+    ]
+    print_table(f"{doc.project.title} — {len(selected)} shots", columns, rows)
+    say(
+        "total {:.1f} s{}",
+        sum(s.duration for s in selected),
+        "; 🔒 locked: re-planning keeps it" if any(s.locked for s in selected) else "",
+    )
 
 
 def _lines(shot: Any, names: dict[str, str]) -> list[str]:
@@ -175,9 +174,12 @@ def validate(
     from kaipai.service.document import document_path, validate_project
 
     doc = validate_project(path)
-    console.print(
-        f"[green]ok[/] {document_path(path)}: {len(doc.scenes)} scenes, {len(doc.shots)} shots, "
-        f"{len(doc.cast.characters)} characters"
+    say(
+        "[green]ok[/] {}: {} scenes, {} shots, {} characters",
+        document_path(path),
+        len(doc.scenes),
+        len(doc.shots),
+        len(doc.cast.characters),
     )
 
 
@@ -197,7 +199,7 @@ def schema(
         from kaipai.document.io import atomic_write_text
 
         atomic_write_text(out, text + "\n")
-        console.print(f"[green]wrote[/] {out}")
+        say("[green]wrote[/] {}", out)
     else:
         typer.echo(text)
 
@@ -235,4 +237,4 @@ def export_shotlist(
         qc = {s.shot: (s.verdict, s.score, s.reasons) for s in shots_qc(paths)}
     target = out or paths.output / f"shotlist.{fmt.value}"
     (export_shotlist_csv if fmt is ShotlistFormat.csv else export_shotlist_pdf)(doc, target, qc)
-    console.print(f"[green]wrote[/] {target}")
+    say("[green]wrote[/] {}", target)

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from kaipai.cli.app import ProjectOption, app, console, export_app, project_paths, user_errors
+from kaipai.cli.app import ProjectOption, app, console, export_app, project_paths, say, user_errors
 
 
 class Profile(str, Enum):
@@ -29,16 +30,18 @@ class ExportFormat(str, Enum):
     jianying = "jianying"
 
 
-def run_cut(paths: Any, profile: str = "web", burn: bool = False, slate: bool = False) -> Any:
-    """Cut with a Rich progress bar fed by ffmpeg's own progress."""
+def run_cut(
+    paths: Any, profile: str = "web", burn: bool = False, slate: bool = False, out: Console | None = None
+) -> Any:
+    """Cut with a Rich progress bar fed by ffmpeg's own progress (on ``out``, standard output by default)."""
     from kaipai.service.cut import make_cut
 
     with Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TimeRemainingColumn(),
-        console=console,
+        console=out or console,
     ) as bar:
         task = bar.add_task("cut", total=1.0)
         result = make_cut(
@@ -81,37 +84,41 @@ def cut(
     """
     paths = project_paths(project)
     result = run_cut(paths, profile.value, burn_subtitles, slate)
-    console.print(f"[green]film[/] {result.film}  ({result.duration:.1f} s, {result.shots} shots)")
-    console.print(f"subtitles {result.srt}, {result.ass}")
+    say("[green]film[/] {}  ({:.1f} s, {} shots)", result.film, result.duration, result.shots)
+    say("subtitles {}, {}", result.srt, result.ass)
     if "input_i" in result.loudness:
         target = -14.0 if profile.value == "web" else -23.0
-        console.print(
-            f"loudness {result.loudness['input_i']:.1f} LUFS measured, "
-            f"normalised to {target:.0f} LUFS ({profile.value})"
+        say(
+            "loudness {:.1f} LUFS measured, normalised to {:.0f} LUFS ({})",
+            result.loudness["input_i"],
+            target,
+            profile.value,
         )
     if result.missing:
-        console.print(
-            f"[yellow]{len(result.missing)} shots have no clip yet and show a still or slate:[/] "
-            f"{', '.join(result.missing)}"
+        say(
+            "[yellow]{} shots have no clip yet and show a still or slate:[/] {}",
+            len(result.missing),
+            ", ".join(result.missing),
         )
     _print_labels(result.labels)
     if result.provenance is not None:
-        console.print(f"provenance {result.provenance}")
+        say("provenance {}", result.provenance)
 
 
 def _print_labels(labels: dict[str, Any]) -> None:
     """One line on the AIGC labels the master carries, and what is missing for publishing."""
     if not labels.get("labelled"):
         why = "publish.labels is off" if labels.get("mode") == "off" else "no take came from a generative backend"
-        console.print(f"AIGC labels: none ({why})", highlight=False)
+        say("AIGC labels: none ({})", why)
         return
     seen = labels.get("visible", {})
     signed = labels.get("c2pa", {}).get("signed")
-    c2pa = "C2PA signed" if signed else "[yellow]no C2PA signature[/] (set \\[c2pa] certificate and key; see README)"
-    console.print(
-        f"AIGC labels: notice '{seen.get('text')}' for {seen.get('seconds')} s "
-        f"({seen.get('ink_percent_of_short_side')} % of the shorter side), AIGC metadata, {c2pa}",
-        highlight=False,
+    say(
+        "AIGC labels: notice '{}' for {} s ({} % of the shorter side), AIGC metadata, {}",
+        seen.get("text"),
+        seen.get("seconds"),
+        seen.get("ink_percent_of_short_side"),
+        "C2PA signed" if signed else "no C2PA signature (set [c2pa] certificate and key; see README)",
     )
 
 
@@ -121,7 +128,7 @@ def _export(formats: list[str], dest: Path | None, project: Path | None) -> None
     paths = project_paths(project)
     folder = dest or paths.output / "exports"
     for name, path in export_all(paths, folder, formats).items():
-        console.print(f"[green]{name}[/] {path}")
+        say("[green]{}[/] {}", name, path)
 
 
 def _register(fmt: ExportFormat, summary: str) -> None:

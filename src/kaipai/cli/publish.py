@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
-from kaipai.cli.app import app, console, user_errors
+from kaipai.cli.app import app, print_json, say, user_errors
 
 
 @app.command(rich_help_panel="Edit")
@@ -38,7 +37,7 @@ def verify(
     anchors = trust.read_text(encoding="utf-8") if trust is not None else None
     result = read_back(file, text, anchors)
     if as_json:
-        console.print_json(json.dumps(result.as_dict(), ensure_ascii=False, default=str))
+        print_json(result.as_dict())
     else:
         _print(result)
     if result.problems:
@@ -49,43 +48,50 @@ def _print(result: object) -> None:
     from kaipai.service.verify import Verification
 
     assert isinstance(result, Verification)
-    console.print(f"[bold]{result.path}[/]")
+    say("[bold]{}[/]", result.path)
     v = result.visible
     if v is None:
-        console.print("visible notice  [dim]not checked (no picture)[/]")
+        say("visible notice  [dim]not checked (no picture)[/]")
     elif not v.found:
-        console.print(f"visible notice  [yellow]none[/] in {v.checked}")
+        say("visible notice  [yellow]none[/] in {}", v.checked)
     else:
         span = f", {v.seconds:.2f} s from {v.first:.2f} s" if v.seconds else ""
         after = "; [bold]stays as a corner mark[/]" if v.later else ("; gone after the opening" if v.seconds else "")
-        console.print(
-            f"visible notice  [green]{v.text}[/] {v.corner.replace('_', '-')}{span}, "
-            f"text height {v.ink_percent:.1f} % of the shorter side{after}",
-            highlight=False,
+        say(
+            "visible notice  [green]{}[/] {}{}, text height {:.1f} % of the shorter side" + after,
+            v.text,
+            v.corner.replace("_", "-"),
+            span,
+            v.ink_percent,
         )
     if not result.metadata:
-        console.print("AIGC metadata   [yellow]none[/]")
+        say("AIGC metadata   [yellow]none[/]")
     for m in result.metadata:
         if m.label is None:
-            console.print(f"AIGC metadata   [red]{m.key}: {m.error}[/]", highlight=False)
+            say("AIGC metadata   [red]{}: {}[/]", m.key, m.error)
             continue
         fields = ", ".join(f"{k}={v or '-'}" for k, v in m.label.elements().items())
-        console.print(f"AIGC metadata   [green]{m.key}[/] {fields}", highlight=False)
+        say("AIGC metadata   [green]{}[/] {}", m.key, fields)
     c = result.c2pa
     if not result.c2pa_checked:
-        console.print("C2PA            [dim]not checked: pip install 'kaipai\\[c2pa]'[/]")
+        say("C2PA            [dim]not checked: pip install '{}'[/]", "kaipai[c2pa]")
     elif c is None:
-        console.print("C2PA            [yellow]no manifest[/]")
+        say("C2PA            [yellow]no manifest[/]")
     else:
         colour = {"Trusted": "green", "Valid": "yellow"}.get(c.state, "red")
         created = next((a for a in c.actions if a.get("action") == "c2pa.created"), {})
         source = str(created.get("digitalSourceType", "")).rsplit("/", 1)[-1]
-        console.print(
-            f"C2PA            [{colour}]{c.state}[/], signed by {c.signer or '?'} ({c.issuer or '?'}); "
-            f"{c.generator}; created from {source or '?'}; {len(c.ingredients)} ingredients",
-            highlight=False,
+        say(
+            "C2PA            [{}]{}[/], signed by {} ({}); {}; created from {}; {} ingredients",
+            colour,
+            c.state,
+            c.signer or "?",
+            c.issuer or "?",
+            c.generator,
+            source or "?",
+            len(c.ingredients),
         )
         for failure in c.failures:
-            console.print(f"                [dim]{failure}[/]", highlight=False)
+            say("                [dim]{}[/]", failure)
     for problem in result.problems:
-        console.print(f"[red]problem[/] {problem}", highlight=False)
+        say("[red]problem[/] {}", problem)

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
-from kaipai.cli.app import ProjectOption, app, console, project_paths, user_errors
+from kaipai.cli.app import JsonOption, ProjectOption, app, print_json, project_paths, say, user_errors
+from kaipai.cli.tables import Col, print_table, styled
 
 if TYPE_CHECKING:
     from kaipai.service.qc import ShotQC, TakeQC
 
-VERDICT = {"passed": "[green]✓ passed[/]", "flagged": "[red]⚑ flagged[/]", "unchecked": "[dim]unchecked[/]"}
+#: How a verdict reads in a table: a symbol and a word, coloured.
+VERDICT = {"passed": ("✓ passed", "green"), "flagged": ("⚑ flagged", "red"), "unchecked": ("unchecked", "dim")}
+TAKE_STATUS = {"circled": ("● circled", "green"), "pending": ("○ pending", ""), "rejected": ("✗ rejected", "dim")}
 #: Checks always shown with their score; the others only when something is off.
 SHOWN = ("lipsync", "judge")
 
 
-def _score(value: float | None) -> str:
+def _verdict(verdict: str) -> Text:
+    return styled(*VERDICT.get(verdict, (verdict, "")))
+
+
+def _score(value: float | None) -> Text:
     if value is None:
-        return "[dim]—[/]"
-    colour = "green" if value >= 0.8 else "yellow" if value >= 0.5 else "red"
-    return f"[{colour}]{value:.2f}[/]"
+        return styled("—", "dim")
+    return styled(f"{value:.2f}", "green" if value >= 0.8 else "yellow" if value >= 0.5 else "red")
 
 
 @app.command(rich_help_panel="Render")
@@ -35,7 +40,7 @@ def qc(
         "--recheck",
         help="Measure every take again (after changing the qc policy or adding a judge; a paid judge charges for it).",
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the verdicts and every take's report as JSON."),
+    as_json: bool = JsonOption,
     project: Path | None = ProjectOption,
 ) -> None:
     """Quality control: each take's scores and why it failed, and the shots flagged for review.
@@ -53,10 +58,10 @@ def qc(
     measured = check(paths, shot, again=recheck)
     found = shots_qc(paths, shot)
     if as_json:
-        console.print_json(json.dumps([s.model_dump(mode="json") for s in found], ensure_ascii=False))
+        print_json([s.model_dump(mode="json") for s in found])
         return
     if measured and recheck:
-        console.print(f"measured {measured} take{'s' if measured != 1 else ''}")
+        say("measured {} take{}", measured, "s" if measured != 1 else "")
     if shot is None:
         _film(found)
     else:
@@ -64,56 +69,63 @@ def qc(
 
 
 def _film(found: list[ShotQC]) -> None:
-    table = Table(title="quality control")
-    for col in ("shot", "verdict", "score", "why"):
-        table.add_column(col, overflow="fold")
-    for s in found:
-        if s.verdict == "missing":
-            continue
-        table.add_row(s.shot, VERDICT.get(s.verdict, s.verdict), _score(s.score), "\n".join(s.reasons))
-    console.print(table)
+    columns = [Col("shot", "id"), Col("verdict", "id"), Col("score", "id", justify="right"), Col("why", min_width=20)]
+    rows = [
+        [s.shot, _verdict(s.verdict), _score(s.score), "\n".join(s.reasons)] for s in found if s.verdict != "missing"
+    ]
+    print_table("quality control", columns, rows)
     flagged = [s.shot for s in found if s.verdict == "flagged"]
-    console.print(
-        f"{len(flagged)} flagged: {', '.join(flagged)}; 'kaipai qc SHOT' shows every take"
-        if flagged
-        else "[green]no shot flagged[/]"
-    )
+    if flagged:
+        say("{} flagged: {}; 'kaipai qc SHOT' shows every take", len(flagged), ", ".join(flagged))
+    else:
+        say("[green]no shot flagged[/]")
 
 
-def _checks(t: TakeQC) -> str:
+def _checks(t: TakeQC) -> Text:
     """The checks worth reading: failed ones, lowered ones, and lip sync and the judge always."""
-    parts = []
+    parts = Text()
     for name, score in t.scores.items():
         if name in t.failed:
-            parts.append(f"[red]✗ {name} {score:.2f}[/]")
+            part = styled(f"✗ {name} {score:.2f}", "red")
         elif score < 0.995 or name in SHOWN:
-            parts.append(f"{name} {score:.2f}")
-    return " · ".join(parts) or "[dim]all clear[/]"
+            part = Text(f"{name} {score:.2f}")
+        else:
+            continue
+        parts.append(" · " if parts else "").append_text(part)
+    return parts or styled("all clear", "dim")
 
 
 def _shot(s: ShotQC) -> None:
     if not s.takes:
-        console.print(f"shot {s.shot} has no takes yet; run [bold]kaipai render[/]")
+        say("shot {} has no takes yet; run [bold]kaipai render[/]", s.shot)
         return
-    table = Table(title=f"quality control of {s.shot}: {VERDICT.get(s.verdict, s.verdict)}")
-    for col in ("take", "stage", "status", "score", "checks", "why it failed"):
-        table.add_column(col, overflow="fold")
+    columns = [
+        Col("take", "id", justify="right"),
+        Col("stage", "id"),
+        Col("status", "id"),
+        Col("score", "id"),
+        Col("checks", min_width=16),
+        Col("why it failed", min_width=16, optional=1),
+    ]
+    rows = []
     for t in s.takes:
-        mark = {"circled": "[green]●[/] circled", "pending": "pending", "rejected": "[dim]rejected[/]"}[t.status]
+        status = Text(TAKE_STATUS[t.status][0], style=TAKE_STATUS[t.status][1])
         if t.status == "circled" and t.circled_by != "engine":
-            mark += " [dim](by hand)[/]"
+            status.append(" (by hand)", style="dim")
         if not t.checked:
-            verdict = "[dim]not checked[/]"
+            verdict = styled("not checked", "dim")
         else:
-            verdict = ("[green]✓[/] " if t.passed else "[red]✗[/] ") + _score(t.score)
-        table.add_row(
-            str(t.id),
-            t.stage + (f" {t.item}" if t.item else ""),
-            mark,
-            verdict,
-            _checks(t) if t.checked else "",
-            "\n".join(t.reasons),
+            verdict = styled("✓ " if t.passed else "✗ ", "green" if t.passed else "red").append_text(_score(t.score))
+        rows.append(
+            [
+                str(t.id),
+                t.stage + (f" {t.item}" if t.item else ""),
+                status,
+                verdict,
+                _checks(t) if t.checked else "",
+                "\n".join(t.reasons),
+            ]
         )
-    console.print(table)
+    print_table(f"quality control of {s.shot}: {VERDICT.get(s.verdict, (s.verdict,))[0]}", columns, rows)
     for reason in s.reasons:
-        console.print(f"  [red]⚑[/] {reason}", highlight=False)
+        say("  [red]⚑[/] {}", reason)

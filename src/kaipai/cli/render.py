@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -17,13 +17,36 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
-from kaipai.cli.app import ProjectOption, app, console, project_paths, user_errors
-from kaipai.cli.listing import RICH_ROWS, Cell, markup_cell, print_long_table
+from kaipai.cli.app import (
+    JsonOption,
+    ProjectOption,
+    app,
+    complete_shot,
+    console,
+    err_console,
+    markup,
+    print_json,
+    project_paths,
+    say,
+    user_errors,
+)
+from kaipai.cli.tables import STATE_LEGEND, STATE_SYMBOL, Col, print_table, state_cell, styled
 from kaipai.engine.stages import GENERATED_STAGES, STAGES
 
-STATE_STYLE = {"current": "green", "stale": "yellow", "missing": "cyan", "blocked": "red", "failed": "bold red"}
+#: Stage names as status columns (short, so that every stage fits an 80-column terminal).
+STAGE_HEADERS = {
+    "sheet": "sheet",
+    "voice": "voice",
+    "shot_audio": "audio",
+    "keyframe": "key",
+    "end_keyframe": "end",
+    "clip": "clip",
+    "lipsync": "lips",
+    "music": "music",
+}
+STAGE_LEGEND = "audio: the shot's lines · key, end: keyframe, end keyframe · lips: lip sync"
+WORST_FIRST = ("blocked", "failed", "stale", "missing", "current")
 #: the --stage choices: every stage where one is named, the generated ones for a retake
 StageName = Enum("StageName", {s: s for s in STAGES}, type=str)  # type: ignore[misc]
 
@@ -56,7 +79,8 @@ def _seconds(value: float) -> str:
 class RenderProgress:
     """Draws the engine's events: one bar per stage and one overall, with ETA."""
 
-    def __init__(self) -> None:
+    def __init__(self, out: Console | None = None) -> None:
+        self.out = out or console
         self.progress = Progress(
             TextColumn("[bold]{task.description:<11}"),
             BarColumn(),
@@ -64,20 +88,20 @@ class RenderProgress:
             TextColumn("{task.fields[note]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=console,
+            console=self.out,
             transient=False,
         )
         self.tasks: dict[str, TaskID] = {}
         self.overall: TaskID | None = None
 
     def __enter__(self) -> RenderProgress:
-        self.progress.__enter__()
-        return self
+        return self  # the bars appear with the first event: a command refused at once prints no empty line
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)  # type: ignore[arg-type]
+        self.progress.stop()
 
     def __call__(self, event: Any) -> None:
+        self.progress.start()
         kind = event.kind
         if kind == "plan":
             total = sum(event.stages.values())
@@ -92,102 +116,112 @@ class RenderProgress:
             if self.overall is not None:
                 self.progress.advance(self.overall)
             if kind == "failed":
-                console.print(f"[red]failed[/] {event.node}: {event.message}", highlight=False)
+                self.out.print(markup("[red]failed[/] {}: {}", event.node, event.message))
         elif kind == "retake":
-            console.print(f"[yellow]retake[/] {event.node} ({event.message})", highlight=False)
+            self.out.print(markup("[yellow]retake[/] {} ({})", event.node, event.message))
         elif kind == "retry":
-            self.progress.update(self.tasks.get(event.stage, self.overall), note=f"[yellow]retrying {event.node}")  # type: ignore[arg-type]
+            task = self.tasks.get(event.stage, self.overall)
+            self.progress.update(task, note=markup("[yellow]retrying {}", event.node))  # type: ignore[arg-type]
         elif kind == "started" and event.stage in self.tasks:
-            self.progress.update(self.tasks[event.stage], note=event.node)
+            self.progress.update(self.tasks[event.stage], note=markup("{}", event.node))
         elif kind == "progress" and event.where and event.stage in self.tasks:
-            self.progress.update(self.tasks[event.stage], note=f"{event.node} on {event.where}")
+            self.progress.update(self.tasks[event.stage], note=markup("{} on {}", event.node, event.where))
 
 
 def print_summary(summary: Any) -> None:
     colour = "green" if summary.ok else ("yellow" if summary.cancelled else "red")
-    console.print(
-        f"[{colour}]render {'cancelled' if summary.cancelled else 'done'}[/]: "
-        f"[bold]{summary.generated}[/] generated, {summary.reused} reused, {summary.failed} failed, "
-        f"{summary.skipped} not run; "
-        f"cost {_money(summary.cost)}, {_seconds(summary.seconds)}"
+    say(
+        "[{}]render {}[/]: [bold]{}[/] generated, {} reused, {} failed, {} not run; cost {}, {}",
+        colour,
+        "cancelled" if summary.cancelled else "done",
+        summary.generated,
+        summary.reused,
+        summary.failed,
+        summary.skipped,
+        _money(summary.cost),
+        _seconds(summary.seconds),
     )
     if summary.durations_updated:
-        console.print(f"shot durations set from the voices: {', '.join(summary.durations_updated)}")
+        say("shot durations set from the voices: {}", ", ".join(summary.durations_updated))
     for node, reason in summary.failures.items():
-        console.print(f"  [red]✗[/] {node}: {reason}", highlight=False)
+        say("  [red]✗[/] {}: {}", node, reason)
     if summary.retakes:
-        console.print(f"quality control made {summary.retakes} retake{'s' if summary.retakes != 1 else ''}")
+        say("quality control made {} retake{}", summary.retakes, "s" if summary.retakes != 1 else "")
     for shot, reasons in summary.flagged.items():
         for reason in reasons:
-            console.print(f"  [yellow]⚑[/] {shot}: {reason}", highlight=False)
+            say("  [yellow]⚑[/] {}: {}", shot, reason)
     if summary.flagged:
-        console.print("flagged shots are in the cut; review them with [bold]kaipai qc SHOT[/]")
+        say("flagged shots are in the cut; review them with [bold]kaipai qc SHOT[/]")
     _print_notes(summary)
 
 
 def _print_notes(summary: Any) -> None:
     for shot, note in summary.notes.items():
-        console.print(f"  [yellow]![/] {shot}: {note}", highlight=False)
+        say("  [yellow]![/] {}: {}", shot, note)
 
 
-def _status_rows(nodes: list[Any]) -> list[list[str]]:
-    """One row per shot: its id, each stage's state (with markup), the estimated cost and time."""
-    rows = []
-    by_shot: dict[str, dict[str, list[Any]]] = {}
-    for n in nodes:
-        by_shot.setdefault(n.shot, {}).setdefault(n.stage, []).append(n)
-    for shot, stages in by_shot.items():
-        cells = []
-        for stage in STAGES:
-            group = stages.get(stage, [])
-            if not group:
-                cells.append("[dim]—[/]")
-                continue
-            worst = max(group, key=lambda n: ("current", "missing", "stale", "failed", "blocked").index(n.state))
-            label = (
-                worst.state
-                if len(group) == 1
-                else f"{worst.state} ({sum(n.state == 'current' for n in group)}/{len(group)})"
-            )
-            cells.append(f"[{STATE_STYLE[worst.state]}]{label}[/]")
-        cost = sum(n.est_cost for g in stages.values() for n in g if n.will_run)
-        secs = sum(n.est_seconds for g in stages.values() for n in g if n.will_run)
-        rows.append([shot, *cells, _money(cost) if cost else "", _seconds(secs) if secs else ""])
-    return rows
+def _stage_cell(group: list[Any]) -> Any:
+    """The state of one stage of one shot: its symbol, and how many of several nodes are current."""
+    if not group:
+        return state_cell("none")
+    worst = min(group, key=lambda n: WORST_FIRST.index(n.state))
+    current = sum(n.state == "current" for n in group)
+    return state_cell(worst.state, f"{current}/{len(group)}" if len(group) > 1 and current < len(group) else "")
 
 
 def _print_status_table(nodes: list[Any], title: str) -> None:
-    rows = _status_rows(nodes)
-    headers = ["shot", *STAGES, "est. cost", "est. time"]
-    if len(rows) > RICH_ROWS:
-        print_long_table(console, title, [*headers, ""], [[*map(markup_cell, r), Cell("")] for r in rows])
-        return
-    table = Table(title=title)
-    for header in headers:
-        table.add_column(header, justify="right" if header.startswith("est.") else "left")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    by_shot: dict[str, dict[str, list[Any]]] = {}
+    order: dict[str, int] = {}
+    for index, n in enumerate(nodes):
+        by_shot.setdefault(n.shot, {}).setdefault(n.stage, []).append(n)
+        if n.stage != "sheet":  # reference sheets come first in the graph, not in the film
+            order.setdefault(n.shot, index)
+    rows = []
+    for shot, stages in sorted(by_shot.items(), key=lambda item: order.get(item[0], -1)):
+        cost = sum(n.est_cost for g in stages.values() for n in g if n.will_run)
+        secs = sum(n.est_seconds for g in stages.values() for n in g if n.will_run)
+        rows.append(
+            [
+                shot,
+                *(_stage_cell(stages.get(stage, [])) for stage in STAGES),
+                _money(cost) if cost else "",
+                _seconds(secs) if secs else "",
+            ]
+        )
+    columns = [
+        Col("shot", "id"),
+        *(Col(STAGE_HEADERS.get(stage, stage), "state") for stage in STAGES),
+        Col("cost", "id", justify="right", optional=2),
+        Col("time", "id", justify="right", optional=1),
+    ]
+    legend = f"{STATE_LEGEND}\n{STAGE_LEGEND}"
+    if any(row[-2] or row[-1] for row in rows):
+        legend += "\ncost, time: the estimate for rendering what is not current"
+    print_table(f"{title}: {len(rows)} shots", columns, rows, legend=legend)
 
 
 def _print_plan(summary: Any, title: str) -> None:
     _print_status_table(summary.nodes, title)
     running = [n for n in summary.nodes if n.will_run]
-    console.print(
-        f"{len(running)} to render, {summary.reused} current; "
-        f"estimated cost [bold]{_money(summary.est_cost)}[/], about {_seconds(summary.est_seconds)}"
-        + (f" (budget {_money(summary.budget)})" if summary.budget is not None else "")
+    say(
+        "{} to render, {} current; estimated cost [bold]{}[/], about {}{}",
+        len(running),
+        summary.reused,
+        _money(summary.est_cost),
+        _seconds(summary.est_seconds),
+        f" (budget {_money(summary.budget)})" if summary.budget is not None else "",
     )
     if summary.budget is not None and summary.est_cost > summary.budget:
-        console.print("[yellow]the estimate exceeds the budget: work that would pass it will not be started[/]")
+        say("[yellow]the estimate exceeds the budget: work that would pass it will not be started[/]")
     for n in summary.nodes:
         if n.state in ("blocked", "failed") and n.reason:
-            console.print(f"  [{STATE_STYLE[n.state]}]{n.state}[/] {n.node}: {n.reason}", highlight=False)
+            symbol, style = STATE_SYMBOL[n.state]
+            say("  [{}]{} {}[/] {}: {}", style, symbol, n.state, n.node, n.reason)
     running = [n for n in summary.nodes if n.running_on]
     if running:
-        console.print(f"[bold]rendering now[/] ({len(running)}):")
+        say("[bold]rendering now[/] ({}):", len(running))
         for n in running:
-            console.print(f"  {n.node} on {n.running_on}", highlight=False)
+            say("  {} on {}", n.node, n.running_on)
     _print_notes(summary)
 
 
@@ -213,7 +247,9 @@ def render(
         help="Only these stages (repeatable), "
         "e.g. --stage voice --stage keyframe to review stills (end keyframes too) before paying for video.",
     ),
-    shot: list[str] | None = typer.Option(None, "--shot", help="Only these shots (repeatable)."),
+    shot: list[str] | None = typer.Option(
+        None, "--shot", help="Only these shots (repeatable).", autocompletion=complete_shot
+    ),
     cut: bool = typer.Option(
         True, "--cut/--no-cut", help="Cut the film from the circled takes when the render ends (output/film.mp4)."
     ),
@@ -238,6 +274,12 @@ def render(
         "--executor ray starts Ray on this machine (or joins RAY_ADDRESS).",
     ),
     project: Path | None = ProjectOption,
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print JSON for scripts: with --dry-run every node's state; else the render's summary "
+        "(progress goes to standard error).",
+    ),
 ) -> None:
     """Render the film: reference sheets and voices, then keyframes, clips, lip sync and music, then the edit.
 
@@ -255,9 +297,13 @@ def render(
     stages = [s.value for s in stage] if stage else None
     if dry_run:
         summary = run_render(paths, dry_run=True, budget=budget, stages=stages, shots=shot or None, best_of=best_of)
-        _print_plan(summary, "render plan (dry run)")
+        if as_json:
+            print_json([n.model_dump(mode="json") for n in summary.nodes])
+        else:
+            _print_plan(summary, "render plan (dry run)")
         return
-    with RenderProgress() as progress:
+    out = err_console if as_json else console
+    with RenderProgress(out) as progress:
         summary = run_render(
             paths,
             budget=budget,
@@ -268,47 +314,54 @@ def render(
             address=address,
             best_of=best_of,
         )
-    print_summary(summary)
+    if not as_json:
+        print_summary(summary)
+    film: Path | None = None
     cut_ok = True
     if cut and not summary.cancelled:
-        cut_ok = _film_current(paths, summary) or _make_cut(paths)
+        cut_ok = _film_current(paths, summary, out)
+        if cut_ok:
+            film = paths.output / "film.mp4"
+        else:
+            cut_ok, film = _make_cut(paths, out)
+    if as_json:
+        print_json({**summary.model_dump(mode="json", exclude={"nodes"}), "film": film})
     if summary.failed or not cut_ok:
         raise typer.Exit(1)
 
 
-def _film_current(paths: Any, summary: Any) -> bool:
+def _film_current(paths: Any, summary: Any, out: Console) -> bool:
     """A render that made nothing leaves a film cut from the same inputs as it was (checked without post)."""
     from kaipai.service.freshness import film_is_current
 
     if summary.generated or summary.failed or not film_is_current(paths):
         return False
-    console.print(f"[green]film[/] {paths.output / 'film.mp4'} (current; 'kaipai cut' cuts it again)")
+    out.print(markup("[green]film[/] {} (current; 'kaipai cut' cuts it again)", paths.output / "film.mp4"))
     return True
 
 
-def _make_cut(paths: Any) -> bool:
-    """Cut the film from the circled takes (a partial film when some shots are missing); False if it failed."""
+def _make_cut(paths: Any, out: Console) -> tuple[bool, Path | None]:
+    """Cut the film from the circled takes (a partial film when some shots are missing): whether it
+    worked, and the film."""
     try:
         from kaipai.cli.post import run_cut
         from kaipai.post.ffmpeg import AssemblyError
     except ImportError:  # an installation without post-production: the takes are the result
-        return True
+        return True, None
     try:
-        result = run_cut(paths)
+        result = run_cut(paths, out=out)
     except AssemblyError as exc:
-        console.print(
-            f"[red]the cut failed[/]: {exc}\nthe takes are kept; run [bold]kaipai cut[/] to try again", highlight=False
-        )
-        return False
-    console.print(f"[green]film[/] {result.film}  ({result.duration:.1f} s)")
-    return True
+        out.print(markup("[red]the cut failed[/]: {}\nthe takes are kept; run [bold]kaipai cut[/] to try again", exc))
+        return False, None
+    out.print(markup("[green]film[/] {}  ({:.1f} s)", result.film, result.duration))
+    return True, result.film
 
 
 @app.command(rich_help_panel="Render")
 @user_errors
 def status(
     project: Path | None = ProjectOption,
-    as_json: bool = typer.Option(False, "--json", help="Print every node as JSON."),
+    as_json: bool = JsonOption,
 ) -> None:
     """Show per shot and stage what is current, stale (inputs changed), missing, blocked or failed,
     with the estimated cost and time of rendering what is not current."""
@@ -317,15 +370,22 @@ def status(
     paths = project_paths(project)
     summary = run_render(paths, dry_run=True)
     if as_json:
-        console.print_json(json.dumps([n.model_dump(mode="json") for n in summary.nodes], ensure_ascii=False))
+        print_json([n.model_dump(mode="json") for n in summary.nodes])
         return
     _print_plan(summary, "status")
+
+
+TAKE_STATUS = {"circled": ("● circled", "green"), "pending": ("○ pending", ""), "rejected": ("✗ rejected", "dim")}
+TAKE_LEGEND = "● circled: the edit uses it"
+STALE_LEGEND = "  ↻ stale: made from inputs that have changed since"
 
 
 @app.command(rich_help_panel="Render")
 @user_errors
 def takes(
-    shot: str = typer.Argument(..., help="Shot id, e.g. S01-002, or a character id for their reference sheet."),
+    shot: str = typer.Argument(
+        ..., help="Shot id, e.g. S01-002, or a character id for their reference sheet.", autocompletion=complete_shot
+    ),
     stage: RetakeStage | None = typer.Option(None, "--stage", help="Only this stage."),
     project: Path | None = ProjectOption,
     as_json: bool = typer.Option(False, "--json", help="Print the takes as JSON (with the full path of each file)."),
@@ -338,35 +398,48 @@ def takes(
     paths = project_paths(project)
     found = list_takes(paths, shot, stage.value if stage else None)
     if as_json:
-        console.print_json(json.dumps([t.model_dump(mode="json") for t in found], ensure_ascii=False))
+        print_json([t.model_dump(mode="json") for t in found])
         return
     if not found:
-        console.print(f"shot {shot} has no takes yet; run [bold]kaipai render[/]")
+        say("shot {} has no takes yet; run [bold]kaipai render[/]", shot)
         return
-    table = Table(title=f"takes of {shot}")
-    for col in ("take", "stage", "status", "seed", "backend / model", "made", "s", "cost", "", "file"):
-        table.add_column(col, overflow="fold")
-    for t in found:
-        mark = {"circled": "[green]● circled[/]", "pending": "pending", "rejected": "[dim]rejected[/]"}[t.status]
-        table.add_row(
+    columns = [
+        Col("take", "id", justify="right"),
+        Col("stage", "id"),
+        Col("status", "id"),
+        Col("", "state"),
+        Col("seed", "id", justify="right"),
+        Col("backend / model", min_width=18),
+        Col("s", "id", justify="right", optional=3),
+        Col("cost", "id", justify="right", optional=1),
+        Col("made", "id", optional=2),
+        Col("file", min_width=12, optional=4),
+    ]
+    rows = [
+        [
             str(t.id),
             t.stage + (f" {t.item}" if t.item else ""),
-            mark,
+            styled(*TAKE_STATUS[t.status]),
+            styled("↻", "yellow") if t.stale else "",
             str(t.seed),
             f"{t.backend} / {t.model}" if t.model else t.backend,
-            t.created[:19].replace("T", " "),
             f"{t.seconds:.1f}",
             _money(t.cost),
-            "[yellow]stale[/]" if t.stale else "",
-            t.media.name[:10] + "…" + t.media.suffix,
-        )
-    console.print(table)
+            t.created[:16].replace("T", " "),
+            t.media.name,
+        ]
+        for t in found
+    ]
+    legend = TAKE_LEGEND + (STALE_LEGEND if any(t.stale for t in found) else "")
+    print_table(f"takes of {shot}", columns, rows, legend=legend)
 
 
 @app.command(rich_help_panel="Render")
 @user_errors
 def circle(
-    shot: str = typer.Argument(..., help="Shot id, or a character id for their reference sheet."),
+    shot: str = typer.Argument(
+        ..., help="Shot id, or a character id for their reference sheet.", autocompletion=complete_shot
+    ),
     take: int = typer.Argument(..., help="Take id (see 'kaipai takes SHOT')."),
     project: Path | None = ProjectOption,
 ) -> None:
@@ -374,13 +447,15 @@ def circle(
     from kaipai.service.takes import circle as circle_take
 
     info = circle_take(project_paths(project), shot, take)
-    console.print(f"[green]circled[/] take {info.id} of {info.node}")
+    say("[green]circled[/] take {} of {}", info.id, info.node)
 
 
 @app.command(rich_help_panel="Render")
 @user_errors
 def reject(
-    shot: str = typer.Argument(..., help="Shot id, or a character id for their reference sheet."),
+    shot: str = typer.Argument(
+        ..., help="Shot id, or a character id for their reference sheet.", autocompletion=complete_shot
+    ),
     take: int = typer.Argument(..., help="Take id (see 'kaipai takes SHOT')."),
     project: Path | None = ProjectOption,
 ) -> None:
@@ -389,13 +464,15 @@ def reject(
     from kaipai.service.takes import reject as reject_take
 
     info = reject_take(project_paths(project), shot, take)
-    console.print(f"[yellow]rejected[/] take {info.id} of {info.node}")
+    say("[yellow]rejected[/] take {} of {}", info.id, info.node)
 
 
 @app.command(rich_help_panel="Render")
 @user_errors
 def retake(
-    shot: str = typer.Argument(..., help="Shot id, or a character id for their reference sheet."),
+    shot: str = typer.Argument(
+        ..., help="Shot id, or a character id for their reference sheet.", autocompletion=complete_shot
+    ),
     stage: RetakeStage = typer.Option(
         RetakeStage.clip,
         "--stage",
@@ -423,7 +500,7 @@ def retake(
         else:
             made = run_retake(paths, shot, stage=stage.value, seed=seed, on_event=progress)
     for t in made:
-        state = "[green]circled[/]" if t.status == "circled" else t.status
-        console.print(f"take [bold]{t.id}[/] of {t.node} (seed {t.seed}) — {state}: {t.media}")
+        colour = "green" if t.status == "circled" else "default"
+        say("take [bold]{}[/] of {} (seed {}) — [{}]{}[/]: {}", t.id, t.node, t.seed, colour, t.status, t.media)
     if any(t.status == "pending" for t in made):
-        console.print(f"use it with [bold]kaipai circle {shot} TAKE[/]")
+        say("use it with [bold]kaipai circle {} TAKE[/]", shot)

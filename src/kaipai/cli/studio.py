@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from kaipai.cli.app import app, console, err_console, project_paths, user_errors
+from kaipai.cli.app import app, console, markup, project_paths, say, user_errors, warn
 
 
 @app.command(rich_help_panel="Studio")
@@ -36,12 +36,10 @@ def studio(
     server = Studio(paths, host=host, port=port)
     warning = exposure_warning(host)
     if warning:
-        err_console.print(f"[bold yellow]warning[/] {warning}", highlight=False)
-    console.print(
-        f"[green]kaipai studio[/] for {paths.root}\n  open [bold]{server.url}[/]\n  Ctrl-C to stop",
-        highlight=False,
-        soft_wrap=True,
-    )
+        warn("[bold yellow]warning[/] {}", warning)
+    say("[green]kaipai studio[/] for {}", paths.root)
+    console.print(markup("  open [bold]{}[/]", server.url), soft_wrap=True)  # one line, to copy whole
+    say("  Ctrl-C to stop")
     if not no_browser:
         with contextlib.suppress(webbrowser.Error):
             webbrowser.open(server.url)

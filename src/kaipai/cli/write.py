@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from kaipai.cli.app import app, console, user_errors
+from kaipai.cli.app import app, console, say, user_errors
 
 
 class WriteLang(str, Enum):
@@ -18,7 +18,12 @@ class WriteLang(str, Enum):
 @app.command(rich_help_panel="Document")
 @user_errors
 def write(
-    idea: str = typer.Option(..., "--idea", "-i", help='The film in a sentence or two, e.g. "末班车司机的最后一天".'),
+    idea: str | None = typer.Argument(
+        None, help='The film in a sentence or two, in quotes: kaipai write "末班车司机的最后一天".', show_default=False
+    ),
+    idea_option: str | None = typer.Option(
+        None, "--idea", "-i", hidden=True, help="The idea (older spelling of the argument)."
+    ),
     lang: WriteLang | None = typer.Option(
         None, "--lang", help="Language of the screenplay (zh or en); detected from the idea when omitted."
     ),
@@ -44,6 +49,11 @@ def write(
     endpoint: OpenAI, DeepSeek, DashScope, vLLM, Ollama), KAIPAI_OPENAI_MODEL and OPENAI_API_KEY.
     The outline comes first, then each scene. Then: [bold]kaipai new DIR --script FILE[/].
     """
+    idea = idea or idea_option
+    if not idea:
+        raise typer.BadParameter(
+            'say what the film is about, e.g. kaipai write "末班车司机的最后一天"', param_hint="IDEA"
+        )
     from kaipai.document.io import DOCUMENT_NAME
     from kaipai.project import ProjectPaths, find_project
     from kaipai.service.write import write_screenplay
@@ -57,8 +67,11 @@ def write(
     with console.status("writing the screenplay…"):
         result = write_screenplay(idea, language=lang.value if lang else None, out=out, project=paths, force=force)
     who = "、".join(result.characters) if result.language == "zh" else ", ".join(result.characters)
-    console.print(
-        f"wrote [bold]{result.title or result.path.stem}[/]: {result.scenes} scenes, "
-        f"characters: {who or '—'} → {result.path}"
+    say(
+        "wrote [bold]{}[/]: {} scenes, characters: {} → {}",
+        result.title or result.path.stem,
+        result.scenes,
+        who or "—",
+        result.path,
     )
-    console.print(f"next: [bold]kaipai new FOLDER --script {result.path}[/]")
+    say("next: [bold]kaipai new FOLDER --script {}[/]", result.path)

@@ -42,6 +42,11 @@ class _Fallback(Exception):
     pass
 
 
+#: A quoted scalar in a block: ruamel gives a new value at that key the old one's quotes (its maps keep a
+#: replaced string's style), which the emitter cannot know, so such a block goes through ruamel.
+_QUOTED = re.compile(r"(?:^|[:-]) +['\"]", re.M)
+
+
 def merge_plain(old: Any, full: Any, minimal: Any) -> Any:
     """:func:`kaipai.document.roundtrip.merge` on plain data: what a merge into a tree made of ``old`` writes."""
     if isinstance(full, dict):
@@ -141,7 +146,7 @@ class _Splicer:
                 return
         full, minimal = _field(self.new, key)
         _old_full, old_minimal = _field(self.old, key)
-        if old_minimal is not None and emit_block(key, old_minimal) == text:
+        if old_minimal is not None and emit_block(key, old_minimal) == text and not _QUOTED.search(text):
             self.emitted(key, merge_plain(old_minimal, full, full if minimal is None else minimal))
         else:
             self.pieces.append(_Piece(key, _ruamel_block(text, key, full, full if minimal is None else minimal)))
@@ -173,7 +178,7 @@ class _Splicer:
                 meant = merge_plain(None, full, minimal)
             else:
                 old_minimal = found[0].model_dump(mode="json", exclude_defaults=True)
-                if emit_item(old_minimal) != found[1]:  # comments or hand formatting: ruamel keeps them
+                if emit_item(old_minimal) != found[1] or _QUOTED.search(found[1]):  # comments, formatting, quotes
                     out.append((value.id, _ruamel_item(found[1], block.key, full, minimal)))
                     continue
                 meant = merge_plain(old_minimal, full, minimal)

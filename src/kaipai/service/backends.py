@@ -1,8 +1,9 @@
 """What the CLI and the studio show about backends: what is installed, what it can do, whether it is ready.
 
-Listing never touches the network; ``check`` does, and only with requests that cost nothing
-(a status page, a lookup of a task that does not exist). Secrets are never shown: a backend's
-status says whether its key was found, not the key.
+Listing never touches the network, so it never calls a service ready: a service (a backend with
+``reachable``) whose key and address are set is *configured, not checked*; ``check`` asks it, and
+only with requests that cost nothing (a status page, a lookup of a task that does not exist).
+Secrets are never shown: a backend's status says whether its key was found, not the key.
 """
 
 from __future__ import annotations
@@ -47,6 +48,18 @@ class BackendInfo:
     extra: str | None = None  # pip install 'kaipai[extra]' brings what the backend needs
     #: sheet id -> {region: (price per unit, currency)} where a provider sells in several regions
     prices: dict[str, dict[str, tuple[float, str]]] = field(default_factory=dict)
+    #: a client of a server or cloud service: ready only once ``check`` has reached it
+    service: bool = False
+
+    @property
+    def state(self) -> str:
+        """``ready`` (local and usable), ``not checked`` (a configured service), ``not configured``
+        or ``not installed``."""
+        if not self.installed:
+            return "not installed"
+        if not self.configured:
+            return "not configured"
+        return "not checked" if self.service else "ready"
 
 
 @dataclass
@@ -109,6 +122,7 @@ def list_backends(project: Path | None = None) -> list[BackendInfo]:
             continue
         if not extra_installed(name):
             info.installed = False
+        info.service = callable(getattr(instance, "reachable", None))
         try:
             info.status = instance.check()
             info.configured = True

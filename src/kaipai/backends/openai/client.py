@@ -96,6 +96,31 @@ class ChatClient:
             f"{self.where} kept failing after {self.max_retries + 1} attempts: {last}", retry_after=last.retry_after
         ) from None
 
+    def models(self) -> list[str]:
+        """The model ids the server lists (``GET /models``, free): proves the server answers and takes the key."""
+        try:
+            response = self._http.get("models")
+        except httpx.TimeoutException:
+            raise TransientError(f"no reply from {self.base_url} within {self.timeout:g} s") from None
+        except httpx.TransportError as exc:
+            raise NotConfigured(
+                f"cannot reach {self.base_url} ({type(exc).__name__}); "
+                "check the base URL and that the server is running"
+            ) from None
+        if response.status_code in (401, 403):
+            raise NotConfigured(
+                f"{self.base_url} refused the API key ({response.status_code}); "
+                "set OPENAI_API_KEY (or the variable named by the planner's api_key_env option)"
+            )
+        if response.status_code == 404:
+            return []  # a server without the route still answered
+        if response.status_code != 200:
+            raise TransientError(f"{self.base_url} answered {response.status_code} {_error_text(response)}".rstrip())
+        try:
+            return [str(m["id"]) for m in response.json().get("data") or []]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return []
+
     def _wait(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(max(0.0, retry_after), self.max_backoff)

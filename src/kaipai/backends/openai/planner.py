@@ -85,6 +85,12 @@ class OpenAIPlanner(Backend):
             self._chat = self.endpoint.chat()
         return self._chat
 
+    def reachable(self) -> str:
+        """The server answers and takes the key (it lists its models; free), and whether it lists ours."""
+        names = self.chat.client.models()
+        listed = "listed" if self.model in names else "not in the server's list" if names else "reachable"
+        return f"{self.model} at {self.base_url}: reachable, key accepted, model {listed}"
+
     def describe(self, capability: Capability) -> CapabilitySheet:
         return CapabilitySheet(
             capability=Capability.planner,

@@ -144,7 +144,11 @@ def send(
     except httpx.TimeoutException:
         raise TransientError(f"{provider} did not answer in time ({method} {_path(url)})") from None
     except httpx.TransportError as exc:
-        raise TransientError(f"{provider} could not be reached ({type(exc).__name__}: {exc})") from None
+        target = client.base_url.join(url)
+        raise TransientError(
+            f"{provider} at {target.scheme}://{target.netloc.decode()} could not be reached "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
     if errors is not None and response.status_code >= 400:
         known = errors(response)
         if known is not None:
