@@ -14,11 +14,14 @@ from typing import Any
 
 import pytest
 
-from kaipai.backends.base import Backend, BackendError, NotConfigured, VideoRequest
+from kaipai.backends.base import Backend, BackendError, NotConfigured, TransientError, VideoRequest
 from tests.backends.doubles.jobs import job_context
 from tests.backends.doubles.server import png_bytes, serve
 
 FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 5}
+
+#: (fault, error, message) rows every provider answers alike: a reply cut off mid-way, an answer too late.
+CUT_OFF_AND_STALLED = [("garbage", TransientError, "not JSON"), ("slow", TransientError, "in time")]
 
 
 def stall(fault: str) -> dict[str, float]:

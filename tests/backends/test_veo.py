@@ -25,6 +25,7 @@ from tests.backends.doubles.jobs import job_context
 from tests.backends.doubles.server import png_bytes
 from tests.backends.doubles.veo_double import KEY, VeoDouble
 from tests.backends.task_checks import (
+    CUT_OFF_AND_STALLED,
     FAST,
     expired_link_is_final,
     killed_and_resumed,
@@ -122,8 +123,7 @@ def test_the_clip_is_fetched_at_once_and_a_deleted_file_is_a_clear_error(double:
     [
         ("429", TransientError, "rate-limiting.*wait 3 s"),
         ("500", TransientError, "INTERNAL"),
-        ("garbage", TransientError, "not JSON"),
-        ("slow", TransientError, "in time"),
+        *CUT_OFF_AND_STALLED,
         ("billing", AccountError, "enable billing"),
     ],
 )
