@@ -161,7 +161,7 @@ def _string(w: _Writer, s: str, indent: int, sep: str) -> None:
     if _ODD.search(s):
         raise _Decline  # control characters: ruamel escapes them in double quotes
     if _plain_allowed(s):
-        if w.col + len(sep) + len(s) <= WIDTH:  # fits on the line: no rule of folding applies
+        if w.col + len(sep) + len(s) <= WIDTH or "  " in s:  # fits, or would lose a space if folded
             w.write(sep + s)
         else:
             w.write(sep)
@@ -194,8 +194,8 @@ def _plain(w: _Writer, s: str, indent: int) -> None:
             else:
                 w.write(tok)
         else:
-            # A word longer than the rest of the line starts the next one, as ruamel does, except
-            # after two or more spaces: ruamel breaks there too, and the break folds them into one.
+            # A word longer than the rest of the line starts the next one, as ruamel does (text with a
+            # run of spaces never gets here: it stays on one line, see roundtrip._Emitter).
             if len(tok) + w.col > WIDTH and w.col > indent and spaces == 1:
                 w.newline(indent)
             w.write(tok)

@@ -10,12 +10,33 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.emitter import RoundTripEmitter
 from ruamel.yaml.scalarstring import LiteralScalarString
+
+
+class _Emitter(RoundTripEmitter):
+    """ruamel's emitter, except that plain text holding a run of spaces is never folded.
+
+    Folding a plain scalar turns its line break into one space and drops the spaces before it, and
+    ruamel breaks before a word that overflows the line even after two spaces: "hungry.  I'm" came
+    back "hungry. I'm", a different line, re-voiced and paid for again. Such text stays on one line.
+    """
+
+    def write_plain(self, text: Any, split: Any = True) -> None:
+        if "  " not in text:
+            super().write_plain(text, split)
+            return
+        width, self.best_width = self.best_width, 1 << 30
+        try:
+            super().write_plain(text, split)
+        finally:
+            self.best_width = width
 
 
 def rt_yaml() -> YAML:
     """The round-trip parser and emitter, with kaipai's output settings."""
     y = YAML(typ="rt")
+    y.Emitter = _Emitter
     y.preserve_quotes = True
     y.width = 100
     y.indent(mapping=2, sequence=4, offset=2)
