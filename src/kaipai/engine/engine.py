@@ -207,7 +207,11 @@ class Engine:
 
     # ------------------------------------------------------------------ resolving one node
 
-    def _shot_audio(self, node: Node, upstream: dict[str, Take]) -> Prepared:
+    def _shot_audio(self, node: Node, upstream: dict[str, Take], recall: bool) -> Prepared:
+        mark = self.keys.mark(node.id, node.deps, upstream, ENGINE_BACKEND + ENGINE_VERSION)
+        ik = self.keys.recall(node.id, mark) if recall else None
+        if ik is not None and (take := self._usable(key := artifact_key(ik, 0))) is not None:
+            return Prepared(node, None, None, {}, ik, 0, key, {}, take, 0.0, 0.0, recalled=True)
         shot = self.shots[node.shot]
         voices = [upstream[d] for d in node.deps]
         durations = {t.item: float(t.duration or 0.0) for t in voices}
@@ -217,6 +221,7 @@ class Engine:
         params = {"length": length, "lines": [[p.line, p.speaker, p.start, p.end, p.on_screen] for p in placed]}
         inputs = {d: upstream[d].key for d in node.deps}
         ik = inputs_key(node.stage, node.id, inputs, ENGINE_BACKEND, ENGINE_VERSION, "", params)
+        self.keys.learn(node.id, mark, [], ik)
         key = artifact_key(ik, 0)
         return Prepared(node, None, None, inputs, ik, 0, key, params, self._usable(key), 0.0, 0.0, lines, length)
 
@@ -240,7 +245,7 @@ class Engine:
                 self._prepared[memo] = found
         if isinstance(found, Prepared):
             found.take = self.by_key.get(found.key)
-            if found.request is None and found.backend is not None and self._usable(found.key) is None:
+            if found.recalled and self._usable(found.key) is None:
                 found = self._prepare(node, upstream, seed, recall=False)  # it must run after all
                 with self._lock:
                     self._prepared[memo] = found
@@ -250,7 +255,7 @@ class Engine:
         self, node: Node, upstream: dict[str, Take], seed: int | None, recall: bool = True
     ) -> Prepared | Blocked:
         if node.stage == "shot_audio":
-            return self._shot_audio(node, upstream)
+            return self._shot_audio(node, upstream, recall and seed is None)
         shot = self.shots[node.shot]
         choice = self.choice(node)
         handle = self.handle(choice)
@@ -262,7 +267,7 @@ class Engine:
             if recall and seed is None and (ik := self.keys.recall(node.id, mark)) is not None:
                 chosen = self._seed(node, shot, ik, None)
                 if not isinstance(chosen, Blocked) and (take := self._usable(chosen[1])) is not None:
-                    return Prepared(node, handle, None, {}, ik, chosen[0], take.key, {}, take, 0.0, 0.0)
+                    return Prepared(node, handle, None, {}, ik, chosen[0], take.key, {}, take, 0.0, 0.0, recalled=True)
             with self.keys.watching() as hashed:
                 deps = {d: upstream[d] for d in node.deps}  # a status passes every take resolved so far
                 built = build(self.sources, node, shot, deps, choice, sheet)
