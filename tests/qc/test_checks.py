@@ -164,3 +164,18 @@ def test_a_file_that_is_not_media_fails_with_a_clear_reason(tmp_path: Path) -> N
     junk.write_bytes(b"not a video")
     report = inspect(Subject(stage="clip", media=junk), DEFAULT)
     assert not report.passed and "clip.mp4 is not a video" in report.reasons[0]
+
+
+def test_a_clip_read_in_process_sees_what_ffmpeg_sees(tmp_path: Path) -> None:
+    """A drawn lip-sync take is read without starting ffmpeg (no freeze or sound to detect): the same
+    frames and the same black stretch as the ffmpeg scan."""
+    for defect in ("black", None):
+        clip = _clip(tmp_path, defect)
+        here = scan_video(clip, width=160, freeze=False, sound=False)
+        there = scan_video(clip, width=160)
+        assert here.frames.shape == there.frames.shape == (24, 90, 160)
+        assert here.duration == pytest.approx(there.duration) == pytest.approx(2.0)
+        assert abs(float(here.frames.mean()) - float(there.frames.mean())) < 4
+        assert bool(here.black) == bool(there.black) == (defect == "black")
+        if defect:
+            assert here.black[0][1] - here.black[0][0] == pytest.approx(there.black[0][1] - there.black[0][0], abs=0.1)

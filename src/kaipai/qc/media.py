@@ -106,6 +106,8 @@ def scan_video(path: Path, *, width: int = SCAN_WIDTH, freeze: bool = True, soun
     duration, src_w, src_h, fps, has_audio = probe(path)
     w = max(2, min(width, src_w - src_w % 2))
     h = max(2, round(src_h * w / max(1, src_w) / 2) * 2)
+    if not freeze and not (has_audio and sound):
+        return _decode_grey(path, (duration, src_w, src_h, fps), w, h)
     detect = BLACK + ("," + FREEZE if freeze else "")
     graph = f"[0:v]scale={w}:{h}:flags=fast_bilinear,format=gray,split=2[q][p];[q]{detect},nullsink"
     if has_audio and sound:
@@ -130,6 +132,50 @@ def scan_video(path: Path, *, width: int = SCAN_WIDTH, freeze: bool = True, soun
         frames=raw[: n * w * h].reshape(n, h, w),
         audio=_audio_stats(log, duration) if has_audio and sound else None,
     )
+
+
+#: Studio-range luma to full range, as ffmpeg's ``format=gray`` converts it.
+_FULL_RANGE = np.clip((np.arange(256) - 16) * 255 / 219 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _decode_grey(path: Path, header: tuple[float, int, int, float], w: int, h: int) -> VideoScan:
+    """Grey frames and black stretches decoded in this process: a clip that needs no freeze or sound
+    detection (a drawn lip-sync take) is read without starting ffmpeg, which costs as much as the decode."""
+    import av
+
+    duration, src_w, src_h, fps = header
+    step = max(1, round(src_w / w))  # every step-th pixel of the luma plane: a view, no scaler per frame
+    frames: list[np.ndarray] = []
+    try:
+        with av.open(str(path)) as c:
+            stream = c.streams.video[0]
+            stream.thread_type = "NONE"  # one core, as the ffmpeg scan runs
+            full_range = False
+            for frame in c.decode(stream):
+                if frame.format.name not in ("yuv420p", "yuvj420p", "yuv422p", "yuv444p", "gray"):
+                    frame = frame.reformat(format="yuv420p")
+                full_range = frame.format.name in ("yuvj420p", "gray") or frame.color_range == 2
+                luma = frame.planes[0]
+                rows = np.frombuffer(luma, np.uint8).reshape(-1, luma.line_size)
+                frames.append(rows[: frame.height : step, : frame.width : step].copy())
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{path.name} has no picture ffmpeg can decode ({exc})") from None
+    if not frames:
+        raise MediaError(f"{path.name} has no picture ffmpeg can decode")
+    grey = np.stack(frames)
+    if not full_range:
+        grey = _FULL_RANGE[grey]  # studio-range luma (16–235) read as ffmpeg's grey reads it (0–255)
+    if fps:
+        duration = len(grey) / fps  # what was decoded, not what the header claims
+    dark = (grey < 26).reshape(len(grey), -1).mean(axis=1) >= 0.98  # as blackdetect's thresholds read
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], dark.astype(np.int8), [0]])))
+    tick = 1 / fps if fps else 0.0
+    black = [
+        (float(a * tick), float(min(duration, b * tick)))
+        for a, b in zip(edges[::2], edges[1::2], strict=True)
+        if (b - a) * tick >= 0.1
+    ]
+    return VideoScan(duration=duration, width=src_w, height=src_h, fps=fps, black=black, frames=grey)
 
 
 def peek_video(path: Path, width: int = 96) -> VideoScan:
