@@ -29,44 +29,32 @@ from kaipai.backends.base import (
 from kaipai.backends.remote.inputs import at_least
 from tests.backends.doubles.ark_double import KEY, ArkDouble
 from tests.backends.doubles.jobs import job_context
-from tests.backends.doubles.server import png_bytes, serve
+from tests.backends.task_checks import (
+    CUT_OFF_AND_STALLED,
+    FAST,
+    expired_link_is_final,
+    killed_and_resumed,
+    picture,
+    serving,
+    trouble_on_submit,
+    wrong_and_missing_key,
+)
 
 pytest.importorskip("volcenginesdkarkruntime")
 
 from kaipai.backends.ark import ArkBackend
 
-FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 5}
 PRO = "doubao-seedance-1-0-pro-250528"
 SOUND = "doubao-seedance-1-5-pro-251215"
 
 
-def stall(fault: str) -> dict[str, float]:
-    """A client timeout shorter than the double's stall, only where the double stalls."""
-    return {"timeout": 0.5} if fault == "slow" else {}
-
-
-class Killed(Exception):
-    """Stands in for the render process dying right after the task id was recorded."""
-
-
 @pytest.fixture
 def double(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ArkDouble]:
-    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "no-config.toml"))
-    monkeypatch.setenv("ARK_API_KEY", KEY)
-    d = ArkDouble()
-    with serve(d.app()) as url:
-        d.base_url = url
-        yield d
+    yield from serving(ArkDouble(), monkeypatch, tmp_path, {"ARK_API_KEY": KEY})
 
 
 def backend(double: ArkDouble, **options: Any) -> ArkBackend:
     return ArkBackend(**{"base_url": double.base_url + "/api/v3", **FAST, **options})
-
-
-def picture(tmp_path: Path, name: str = "keyframe.png") -> Path:
-    path = tmp_path / name
-    path.write_bytes(png_bytes())
-    return path
 
 
 def clip(tmp_path: Path, prompt: str = "她转身走进雨里", **fields: Any) -> VideoRequest:
@@ -134,14 +122,7 @@ def test_a_model_with_its_own_sound_keeps_it_in_the_clip(double: ArkDouble, tmp_
 
 
 def test_a_killed_render_resumes_the_task_without_a_second_submission(double: ArkDouble, tmp_path: Path) -> None:
-    def die(task: str) -> None:
-        raise Killed(task)
-
-    ctx, recorded, _ = job_context(tmp_path, on_job_id=die)
-    with pytest.raises(Killed):
-        backend(double).generate_video(clip(tmp_path), ctx)
-    again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])
-    assert backend(double).generate_video(clip(tmp_path), again).files
+    again_recorded = killed_and_resumed(lambda: backend(double), clip(tmp_path), tmp_path)
     assert double.submissions == 1 == posts(double) and again_recorded == []
 
 
@@ -157,10 +138,7 @@ def test_the_clip_is_fetched_at_once_and_an_expired_link_is_a_clear_error(double
     backend(double).generate_video(clip(tmp_path), ctx)
     assert double.downloads[0][1] - double.tasks[recorded[0]]["succeeded_at"] < 0.5
     double.url_ttl = -1
-    ctx, _, _ = job_context(tmp_path)
-    with pytest.raises(BackendError, match="expire") as info:
-        backend(double).generate_video(clip(tmp_path), ctx)
-    assert not info.value.transient
+    expired_link_is_final(lambda: backend(double), clip(tmp_path), tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -168,8 +146,7 @@ def test_the_clip_is_fetched_at_once_and_an_expired_link_is_a_clear_error(double
     [
         ("429", TransientError, "EndpointRPMExceeded.*wait 3 s"),
         ("500", TransientError, "InternalServiceError"),
-        ("garbage", TransientError, "not JSON"),
-        ("slow", TransientError, "in time"),
+        *CUT_OFF_AND_STALLED,
         ("limit", AccountError, "SetLimitExceeded"),
         ("overdue", AccountError, "AccountOverdueError"),
     ],
@@ -177,14 +154,11 @@ def test_the_clip_is_fetched_at_once_and_an_expired_link_is_a_clear_error(double
 def test_provider_trouble_on_submit_is_sent_once_and_classified(
     double: ArkDouble, tmp_path: Path, fault: str, error: type, pattern: str
 ) -> None:
-    double.next_faults = [fault]
-    ctx, recorded, _ = job_context(tmp_path)
-    with pytest.raises(error, match=pattern) as info:
-        backend(double, **stall(fault)).generate_video(clip(tmp_path), ctx)
-    assert recorded == [] and posts(double) == 1  # the SDK's own retries are off: one POST, never a second task
-    assert info.value.transient == (error is TransientError)
-    if fault == "429":
-        assert info.value.retry_after == 3
+    error_raised = trouble_on_submit(
+        double, lambda **o: backend(double, **o), clip(tmp_path), tmp_path, fault, error, pattern
+    )
+    assert posts(double) == 1  # the SDK's own retries are off: one POST, never a second task
+    assert error_raised.transient == (error is TransientError)
 
 
 def test_trouble_while_polling_is_ridden_out(double: ArkDouble, tmp_path: Path) -> None:
@@ -223,13 +197,14 @@ def test_a_wrong_key_or_model_is_not_configured(
     ctx, _, _ = job_context(tmp_path)
     with pytest.raises(NotConfigured, match="doubao"):
         backend(double, model="seedance-1-0-pro-250528").generate_video(clip(tmp_path), ctx)  # a BytePlus id in cn
-    monkeypatch.setenv("ARK_API_KEY", "ark-wrong-key")
-    with pytest.raises(NotConfigured, match="refused the API key") as info:
-        backend(double).reachable()
-    assert "ark-wrong-key" not in str(info.value)
-    monkeypatch.delenv("ARK_API_KEY")
-    with pytest.raises(NotConfigured, match="ARK_API_KEY"):
-        backend(double).check()
+    wrong_and_missing_key(
+        lambda: backend(double),
+        lambda: backend(double).reachable(),
+        monkeypatch,
+        "ARK_API_KEY",
+        "ark-wrong-key",
+        "refused the API key",
+    )
 
 
 def test_check_and_reachable_cost_nothing(double: ArkDouble) -> None:

@@ -14,9 +14,7 @@ from PIL import Image
 
 from kaipai.backends.base import (
     AccountError,
-    BackendError,
     Capability,
-    NotConfigured,
     RefusedError,
     TransientError,
     UnsupportedRequest,
@@ -26,43 +24,31 @@ from kaipai.backends.base import (
 )
 from tests.backends.doubles.jobs import job_context
 from tests.backends.doubles.runway_double import KEY, VERSION, RunwayDouble
-from tests.backends.doubles.server import png_bytes, serve
+from tests.backends.task_checks import (
+    CUT_OFF_AND_STALLED,
+    FAST,
+    expired_link_is_final,
+    killed_and_resumed,
+    picture,
+    serving,
+    trouble_on_submit,
+    wrong_and_missing_key,
+)
 
 runwayml = pytest.importorskip("runwayml")
 
 from kaipai.backends.runway import RunwayBackend  # noqa: E402
 
-FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 5}
-
-
-def stall(fault: str) -> dict[str, float]:
-    """A client timeout shorter than the double's stall, only where the double stalls."""
-    return {"timeout": 0.5} if fault == "slow" else {}
-
-
-class Killed(Exception):
-    """Stands in for the render process dying right after the task id was recorded."""
-
 
 @pytest.fixture
 def double(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[RunwayDouble]:
-    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "no-config.toml"))
-    monkeypatch.setenv("RUNWAYML_API_SECRET", KEY)
-    monkeypatch.delenv("RUNWAYML_BASE_URL", raising=False)
-    d = RunwayDouble()
-    with serve(d.app()) as url:
-        d.base_url = url
-        yield d
+    yield from serving(
+        RunwayDouble(), monkeypatch, tmp_path, {"RUNWAYML_API_SECRET": KEY}, unset=("RUNWAYML_BASE_URL",)
+    )
 
 
 def backend(double: RunwayDouble, **options: Any) -> RunwayBackend:
     return RunwayBackend(**{"base_url": double.base_url, **FAST, **options})
-
-
-def picture(tmp_path: Path, name: str = "keyframe.png") -> Path:
-    path = tmp_path / name
-    path.write_bytes(png_bytes())
-    return path
 
 
 def clip(tmp_path: Path, prompt: str = "the keeper climbs the stairs", **fields: Any) -> VideoRequest:
@@ -126,14 +112,7 @@ def test_a_keyframe_over_the_data_uri_limit_goes_through_an_upload(double: Runwa
 
 
 def test_a_killed_render_resumes_without_a_second_submission(double: RunwayDouble, tmp_path: Path) -> None:
-    def die(task: str) -> None:
-        raise Killed(task)
-
-    ctx, recorded, _ = job_context(tmp_path, on_job_id=die)
-    with pytest.raises(Killed):
-        backend(double).generate_video(clip(tmp_path), ctx)
-    again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])
-    assert backend(double).generate_video(clip(tmp_path), again).files
+    again_recorded = killed_and_resumed(lambda: backend(double), clip(tmp_path), tmp_path)
     assert double.submissions == 1 == posts(double) and again_recorded == []
 
 
@@ -147,9 +126,7 @@ def test_the_clip_is_fetched_at_once_and_an_expired_link_is_a_clear_error(double
     backend(double).generate_video(clip(tmp_path), ctx)
     assert double.downloads[0][1] - double.tasks[recorded[0]]["done_at"] < 1
     double.url_ttl = -1
-    with pytest.raises(BackendError, match="expire") as info:
-        backend(double).generate_video(clip(tmp_path), job_context(tmp_path)[0])
-    assert not info.value.transient
+    expired_link_is_final(lambda: backend(double), clip(tmp_path), tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -157,21 +134,15 @@ def test_the_clip_is_fetched_at_once_and_an_expired_link_is_a_clear_error(double
     [
         ("429", TransientError, "rate-limiting.*wait 3 s"),
         ("502", TransientError, "502"),
-        ("garbage", TransientError, "not JSON"),
-        ("slow", TransientError, "in time"),
+        *CUT_OFF_AND_STALLED,
         ("credits", AccountError, "enough credits"),
     ],
 )
 def test_provider_trouble_on_submit_is_sent_once(
     double: RunwayDouble, tmp_path: Path, fault: str, error: type, pattern: str
 ) -> None:
-    double.next_faults = [fault]
-    ctx, recorded, _ = job_context(tmp_path)
-    with pytest.raises(error, match=pattern) as info:
-        backend(double, **stall(fault)).generate_video(clip(tmp_path), ctx)
-    assert recorded == [] and posts(double) == 1  # the SDK's retries are off
-    if fault == "429":
-        assert info.value.retry_after == 3
+    trouble_on_submit(double, lambda **o: backend(double, **o), clip(tmp_path), tmp_path, fault, error, pattern)
+    assert posts(double) == 1  # the SDK's retries are off
 
 
 def test_trouble_while_polling_is_ridden_out(double: RunwayDouble, tmp_path: Path) -> None:
@@ -196,13 +167,14 @@ def test_a_safety_failure_is_a_refusal_and_an_internal_one_is_submitted_afresh(
 
 def test_keys_are_checked_without_spending(double: RunwayDouble, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "1250 credits left" in backend(double).reachable() and double.submissions == 0
-    monkeypatch.setenv("RUNWAYML_API_SECRET", "key_wrong")
-    with pytest.raises(NotConfigured, match="refused the API key") as info:
-        backend(double).reachable()
-    assert "key_wrong" not in str(info.value)
-    monkeypatch.delenv("RUNWAYML_API_SECRET")
-    with pytest.raises(NotConfigured, match="RUNWAYML_API_SECRET"):
-        backend(double).check()
+    wrong_and_missing_key(
+        lambda: backend(double),
+        lambda: backend(double).reachable(),
+        monkeypatch,
+        "RUNWAYML_API_SECRET",
+        "key_wrong",
+        "refused the API key",
+    )
 
 
 def test_sizes_snap_to_runways_pixel_ratios(tmp_path: Path) -> None:

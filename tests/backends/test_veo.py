@@ -13,7 +13,6 @@ import pytest
 
 from kaipai.backends.base import (
     AccountError,
-    BackendError,
     Capability,
     NotConfigured,
     RefusedError,
@@ -23,51 +22,37 @@ from kaipai.backends.base import (
     snap_request,
 )
 from tests.backends.doubles.jobs import job_context
-from tests.backends.doubles.server import png_bytes, serve
+from tests.backends.doubles.server import png_bytes
 from tests.backends.doubles.veo_double import KEY, VeoDouble
+from tests.backends.task_checks import (
+    CUT_OFF_AND_STALLED,
+    FAST,
+    expired_link_is_final,
+    killed_and_resumed,
+    picture,
+    serving,
+    trouble_on_submit,
+    wrong_and_missing_key,
+)
 
 genai = pytest.importorskip("google.genai")
 
 from kaipai.backends.veo import VeoBackend  # noqa: E402
 
-FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 5}
-
-
-def stall(fault: str) -> dict[str, float]:
-    """A client timeout shorter than the double's stall, only where the double stalls."""
-    return {"timeout": 0.5} if fault == "slow" else {}
-
-
-class Killed(Exception):
-    """Stands in for the render process dying right after the operation was recorded."""
-
 
 @pytest.fixture
 def double(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[VeoDouble]:
-    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "no-config.toml"))
-    for name in (
-        "GOOGLE_API_KEY",
-        "GOOGLE_GENAI_USE_VERTEXAI",
-        "GOOGLE_GENAI_USE_ENTERPRISE",
-        "GOOGLE_GEMINI_BASE_URL",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GEMINI_API_KEY", KEY)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    d = VeoDouble()
-    with serve(d.app()) as url:
-        d.base_url = url
-        yield d
+    yield from serving(
+        VeoDouble(),
+        monkeypatch,
+        tmp_path,
+        {"GEMINI_API_KEY": KEY, "NO_PROXY": "127.0.0.1"},
+        unset=("GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_ENTERPRISE", "GOOGLE_GEMINI_BASE_URL"),
+    )
 
 
 def backend(double: VeoDouble, **options: Any) -> VeoBackend:
     return VeoBackend(**{"base_url": double.base_url, **FAST, **options})
-
-
-def picture(tmp_path: Path, name: str = "keyframe.png") -> Path:
-    path = tmp_path / name
-    path.write_bytes(png_bytes())
-    return path
 
 
 def clip(tmp_path: Path, prompt: str = "a lighthouse keeper climbs the stairs", **fields: Any) -> VideoRequest:
@@ -120,14 +105,7 @@ def test_reference_images_guide_an_eight_second_clip_without_the_keyframe(double
 
 
 def test_a_killed_render_resumes_the_operation_without_a_second_submission(double: VeoDouble, tmp_path: Path) -> None:
-    def die(name: str) -> None:
-        raise Killed(name)
-
-    ctx, recorded, _ = job_context(tmp_path, on_job_id=die)
-    with pytest.raises(Killed):
-        backend(double).generate_video(clip(tmp_path), ctx)
-    again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])
-    assert backend(double).generate_video(clip(tmp_path), again).files
+    again_recorded = killed_and_resumed(lambda: backend(double), clip(tmp_path), tmp_path)
     assert double.submissions == 1 and again_recorded == []
 
 
@@ -136,10 +114,8 @@ def test_the_clip_is_fetched_at_once_and_a_deleted_file_is_a_clear_error(double:
     backend(double).generate_video(clip(tmp_path), ctx)
     assert double.downloads[0][1] - double.operations[recorded[0]]["done_at"] < 1
     double.url_ttl = -1
-    ctx, _, _ = job_context(tmp_path)
-    with pytest.raises(BackendError, match="expire") as info:
-        backend(double).generate_video(clip(tmp_path), ctx)
-    assert not info.value.transient and not list(ctx.out_dir.glob("*.part"))
+    out_dir = expired_link_is_final(lambda: backend(double), clip(tmp_path), tmp_path)
+    assert not list(out_dir.glob("*.part"))
 
 
 @pytest.mark.parametrize(
@@ -147,19 +123,13 @@ def test_the_clip_is_fetched_at_once_and_a_deleted_file_is_a_clear_error(double:
     [
         ("429", TransientError, "rate-limiting.*wait 3 s"),
         ("500", TransientError, "INTERNAL"),
-        ("garbage", TransientError, "not JSON"),
-        ("slow", TransientError, "in time"),
+        *CUT_OFF_AND_STALLED,
         ("billing", AccountError, "enable billing"),
     ],
 )
 def test_provider_trouble_on_submit(double: VeoDouble, tmp_path: Path, fault: str, error: type, pattern: str) -> None:
-    double.next_faults = [fault]
-    ctx, recorded, _ = job_context(tmp_path)
-    with pytest.raises(error, match=pattern) as info:
-        backend(double, **stall(fault)).generate_video(clip(tmp_path), ctx)
-    assert recorded == [] and sum(1 for m, _ in double.requests if m == "POST") == 1
-    if fault == "429":
-        assert info.value.retry_after == 3
+    trouble_on_submit(double, lambda **o: backend(double, **o), clip(tmp_path), tmp_path, fault, error, pattern)
+    assert sum(1 for m, _ in double.requests if m == "POST") == 1
 
 
 def test_trouble_while_polling_is_ridden_out(double: VeoDouble, tmp_path: Path) -> None:
@@ -189,13 +159,14 @@ def test_keys_models_and_the_sdk_version_are_checked(
     assert "key accepted" in backend(double).reachable() and double.submissions == 0
     with pytest.raises(NotConfigured, match="retired"):
         backend(double, model="veo-9-preview", sheet={"video": {"capability": "video"}}).reachable()
-    monkeypatch.setenv("GEMINI_API_KEY", "wrong-key")
-    with pytest.raises(NotConfigured, match="refused the API key") as info:
-        backend(double).generate_video(clip(tmp_path), job_context(tmp_path)[0])
-    assert "wrong-key" not in str(info.value)
-    monkeypatch.delenv("GEMINI_API_KEY")
-    with pytest.raises(NotConfigured, match="GEMINI_API_KEY"):
-        backend(double).check()
+    wrong_and_missing_key(
+        lambda: backend(double),
+        lambda: backend(double).generate_video(clip(tmp_path), job_context(tmp_path)[0]),
+        monkeypatch,
+        "GEMINI_API_KEY",
+        "wrong-key",
+        "refused the API key",
+    )
     monkeypatch.setenv("GEMINI_API_KEY", KEY)
     monkeypatch.setattr(genai, "__version__", "3.6.1")
     with pytest.raises(NotConfigured, match=r"google-genai>=2.30,<3"):

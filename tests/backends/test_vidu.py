@@ -12,7 +12,6 @@ import pytest
 
 from kaipai.backends.base import (
     AccountError,
-    BackendError,
     Capability,
     NotConfigured,
     RefusedError,
@@ -23,39 +22,26 @@ from kaipai.backends.base import (
 )
 from kaipai.backends.vidu import ViduBackend
 from tests.backends.doubles.jobs import job_context
-from tests.backends.doubles.server import png_bytes, serve
 from tests.backends.doubles.vidu_double import KEY, ViduDouble
-
-FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 5}
-
-
-def stall(fault: str) -> dict[str, float]:
-    """A client timeout shorter than the double's stall, only where the double stalls."""
-    return {"timeout": 0.5} if fault == "slow" else {}
-
-
-class Killed(Exception):
-    """Stands in for the render process dying right after the task id was recorded."""
+from tests.backends.task_checks import (
+    CUT_OFF_AND_STALLED,
+    FAST,
+    expired_link_is_final,
+    killed_and_resumed,
+    picture,
+    serving,
+    trouble_on_submit,
+    wrong_and_missing_key,
+)
 
 
 @pytest.fixture
 def double(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ViduDouble]:
-    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "no-config.toml"))
-    monkeypatch.setenv("VIDU_API_KEY", KEY)
-    d = ViduDouble()
-    with serve(d.app()) as url:
-        d.base_url = url
-        yield d
+    yield from serving(ViduDouble(), monkeypatch, tmp_path, {"VIDU_API_KEY": KEY})
 
 
 def backend(double: ViduDouble, **options: Any) -> ViduBackend:
     return ViduBackend(**{"base_url": double.base_url, **FAST, **options})
-
-
-def picture(tmp_path: Path, name: str = "keyframe.png") -> Path:
-    path = tmp_path / name
-    path.write_bytes(png_bytes())
-    return path
 
 
 def clip(tmp_path: Path, prompt: str = "the bird flies right", **fields: Any) -> VideoRequest:
@@ -103,14 +89,7 @@ def test_viduq3_keeps_its_own_sound(double: ViduDouble, tmp_path: Path) -> None:
 
 
 def test_a_killed_render_resumes_without_a_second_submission(double: ViduDouble, tmp_path: Path) -> None:
-    def die(task: str) -> None:
-        raise Killed(task)
-
-    ctx, recorded, _ = job_context(tmp_path, on_job_id=die)
-    with pytest.raises(Killed):
-        backend(double).generate_video(clip(tmp_path), ctx)
-    again, again_recorded, _ = job_context(tmp_path, job_id=recorded[0])
-    assert backend(double).generate_video(clip(tmp_path), again).files
+    again_recorded = killed_and_resumed(lambda: backend(double), clip(tmp_path), tmp_path)
     assert double.submissions == 1 and again_recorded == []
 
 
@@ -124,9 +103,7 @@ def test_the_clip_is_fetched_at_once_and_an_expired_link_is_clear(double: ViduDo
     backend(double).generate_video(clip(tmp_path), ctx)
     assert double.downloads[0][1] - double.tasks[recorded[0]]["done_at"] < 1
     double.url_ttl = -1
-    with pytest.raises(BackendError, match="expire") as info:
-        backend(double).generate_video(clip(tmp_path), job_context(tmp_path)[0])
-    assert not info.value.transient
+    expired_link_is_final(lambda: backend(double), clip(tmp_path), tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -134,19 +111,13 @@ def test_the_clip_is_fetched_at_once_and_an_expired_link_is_clear(double: ViduDo
     [
         ("429", TransientError, "rate-limiting.*wait 3 s"),
         ("500", TransientError, "InternalServiceFailure"),
-        ("garbage", TransientError, "not JSON"),
-        ("slow", TransientError, "in time"),
+        *CUT_OFF_AND_STALLED,
         ("credits", AccountError, "CreditInsufficient"),
     ],
 )
 def test_provider_trouble_on_submit(double: ViduDouble, tmp_path: Path, fault: str, error: type, pattern: str) -> None:
-    double.next_faults = [fault]
-    ctx, recorded, _ = job_context(tmp_path)
-    with pytest.raises(error, match=pattern) as info:
-        backend(double, **stall(fault)).generate_video(clip(tmp_path), ctx)
-    assert recorded == [] and double.submissions == 0
-    if fault == "429":
-        assert info.value.retry_after == 3
+    trouble_on_submit(double, lambda **o: backend(double, **o), clip(tmp_path), tmp_path, fault, error, pattern)
+    assert double.submissions == 0
 
 
 def test_trouble_while_polling_is_ridden_out(double: ViduDouble, tmp_path: Path) -> None:
@@ -172,13 +143,14 @@ def test_policy_refusals_and_plain_failures(double: ViduDouble, tmp_path: Path) 
 
 def test_the_key_is_sent_as_a_token(double: ViduDouble, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "key accepted" in backend(double).reachable() and double.submissions == 0
-    monkeypatch.setenv("VIDU_API_KEY", "vda_wrong")
-    with pytest.raises(NotConfigured, match="Unauthorized") as info:
-        backend(double).reachable()
-    assert "vda_wrong" not in str(info.value)
-    monkeypatch.delenv("VIDU_API_KEY")
-    with pytest.raises(NotConfigured, match="VIDU_API_KEY"):
-        backend(double).check()
+    wrong_and_missing_key(
+        lambda: backend(double),
+        lambda: backend(double).reachable(),
+        monkeypatch,
+        "VIDU_API_KEY",
+        "vda_wrong",
+        "Unauthorized",
+    )
 
 
 def test_sheets_per_model_resolution_and_region(tmp_path: Path) -> None:

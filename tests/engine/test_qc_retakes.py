@@ -148,3 +148,17 @@ def test_a_rerender_reuses_every_take_and_checks_nothing_again(film) -> None:
     before = _takes(f)
     summary = render(f.paths, settings=f.settings)
     assert summary.generated == 0 and summary.retakes == 0 and _takes(f) == before
+
+
+def test_a_check_that_breaks_leaves_the_take_unchecked_and_the_render_finishes(film, monkeypatch) -> None:
+    """A library missing a part (OpenCV 5 has no face cascade) must not fail a render or pay for a retake."""
+
+    def broken(*args, **kwargs):
+        raise AttributeError("module 'cv2' has no attribute 'CascadeClassifier'")
+
+    monkeypatch.setattr("kaipai.engine.quality.inspect", broken)
+    f = _film(film, [], max_retakes=2)
+    summary = render(f.paths, settings=f.settings)
+    assert not summary.failures and summary.retakes == 0
+    assert "CascadeClassifier" in summary.notes["quality control"]
+    assert not f.repeated()

@@ -179,3 +179,19 @@ def test_a_clip_read_in_process_sees_what_ffmpeg_sees(tmp_path: Path) -> None:
         assert bool(here.black) == bool(there.black) == (defect == "black")
         if defect:
             assert here.black[0][1] - here.black[0][0] == pytest.approx(there.black[0][1] - there.black[0][0], abs=0.1)
+
+
+def test_an_opencv_without_the_face_cascade_leaves_the_face_checks_out(tmp_path: Path, monkeypatch) -> None:
+    """OpenCV 5.0 wheels ship no Haar cascades: faces are not checked, and no take fails for it."""
+    import sys
+    import types
+
+    from kaipai.qc import faces
+
+    monkeypatch.setitem(sys.modules, "cv2", types.SimpleNamespace(data=types.SimpleNamespace(haarcascades="")))
+    assert faces.can_detect.__wrapped__() is False
+    monkeypatch.undo()
+    assert faces.can_detect.__wrapped__() is True  # the 4.x wheel this project installs
+    monkeypatch.setattr("kaipai.qc.inspect.can_detect", lambda: False)
+    report = inspect(_clip_subject(_clip(tmp_path, "faceless")), DEFAULT)
+    assert report.passed and report.check("faces") is None

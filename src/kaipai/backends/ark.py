@@ -22,8 +22,7 @@ the polling figures of :class:`~kaipai.backends.remote.tasks.PollSettings`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -107,12 +106,7 @@ class ArkBackend(Backend):
     def __init__(self, model: str | None = None, **options: Any) -> None:
         super().__init__(model=model, **options)
         self.settings = tasks.PollSettings.from_options(options, interval=5.0)
-        self.region = sheets.region_name("ark", options.get("region") or tasks.setting("ark", "region", "ARK_REGION"))
-        self.base_url = str(
-            options.get("base_url")
-            or tasks.setting("ark", "base_url", "ARK_BASE_URL")
-            or sheets.base_url("ark", self.region)
-        ).rstrip("/")
+        self.region, self.base_url = sheets.located("ark", options)
         self.tier = str(options.get("resolution", "720p"))
         if self.tier not in TIERS:
             raise NotConfigured(f"ark resolution {self.tier!r} is not one of {', '.join(TIERS)}")
@@ -135,16 +129,12 @@ class ArkBackend(Backend):
                 f"Ark model {sheet.model!r} does {sheet.capability.value}, not {capability.value}; "
                 f"choose a {capability.value} model"
             )
-        if sheet.native_audio and self.options.get("audio") is False and "native_audio" not in overrides:
-            factor = float((sheets.entry("ark", sid) or {}).get("silent_factor", 1.0))
-            sheet = sheet.model_copy(update={"native_audio": False, "cost_per_unit": sheet.cost_per_unit * factor})
-        return sheet
+        return sheets.silenced("ark", sid, sheet, self.options, overrides)
 
     def _key(self) -> str:
         return tasks.require("ark", "api_key", "ARK_API_KEY", "the Volcengine Ark API key")
 
-    @contextmanager
-    def _client(self) -> Iterator[Any]:
+    def _client(self) -> closing[Any]:
         """An SDK client for one job (the SDK's client is not thread-safe), with its retries off."""
         try:
             from volcenginesdkarkruntime import Ark
@@ -152,12 +142,9 @@ class ArkBackend(Backend):
             raise NotConfigured(
                 "the Volcengine Ark SDK is not installed: pip install 'kaipai[ark]' (volcengine-ark-runtime)"
             ) from None
-        timeout = httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout))
-        client = Ark(base_url=self.base_url, api_key=self._key(), max_retries=0, timeout=timeout)
-        try:
-            yield client
-        finally:
-            client.close()
+        return closing(
+            Ark(base_url=self.base_url, api_key=self._key(), max_retries=0, timeout=self.settings.http_timeout())
+        )
 
     def check(self) -> str:
         self._key()

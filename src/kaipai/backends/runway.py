@@ -18,8 +18,7 @@ Key: ``RUNWAYML_API_SECRET`` or ``api_key`` under ``[runway]`` in ~/.config/kaip
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -94,26 +93,19 @@ class RunwayBackend(Backend):
     def describe(self, capability: Capability) -> CapabilitySheet:
         overrides = dict((self.options.get("sheet") or {}).get(capability.value) or {})
         sheet = sheets.load_sheet("runway", self.sheet_id(), overrides)
-        if sheet.native_audio and self.options.get("audio") is False and "native_audio" not in overrides:
-            factor = float((sheets.entry("runway", self.sheet_id()) or {}).get("silent_factor", 1.0))
-            sheet = sheet.model_copy(update={"native_audio": False, "cost_per_unit": sheet.cost_per_unit * factor})
-        return sheet
+        return sheets.silenced("runway", self.sheet_id(), sheet, self.options, overrides)
 
     def _key(self) -> str:
         return tasks.require("runway", "api_key", KEY_ENV, "the Runway API secret")
 
-    @contextmanager
-    def _client(self) -> Iterator[Any]:
+    def _client(self) -> closing[Any]:
         try:
             from runwayml import RunwayML
         except ImportError:
             raise NotConfigured("the Runway SDK is not installed: pip install 'kaipai[runway]' (runwayml)") from None
-        timeout = httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout))
-        client = RunwayML(api_key=self._key(), base_url=self.base_url, max_retries=0, timeout=timeout)
-        try:
-            yield client
-        finally:
-            client.close()
+        return closing(
+            RunwayML(api_key=self._key(), base_url=self.base_url, max_retries=0, timeout=self.settings.http_timeout())
+        )
 
     def check(self) -> str:
         self._key()

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -134,8 +133,7 @@ class VeoBackend(Backend):
                 return os.environ[env].strip()
         return tasks.require("veo", "api_key", KEY_HINT, "the Gemini API key for Veo")
 
-    @contextmanager
-    def _client(self) -> Iterator[Any]:
+    def _client(self) -> closing[Any]:
         try:
             from google import genai
             from google.genai import types
@@ -146,11 +144,7 @@ class VeoBackend(Backend):
                 f"google-genai {genai.__version__} cannot run Veo with an API key (3.x moved it to Vertex): {INSTALL}"
             )
         http = types.HttpOptions(timeout=int(self.settings.timeout * 1000), base_url=self.base_url or None)
-        client = genai.Client(api_key=self._key(), vertexai=False, http_options=http)
-        try:
-            yield client
-        finally:
-            client.close()
+        return closing(genai.Client(api_key=self._key(), vertexai=False, http_options=http))
 
     def check(self) -> str:
         self._key()

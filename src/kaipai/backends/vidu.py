@@ -85,14 +85,7 @@ class ViduBackend(Backend):
     def __init__(self, model: str | None = None, **options: Any) -> None:
         super().__init__(model=model, **options)
         self.settings = tasks.PollSettings.from_options(options, interval=5.0)
-        self.region = sheets.region_name(
-            "vidu", options.get("region") or tasks.setting("vidu", "region", "VIDU_REGION")
-        )
-        self.base_url = str(
-            options.get("base_url")
-            or tasks.setting("vidu", "base_url", "VIDU_BASE_URL")
-            or sheets.base_url("vidu", self.region)
-        ).rstrip("/")
+        self.region, self.base_url = sheets.located("vidu", options)
         self.tier = str(options.get("resolution", "720p")).lower()
         self._api = httpx.Client(base_url=self.base_url, timeout=self.settings.timeout)
         self._files = httpx.Client(timeout=self.settings.download_timeout, follow_redirects=True)
@@ -106,9 +99,7 @@ class ViduBackend(Backend):
     def describe(self, capability: Capability) -> CapabilitySheet:
         overrides = dict((self.options.get("sheet") or {}).get(capability.value) or {})
         sheet = sheets.load_sheet("vidu", self.sheet_id(), overrides, self.region)
-        if sheet.native_audio and self.options.get("audio") is False and "native_audio" not in overrides:
-            sheet = sheet.model_copy(update={"native_audio": False})
-        return sheet
+        return sheets.silenced("vidu", self.sheet_id(), sheet, self.options, overrides)
 
     def _key(self) -> str:
         return tasks.require("vidu", "api_key", "VIDU_API_KEY", "the Vidu API key")

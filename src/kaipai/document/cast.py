@@ -21,7 +21,16 @@ class Voice(Strict):
     _check_sample = field_validator("sample")(lambda cls, v: check_relative_path(v) if v else v)
 
 
-class Character(Strict):
+class Pictured(Strict):
+    """A cast entry with reference pictures: each must stay inside the project folder."""
+
+    @field_validator("reference_images", check_fields=False)
+    @classmethod
+    def _inside(cls, v: list[str]) -> list[str]:
+        return [check_relative_path(p) for p in v]
+
+
+class Character(Pictured):
     id: str = Field(pattern=r"^[\w\-]+$", description="Stable id used by shots and dialogue.")
     name: str
     aliases: list[str] = Field(default_factory=list, description="Other names the screenplay uses.")
@@ -31,34 +40,19 @@ class Character(Strict):
     reference_images: list[RelPath] = Field(default_factory=list)
     voice: Voice = Field(default_factory=Voice)
 
-    @field_validator("reference_images")
-    @classmethod
-    def _inside(cls, v: list[str]) -> list[str]:
-        return [check_relative_path(p) for p in v]
 
-
-class Location(Strict):
+class Location(Pictured):
     id: str = Field(pattern=r"^[\w\-]+$")
     name: str
     description: str = ""
     reference_images: list[RelPath] = Field(default_factory=list)
 
-    @field_validator("reference_images")
-    @classmethod
-    def _inside(cls, v: list[str]) -> list[str]:
-        return [check_relative_path(p) for p in v]
 
-
-class Prop(Strict):
+class Prop(Pictured):
     id: str = Field(pattern=r"^[\w\-]+$")
     name: str
     description: str = ""
     reference_images: list[RelPath] = Field(default_factory=list)
-
-    @field_validator("reference_images")
-    @classmethod
-    def _inside(cls, v: list[str]) -> list[str]:
-        return [check_relative_path(p) for p in v]
 
 
 class Cast(Strict):

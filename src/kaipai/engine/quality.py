@@ -51,11 +51,20 @@ class Quality:
         #: Checks run beside the backends' work, on this machine (where the store and the database are),
         #: at most one per core: they are CPU work and ffmpeg processes.
         self.slots = asyncio.Semaphore(max(1, os.cpu_count() or 1))
+        #: Checks that broke instead of answering, for the render's notes.
+        self.broken: list[str] = []
 
     async def check(self, node: Node, take: Take, rules: QCRules) -> QCReport | None:
-        """:meth:`inspect` off the event loop, within the machine's cores."""
+        """:meth:`inspect` off the event loop, within the machine's cores.
+
+        A check that breaks (a library missing a part, a bug) leaves the take unchecked: quality control
+        never fails a render, and a take it could not judge is not retaken and paid for again."""
         async with self.slots:
-            return await asyncio.to_thread(self.inspect, node, take, rules)
+            try:
+                return await asyncio.to_thread(self.inspect, node, take, rules)
+            except Exception as exc:  # whatever broke, the take stands unchecked
+                self.broken.append(f"{node.id} take {take.id}: {type(exc).__name__}: {exc}")
+                return None
 
     @staticmethod
     def warm() -> None:

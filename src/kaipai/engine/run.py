@@ -134,6 +134,11 @@ class RenderRun:
             await asyncio.to_thread(self.executor.close)
         for shot, breaks in self.quality.breaks().items():
             self.summary.flagged.setdefault(shot, []).extend(breaks)
+        if self.quality.broken:
+            first, more = self.quality.broken[0], len(self.quality.broken) - 1
+            self.summary.notes["quality control"] = (
+                f"could not check {first}{f' (and {more} more takes)' if more else ''}; those takes stand unchecked"
+            )
         if self.durations_task is not None:
             try:
                 self.summary.durations_updated = await self.durations_task

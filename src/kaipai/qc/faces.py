@@ -10,7 +10,9 @@ measured, so a coat that changes colour between the cuts of a scene can be flagg
 
 from __future__ import annotations
 
+import functools
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,21 @@ _THIRDS = (ScreenThird.left, ScreenThird.center, ScreenThird.right)
 
 
 _local = threading.local()
+_CASCADE = "haarcascade_frontalface_default.xml"
+
+
+@functools.cache
+def can_detect() -> bool:
+    """Whether this OpenCV finds faces: the 4.x wheels ship the Haar cascades, the 5.0 wheels neither the
+    cascades nor the classifier. Without them the face checks are left out (never a failed take, which
+    would be retaken and paid for again) and lip sync finds the mouth from motion."""
+    try:
+        import cv2
+    except ImportError:
+        return False
+    data = getattr(cv2, "data", None)
+    folder = getattr(data, "haarcascades", "")
+    return hasattr(cv2, "CascadeClassifier") and bool(folder) and Path(folder, _CASCADE).exists()
 
 
 def _cascade() -> Any:
@@ -33,7 +50,7 @@ def _cascade() -> Any:
     if cascade is None:
         import cv2
 
-        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+        path = cv2.data.haarcascades + _CASCADE
         cascade = cv2.CascadeClassifier(path)
         if cascade.empty():
             raise RuntimeError(f"OpenCV's face cascade is missing ({path}); reinstall opencv-python-headless")

@@ -22,7 +22,7 @@ from kaipai.document.cast import Character
 from kaipai.document.qc import Continuity, QCRules
 from kaipai.document.shots import ScreenThird, Shot
 from kaipai.qc import checks as tech
-from kaipai.qc.faces import detect, expects_faces, face_check
+from kaipai.qc.faces import can_detect, detect, expects_faces, face_check
 from kaipai.qc.lipsync import Sync, measure, mouth_from_face, mouth_from_motion, speaking_frames, sync_check
 from kaipai.qc.media import (
     MediaError,
@@ -90,7 +90,7 @@ def inspect(subject: Subject, rules: QCRules, judge: Judge | None = None) -> QCR
 
 
 def _image(subject: Subject, rules: QCRules) -> tuple[list[Check], list[FaceSeen]]:
-    look = not subject.drawn and rules.wants("faces") and expects_faces(subject.shot, subject.stage)
+    look = not subject.drawn and rules.wants("faces") and expects_faces(subject.shot, subject.stage) and can_detect()
     scan = scan_image(subject.media, colour=look)
     found = [tech.black_image(scan), tech.size(scan.width, scan.height, subject.size)]
     faces: list[FaceSeen] = []
@@ -102,7 +102,7 @@ def _image(subject: Subject, rules: QCRules) -> tuple[list[Check], list[FaceSeen
 
 def _video(subject: Subject, rules: QCRules) -> tuple[list[Check], list[FaceSeen]]:
     lipsync = rules.wants("lipsync") and subject.voice is not None and bool(subject.speakers)
-    look = not subject.drawn and (rules.wants("faces") or lipsync)
+    look = not subject.drawn and (rules.wants("faces") or lipsync) and can_detect()
     if subject.drawn and not lipsync and not subject.own_sound:
         scan = peek_video(subject.media)  # a drawn clip: its checked keyframe moved by a known camera
     else:

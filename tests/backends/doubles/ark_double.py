@@ -23,20 +23,18 @@ the BytePlus ModelArk 1520757 mirror) and 公共错误码 (82379/1299023):
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import itertools
 import re
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from tests.backends.doubles.server import mp4_bytes, mp4_with_sound_bytes, png_bytes
+from tests.backends.doubles.task_double import TaskDouble
 
 KEY = "ark-test-key"
 
@@ -70,25 +68,15 @@ def present(body: dict[str, Any], name: str) -> Any:
 
 
 @dataclass
-class ArkDouble:
-    polls_to_finish: int = 2
-    url_ttl: float = 60.0
-    next_faults: list[str] = field(default_factory=list)
+class ArkDouble(TaskDouble):
     fail_task_code: str | None = None
-    slow_seconds: float = 1.5
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     images: list[dict[str, Any]] = field(default_factory=list)
-    submissions: int = 0
-    downloads: list[tuple[str, float]] = field(default_factory=list)
-    requests: list[tuple[str, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    _ids: Any = field(default_factory=lambda: itertools.count(1))
-    base_url: str = ""
     colour: tuple[int, int, int] | None = None  # the clips' tint, to tell providers apart in a film
 
-    async def fault(self) -> Response | None:
-        with self.lock:
-            kind = self.next_faults.pop(0) if self.next_faults else None
+    garbage: ClassVar[str] = '{"id": "cgt-2025'
+
+    def failure(self, kind: str) -> Response | None:
         if kind == "429":
             return error(
                 429,
@@ -102,25 +90,17 @@ class ArkDouble:
             return error(403, "AccountOverdueError", "Your account has an overdue balance.")
         if kind == "500":
             return error(500, "InternalServiceError", "The service encountered an unexpected internal error.")
-        if kind == "garbage":
-            return Response('{"id": "cgt-2025', media_type="application/json")
-        if kind == "slow":
-            await asyncio.sleep(self.slow_seconds)
         return None
 
     def app(self) -> FastAPI:
         app = FastAPI()
 
-        @app.middleware("http")
-        async def gate(request: Request, call_next: Any) -> Response:
-            self.requests.append((request.method, request.url.path))
-            if request.url.path.startswith("/cdn/"):
-                return await call_next(request)
+        def refuse(request: Request) -> Response | None:
             if request.headers.get("authorization") != f"Bearer {KEY}":
                 return error(401, "AuthenticationError", "The API key in the request is missing or invalid.")
-            if (bad := await self.fault()) is not None:
-                return bad
-            return await call_next(request)
+            return None
+
+        self.guard(app, refuse, open_paths=("/cdn/",))
 
         @app.post("/api/v3/contents/generations/tasks")
         async def create(request: Request) -> Response:

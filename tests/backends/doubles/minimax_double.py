@@ -22,21 +22,20 @@ MiniMax has no official Python SDK; this follows the documentation pages on plat
 
 from __future__ import annotations
 
-import asyncio
 import io
 import itertools
 import re
-import threading
 import time
 import wave
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from tests.backends.doubles.server import mp4_bytes
+from tests.backends.doubles.task_double import TaskDouble
 
 KEY = "sk-api-minimax-test"
 #: model → {resolution: durations} (and the modes it takes)
@@ -64,28 +63,22 @@ def wav_seconds(data: bytes) -> float:
 
 
 @dataclass
-class MiniMaxDouble:
+class MiniMaxDouble(TaskDouble):
     polls_to_finish: int = 3
     url_ttl: float = 3600.0
     expire_first_links: int = 0
-    next_faults: list[str] = field(default_factory=list)
     fail_task_code: int | None = None
-    slow_seconds: float = 1.5
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[int, dict[str, Any]] = field(default_factory=dict)
     cloned: dict[str, int] = field(default_factory=dict)
     speech: list[dict[str, Any]] = field(default_factory=list)
-    submissions: int = 0
     uploads: int = 0
-    downloads: list[tuple[str, float]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Any = field(default_factory=lambda: itertools.count(106916112212032))
-    base_url: str = ""
     colour: tuple[int, int, int] | None = None  # the clips' tint, to tell providers apart in a film
 
-    async def fault(self) -> Response | None:
-        with self.lock:
-            kind = self.next_faults.pop(0) if self.next_faults else None
+    garbage: ClassVar[str] = '{"task_id": "1069'
+
+    def failure(self, kind: str) -> Response | None:
         if kind == "429":  # the gateway's own 429, with a Retry-After
             return JSONResponse({"error": "too many requests"}, status_code=429, headers={"Retry-After": "3"})
         if kind == "rate":
@@ -94,27 +87,20 @@ class MiniMaxDouble:
             return base(1008, "insufficient balance")
         if kind == "500":
             return Response("<html>502 Bad Gateway</html>", status_code=502)
-        if kind == "garbage":
-            return Response('{"task_id": "1069', media_type="application/json")
-        if kind == "slow":
-            await asyncio.sleep(self.slow_seconds)
         return None
 
     def app(self) -> FastAPI:
         app = FastAPI()
 
-        @app.middleware("http")
-        async def gate(request: Request, call_next: Any) -> Response:
-            if request.url.path.startswith("/cdn/"):
-                return await call_next(request)
+        def refuse(request: Request) -> Response | None:
             if request.headers.get("authorization") != f"Bearer {KEY}":
                 message = (
                     "login fail: Please carry the API secret key in the 'Authorization' field of the request header"
                 )
                 return base(1004, message)
-            if (bad := await self.fault()) is not None:
-                return bad
-            return await call_next(request)
+            return None
+
+        self.guard(app, refuse, open_paths=("/cdn/",))
 
         @app.post("/v1/video_generation")
         async def create(request: Request) -> Response:

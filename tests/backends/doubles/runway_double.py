@@ -17,18 +17,16 @@ and docs.dev.runwayml.com (API reference "Start a new image-to-video task", "Get
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from tests.backends.doubles.server import mp4_bytes, mp4_with_sound_bytes
+from tests.backends.doubles.task_double import TaskDouble
 
 KEY = "key_test_runway"
 VERSION = "2024-11-06"
@@ -46,24 +44,15 @@ def error(status: int, message: str, headers: dict[str, str] | None = None, **ex
 
 
 @dataclass
-class RunwayDouble:
+class RunwayDouble(TaskDouble):
     polls_to_finish: int = 3
-    url_ttl: float = 60.0
-    next_faults: list[str] = field(default_factory=list)
     failure_code: str | None = None
-    slow_seconds: float = 1.5
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     uploads: dict[str, int] = field(default_factory=dict)
-    submissions: int = 0
-    downloads: list[tuple[str, float]] = field(default_factory=list)
-    requests: list[tuple[str, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    _ids: Any = field(default_factory=lambda: itertools.count(1))
-    base_url: str = ""
 
-    async def fault(self) -> Response | None:
-        with self.lock:
-            kind = self.next_faults.pop(0) if self.next_faults else None
+    garbage: ClassVar[str] = '{"id": "5c66'
+
+    def failure(self, kind: str) -> Response | None:
         if kind == "429":
             message = "You have exceeded the rate limit for this model. Please try again later."
             return error(429, message, {"Retry-After": "3"})
@@ -71,27 +60,19 @@ class RunwayDouble:
             return error(400, "You do not have enough credits to run this task.")
         if kind == "502":
             return error(502, "Bad gateway")
-        if kind == "garbage":
-            return Response('{"id": "5c66', media_type="application/json")
-        if kind == "slow":
-            await asyncio.sleep(self.slow_seconds)
         return None
 
     def app(self) -> FastAPI:
         app = FastAPI()
 
-        @app.middleware("http")
-        async def gate(request: Request, call_next: Any) -> Response:
-            self.requests.append((request.method, request.url.path))
-            if request.url.path.startswith(("/outputs/", "/upload-bucket")):
-                return await call_next(request)
+        def refuse(request: Request) -> Response | None:
             if request.headers.get("authorization") != f"Bearer {KEY}":
                 return error(401, "Invalid API key")
             if request.headers.get("x-runway-version") != VERSION:
                 return error(400, f"X-Runway-Version header must be set to {VERSION}")
-            if (bad := await self.fault()) is not None:
-                return bad
-            return await call_next(request)
+            return None
+
+        self.guard(app, refuse, open_paths=("/outputs/", "/upload-bucket"))
 
         @app.post("/v1/image_to_video")
         async def create(request: Request) -> Response:

@@ -20,19 +20,17 @@ its sound) until the file is deleted (about two days; ``url_ttl`` here). Errors 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import itertools
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from tests.backends.doubles.server import mp4_with_sound_bytes
+from tests.backends.doubles.task_double import TaskDouble
 
 KEY = "veo-test-key"
 MODELS = ("veo-3.1-generate-preview", "veo-3.1-fast-generate-preview")
@@ -57,24 +55,14 @@ def picture_ok(part: Any) -> bool:
 
 
 @dataclass
-class VeoDouble:
-    polls_to_finish: int = 2
-    url_ttl: float = 60.0
-    next_faults: list[str] = field(default_factory=list)
-    slow_seconds: float = 1.5
+class VeoDouble(TaskDouble):
     operations: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, float] = field(default_factory=dict)
-    submissions: int = 0
-    downloads: list[tuple[str, float]] = field(default_factory=list)
-    requests: list[tuple[str, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    _ids: Any = field(default_factory=lambda: itertools.count(1))
-    base_url: str = ""
     colour: tuple[int, int, int] | None = None  # the clips' tint, to tell providers apart in a film
 
-    async def fault(self) -> Response | None:
-        with self.lock:
-            kind = self.next_faults.pop(0) if self.next_faults else None
+    garbage: ClassVar[str] = '{"name": "models/veo'
+
+    def failure(self, kind: str) -> Response | None:
         if kind == "429":
             retry = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "3s"}
             message = "Resource has been exhausted (e.g. check quota)."
@@ -87,27 +75,21 @@ class VeoDouble:
             )
         if kind == "500":
             return status(500, "INTERNAL", "An internal error has occurred.")
-        if kind == "garbage":
-            return Response('{"name": "models/veo', media_type="application/json")
-        if kind == "slow":
-            await asyncio.sleep(self.slow_seconds)
         return None
 
     def app(self) -> FastAPI:
         app = FastAPI()
 
-        @app.middleware("http")
-        async def gate(request: Request, call_next: Any) -> Response:
-            self.requests.append((request.method, request.url.path))
+        def refuse(request: Request) -> Response | None:
             key = request.headers.get("x-goog-api-key")
             if key is None:
                 return status(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.")
             if key != KEY:
                 info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
                 return status(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", [info])
-            if not request.url.path.endswith(":download") and (bad := await self.fault()) is not None:
-                return bad
-            return await call_next(request)
+            return None
+
+        self.guard(app, refuse, fault_free=(":download",))
 
         @app.post("/v1beta/models/{model}:predictLongRunning")
         async def submit(model: str, request: Request) -> Response:

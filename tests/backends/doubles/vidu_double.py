@@ -23,17 +23,16 @@ Generation", "Cancel Generation" and "Error Code":
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from tests.backends.doubles.server import mp4_bytes, mp4_with_sound_bytes
+from tests.backends.doubles.task_double import TaskDouble
 
 KEY = "vda_test_key"
 #: model → (seconds allowed, resolutions, endpoints)
@@ -72,48 +71,33 @@ def error(status: int, reason: str, message: str, headers: dict[str, str] | None
 
 
 @dataclass
-class ViduDouble:
+class ViduDouble(TaskDouble):
     polls_to_finish: int = 4
     url_ttl: float = 3600.0
-    next_faults: list[str] = field(default_factory=list)
     fail_code: str | None = None
-    slow_seconds: float = 1.5
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    submissions: int = 0
-    downloads: list[tuple[str, float]] = field(default_factory=list)
-    requests: list[tuple[str, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Any = field(default_factory=lambda: itertools.count(809387572068364288))
-    base_url: str = ""
 
-    async def fault(self) -> Response | None:
-        with self.lock:
-            kind = self.next_faults.pop(0) if self.next_faults else None
+    garbage: ClassVar[str] = '{"task_id": "8093'
+
+    def failure(self, kind: str) -> Response | None:
         if kind == "429":
             return error(429, "QuotaExceeded", "exceeded concurrency limit, contact sales", {"Retry-After": "3"})
         if kind == "credits":
             return error(400, "CreditInsufficient", "insufficient credits")
         if kind == "500":
             return error(500, "InternalServiceFailure", "internal service failure")
-        if kind == "garbage":
-            return Response('{"task_id": "8093', media_type="application/json")
-        if kind == "slow":
-            await asyncio.sleep(self.slow_seconds)
         return None
 
     def app(self) -> FastAPI:
         app = FastAPI()
 
-        @app.middleware("http")
-        async def gate(request: Request, call_next: Any) -> Response:
-            self.requests.append((request.method, request.url.path))
-            if request.url.path.startswith("/cdn/"):
-                return await call_next(request)
+        def refuse(request: Request) -> Response | None:
             if request.headers.get("authorization") != f"Token {KEY}":
                 return error(401, "Unauthorized", "unauthorized")
-            if (bad := await self.fault()) is not None:
-                return bad
-            return await call_next(request)
+            return None
+
+        self.guard(app, refuse, open_paths=("/cdn/",))
 
         @app.post("/ent/v2/{endpoint}")
         async def create(endpoint: str, request: Request) -> Response:

@@ -70,14 +70,7 @@ class MiniMaxBackend(Backend):
     def __init__(self, model: str | None = None, **options: Any) -> None:
         super().__init__(model=model, **options)
         self.settings = tasks.PollSettings.from_options(options, interval=10.0)
-        self.region = sheets.region_name(
-            "minimax", options.get("region") or tasks.setting("minimax", "region", "MINIMAX_REGION")
-        )
-        self.base_url = str(
-            options.get("base_url")
-            or tasks.setting("minimax", "base_url", "MINIMAX_BASE_URL")
-            or sheets.base_url("minimax", self.region)
-        ).rstrip("/")
+        self.region, self.base_url = sheets.located("minimax", options)
         self.tier = str(options.get("resolution", "768P")).upper()
         base_dir = options.get("base_dir")
         self.api = Api(self.base_url, self._key, self.settings)

@@ -36,6 +36,7 @@ from kaipai.backends.base import (
     NotConfigured,
     UnsupportedRequest,
 )
+from kaipai.backends.remote.tasks import setting
 
 #: Keys of a catalog entry that are catalog data, not fields of a :class:`CapabilitySheet`.
 CATALOG_KEYS = frozenset({"variants", "prices", "ids", "silent_factor", "min_pixels", "camera_commands", "notes"})
@@ -156,6 +157,26 @@ def base_url(provider: str, region: str | None) -> str | None:
     if name is None:
         return None
     return str(regions(provider)[name].get("base_url") or "") or None
+
+
+def located(provider: str, options: dict[str, Any]) -> tuple[str | None, str]:
+    """(region, address) of a regional provider: the options, then ``{PROVIDER}_REGION`` / ``_BASE_URL`` or the
+    user config, then the catalog's first region and its address."""
+    env = provider.upper()
+    region = region_name(provider, options.get("region") or setting(provider, "region", f"{env}_REGION"))
+    address = options.get("base_url") or setting(provider, "base_url", f"{env}_BASE_URL") or base_url(provider, region)
+    return region, str(address).rstrip("/")
+
+
+def silenced(
+    provider: str, sheet_id: str, sheet: CapabilitySheet, options: dict[str, Any], overrides: dict[str, Any]
+) -> CapabilitySheet:
+    """The sheet without the model's own sound when the project says ``audio: false`` (a ``sheet`` override of
+    ``native_audio`` wins), priced at the catalog's ``silent_factor``."""
+    if sheet.native_audio and options.get("audio") is False and "native_audio" not in overrides:
+        factor = float((entry(provider, sheet_id) or {}).get("silent_factor", 1.0))
+        return sheet.model_copy(update={"native_audio": False, "cost_per_unit": sheet.cost_per_unit * factor})
+    return sheet
 
 
 def provider_model(provider: str, sheet_id: str, region: str | None = None) -> str:

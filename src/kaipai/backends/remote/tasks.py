@@ -105,6 +105,10 @@ class PollSettings:
                 merged[name] = options[key]
         return cls(**{k: (int(v) if k == "max_poll_failures" else float(v)) for k, v in merged.items()})
 
+    def http_timeout(self) -> httpx.Timeout:
+        """An SDK client's timeout: ``timeout`` for each call, at most 10 s of it to connect."""
+        return httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
+
 
 # --------------------------------------------------------------------------- HTTP
 
