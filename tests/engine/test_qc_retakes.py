@@ -156,7 +156,7 @@ def test_a_check_that_breaks_leaves_the_take_unchecked_and_the_render_finishes(f
     def broken(*args, **kwargs):
         raise AttributeError("module 'cv2' has no attribute 'CascadeClassifier'")
 
-    monkeypatch.setattr("kaipai.engine.quality.inspect", broken)
+    monkeypatch.setattr("kaipai.qc.inspect.inspect", broken)  # quality control imports it when it checks
     f = _film(film, [], max_retakes=2)
     summary = render(f.paths, settings=f.settings)
     assert not summary.failures and summary.retakes == 0

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kaipai.backends.synthetic import shirt_colour
 from kaipai.document.backend_choice import BackendChoice
@@ -22,7 +24,7 @@ from kaipai.planning.continuity import line_crossings
 from kaipai.planning.importer import document_from_screenplay
 from kaipai.planning.rules import plan_document
 from kaipai.project import ProjectPaths
-from kaipai.qc.continuity import wardrobe_differs
+from kaipai.qc.continuity import WARDROBE_DELTA, colour_change, lab, wardrobe_differs
 from kaipai.screenplay import parse_file
 from kaipai.service.document import new_project, plan_project
 from kaipai.service.qc import shots_qc
@@ -171,3 +173,29 @@ def test_the_judge_sees_the_wardrobe_change_and_the_ledger_it_contradicts(monkey
     assert f"Maya wears '{changed} clothes', '{worn} clothes' in S1-001 (wardrobe)" in flags
     assert f"the scene's ledger says '{other} coat'" in " ".join(summary.flagged["S1-001"])
     assert len(double.requests) >= 4  # each keyframe and clip was shown to the judge
+
+
+_RGB = st.tuples(*[st.integers(0, 255)] * 3)
+
+
+@settings(max_examples=300)
+@given(_RGB, _RGB)
+def test_colours_worn_compare_as_opencv_sees_them(a: tuple[int, int, int], b: tuple[int, int, int]) -> None:
+    """The Lab conversion is the CIE formula with OpenCV's constants: within OpenCV's own float path's
+    approximations of it; its 8-bit path (what was used before) rounds by up to 2.4 ΔE per colour, so only
+    a change within that of the threshold can be judged otherwise."""
+    import cv2
+    import numpy as np
+
+    def cv_lab(rgb: tuple[int, int, int], depth: Any) -> Any:
+        if depth is np.float32:
+            pixel = np.array([[rgb]], dtype=np.float32) / 255
+            return cv2.cvtColor(pixel, cv2.COLOR_RGB2LAB)[0, 0].astype(np.float64)
+        pixel = np.array([[rgb]], dtype=np.uint8)
+        return cv2.cvtColor(pixel, cv2.COLOR_RGB2LAB)[0, 0].astype(np.float64) * [100 / 255, 1, 1] - [0, 128, 128]
+
+    assert np.allclose(lab(a), cv_lab(a, np.float32), atol=0.5)
+    rounded = float(np.linalg.norm(cv_lab(a, np.uint8) - cv_lab(b, np.uint8)))
+    assert abs(colour_change(a, b) - rounded) < 5
+    if abs(rounded - WARDROBE_DELTA) > 5:
+        assert (colour_change(a, b) > WARDROBE_DELTA) == (rounded > WARDROBE_DELTA)

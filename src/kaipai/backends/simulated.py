@@ -53,9 +53,7 @@ import wave
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from kaipai.backends.base import (
     Backend,
@@ -73,6 +71,9 @@ from kaipai.backends.base import (
     UnsupportedRequest,
     VideoRequest,
 )
+
+if TYPE_CHECKING:
+    import numpy as np  # made media only: a render that reuses every take never loads it
 
 _UNITS = {"speech": "character", "image": "image", "video": "second", "lipsync": "second", "music": "second"}
 #: What ``defects`` can break: black pictures, a frozen clip, a clip half as long as asked, nobody's face,
@@ -155,6 +156,8 @@ class SimulatedBackend(Backend):
         seconds = round(seconds, 3)
 
         def produce(out: Path) -> Result:
+            import numpy as np
+
             path = out / "voice.wav"
             rate = request.sample_rate
             t = np.arange(round(seconds * rate)) / rate
@@ -175,6 +178,7 @@ class SimulatedBackend(Backend):
         defect = self._defect(request, request.prompt)
 
         def produce(out: Path) -> Result:
+            import numpy as np
             from PIL import Image
 
             path = out / "keyframe.png"
@@ -244,6 +248,8 @@ class SimulatedBackend(Backend):
 
     def generate_music(self, request: MusicRequest, ctx: JobContext) -> Result:
         def produce(out: Path) -> Result:
+            import numpy as np
+
             path = out / "music.wav"
             rate = request.sample_rate
             total = round(request.duration * rate)
@@ -413,6 +419,8 @@ class SimulatedBackend(Backend):
         voice: tuple[Path, list[tuple[str, float, float]], float] | None = None,
         tone: bool = False,
     ) -> Path:
+        import numpy as np
+
         frames = max(1, round(duration * fps))
         if self.media == "bytes":
             path = stem.with_suffix(".sim")
@@ -465,6 +473,7 @@ def _sound_stream(container: Any, rate: int = 48000) -> Any:
 def _sound_track(container: Any, stream: Any, duration: float, rate: int = 48000) -> None:
     """A clip's own sound: a quiet steady tone as long as the clip, AAC in the same MP4."""
     import av
+    import numpy as np
 
     t = np.arange(round(duration * rate)) / rate
     tone = (0.2 * np.sin(2 * np.pi * SOUND_HZ * t)).astype(np.float32)
@@ -482,6 +491,8 @@ def _sound_track(container: Any, stream: Any, duration: float, rate: int = 48000
 def _talking(voice: tuple[Path, list[tuple[str, float, float]], float], fps: int, n: int) -> dict[str, np.ndarray]:
     """Per speaking character, how open their mouth is in each frame: the voice's loudness while they
     speak (``shift`` seconds late for an out-of-sync take), shut otherwise."""
+    import numpy as np
+
     from kaipai.backends.synthetic import loudness_per_frame
 
     audio, speakers, shift = voice
@@ -517,6 +528,7 @@ def _sheet_shot(request: ImageRequest) -> Any:
 def _mux_sound(container: Any, sound: Path, duration: float) -> None:
     """Encode a WAV (cut to ``duration``) as the clip's AAC sound track."""
     import av
+    import numpy as np
 
     with wave.open(str(sound), "rb") as fh:
         rate, channels = fh.getframerate(), fh.getnchannels()

@@ -234,7 +234,7 @@ def export_shotlist(
     if paths.database.exists():
         from kaipai.service.qc import shots_qc
 
-        qc = {s.shot: (s.verdict, s.score, s.reasons) for s in shots_qc(paths)}
+        qc = {s.shot: (s.verdict, s.score, s.reasons) for s in shots_qc(paths, with_takes=False)}
     target = out or paths.output / f"shotlist.{fmt.value}"
     (export_shotlist_csv if fmt is ShotlistFormat.csv else export_shotlist_pdf)(doc, target, qc)
     say("[green]wrote[/] {}", target)

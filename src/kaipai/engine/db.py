@@ -16,8 +16,9 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -98,6 +99,37 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+_EMPTY = ("empty",)  # the class-level default of a column that has one (a fresh dict per take)
+
+
+class _JSONColumn:
+    """A take's JSON column (its request, params, files, qc report, metadata), decoded on first read.
+
+    A render reads every take of the film but a no-op looks at few requests: decoding them all cost
+    more than the rest of reading the takes. The column's stored text is held as a ``str`` until then
+    (a decoded column is never a ``str``: a dict or a list).
+    """
+
+    def __init__(self, empty: type | None = None) -> None:
+        self.empty = empty
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = "_" + name
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is None:  # the dataclass asks for the field's default
+            if self.empty is None:
+                raise AttributeError(self.attr)
+            return _EMPTY
+        value = obj.__dict__[self.attr]
+        if type(value) is str:
+            value = obj.__dict__[self.attr] = json.loads(value)
+        return value
+
+    def __set__(self, obj: object, value: Any) -> None:
+        obj.__dict__[self.attr] = self.empty() if value is _EMPTY and self.empty is not None else value
+
+
 @dataclass
 class Take:
     """One generated artifact of one node, with its provenance and the director's verdict."""
@@ -114,10 +146,10 @@ class Take:
     backend: str
     backend_version: str
     model: str
-    params: dict[str, Any]
-    request: dict[str, Any]
+    params: dict[str, Any] = _JSONColumn()  # type: ignore[assignment]
+    request: dict[str, Any] = _JSONColumn()  # type: ignore[assignment]
     media: str
-    files: list[str]
+    files: list[str] = _JSONColumn()  # type: ignore[assignment]
     duration: float | None
     width: int | None
     height: int | None
@@ -125,8 +157,8 @@ class Take:
     cost: float
     seconds: float
     attempts: int
-    qc: dict[str, Any] = field(default_factory=dict)
-    metadata: dict[str, Any] = field(default_factory=dict)
+    qc: dict[str, Any] = _JSONColumn(dict)  # type: ignore[assignment]
+    metadata: dict[str, Any] = _JSONColumn(dict)  # type: ignore[assignment]
     created: str = ""
     circled_by: CircledBy = ""
 
@@ -140,10 +172,18 @@ _JSON = ("params", "request", "files", "qc", "metadata")
 
 
 def _row_to_take(row: sqlite3.Row) -> Take:
-    data = dict(row)
-    for name in _JSON:
-        data[name] = json.loads(data[name])
-    return Take(**data)
+    """A take as read: every column set as is (a render reads thousands), the JSON ones still text."""
+    take = object.__new__(Take)
+    take.__dict__.update(zip(_attributes(tuple(row.keys())), row))
+    return take
+
+
+@cache
+def _attributes(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Where each column of a row lives on a :class:`Take` (a JSON column behind its decoder)."""
+    if set(names) != {f.name for f in fields(Take)}:
+        raise sqlite3.DatabaseError(f"the takes table has the columns {names}, not those of a take")
+    return tuple("_" + n if n in _JSON else n for n in names)
 
 
 class TakesDB:

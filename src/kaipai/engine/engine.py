@@ -13,15 +13,13 @@ waited on, so a killed render resumes the job instead of paying for it twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fcntl
+import copy
 import json
 import os
 import shutil
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +56,8 @@ from kaipai.engine.jobs import (
     speech_seconds,
 )
 from kaipai.engine.keys import ENGINE_VERSION, artifact_key, default_seed, file_digest, inputs_key
+from kaipai.engine.lock import render_lock
+from kaipai.engine.memo import KeyMemo
 from kaipai.engine.report import NodeStatus, RenderSummary
 from kaipai.engine.routing import lipsync_routes
 from kaipai.engine.scheduling import RetryPolicy
@@ -75,25 +75,6 @@ class EngineSettings:
     write_durations: bool = True
     jitter_seed: int | None = None
     executor: ExecutorChoice | None = None  # where jobs run; None: the document's ``executor``
-
-
-class RenderBusy(BackendError):
-    """Another render holds this project's lock."""
-
-
-@contextlib.contextmanager
-def render_lock(paths: ProjectPaths) -> Iterator[None]:
-    """One render per project at a time (the CLI and the studio may both try)."""
-    paths.state.mkdir(parents=True, exist_ok=True)
-    with open(paths.state / "render.lock", "a+") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RenderBusy("another render is running in this project; wait for it to finish or cancel it") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 class Engine:
@@ -121,6 +102,8 @@ class Engine:
         self._choices: dict[str, BackendChoice] = {}
         self._handle_of: dict[int, tuple[BackendChoice, BackendHandle]] = {}
         self._digests: dict[Path, str] = {}
+        self._sheet_marks: dict[tuple[int, str], str] = {}
+        self.keys = KeyMemo(paths.state / "cache" / "keys.json", doc, paths.root, enabled=shots is None)
         routes = lipsync_routes(doc, self._video_sheet_or_none)
         self.graph = graph_of(doc, routes)
         #: shot id → what a director should know about it (dialogue that is not lip-synced)
@@ -152,12 +135,15 @@ class Engine:
             if take.status == "circled":
                 prev = self.circled.get(take.node)
                 if prev is not None and prev.id != take.id:
-                    demoted = Take(**{**prev.__dict__, "status": "pending"})
+                    demoted = copy.copy(prev)  # its JSON columns stay as read
+                    demoted.status = "pending"
                     self.by_key[prev.key] = demoted
                     self.by_node[take.node] = [demoted if t.id == prev.id else t for t in self.by_node[take.node]]
                 self.circled[take.node] = take
 
     def close(self) -> None:
+        """Release the backends; keep the keys computed for the next run."""
+        self.keys.save()
         for handle in self._backends.values():
             handle.close()
         self._backends.clear()
@@ -207,6 +193,7 @@ class Engine:
             return None
 
     def _file_digest(self, path: Path) -> str:
+        self.keys.hashed(path)
         if path not in self._digests:
             if not path.exists():
                 raise FileNotFoundError(
@@ -220,7 +207,11 @@ class Engine:
 
     # ------------------------------------------------------------------ resolving one node
 
-    def _shot_audio(self, node: Node, upstream: dict[str, Take]) -> Prepared:
+    def _shot_audio(self, node: Node, upstream: dict[str, Take], recall: bool) -> Prepared:
+        mark = self.keys.mark(node.id, node.deps, upstream, ENGINE_BACKEND + ENGINE_VERSION)
+        ik = self.keys.recall(node.id, mark) if recall else None
+        if ik is not None and (take := self._usable(key := artifact_key(ik, 0))) is not None:
+            return Prepared(node, None, None, {}, ik, 0, key, {}, take, 0.0, 0.0, recalled=True)
         shot = self.shots[node.shot]
         voices = [upstream[d] for d in node.deps]
         durations = {t.item: float(t.duration or 0.0) for t in voices}
@@ -230,6 +221,7 @@ class Engine:
         params = {"length": length, "lines": [[p.line, p.speaker, p.start, p.end, p.on_screen] for p in placed]}
         inputs = {d: upstream[d].key for d in node.deps}
         ik = inputs_key(node.stage, node.id, inputs, ENGINE_BACKEND, ENGINE_VERSION, "", params)
+        self.keys.learn(node.id, mark, [], ik)
         key = artifact_key(ik, 0)
         return Prepared(node, None, None, inputs, ik, 0, key, params, self._usable(key), 0.0, 0.0, lines, length)
 
@@ -241,7 +233,8 @@ class Engine:
         """Build, snap and check the node's request and compute its key (inputs must be current).
 
         Memoised on the node, its inputs' keys and the seed: the status computed before a
-        render is reused by the render itself.
+        render is reused by the render itself. A node whose key the previous run left (see
+        :mod:`kaipai.engine.memo`) and whose take is usable gets no request: it will not run.
         """
         memo = (node.id, tuple(upstream[d].key for d in node.deps), seed)
         with self._lock:
@@ -252,11 +245,17 @@ class Engine:
                 self._prepared[memo] = found
         if isinstance(found, Prepared):
             found.take = self.by_key.get(found.key)
+            if found.recalled and self._usable(found.key) is None:
+                found = self._prepare(node, upstream, seed, recall=False)  # it must run after all
+                with self._lock:
+                    self._prepared[memo] = found
         return found
 
-    def _prepare(self, node: Node, upstream: dict[str, Take], seed: int | None) -> Prepared | Blocked:
+    def _prepare(
+        self, node: Node, upstream: dict[str, Take], seed: int | None, recall: bool = True
+    ) -> Prepared | Blocked:
         if node.stage == "shot_audio":
-            return self._shot_audio(node, upstream)
+            return self._shot_audio(node, upstream, recall and seed is None)
         shot = self.shots[node.shot]
         choice = self.choice(node)
         handle = self.handle(choice)
@@ -264,12 +263,18 @@ class Engine:
         assert cap is not None
         try:
             sheet = handle.sheet(cap)
-            deps = {d: upstream[d] for d in node.deps}  # a status passes every take resolved so far
-            built = build(self.sources, node, shot, deps, choice, sheet)
-            request, media_seconds = built.request, built.media_seconds
-            request = snap_request(sheet, request)
-            check_request(sheet, request)
-            params = rq.key_params(request, self._file_digest, self._resolve)
+            mark = self.keys.mark(node.id, node.deps, upstream, self._backend_mark(node, shot, handle, cap))
+            if recall and seed is None and (ik := self.keys.recall(node.id, mark)) is not None:
+                chosen = self._seed(node, shot, ik, None)
+                if not isinstance(chosen, Blocked) and (take := self._usable(chosen[1])) is not None:
+                    return Prepared(node, handle, None, {}, ik, chosen[0], take.key, {}, take, 0.0, 0.0, recalled=True)
+            with self.keys.watching() as hashed:
+                deps = {d: upstream[d] for d in node.deps}  # a status passes every take resolved so far
+                built = build(self.sources, node, shot, deps, choice, sheet)
+                request, media_seconds = built.request, built.media_seconds
+                request = snap_request(sheet, request)
+                check_request(sheet, request)
+                params = rq.key_params(request, self._file_digest, self._resolve)
         except (BackendError, FileNotFoundError) as exc:
             return Blocked(str(exc))
         except Exception as exc:  # a document problem: one message, not a traceback
@@ -289,29 +294,53 @@ class Engine:
             and not (node.stage == "sfx" and not sheet.video_input)
         }
         ik = inputs_key(node.stage, node.id, inputs, handle.name, handle.version, model, params)
-        fixed = shot.generation.seed
-        if seed is None:
-            if fixed is not None:
-                seed = fixed
-            elif node.id in self.circled:
-                seed = self.circled[node.id].seed
-            else:
-                seed = default_seed(node.id)
-            salt = 0
-            while (t := self.by_key.get(artifact_key(ik, seed))) is not None and t.status == "rejected":
-                if fixed is not None:
-                    return Blocked(
-                        f"take {t.id} was rejected and the shot fixes generation.seed = {fixed}; "
-                        "change or remove the seed"
-                    )
-                salt += 1
-                seed = default_seed(node.id, salt)
-        key = artifact_key(ik, seed)
+        self.keys.learn(node.id, mark, hashed, ik)
+        chosen = self._seed(node, shot, ik, seed)
+        if isinstance(chosen, Blocked):
+            return chosen
+        seed, key = chosen
         cost, secs = estimate(sheet, request, media_seconds)
         request = request.model_copy(update={"seed": seed})
         prep = Prepared(node, handle, request, inputs, ik, seed, key, params, self.by_key.get(key), cost, secs)
         prep.provenance = built.provenance
         return prep
+
+    def _seed(self, node: Node, shot: Shot, ik: str, seed: int | None) -> tuple[int, str] | Blocked:
+        """The seed and key: the seed asked for; else the shot's fixed seed, the circled take's, or the
+        node's own, passing over seeds whose take was rejected."""
+        if seed is not None:
+            return seed, artifact_key(ik, seed)
+        fixed = shot.generation.seed
+        if fixed is not None:
+            seed = fixed
+        elif node.id in self.circled:
+            seed = self.circled[node.id].seed
+        else:
+            seed = default_seed(node.id)
+        salt = 0
+        while (t := self.by_key.get(key := artifact_key(ik, seed))) is not None and t.status == "rejected":
+            if fixed is not None:
+                return Blocked(
+                    f"take {t.id} was rejected and the shot fixes generation.seed = {fixed}; change or remove the seed"
+                )
+            salt += 1
+            seed = default_seed(node.id, salt)
+        return seed, key
+
+    def _backend_mark(self, node: Node, shot: Shot, handle: BackendHandle, cap: str) -> str:
+        """The backend a node's key follows (name, version, capability sheet); an end keyframe's also
+        follows the shot's video model (whether it takes a last frame)."""
+        mark = self._sheet_mark(handle, cap)
+        if node.stage == "end_keyframe":
+            mark += "|" + self._sheet_mark(self.handle(self.doc.backend_for("video", shot)), "video")
+        return mark
+
+    def _sheet_mark(self, handle: BackendHandle, cap: str) -> str:
+        found = self._sheet_marks.get((id(handle), cap))
+        if found is None:
+            sheet = handle.sheet(cap).model_dump_json()
+            found = self._sheet_marks[(id(handle), cap)] = f"{handle.label}@{handle.version}:{sheet}"
+        return found
 
     def rough_estimate(self, node: Node) -> tuple[float, float, str | None]:
         """Cost and time of a node whose inputs are not rendered yet (no key can be computed)."""
@@ -559,42 +588,3 @@ class Engine:
             self.failures.pop(prep.key, None)
         self.remember(take)
         return take
-
-    # ------------------------------------------------------------------ durations back to the document
-
-    def audio_durations(self, resolved: dict[str, Take]) -> dict[str, float]:
-        """Shot id → duration set by its rendered voices, for shots whose every line is current."""
-        out: dict[str, float] = {}
-        for shot in self.doc.shots:
-            if not shot.dialogue or shot.duration_source == "manual":
-                continue
-            ids = [f"{shot.id}/voice/{d.id}" for d in shot.dialogue]
-            if all(i in resolved for i in ids):
-                out[shot.id] = effective_duration(
-                    shot, {resolved[i].item: float(resolved[i].duration or 0.0) for i in ids}
-                )
-        return out
-
-    def write_durations(self, resolved: dict[str, Take]) -> list[str]:
-        """Write audio-derived durations into kaipai.yaml (locked, comment-preserving); return changed shots."""
-        wanted = {
-            sid: d
-            for sid, d in self.audio_durations(resolved).items()
-            if abs(self.shots[sid].duration - d) > 1e-6 or self.shots[sid].duration_source != "audio"
-        }
-        if not wanted or not self.paths.document.exists():
-            return []
-        from kaipai.document.io import update
-
-        changed: list[str] = []
-        rendered = {sid: self.shots[sid].dialogue for sid in wanted}
-
-        def change(doc: Document) -> None:
-            for shot in doc.shots:
-                if shot.id in wanted and shot.dialogue == rendered[shot.id] and shot.duration_source != "manual":
-                    shot.duration = wanted[shot.id]
-                    shot.duration_source = "audio"
-                    changed.append(shot.id)
-
-        update(self.paths.document, change)
-        return changed

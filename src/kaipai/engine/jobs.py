@@ -75,6 +75,7 @@ class Prepared:
     audio_lines: list[tuple[Path, float]] = field(default_factory=list)
     audio_length: float = 0.0
     provenance: dict[str, Any] = field(default_factory=dict)  # recorded in the take's metadata (its references)
+    recalled: bool = False  # its key came from the previous run (kaipai.engine.memo): no request, it is reused
 
 
 class BackendHandle:

@@ -71,8 +71,13 @@ def inputs_key(
 
 
 def artifact_key(inputs_key_: str, seed: int) -> str:
-    """The artifact key: its inputs' hash plus the seed. A take is looked up by this key."""
-    return digest({"inputs": inputs_key_, "seed": int(seed)})
+    """The artifact key: its inputs' hash plus the seed. A take is looked up by this key.
+
+    The canonical JSON of ``{"inputs": …, "seed": …}`` written out directly (a render asks for one per
+    node); the same bytes as :func:`digest` gives, which a test checks.
+    """
+    text = f'{{"inputs":{json.dumps(inputs_key_, ensure_ascii=False)},"seed":{int(seed)}}}'
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def file_digest(path: Path, chunk: int = 1 << 20) -> str:

@@ -22,16 +22,15 @@ from kaipai.document.backend_choice import BackendChoice
 from kaipai.document.qc import QCRules, qc_rules
 from kaipai.document.shots import Shot
 from kaipai.engine import requests as rq
+from kaipai.engine.breaks import breaks
 from kaipai.engine.db import Take
 from kaipai.engine.graph import Node, node_id
 from kaipai.engine.jobs import estimate
-from kaipai.qc.continuity import film_breaks
-from kaipai.qc.inspect import QC_STAGES, Judge, Subject, inspect
-from kaipai.qc.report import QCReport, stored
+from kaipai.qc.report import QC_STAGES, QCReport
 
 if TYPE_CHECKING:
-    from kaipai.document.models import Document
     from kaipai.engine.engine import Engine
+    from kaipai.qc.inspect import Judge, Subject
 
 #: Files quality control can read; anything else (a simulated byte stand-in) is left unchecked.
 MEDIA = frozenset({".png", ".jpg", ".jpeg", ".webp", ".mp4", ".mov", ".webm", ".mkv", ".wav", ".mp3", ".flac", ".m4a"})
@@ -90,6 +89,8 @@ class Quality:
         return stored if stored.exists() else path
 
     def subject(self, node: Node, take: Take) -> Subject:
+        from kaipai.qc.inspect import Subject  # numpy and OpenCV: only when a take is checked
+
         doc, req = self.e.doc, take.request
         shot = None if node.shared else self.e.shots.get(node.shot)
         if shot is not None and node.stage == "end_keyframe":
@@ -173,6 +174,8 @@ class Quality:
 
     def inspect(self, node: Node, take: Take, rules: QCRules) -> QCReport | None:
         """Check a take and store the report with it (in a worker thread). None: not a file QC reads."""
+        from kaipai.qc.inspect import inspect
+
         subject = self.subject(node, take)
         if subject.media.suffix.lower() not in MEDIA:
             return None
@@ -190,19 +193,7 @@ class Quality:
 
     def breaks(self) -> dict[str, list[str]]:
         """Shot → continuity breaks across its cut in (wardrobe seen changing, the line crossed)."""
-        return _breaks(self.e.doc, self.e.circled_takes())
-
-
-def circled_breaks(doc: Document, takes: list[Take]) -> dict[str, list[str]]:
-    """:meth:`Quality.breaks` from takes read from the database (in id order: the last circled one of a
-    node is its circled take, as the engine keeps it), without building an engine."""
-    circled = {t.node: t for t in takes if t.status == "circled"}
-    return _breaks(doc, list(circled.values()))
-
-
-def _breaks(doc: Document, circled: list[Take]) -> dict[str, list[str]]:
-    reports = {t.node: r for t in circled if t.stage in ("keyframe", "clip") and (r := stored(t.qc))}
-    return film_breaks(doc, reports)
+        return breaks(self.e.doc, self.e.circled_takes())
 
 
 def best(candidates: list[tuple[Take, QCReport | None]]) -> tuple[Take, QCReport | None]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from kaipai.backends.base import BackendError, TransientError
 from kaipai.engine.db import Take
+from kaipai.engine.durations import write_durations
 from kaipai.engine.events import (
     EventSink,
     NodeEvent,
@@ -98,7 +99,6 @@ class RenderRun:
         return node.id in self.forced or self._chosen(node) or node.id in self.pulled
 
     async def main(self) -> RenderSummary:
-        self.quality.warm()
         statuses, _ = self.e.plan()
         to_run: dict[str, int] = dict.fromkeys(STAGES, 0)
         reused: dict[str, int] = dict.fromkeys(STAGES, 0)
@@ -120,6 +120,8 @@ class RenderRun:
                 est_cost=est_cost,
             )
         )
+        if planned:  # takes will be made and checked (a no-op loads no OpenCV)
+            self.quality.warm()
         workers = sum(h.concurrency() for h in self.e.handles())
         self.executor: Executor = open_executor(self.e, planned, max(2, workers + 1))
         try:
@@ -170,7 +172,7 @@ class RenderRun:
                 # Every voice is settled: shot lengths are known, so the document can say so now,
                 # while pictures are still rendering.
                 self.durations_task = asyncio.create_task(
-                    asyncio.to_thread(self.e.write_durations, dict(self.resolved))
+                    asyncio.to_thread(write_durations, self.e.paths.document, self.e.shots, dict(self.resolved))
                 )
 
     def skip(self, node: Node, reason: str) -> None:

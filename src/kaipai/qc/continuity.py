@@ -10,9 +10,9 @@ the line.
 
 from __future__ import annotations
 
+import math
 import re
-
-import numpy as np
+from functools import cache
 
 from kaipai.document.models import Document
 from kaipai.document.shots import Facing, ScreenThird, Shot
@@ -29,16 +29,32 @@ _COLOURS = re.compile(
 _ORDER = {ScreenThird.left: 0, ScreenThird.center: 1, ScreenThird.right: 2}
 
 
-def _lab(rgb: tuple[int, int, int]) -> np.ndarray:
-    import cv2
+def _linear(channel: int) -> float:
+    """An sRGB channel (0–255) as linear light."""
+    c = channel / 255
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
-    pixel = np.array([[rgb]], dtype=np.uint8)
-    return cv2.cvtColor(pixel, cv2.COLOR_RGB2LAB)[0, 0].astype(np.float64) * [100 / 255, 1, 1] - [0, 128, 128]
+
+def _f(t: float) -> float:
+    return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116
+
+
+@cache
+def lab(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
+    """CIE L*a*b* (D65) of an sRGB colour, with the constants OpenCV's conversion uses (a test holds it to
+    OpenCV's): plain arithmetic, so finding a film's breaks loads neither numpy nor OpenCV."""
+    r, g, b = (_linear(int(c)) for c in rgb)
+    x = (0.412453 * r + 0.357580 * g + 0.180423 * b) / 0.950456
+    y = 0.212671 * r + 0.715160 * g + 0.072169 * b
+    z = (0.019334 * r + 0.119193 * g + 0.950227 * b) / 1.088754
+    fy = _f(y)
+    lightness = 116 * fy - 16 if y > 0.008856 else 903.3 * y
+    return lightness, 500 * (_f(x) - fy), 200 * (fy - _f(z))
 
 
 def colour_change(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
-    """ΔE between two colours worn."""
-    return float(np.linalg.norm(_lab(a) - _lab(b)))
+    """ΔE (CIE76) between two colours worn."""
+    return math.dist(lab(a), lab(b))
 
 
 def wardrobe_differs(a: str, b: str) -> bool:

@@ -34,12 +34,8 @@ from kaipai.qc.media import (
     scan_video,
     stills,
 )
-from kaipai.qc.report import Check, FaceSeen, QCReport
+from kaipai.qc.report import IMAGE_STAGES, VIDEO_STAGES, Check, FaceSeen, QCReport
 
-IMAGE_STAGES = frozenset({"sheet", "keyframe", "end_keyframe"})
-VIDEO_STAGES = frozenset({"clip", "lipsync"})
-AUDIO_STAGES = frozenset({"voice", "music"})
-QC_STAGES = IMAGE_STAGES | VIDEO_STAGES | AUDIO_STAGES
 #: A judge gets this many frames of a clip.
 JUDGE_STILLS = 3
 _COLUMNS = {ScreenThird.left: (0.0, 0.55), ScreenThird.center: (0.2, 0.8), ScreenThird.right: (0.45, 1.0)}

@@ -15,6 +15,13 @@ from kaipai.backends.base import Observed
 #: Bumped when what is measured changes; older reports are shown but re-measured by ``kaipai qc --recheck``.
 QC_VERSION = 1
 
+#: The stages quality control looks at, by what it reads (here, not beside the checks: a render that
+#: checks nothing asks only these, without loading numpy and OpenCV).
+IMAGE_STAGES = frozenset({"sheet", "keyframe", "end_keyframe"})
+VIDEO_STAGES = frozenset({"clip", "lipsync"})
+AUDIO_STAGES = frozenset({"voice", "music"})
+QC_STAGES = IMAGE_STAGES | VIDEO_STAGES | AUDIO_STAGES
+
 
 class Check(BaseModel):
     """One measurement. A failed ``hard`` check fails the take; a soft one only lowers its score."""

@@ -8,17 +8,17 @@ studio. Reports were stored when the takes were made; ``check`` measures takes t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from kaipai.document.io import DocumentError, Problem
 from kaipai.document.models import Document
+from kaipai.engine.breaks import circled_breaks
 from kaipai.engine.db import Take, TakesDB
-from kaipai.engine.engine import Engine
-from kaipai.engine.quality import Quality, circled_breaks
 from kaipai.project import ProjectPaths, load_document
-from kaipai.qc.report import stored
+from kaipai.qc.report import QCReport, stored
 
 ShotVerdict = Literal["passed", "flagged", "unchecked", "missing"]
 
@@ -54,8 +54,7 @@ class ShotQC(BaseModel):
     takes: list[TakeQC] = Field(default_factory=list)
 
 
-def _take(t: Take) -> TakeQC:
-    report = stored(t.qc)
+def _take(t: Take, report: QCReport | None) -> TakeQC:
     base: dict[str, Any] = {
         "id": t.id,
         "node": t.node,
@@ -85,8 +84,11 @@ def _unknown_shot(paths: ProjectPaths, shot_id: str) -> DocumentError:
     )
 
 
-def shots_qc(paths: ProjectPaths, shot_id: str | None = None, *, shots: set[str] | None = None) -> list[ShotQC]:
-    """Every shot (or one, or ``shots``) in film order, with its verdict, reasons and every take's report.
+def shots_qc(
+    paths: ProjectPaths, shot_id: str | None = None, *, shots: set[str] | None = None, with_takes: bool = True
+) -> list[ShotQC]:
+    """Every shot (or one, or ``shots``) in film order, with its verdict, reasons and every take's report
+    (``with_takes=False``: the verdicts only, which is all a shot list prints).
 
     Continuity breaks are found within a scene, so only the takes of the asked shots' scenes are
     read (a studio page of a feature film reads a few dozen takes, not thousands).
@@ -104,10 +106,25 @@ def shots_qc(paths: ProjectPaths, shot_id: str | None = None, *, shots: set[str]
             scenes = {s.scene for s in doc.shots if s.id in only}
             near = {s.id for s in doc.shots if s.scene in scenes}
             takes = db.takes_for_shots(near) if near else []
-    return _summaries(doc, takes, circled_breaks(doc, takes), only)
+    reports: dict[int, QCReport | None] = {}
+
+    def report(take: Take) -> QCReport | None:  # each take's report read once
+        if take.id not in reports:
+            reports[take.id] = stored(take.qc)
+        return reports[take.id]
+
+    breaks = circled_breaks(doc, takes, report)
+    return _summaries(doc, takes, breaks, only, report, with_takes)
 
 
-def _summaries(doc: Document, takes: list[Take], breaks: dict[str, list[str]], only: set[str] | None) -> list[ShotQC]:
+def _summaries(
+    doc: Document,
+    takes: list[Take],
+    breaks: dict[str, list[str]],
+    only: set[str] | None,
+    report: Callable[[Take], QCReport | None],
+    with_takes: bool,
+) -> list[ShotQC]:
     by_shot: dict[str, list[Take]] = {}
     for t in takes:
         if t.stage != "shot_audio":
@@ -117,7 +134,7 @@ def _summaries(doc: Document, takes: list[Take], breaks: dict[str, list[str]], o
         if only is not None and shot.id not in only:
             continue
         mine = by_shot.get(shot.id, [])
-        circled = [(t, stored(t.qc)) for t in mine if t.status == "circled"]
+        circled = [(t, report(t)) for t in mine if t.status == "circled"]
         reasons = [f"{t.node}: {'; '.join(r.reasons)}" for t, r in circled if r is not None and not r.passed]
         reasons += breaks.get(shot.id, [])
         scores = [r.score for _, r in circled if r is not None]
@@ -135,7 +152,7 @@ def _summaries(doc: Document, takes: list[Take], breaks: dict[str, list[str]], o
                 verdict=verdict,
                 score=min(scores) if scores else None,
                 reasons=reasons,
-                takes=[_take(t) for t in mine],
+                takes=[_take(t, report(t)) for t in mine] if with_takes else [],
             )
         )
     return out
@@ -151,6 +168,9 @@ def check(paths: ProjectPaths, shot_id: str | None = None, *, again: bool = Fals
         raise _unknown_shot(paths, shot_id)
     if not paths.database.exists():
         return 0
+    from kaipai.engine.engine import Engine  # request building and the backends: only to measure
+    from kaipai.engine.quality import Quality
+
     done = 0
     with TakesDB(paths.database) as db:
         engine = Engine(paths, doc, db)

@@ -118,6 +118,8 @@ def render(
         settings = dataclasses.replace(settings or EngineSettings(), executor=chosen_executor)
     with TakesDB(paths.database) as db:
         engine = Engine(paths, doc, db, settings=settings, shots=shot_set if dry_run else None)
+        if dry_run and not engine.by_key:
+            engine.keys.enabled = False  # nothing rendered yet: no key to reuse, none worth keeping for status
         if not dry_run:
             return engine.render(
                 stages=stage_set, shots=shot_set, budget=budget, on_event=on_event, cancel=cancel, best_of=best_of

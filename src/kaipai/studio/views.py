@@ -9,8 +9,7 @@ from kaipai.document.models import Document
 from kaipai.document.shots import Angle, CameraMove, Delivery, Shot, ShotKind, ShotSize, Transition
 from kaipai.engine.stages import GENERATED_STAGES, STAGES
 from kaipai.project import ProjectPaths, load_document
-from kaipai.qc.inspect import QC_STAGES
-from kaipai.qc.report import stored
+from kaipai.qc.report import QC_STAGES, stored
 from kaipai.service.qc import ShotQC, shots_qc
 from kaipai.service.render import NodeStatus, status
 from kaipai.service.takes import TakeInfo, character_sheets, list_takes, spent, take_history
