@@ -41,6 +41,7 @@ a clip of a model that takes the voice) moves the speaker's mouth with the voice
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import math
@@ -349,12 +350,31 @@ class SimulatedBackend(Backend):
         return float(value) if value is not None else None
 
     def _maybe_fail(self, cap: str, key: str) -> None:
-        with self._lock:
-            self._attempts[key] += 1
-            attempt = self._attempts[key]
         rate = float(self._opt("failure_rate", cap, 0.0))
-        if rate > 0 and _unit_float(f"{key}:{attempt}") < rate:
+        if rate <= 0:
+            return
+        attempt = self._attempt(key)
+        if _unit_float(f"{key}:{attempt}") < rate:
             raise TransientError("simulated provider: 503 service busy", retry_after=self._retry_after(cap))
+
+    def _attempt(self, key: str) -> int:
+        """This request's attempt number, as a provider sees it: counted across every process that
+        serves the project (a cluster's workers, a render restarted after a crash) when the provider
+        keeps a log, so a retry on another worker is not the first attempt again (and fails again)."""
+        with self._lock:
+            if self.log is None:
+                self._attempts[key] += 1
+                return self._attempts[key]
+            tally = self.log.with_name(self.log.name + ".attempts")
+            tally.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tally, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                os.write(fd, f"{key}\n".encode())
+                with open(tally, encoding="utf-8") as fh:
+                    return sum(line.rstrip("\n") == key for line in fh)
+            finally:
+                os.close(fd)
 
     def _received(self, request: Request) -> None:
         if self.requests is not None:
