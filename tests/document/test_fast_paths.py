@@ -242,6 +242,24 @@ def test_a_spliced_save_is_the_full_save(
     assert path.read_text(encoding="utf-8") == spliced[0]
 
 
+@pytest.mark.parametrize(("before", "after"), [("0", "yes"), ("a: b", "plain now"), ("it's", "no 'quotes' here")])
+def test_a_quoted_value_replaced_by_one_of_another_style_saves_as_the_full_save(
+    tmp_path: Path, before: str, after: str
+) -> None:
+    """ruamel gives a new value the quotes of the one it replaces; the splice hands such a shot to ruamel."""
+    doc = Document.model_validate(
+        {"project": {"title": "t"}, "scenes": [{"id": "S01", "heading": "INT. ROOM - DAY"}],
+         "shots": [{"id": "S01-001", "scene": "S01", "description": before}]}
+    )  # fmt: skip
+    path = project_with(tmp_path, doc)
+    text = path.read_text(encoding="utf-8")
+    new = doc.model_copy(deep=True)
+    new.shots[0].description = after
+    _, layout = read(text)
+    spliced = splice(text, layout, doc, new)
+    assert spliced is not None and spliced[0] == full_save(text, new)
+
+
 def test_a_hand_edited_file_keeps_every_comment_and_reads_as_the_full_save(fixtures: Path, tmp_path: Path) -> None:
     path = tmp_path / "kaipai.yaml"
     shutil.copyfile(fixtures / "documents" / "sample.yaml", path)

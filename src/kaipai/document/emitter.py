@@ -174,6 +174,36 @@ def _string(w: _Writer, s: str, indent: int, sep: str) -> None:
         _single(w, s, indent, sep)
 
 
+def _style(s: str) -> str:
+    """How :func:`_string` writes ``s``."""
+    if "\n" in s:
+        return "literal"
+    if _ODD.search(s):
+        return "escaped"
+    if _plain_allowed(s):
+        return "plain"
+    return "double" if "'" in s else "single"
+
+
+def restyled(old: Any, new: Any) -> bool:
+    """Whether a string changes where ruamel would write the new one in the old one's style.
+
+    ruamel's maps give a new value the style of the quoted or block string it replaces (to keep a
+    director's quotes), which the emitter, writing each value in its own style, cannot; only a
+    string replaced by one of another style tells them apart."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return any(restyled(old[k], new[k]) for k in old.keys() & new.keys())
+    if isinstance(old, list) and isinstance(new, list):  # items are rebuilt: only maps inside keep styles
+        if all(isinstance(v, dict) and "id" in v for v in (*old, *new)):
+            by_id = {v["id"]: v for v in old}
+            return any(restyled(by_id[v["id"]], v) for v in new if v["id"] in by_id)
+        return any(restyled(a, b) for a, b in zip(old, new) if isinstance(a, dict))
+    if isinstance(old, str) and isinstance(new, str) and old != new:
+        was = _style(old)
+        return was != "plain" and was != _style(new)
+    return False
+
+
 def _plain_allowed(s: str) -> bool:
     if not s or s[0] == " " or s[-1] == " " or plain_tag(s) != STR:
         return False

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kaipai.document.emitter import block_and_risk, emit_block, emit_item, item_and_risk
+from kaipai.document.emitter import block_and_risk, emit_block, emit_item, item_and_risk, restyled
 from kaipai.document.models import SCHEMA_VERSION, Document
 from kaipai.document.roundtrip import merge, rt_yaml, same_scalar
 from kaipai.document.yaml12 import Block, Item, Layout, NotPlain, read
@@ -40,11 +40,6 @@ BULK = 64
 
 class _Fallback(Exception):
     pass
-
-
-#: A quoted scalar in a block: ruamel gives a new value at that key the old one's quotes (its maps keep a
-#: replaced string's style), which the emitter cannot know, so such a block goes through ruamel.
-_QUOTED = re.compile(r"(?:^|[:-]) +['\"]", re.M)
 
 
 def merge_plain(old: Any, full: Any, minimal: Any) -> Any:
@@ -146,8 +141,9 @@ class _Splicer:
                 return
         full, minimal = _field(self.new, key)
         _old_full, old_minimal = _field(self.old, key)
-        if old_minimal is not None and emit_block(key, old_minimal) == text and not _QUOTED.search(text):
-            self.emitted(key, merge_plain(old_minimal, full, full if minimal is None else minimal))
+        meant = None if old_minimal is None else merge_plain(old_minimal, full, full if minimal is None else minimal)
+        if old_minimal is not None and emit_block(key, old_minimal) == text and not restyled(old_minimal, meant):
+            self.emitted(key, meant)
         else:
             self.pieces.append(_Piece(key, _ruamel_block(text, key, full, full if minimal is None else minimal)))
 
@@ -178,10 +174,10 @@ class _Splicer:
                 meant = merge_plain(None, full, minimal)
             else:
                 old_minimal = found[0].model_dump(mode="json", exclude_defaults=True)
-                if emit_item(old_minimal) != found[1] or _QUOTED.search(found[1]):  # comments, formatting, quotes
+                meant = merge_plain(old_minimal, full, minimal)
+                if emit_item(old_minimal) != found[1] or restyled(old_minimal, meant):  # comments, formatting
                     out.append((value.id, _ruamel_item(found[1], block.key, full, minimal)))
                     continue
-                meant = merge_plain(old_minimal, full, minimal)
             written = item_and_risk(meant)
             if written is None:
                 out.append((value.id, _ruamel_item(found[1] if found else None, block.key, full, minimal)))
