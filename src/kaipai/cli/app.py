@@ -99,8 +99,11 @@ def warn(template: str, /, *args: Any, **kwargs: Any) -> None:
 
 
 def print_json(data: Any) -> None:
-    """Machine-readable output for scripts (``--json``): UTF-8 JSON, never wrapped."""
-    console.print_json(json.dumps(data, ensure_ascii=False, default=str))
+    """Machine-readable output for scripts (``--json``): UTF-8 JSON, never wrapped, written as it is
+    (Rich's highlighting took seconds over a feature film's status)."""
+    out = console.file
+    out.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    out.flush()
 
 
 def _is_user_error(exc: BaseException) -> bool:
