@@ -20,6 +20,7 @@ columns straight to the terminal, each distinct cell painted once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -74,8 +75,10 @@ def styled(text: str, style: str) -> Text:
     return Text(text, style=style)
 
 
+@functools.cache
 def state_cell(state: str, detail: str = "") -> Text:
-    """A render state as its symbol (``✓``, ``↻ 1/3``), coloured."""
+    """A render state as its symbol (``✓``, ``↻ 1/3``), coloured: one cell per state, shared by every
+    row (a feature film's status table has tens of thousands of them; cells are never changed)."""
     symbol, style = STATE_SYMBOL.get(state, ("?", ""))
     return Text(f"{symbol} {detail}".rstrip(), style=style)
 
@@ -85,7 +88,8 @@ def _lines(cell: Cell) -> list[str]:
 
 
 def _natural(col: Col, cells: list[Cell]) -> int:
-    return max([cell_len(col.header), *(cell_len(line) for cell in cells for line in _lines(cell))])
+    distinct = {line for cell in {id(c): c for c in cells}.values() for line in _lines(cell)}
+    return max([cell_len(col.header), *(cell_len(line) for line in distinct)])
 
 
 def layout(columns: Sequence[Col], rows: Sequence[Sequence[Cell]], width: int, gap: int = 2) -> list[int | None]:
