@@ -9,6 +9,7 @@ The document's parts live beside it: ``settings.py`` (project and style), ``cast
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -66,13 +67,13 @@ class Document(Strict):
     # ------------------------------------------------------------------ lookups
 
     def character(self, cid: str) -> Character | None:
-        return next((c for c in self.cast.characters if c.id == cid), None)
+        return _find(self.cast.characters, cid)
 
     def scene(self, sid: str) -> Scene | None:
-        return next((s for s in self.scenes if s.id == sid), None)
+        return _find(self.scenes, sid)
 
     def shot(self, sid: str) -> Shot | None:
-        return next((s for s in self.shots if s.id == sid), None)
+        return _find(self.shots, sid)
 
     def ordered_shots(self) -> list[Shot]:
         scene_pos = {s.id: i for i, s in enumerate(self.scenes)}
@@ -143,3 +144,30 @@ def _unique(where: Loc, ids: list[str], errors: list[tuple[Loc, str]]) -> None:
         if ident in seen:
             errors.append(((*where, i, "id"), f"id {ident!r} is used twice"))
         seen.add(ident)
+
+
+#: Where each id was last found in the lists most recently searched (a lookup by id is asked for
+#: every node of a feature film): list id → (the list, id → position). Kept outside the models so a
+#: document's equality and copies never see it; the few newest lists only.
+_WHERE: OrderedDict[int, tuple[list[Any], dict[str, int]]] = OrderedDict()
+_KEPT = 16
+
+
+def _find(items: list[Any], item_id: str) -> Any:
+    """The first item of ``items`` with this id, through a remembered position checked on every use:
+    the lists are edited in place, so a position that no longer holds the id is looked up again (a
+    missing id costs one pass over the list, as a plain search did)."""
+    entry = _WHERE.get(id(items))
+    if entry is not None and entry[0] is items:
+        at = entry[1].get(item_id)
+        if at is not None and at < len(items) and items[at].id == item_id:
+            return items[at]
+    positions: dict[str, int] = {}
+    for i, item in enumerate(items):
+        positions.setdefault(item.id, i)
+    _WHERE[id(items)] = (items, positions)
+    _WHERE.move_to_end(id(items))
+    while len(_WHERE) > _KEPT:
+        _WHERE.popitem(last=False)
+    at = positions.get(item_id)
+    return items[at] if at is not None else None
