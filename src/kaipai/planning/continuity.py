@@ -185,14 +185,17 @@ class Crossing:
     reason: str
 
 
-def line_crossings(doc: Document) -> list[Crossing]:
-    """Every cut inside a scene where the camera jumps the 180° line."""
+def line_crossings(doc: Document, scenes: set[str] | None = None) -> list[Crossing]:
+    """Every cut inside a scene (of ``scenes``, when given) where the camera jumps the 180° line."""
     names = {c.id: c.name for c in doc.cast.characters}
     out: list[Crossing] = []
     by_scene: dict[str, list[Shot]] = {}
     for shot in doc.ordered_shots():
-        by_scene.setdefault(shot.scene, []).append(shot)
+        if scenes is None or shot.scene in scenes:
+            by_scene.setdefault(shot.scene, []).append(shot)
     for scene in doc.scenes:
+        if scenes is not None and scene.id not in scenes:
+            continue
         looks: dict[str, Facing] = {}
         sides: dict[str, ScreenThird] = {}
         for e in scene.continuity:  # the ledger's words, as the document's enums

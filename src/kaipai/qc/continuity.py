@@ -72,16 +72,19 @@ def _who(shot: Shot, faces: list[FaceSeen]) -> dict[str, FaceSeen]:
     return {p.character: f for p, f in zip(visible, sorted(faces, key=lambda f: f.centre))}
 
 
-def film_breaks(doc: Document, reports: dict[str, QCReport]) -> dict[str, list[str]]:
-    """Shot id → what breaks continuity at the cut into it. ``reports``: node id → its circled take's report."""
+def film_breaks(doc: Document, reports: dict[str, QCReport], scenes: set[str] | None = None) -> dict[str, list[str]]:
+    """Shot id → what breaks continuity at the cut into it. ``reports``: node id → its circled take's report;
+    ``scenes``: only the shots of these scenes (breaks are found within a scene)."""
     names = {c.id: c.name for c in doc.cast.characters}
     out: dict[str, list[str]] = {}
-    for crossing in line_crossings(doc):
+    for crossing in line_crossings(doc, scenes):
         out.setdefault(crossing.shot, []).append(f"crosses the 180° line after {crossing.previous}: {crossing.reason}")
     ledgers = {s.id: {e.character: e for e in s.continuity} for s in doc.scenes}
     colour: dict[tuple[str, str], tuple[str, tuple[int, int, int]]] = {}  # (scene, character) → (shot, rgb)
     worn: dict[tuple[str, str], tuple[str, str]] = {}  # (scene, character) → (shot, what the judge saw)
     for shot in doc.ordered_shots():
+        if scenes is not None and shot.scene not in scenes:
+            continue
         picture = reports.get(f"{shot.id}/keyframe")
         judged = [r for r in (picture, reports.get(f"{shot.id}/clip")) if r is not None and r.observed]
         found = out.setdefault(shot.id, [])

@@ -99,6 +99,7 @@ def shots_qc(
     only = {shot_id} if shot_id is not None else shots
     if not paths.database.exists():
         return [ShotQC(shot=s.id, verdict="missing") for s in doc.ordered_shots() if only is None or s.id in only]
+    scenes: set[str] | None = None
     with TakesDB(paths.database) as db:
         if only is None:
             takes = db.all_takes()
@@ -113,7 +114,7 @@ def shots_qc(
             reports[take.id] = stored(take.qc)
         return reports[take.id]
 
-    breaks = circled_breaks(doc, takes, report)
+    breaks = circled_breaks(doc, takes, report, scenes)
     return _summaries(doc, takes, breaks, only, report, with_takes)
 
 
