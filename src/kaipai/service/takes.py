@@ -206,8 +206,12 @@ def _plan(paths: ProjectPaths, doc: Document, db: TakesDB, shots: set[str] | Non
 # --------------------------------------------------------------------------- API
 
 
-def list_takes(paths: ProjectPaths, shot_id: str, stage: str | None = None) -> list[TakeInfo]:
-    """Every take of a shot (optionally one stage), oldest first; a character id lists their reference sheets."""
+def list_takes(
+    paths: ProjectPaths, shot_id: str, stage: str | None = None, *, current: dict[str, NodeStatus] | None = None
+) -> list[TakeInfo]:
+    """Every take of a shot (optionally one stage), oldest first; a character id lists their reference sheets.
+
+    ``current``: the shot's node states when the caller already has them (the studio's shot page)."""
     doc = load_document(paths)
     shot_id, node = _owner(paths, doc, shot_id)
     with TakesDB(paths.database) as db:
@@ -216,7 +220,8 @@ def list_takes(paths: ProjectPaths, shot_id: str, stage: str | None = None) -> l
             for t in db.takes_for_shot(shot_id)
             if (stage is None or t.stage == stage) and (node is None or t.node == node)
         ]
-        current = _plan(paths, doc, db, {shot_id}) if takes else {}
+        if current is None:
+            current = _plan(paths, doc, db, {shot_id}) if takes else {}
     store = Store(paths.store)
     return [_info(t, store, current) for t in takes]
 

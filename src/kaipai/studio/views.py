@@ -188,10 +188,12 @@ def _matches(shot: Shot, query: str, headings: dict[str, str]) -> bool:
 def shot_page(paths: ProjectPaths, shot_id: str) -> dict[str, Any]:
     """One shot and all its takes, stage by stage, oldest first."""
     doc = load_document(paths)
-    takes = list_takes(paths, shot_id)
     shot = doc.shot(shot_id)
-    assert shot is not None  # list_takes refused an unknown shot
+    if shot is None:
+        list_takes(paths, shot_id)  # refuses an unknown shot, as every other page does
+        raise AssertionError(shot_id)
     nodes = [n for n in status(paths, shots={shot_id}) if n.shot == shot_id]
+    takes = list_takes(paths, shot_id, current={n.node: n for n in nodes})  # the states just worked out
     (qc,) = shots_qc(paths, shot_id)
     card = _shot_card(paths, doc, shot, nodes, {t.id: t for t in takes}, qc)
     stages = [
