@@ -138,6 +138,22 @@ def scan_video(path: Path, *, width: int = SCAN_WIDTH, freeze: bool = True, soun
 _FULL_RANGE = np.clip((np.arange(256) - 16) * 255 / 219 + 0.5, 0, 255).astype(np.uint8)
 
 
+def _dark(grey: np.ndarray) -> np.ndarray:
+    """Per grey frame, (n, h, w), whether it is black as blackdetect's thresholds read: 98 % of its pixels
+    under a tenth of full brightness."""
+    return (grey < 26).reshape(len(grey), -1).mean(axis=1) >= 0.98
+
+
+def _spans_of(mask: np.ndarray, step: float, shortest: float, duration: float) -> list[tuple[float, float]]:
+    """The runs of True in ``mask`` (one value per ``step`` seconds) lasting ``shortest`` or more, in seconds."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return [
+        (float(a * step), float(min(duration, b * step)))
+        for a, b in zip(edges[::2], edges[1::2], strict=True)
+        if (b - a) * step >= shortest
+    ]
+
+
 def _decode_grey(path: Path, header: tuple[float, int, int, float], w: int, h: int) -> VideoScan:
     """Grey frames and black stretches decoded in this process: a clip that needs no freeze or sound
     detection (a drawn lip-sync take) is read without starting ffmpeg, which costs as much as the decode."""
@@ -167,14 +183,7 @@ def _decode_grey(path: Path, header: tuple[float, int, int, float], w: int, h: i
         grey = _FULL_RANGE[grey]  # studio-range luma (16–235) read as ffmpeg's grey reads it (0–255)
     if fps:
         duration = len(grey) / fps  # what was decoded, not what the header claims
-    dark = (grey < 26).reshape(len(grey), -1).mean(axis=1) >= 0.98  # as blackdetect's thresholds read
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], dark.astype(np.int8), [0]])))
-    tick = 1 / fps if fps else 0.0
-    black = [
-        (float(a * tick), float(min(duration, b * tick)))
-        for a, b in zip(edges[::2], edges[1::2], strict=True)
-        if (b - a) * tick >= 0.1
-    ]
+    black = _spans_of(_dark(grey), 1 / fps if fps else 0.0, 0.1, duration)
     return VideoScan(duration=duration, width=src_w, height=src_h, fps=fps, black=black, frames=grey)
 
 
@@ -192,7 +201,7 @@ def peek_video(path: Path, width: int = 96) -> VideoScan:
             first = frame.reformat(width=w, height=h, format="gray").to_ndarray()
     except (av.error.FFmpegError, StopIteration) as exc:
         raise MediaError(f"{path.name} has no picture ffmpeg can decode ({exc})") from None
-    black = [(0.0, duration)] if float((first < 26).mean()) >= 0.98 else []
+    black = [(0.0, duration)] if _dark(first[None])[0] else []
     return VideoScan(duration=duration, width=src_w, height=src_h, fps=fps, black=black, frames=first[None])
 
 
@@ -234,13 +243,7 @@ def _scan_wav(path: Path) -> AudioScan | None:
     hop = max(1, rate // 100)
     steps = len(x) // hop
     level = np.sqrt(energy[: steps * hop].reshape(steps, hop).mean(axis=1)) if steps else np.zeros(0)
-    quiet = np.concatenate([[False], level < 10 ** (SILENCE_DB / 20), [False]])
-    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))  # where runs of quiet 10 ms steps begin and end
-    silences = [
-        (int(a) * hop / rate, min(duration, int(b) * hop / rate))
-        for a, b in zip(edges[::2], edges[1::2], strict=True)
-        if (b - a) * hop / rate >= 0.3
-    ]
+    silences = _spans_of(level < 10 ** (SILENCE_DB / 20), hop / rate, 0.3, duration)  # quiet 10 ms steps
     top = int(max(int(pcm.max()), -int(pcm.min())))
     peak = top / 32768
     rms = float(np.sqrt(energy.mean()))
