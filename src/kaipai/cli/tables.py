@@ -220,7 +220,7 @@ def _print_aligned(
     space = " " * gap
     header = space.join(_pad(col.header, w, col.justify) for col, w in zip(columns, widths, strict=True))
     lines = [paint(title, "bold"), paint(header.rstrip(), "bold")] if title else [paint(header.rstrip(), "bold")]
-    done: dict[tuple[str, str, int, int], str] = {}
+    done: dict[tuple[str, str, int, int], list[str]] = {}  # a cell's painted lines
     blank = [" " * w for w in widths]
     for row in rows:
         cells = []
@@ -232,8 +232,8 @@ def _print_aligned(
                 parts = text.split("\n")
                 if col.kind == "text":
                     parts = [shorten(part, w) for part in parts]
-                done[key] = "\n".join(paint(_pad(part, w, col.justify), style) for part in parts)
-            cells.append(done[key].split("\n"))
+                done[key] = [paint(_pad(part, w, col.justify), style) for part in parts]
+            cells.append(done[key])
         for k in range(max(len(c) for c in cells)):
             line = space.join(c[k] if k < len(c) else blank[n] for n, c in enumerate(cells))
             lines.append(line.rstrip())
