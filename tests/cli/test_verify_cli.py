@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from kaipai.cli import app
 from kaipai.post import credentials, label
-from kaipai.post.aigc import AigcLabel, mp4_args, tag_image, xmp_packet
+from kaipai.post.aigc import AigcLabel, tag_image, xmp_packet
 from kaipai.post.ffmpeg import ffmpeg, h264
+from kaipai.post.opening import label_opening
 from tests.support.certificates import make_chain
 
 W, H, FPS = 320, 180, 25
@@ -37,7 +38,7 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     picture = label.OnPicture(n, label.write_images(n, tmp / "labels"), 63)
     labelled = tmp / "labelled.mp4"
     aigc = AigcLabel.first_write("my-studio", "film-42")
-    label.burn_opening(plain, labelled, picture, fps=FPS, codec=h264(FPS), out_args=mp4_args(aigc))
+    label_opening(plain, labelled, picture, fps=FPS, codec=h264(FPS), aigc=aigc)
     root, cert, key = make_chain().write(tmp / "certs")
     film = tmp / "film.mp4"
     credentials.sign(labelled, film, credentials.Signing(cert, key), credentials.manifest("t", "0.1.0", []), [])

@@ -1,7 +1,6 @@
 """The visible AIGC notice: its text height is at least 5 % of the frame's shorter side measured in
-decoded frames (ink, not font size), it covers the opening and nothing after it (unless the corner
-mark is asked for), labelling re-encodes only the opening, and the detector does not see notices in
-pictures that have none."""
+decoded frames (ink, not font size), the corner mark stays on after the opening, and the detector
+does not see notices in pictures that have none (labelling the opening alone: test_opening.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kaipai.post import label
-from kaipai.post.aigc import AigcLabel, media_tags, mp4_args, parse
 from kaipai.post.assemble import assemble
 from kaipai.post.cut import Cut, CutLine, CutShot
-from kaipai.post.ffmpeg import ffmpeg, h264
+from kaipai.post.ffmpeg import ffmpeg
 from tests.support.media import Media
 
 W, H, FPS = 640, 360, 25
@@ -69,33 +67,6 @@ def test_the_notice_is_sized_by_its_ink_and_sits_inside_the_frame(w: int, h: int
     assert n.font_size < n.ink * 1.5  # the font is sized from the glyphs, not the other way round
 
 
-def test_labelling_changes_only_the_opening_and_the_notice_is_there_for_its_length(
-    tmp_path: Path, media: Media
-) -> None:
-    cut = pattern_cut(tmp_path, media)
-    opening = 63  # 2.5 s at 25 fps, rounded up to whole frames
-    plain = tmp_path / "plain.mp4"
-    assemble(cut, plain, slate=media.slate(), keyframe_at=opening, stream_copy=False)
-    n = label.notice("AI生成", W, H, "top_left")
-    picture = label.OnPicture(n, label.write_images(n, tmp_path / "labels"), opening)
-    aigc = AigcLabel.first_write("kaipai", "film-1")
-    labelled = tmp_path / "labelled.mp4"
-    copied = label.burn_opening(plain, labelled, picture, fps=FPS, codec=h264(FPS), out_args=mp4_args(aigc))
-    assert copied
-    before, sound_before = decode(plain)
-    after, sound_after = decode(labelled)
-    assert len(before) == len(after) == round(cut.duration * FPS)
-    # nothing after the opening changed: every frame and every sample is the same
-    assert all(np.array_equal(a, b) for a, b in zip(before[opening:], after[opening:], strict=True))
-    assert np.array_equal(sound_before, sound_after)
-    # the notice is on every frame of the opening and on none after it
-    seen = [i for i, f in enumerate(after) if label.find(f, ["AI生成", "AI generated"]) is not None]
-    assert seen == list(range(opening))
-    heights = [label.look(f, n).ink for f in after[:opening]]
-    assert min(heights) >= 0.05 * H, f"ink {min(heights)} px is under 5 % of {H}"
-    assert parse(media_tags(labelled)["AIGC"]) == aigc
-
-
 def test_the_corner_mark_stays_after_the_opening(tmp_path: Path, media: Media) -> None:
     cut = pattern_cut(tmp_path, media)
     n = label.notice("AI generated", W, H, "bottom_right")
@@ -108,19 +79,6 @@ def test_the_corner_mark_stays_after_the_opening(tmp_path: Path, media: Media) -
     # the mark is lighter than the opening notice but as tall
     assert np.median([s.contrast for s in sightings[60:]]) < 0.8 * np.median([s.contrast for s in sightings[:50]])
     assert min(s.ink for s in sightings) >= 0.05 * H
-
-
-def test_a_master_that_cannot_be_joined_is_labelled_whole(tmp_path: Path, media: Media) -> None:
-    """Without a keyframe where the notice ends (a master from elsewhere), the whole picture is encoded."""
-    cut = pattern_cut(tmp_path, media)
-    plain = tmp_path / "plain.mp4"
-    assemble(cut, plain, slate=media.slate(), stream_copy=False)
-    n = label.notice("AI生成", W, H, "top_right")
-    picture = label.OnPicture(n, label.write_images(n, tmp_path / "labels"), 51)
-    out = tmp_path / "labelled.mp4"
-    assert not label.burn_opening(plain, out, picture, fps=FPS, codec=h264(FPS), out_args=mp4_args(None))
-    frames, _ = decode(out)
-    assert [i for i, f in enumerate(frames) if label.look(f, n)] == list(range(51))
 
 
 @pytest.mark.parametrize("source", ["testsrc2", "smptebars", "mandelbrot", "rgbtestsrc", "cellauto"])

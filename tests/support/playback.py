@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import http.server
+import io
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import IO
+
+import numpy as np
+from PIL import Image
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -91,3 +96,38 @@ def play_to_the_end(page_url: str, last_seconds: float | None = None, timeout_ms
         )
         browser.close()
     return str(result)
+
+
+def frames_at(page_url: str, seconds: list[float], timeout_ms: int = 60000) -> list[np.ndarray]:
+    """The pictures Chromium shows at each of ``seconds`` (seeked to, drawn on a canvas), as RGB arrays."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM)
+        page = browser.new_page()
+        page.goto(page_url)
+        urls = page.evaluate(
+            """async ([times, timeout]) => {
+                const v = document.getElementById('v');
+                const wait = (what) => new Promise((resolve, reject) => {
+                    const t = setTimeout(() => reject(new Error('timeout waiting for ' + what)), timeout);
+                    v.addEventListener(what, () => { clearTimeout(t); resolve(); }, {once: true});
+                    v.addEventListener('error', () => reject(new Error('error ' + (v.error && v.error.code))),
+                                       {once: true});
+                });
+                if (v.readyState < 2) await wait('loadeddata');
+                const c = document.createElement('canvas');
+                c.width = v.videoWidth; c.height = v.videoHeight;
+                const out = [];
+                for (const t of times) {
+                    v.currentTime = t;
+                    await wait('seeked');
+                    c.getContext('2d').drawImage(v, 0, 0);
+                    out.push(c.toDataURL('image/png'));
+                }
+                return out;
+            }""",
+            [seconds, timeout_ms],
+        )
+        browser.close()
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(u.split(",", 1)[1]))).convert("RGB")) for u in urls]

@@ -52,7 +52,11 @@ class Publish(Strict):
         "It must name AI (AI or 人工智能).",
     )
     label_seconds: float = Field(
-        default=2.5, ge=2.0, le=30.0, description="How long the notice stays on the opening frames (at least 2 s)."
+        default=2.5,
+        ge=2.0,
+        le=30.0,
+        description="How long the notice stays on the opening frames at least (2 s or more); on a film copied "
+        "from its clips it stays until the next keyframe.",
     )
     corner: Corner = Field(default=Corner.top_left, description="Where the notice sits.")
     corner_mark: bool = Field(default=False, description="Keep a lighter notice in that corner for the whole film.")

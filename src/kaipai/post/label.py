@@ -10,15 +10,14 @@ The notice is drawn by Pillow with the bundled CJK font and laid over the pictur
 same drawing lets :func:`find` recognise it in a decoded frame (no OCR): inside the box the frame's
 brightness must follow the drawn ink closely, which no ordinary picture does by chance.
 
-The opening is re-encoded on its own and joined to the rest of the master by stream copy
-(:func:`burn_opening`), so labelling a film changes no frame and no sample after the notice.
+The opening is encoded on its own and joined to the rest of the master by stream copy
+(:mod:`kaipai.post.opening`), so labelling a film changes no frame and no sample after the notice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import shutil
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from kaipai.fonts import cjk_font_path
-from kaipai.post.ffmpeg import AssemblyError, Graph, run
+from kaipai.post.ffmpeg import AssemblyError, Graph
 
 #: the standard's floor, and what the notice is drawn to (anti-aliasing and 4:2:0 chroma cost a pixel or two)
 FLOOR = 0.05
@@ -158,70 +157,6 @@ def overlay(g: Graph, picture: str, p: OnPicture, fps: int, mark: bool | None = 
     m = g.add_input("-loop", "1", "-framerate", str(fps), "-i", str(p.images[1]))
     g.chains.append(f"[noticed][{m}:v]overlay=x={n.x}:y={n.y}:shortest=1:enable='gte(n,{p.opening})'[marked]")
     return "marked"
-
-
-def _keyframe_at(path: Path, frame: int, fps: int) -> bool:
-    import av
-
-    with av.open(str(path)) as c:
-        s = c.streams.video[0]
-        for packet in c.demux(s):
-            if packet.pts is None or not packet.size:
-                continue
-            if abs(float(packet.pts * s.time_base) * fps - frame) < 0.5:
-                return bool(packet.is_keyframe)
-    return False
-
-
-def _extradata(path: Path) -> bytes | None:
-    import av
-
-    with av.open(str(path)) as c:
-        data = c.streams.video[0].codec_context.extradata
-        return bytes(data) if data else None
-
-
-def burn_opening(src: Path, dst: Path, p: OnPicture, *, fps: int, codec: list[str], out_args: list[str]) -> bool:
-    """Write ``src`` to ``dst`` with the notice on its first ``p.opening`` frames.
-
-    ``src`` must have a keyframe at frame ``p.opening`` (the master is cut with one there) and have
-    been encoded with ``codec``: then only the opening is encoded again and every later frame and all
-    the sound are copied, bit for bit. Otherwise the whole picture is encoded with the notice.
-    Returns whether the rest was copied. ``out_args``: the output options (metadata, movflags).
-    """
-    work = dst.with_name(f".{dst.stem}.opening")
-    work.mkdir(parents=True, exist_ok=True)
-    try:
-        head = work / "opening.mp4"
-        joinable = _keyframe_at(src, p.opening, fps)
-        if joinable:
-            g = Graph()
-            g.add_input("-i", str(src))
-            g.chains.append(f"[0:v]trim=end_frame={p.opening},setpts=PTS-STARTPTS[head]")
-            label = overlay(g, "head", p, fps, mark=False)
-            cmd = [*g.args(), *g.filter_args(), "-map", f"[{label}]", *codec, "-frames:v", str(p.opening), "-an"]
-            run([*cmd, str(head)], what="label the opening")
-            joinable = _extradata(head) == _extradata(src)
-        if joinable:
-            listing = work / "parts.txt"
-            listing.write_text(
-                f"file '{_quote(head)}'\nfile '{_quote(src)}'\ninpoint {p.opening / fps:.6f}\n", encoding="utf-8"
-            )
-            cmd = ["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(src)]
-            run([*cmd, "-map", "0:v", "-map", "1:a?", "-c", "copy", *out_args, str(dst)], what="join the opening")
-        else:
-            g = Graph()
-            g.add_input("-i", str(src))
-            label = overlay(g, "0:v", p, fps)
-            cmd = [*g.args(), *g.filter_args(), "-map", f"[{label}]", "-map", "0:a?", *codec, "-c:a", "copy"]
-            run([*cmd, *out_args, str(dst)], what="label the film")
-        return joinable
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _quote(path: Path) -> str:
-    return str(path.resolve()).replace("'", "'\\''")
 
 
 # --------------------------------------------------------------------------- finding it again

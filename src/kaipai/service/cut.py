@@ -17,12 +17,12 @@ from kaipai.document.io import atomic_write_text
 from kaipai.document.models import Document
 from kaipai.engine.store import Store
 from kaipai.fonts import font_dir
-from kaipai.post.aigc import mp4_args, xmp
+from kaipai.post.aigc import xmp
 from kaipai.post.assemble import Progress, assemble, render_stems
 from kaipai.post.cut import Cut, CutShot, build_cut
 from kaipai.post.ffmpeg import h264
-from kaipai.post.label import burn_opening
 from kaipai.post.nle_labels import label_edl
+from kaipai.post.opening import label_opening
 from kaipai.post.slate import draw_slate
 from kaipai.post.storyboard import contact_sheet, storyboard_pdf
 from kaipai.post.subtitles import write_subtitles
@@ -210,8 +210,9 @@ def _master(
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Assemble the master, then label and sign it when the film calls for it.
 
-    The master always has a keyframe where the notice would end, so the labelled film is the plain
-    one with only its opening encoded again: nothing after the notice differs, frame or sample."""
+    The labelled film is the unlabelled one with only its opening encoded again (an encoded master has
+    a keyframe where the notice ends; a copied one is joined at its first keyframe after that, the
+    notice staying on until there): nothing after the notice differs, frame or sample."""
     labels: dict[str, Any] = plan.summary()
     if not plan.labelled:
         return assemble(cut, film, keyframe_at=plan.opening, **common), labels
@@ -220,27 +221,31 @@ def _master(
     labelled = film.with_name(f".{film.stem}.labelled.mp4")
     if picture.mark:  # the mark covers every frame: draw both in the one pass
         loudness = assemble(cut, labelled, notice=picture, aigc=aigc, stream_copy=False, **common)
-        copied = False
+        notice, encoded, copied = picture.opening, round(cut.duration * cut.fps), False
     else:
         plain = film.with_name(f".{film.stem}.plain.mp4")
-        loudness = assemble(cut, plain, keyframe_at=plan.opening, stream_copy=False, **common)
+        loudness = assemble(cut, plain, keyframe_at=plan.opening, **common)  # as the unlabelled film is cut
         if common["on_progress"] is not None:
             common["on_progress"](Progress("label the film", 0.0))
         try:
-            copied = burn_opening(plain, labelled, picture, fps=cut.fps, codec=h264(cut.fps), out_args=mp4_args(aigc))
+            done = label_opening(plain, labelled, picture, fps=cut.fps, codec=h264(cut.fps), aigc=aigc)
         finally:
             plain.unlink(missing_ok=True)
+        if common["on_progress"] is not None:
+            common["on_progress"](Progress("label the film", 1.0))
+        notice, encoded, copied = done.notice, done.encoded, done.rest_copied
     n = picture.notice
     labels["visible"] = {
         "text": n.text,
-        "frames": picture.opening,
-        "seconds": round(picture.opening / cut.fps, 3),
+        "frames": notice,
+        "seconds": round(notice / cut.fps, 3),
         "corner": n.corner,
         "corner_mark": picture.mark,
         "font_size": n.font_size,
         "ink_px": n.ink,
         "ink_percent_of_short_side": round(100 * n.ink_ratio, 2),
         "rest_copied": copied,
+        "encoded_frames": encoded,
     }
     labels["aigc"] = aigc.elements()
     labels["c2pa"] = {"signed": False}
