@@ -17,7 +17,7 @@ from kaipai.post import label
 from kaipai.post.assemble import assemble
 from kaipai.post.cut import Cut, CutLine, CutShot
 from kaipai.post.ffmpeg import ffmpeg
-from tests.support.media import Media
+from tests.support.media import Media, pictures_and_sound
 
 W, H, FPS = 640, 360, 25
 
@@ -44,14 +44,6 @@ def pattern_cut(folder: Path, media: Media) -> Cut:
     return cut
 
 
-def decode(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
-    with av.open(str(path)) as c:
-        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-    with av.open(str(path)) as c:
-        sound = np.concatenate([f.to_ndarray().ravel() for f in c.decode(audio=0)])
-    return frames, sound
-
-
 @settings(max_examples=25, deadline=None)
 @given(
     w=st.integers(160, 3840).map(lambda v: v - v % 2),
@@ -73,7 +65,7 @@ def test_the_corner_mark_stays_after_the_opening(tmp_path: Path, media: Media) -
     picture = label.OnPicture(n, label.write_images(n, tmp_path / "labels"), 50, mark=True)
     film = tmp_path / "film.mp4"
     assemble(cut, film, slate=media.slate(), notice=picture, stream_copy=False)
-    frames, _ = decode(film)
+    frames, _ = pictures_and_sound(film)
     sightings = [label.find(f, ["AI generated"]) for f in frames]
     assert all(s is not None and s.corner == "bottom_right" for s in sightings)
     # the mark is lighter than the opening notice but as tall

@@ -19,7 +19,7 @@ from kaipai.post.avc import AvcConfig
 from kaipai.post.cut import Cut, CutLine, CutShot
 from kaipai.post.ffmpeg import ffmpeg, h264
 from kaipai.post.opening import Labelled, label_opening
-from tests.support.media import Media
+from tests.support.media import Media, pictures_and_sound
 from tests.support.playback import CHROMIUM, frames_at, play_to_the_end, serve_film
 
 W, H, FPS = 640, 360, 25
@@ -49,14 +49,6 @@ def pattern_cut(folder: Path, media: Media, *x264: str, first: float = 3.2) -> C
         cut.lines.append(CutLine(f"L{i}", "a", "A", "x", "", voice, t + 0.2, t + 1.7, True))
         t += seconds
     return cut
-
-
-def decode(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
-    with av.open(str(path)) as c:
-        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-    with av.open(str(path)) as c:
-        sound = [f.to_ndarray().ravel() for f in c.decode(*c.streams.audio)]
-    return frames, np.concatenate(sound) if sound else np.zeros(0)
 
 
 def packets_from(path: Path, frame: int) -> list[bytes]:
@@ -92,8 +84,8 @@ def test_an_encoded_master_keeps_everything_after_the_notice(tmp_path: Path, med
     labelled = tmp_path / "labelled.mp4"
     done = label_opening(plain, labelled, picture, fps=FPS, codec=h264(FPS), aigc=aigc)
     assert done == Labelled(notice=NOTICE, encoded=NOTICE, frames=180) and done.rest_copied
-    before, sound_before = decode(plain)
-    after, sound_after = decode(labelled)
+    before, sound_before = pictures_and_sound(plain)
+    after, sound_after = pictures_and_sound(labelled)
     assert len(before) == len(after) == round(cut.duration * FPS)
     assert all(np.array_equal(a, b) for a, b in zip(before[NOTICE:], after[NOTICE:], strict=True))
     assert packets_from(plain, NOTICE) == packets_from(labelled, NOTICE)
@@ -121,8 +113,8 @@ def test_a_copied_master_is_joined_at_its_next_keyframe(tmp_path: Path, media: M
     labelled = tmp_path / "labelled.mp4"
     done = label_opening(plain, labelled, on_picture(tmp_path), fps=FPS, codec=h264(FPS), aigc=None)
     assert done == Labelled(notice=80, encoded=80, frames=180)
-    before, sound_before = decode(plain)
-    after, sound_after = decode(labelled)
+    before, sound_before = pictures_and_sound(plain)
+    after, sound_after = pictures_and_sound(labelled)
     assert len(after) == 180 and noticed(after) == list(range(80))
     assert all(np.array_equal(a, b) for a, b in zip(before[80:], after[80:], strict=True))
     assert packets_from(plain, 80) == packets_from(labelled, 80)
@@ -144,8 +136,8 @@ def test_a_keyframe_long_after_the_notice_leaves_the_notice_its_length(
     labelled = tmp_path / "labelled.mp4"
     done = label_opening(plain, labelled, on_picture(tmp_path), fps=FPS, codec=h264(FPS), aigc=None)
     assert done == Labelled(notice=NOTICE, encoded=80, frames=180)
-    before, _ = decode(plain)
-    after, _ = decode(labelled)
+    before, _ = pictures_and_sound(plain)
+    after, _ = pictures_and_sound(labelled)
     assert noticed(after) == list(range(NOTICE))
     assert all(np.array_equal(a, b) for a, b in zip(before[80:], after[80:], strict=True))
 
@@ -162,7 +154,7 @@ def test_a_master_without_a_later_keyframe_is_labelled_whole(tmp_path: Path, med
     out = tmp_path / "labelled.mp4"
     done = label_opening(plain, out, picture, fps=FPS, codec=h264(FPS), aigc=None)
     assert done == Labelled(notice=51, encoded=100, frames=100) and not done.rest_copied
-    frames, _ = decode(out)
+    frames, _ = pictures_and_sound(out)
     assert [i for i, f in enumerate(frames) if label.look(f, picture.notice)] == list(range(51))
 
 
@@ -178,7 +170,7 @@ def test_chromium_shows_the_right_pictures_on_both_sides_of_the_join(tmp_path: P
     film = tmp_path / "site" / "labelled.mp4"
     film.parent.mkdir()
     label_opening(plain, film, on_picture(tmp_path), fps=FPS, codec=h264(FPS), aigc=None)
-    decoded, _ = decode(film)
+    decoded, _ = pictures_and_sound(film)
     wanted = [10, 79, 80, 81, 120, 179]
     with serve_film(film) as url:
         shown = frames_at(url, [(n + 0.5) / FPS for n in wanted])

@@ -8,7 +8,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -26,6 +25,7 @@ from kaipai.service.render import render
 from kaipai.service.verify import verify
 from tests.support.certificates import make_chain
 from tests.support.films import Film
+from tests.support.media import pictures_and_sound
 
 W, H, FPS = 640, 360, 25
 
@@ -54,14 +54,6 @@ def made(film: Callable[..., Film], *, previz: bool = False, **publish: object) 
     summary = render(f.paths, settings=f.settings)
     assert not summary.failures, summary.failures
     return f
-
-
-def frames_and_sound(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
-    with av.open(str(path)) as c:
-        frames = [fr.to_ndarray(format="rgb24") for fr in c.decode(video=0)]
-    with av.open(str(path)) as c:
-        sound = np.concatenate([fr.to_ndarray().ravel() for fr in c.decode(audio=0)])
-    return frames, sound
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -149,11 +141,11 @@ def test_recutting_with_labels_changes_nothing_after_the_opening(film: Callable[
     for shot in doc.shots[1:]:
         shot.transition, shot.transition_duration = "dissolve", 0.4
     f.write(doc)
-    before, sound_before = frames_and_sound(make_cut(f.paths).film)
+    before, sound_before = pictures_and_sound(make_cut(f.paths).film)
     doc.publish = Publish(labels="on")
     f.write(doc)
     result = make_cut(f.paths)
-    after, sound_after = frames_and_sound(result.film)
+    after, sound_after = pictures_and_sound(result.film)
     opening = result.labels["visible"]["frames"]
     assert opening == 63 and result.labels["visible"]["rest_copied"]
     assert len(before) == len(after)
@@ -168,12 +160,12 @@ def test_a_stream_copied_film_keeps_every_frame_after_the_opening(film: Callable
     f = made(film, labels="off")
     plain = make_cut(f.paths)
     assert plain.loudness["stream_copy"] == 1.0
-    before, sound_before = frames_and_sound(plain.film)
+    before, sound_before = pictures_and_sound(plain.film)
     doc = load(f.paths.document).doc
     doc.publish = Publish(labels="on")
     f.write(doc)
     labelled = make_cut(f.paths)
-    after, sound_after = frames_and_sound(labelled.film)
+    after, sound_after = pictures_and_sound(labelled.film)
     visible = labelled.labels["visible"]
     opening = visible["frames"]
     starts = np.cumsum([0] + [round(shot.duration * FPS) for shot in doc.shots])
