@@ -98,12 +98,17 @@ def parse(value: str) -> AigcLabel:
 # --------------------------------------------------------------------------- video and audio containers
 
 
+def movflags(label: AigcLabel | None) -> str:
+    """The MP4 muxer's flags: faststart, and the metadata keys it would otherwise drop when there is a label."""
+    return "+faststart" if label is None else "+faststart+use_metadata_tags"
+
+
 def mp4_args(label: AigcLabel | None) -> list[str]:
     """Output options of an MP4 master: no metadata inherited from the inputs (a provider's clip may
     carry its own label, and a file keeps one), the label when there is one, and faststart."""
     if label is None:
-        return ["-map_metadata", "-1", "-movflags", "+faststart"]
-    return ["-map_metadata", "-1", "-metadata", f"AIGC={label.value()}", "-movflags", "+faststart+use_metadata_tags"]
+        return ["-map_metadata", "-1", "-movflags", movflags(label)]
+    return ["-map_metadata", "-1", "-metadata", f"AIGC={label.value()}", "-movflags", movflags(label)]
 
 
 def tag_media(src: Path, dst: Path, label: AigcLabel) -> Path:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import av
 
-from kaipai.post.aigc import AigcLabel, mp4_args
+from kaipai.post.aigc import AigcLabel, movflags, mp4_args
 from kaipai.post.avc import AvcConfig, AvcError, merged, nal_types, relength
 from kaipai.post.ffmpeg import AssemblyError, Graph, run
 from kaipai.post.label import OnPicture, overlay
@@ -106,11 +106,10 @@ def _encode_head(
 def _join(head: Path, src: Path, dst: Path, pic: _Picture, config: AvcConfig, aigc: AigcLabel | None) -> None:
     """The opening's packets, then the source's from its IDR picture at ``pic.at`` on, and all its sound,
     read in one pass (a feature film is never held in memory)."""
-    flags = "+faststart+use_metadata_tags" if aigc else "+faststart"
     with (
         av.open(str(src)) as source,
         av.open(str(head)) as opening,
-        av.open(str(dst), "w", format="mp4", options={"movflags": flags}) as out,
+        av.open(str(dst), "w", format="mp4", options={"movflags": movflags(aigc)}) as out,
     ):
         sv, hv = source.streams.video[0], opening.streams.video[0]
         ov = out.add_stream_from_template(sv)
