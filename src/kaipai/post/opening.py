@@ -27,6 +27,7 @@ from kaipai.post.aigc import AigcLabel, movflags, mp4_args
 from kaipai.post.avc import AvcConfig, AvcError, merged, nal_types, relength
 from kaipai.post.ffmpeg import AssemblyError, Graph, run
 from kaipai.post.label import OnPicture, overlay
+from kaipai.post.probe import start_seconds
 
 #: how much longer than asked the notice may stay on to reach a keyframe, in seconds
 LONGEST_EXTENSION = 8.0
@@ -70,7 +71,7 @@ def _picture(path: Path, fps: int, opening: int) -> _Picture:
             config = AvcConfig.parse(bytes(s.codec_context.extradata or b""))
         except AvcError:
             return _Picture(int(s.frames or 0), None)
-        start = float(s.start_time * s.time_base) if s.start_time is not None and s.time_base else 0.0
+        start = start_seconds(s)
         count, size = 0, config.length_size
         for packet in c.demux(s):
             if packet.pts is None or not packet.size:
@@ -119,7 +120,7 @@ def _join(head: Path, src: Path, dst: Path, pic: _Picture, config: AvcConfig, ai
         if aigc is not None:
             out.metadata["AIGC"] = aigc.value()
         have = AvcConfig.parse(bytes(hv.codec_context.extradata)).length_size
-        offset = round(float(sv.start_time * sv.time_base) / sv.time_base) if sv.start_time is not None else 0
+        offset = sv.start_time or 0  # the picture's first presentation time, in its time base
         head = [pk for pk in opening.demux(hv) if pk.pts is not None and pk.size]
 
         def moved(ts: int | None) -> int:

@@ -44,6 +44,11 @@ class VideoInfo:
         )
 
 
+def start_seconds(stream: av.stream.Stream) -> float:
+    """When a stream's first frame is presented, in seconds (0 when the container does not say)."""
+    return float(stream.start_time * stream.time_base) if stream.start_time is not None and stream.time_base else 0.0
+
+
 @lru_cache(maxsize=512)
 def _probe(path: str, mtime: float, size: int) -> VideoInfo | None:
     try:
@@ -52,11 +57,6 @@ def _probe(path: str, mtime: float, size: int) -> VideoInfo | None:
                 return None
             stream = container.streams.video[0]
             ctx = stream.codec_context
-            start = (
-                float(stream.start_time * stream.time_base)
-                if stream.start_time is not None and stream.time_base
-                else 0.0
-            )
             return VideoInfo(
                 codec=ctx.name,
                 width=ctx.width,
@@ -66,7 +66,7 @@ def _probe(path: str, mtime: float, size: int) -> VideoInfo | None:
                 frames=int(stream.frames or 0),
                 sar=Fraction(stream.sample_aspect_ratio) if stream.sample_aspect_ratio else None,
                 extradata=bytes(ctx.extradata) if ctx.extradata else None,
-                start=start,
+                start=start_seconds(stream),
             )
     except (av.error.FFmpegError, OSError):
         return None
