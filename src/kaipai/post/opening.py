@@ -9,9 +9,10 @@ within :data:`LONGEST_EXTENSION` seconds; later than that, the notice keeps its 
 frames up to the keyframe are encoded again without it. A master with no keyframe after the notice
 is encoded whole.
 
-The opening is encoded with the master's own settings; when its parameter sets still differ from
-the copied picture's (clips made elsewhere), it is encoded again under ids the picture does not use
-and the joined file's ``avcC`` lists both (:mod:`kaipai.post.avc`).
+The opening is encoded once, with the master's own settings. A single frame encoded first shows
+whether those give the copied picture's parameter sets; when they do not (clips made elsewhere),
+the opening is encoded under ids the picture does not use and the joined file's ``avcC`` lists both
+(:mod:`kaipai.post.avc`).
 """
 
 from __future__ import annotations
