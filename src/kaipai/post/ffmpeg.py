@@ -43,11 +43,6 @@ class Graph:
     def args(self) -> list[str]:
         return [a for inp in self.inputs for a in inp]
 
-    def discard(self, *labels: str) -> None:
-        """Sink outputs this command does not map (every filter output must go somewhere)."""
-        for label in labels:
-            self.chains.append(f"[{label}]anullsink")
-
     def filter_args(self) -> list[str]:
         return ["-filter_complex", ";".join(self.chains)] if self.chains else []
 
