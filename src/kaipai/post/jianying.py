@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from typing import Any
 
 from kaipai.document.settings import frames
 from kaipai.post.cut import Cut
-from kaipai.post.ffmpeg import AssemblyError, ffmpeg
+from kaipai.post.ffmpeg import run
 from kaipai.post.mix import AMBIENCE_LEVEL, CLIP_SOUND_LEVEL, EFFECT_TAIL, EFFECTS_LEVEL, MUSIC_LEVEL
 
 SEC = 1_000_000
@@ -188,13 +187,7 @@ class _Media:
         if key in self.copied:
             return self.copied[key]
         target = self.folder / f"{stem}-sound.wav"
-        done = subprocess.run(
-            [ffmpeg(), "-v", "error", "-y", "-i", str(clip), "-vn", "-c:a", "pcm_s16le", str(target)],
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            raise AssemblyError(f"could not take the sound out of {clip.name}: {done.stderr.strip()[-300:]}")
+        run(["-i", str(clip), "-vn", "-c:a", "pcm_s16le", str(target)], what=f"take the sound out of {clip.name}")
         self.copied[key] = target
         return target
 
