@@ -483,10 +483,7 @@ def take_history(paths: ProjectPaths, shots: set[str] | None = None) -> list[Tak
     """Every take of the project (for the studio's review page), or of ``shots``."""
     doc = load_document(paths)
     with TakesDB(paths.database) as db:
-        if shots is None:
-            takes = db.all_takes()
-        else:
-            takes = [t for shot in sorted(shots) for t in db.takes_for_shot(shot)]
+        takes = db.all_takes() if shots is None else db.takes_for_shots(shots)
         current = _plan(paths, doc, db, shots) if takes else {}
     store = Store(paths.store)
     return [_info(t, store, current) for t in takes]
