@@ -132,10 +132,9 @@ def render(
                 if (stage_set is None or s.stage in stage_set) and (shot_set is None or s.shot in shot_set)
             ]
             running = [s for s in chosen if s.will_run]
-            for node, worker in running_now(db).items():
-                for s in chosen:
-                    if s.node == node:
-                        s.running_on = worker
+            workers = running_now(db)
+            for s in chosen:
+                s.running_on = workers.get(s.node, s.running_on)
             return RenderSummary(
                 dry_run=True,
                 budget=budget,
