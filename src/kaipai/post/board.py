@@ -116,14 +116,19 @@ def _fit(pdf: FPDF, text: str, width: float, lines: int) -> list[str]:
     return rows
 
 
+def without_bar(img: Image.Image, band: float) -> Image.Image:
+    """The picture in RGB with the bottom ``band`` of its height (an info bar the first release baked in) cut off."""
+    w, h = img.size
+    return img.convert("RGB").crop((0, 0, w, round(h * (1 - band))))
+
+
 def _clean_still(still: Path | None, band: float, scratch: Path) -> Path | None:
     """The keyframe as the panel shows it: a bar baked in by the first release cropped away."""
     if still is None or not still.exists() or band <= 0:
         return still
     with Image.open(still) as img:
-        w, h = img.size
         out = scratch / f"{still.stem}-clean.png"
-        img.convert("RGB").crop((0, 0, w, round(h * (1 - band)))).save(out)
+        without_bar(img, band).save(out)
     return out
 
 

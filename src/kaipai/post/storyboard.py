@@ -7,7 +7,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from kaipai.fonts import cjk_font_path
-from kaipai.post.board import scene_label, storyboard_pdf
+from kaipai.post.board import scene_label, storyboard_pdf, without_bar
 from kaipai.post.cut import Cut
 
 __all__ = ["contact_sheet", "scene_label", "storyboard_pdf"]
@@ -26,9 +26,7 @@ def contact_sheet(cut: Cut, stills: dict[str, Path], out: Path, columns: int = 5
         still = stills.get(cs.shot)
         if still is not None and still.exists():
             with Image.open(still) as img:
-                w, h = img.size
-                clean = img.convert("RGB").crop((0, 0, w, round(h * (1 - cs.band))))  # no bar baked in
-                sheet.paste(clean.resize((thumb, th)), (x, y))
+                sheet.paste(without_bar(img, cs.band).resize((thumb, th)), (x, y))
         draw.text(
             (x + 4, y + th + 3), f"{cs.shot}  {cs.start:.1f}s  {cs.duration:.1f}s", font=font, fill=(230, 230, 230)
         )
