@@ -4,7 +4,6 @@ does not see notices in pictures that have none (labelling the opening alone: te
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import av
@@ -15,33 +14,11 @@ from hypothesis import strategies as st
 
 from kaipai.post import label
 from kaipai.post.assemble import assemble
-from kaipai.post.cut import Cut, CutLine, CutShot
-from kaipai.post.ffmpeg import ffmpeg
-from tests.support.media import Media, pictures_and_sound
+from tests.support.media import PATTERN_SIZE, Media, pattern_clip, pattern_cut, pictures_and_sound
 
-W, H, FPS = 640, 360, 25
-
-
-def pattern_clip(folder: Path, name: str, source: str, seconds: float) -> Path:
-    """A busy test pattern (moving colours, text, gradients) of the film's size."""
-    out = folder / f"{name}.mp4"
-    subprocess.run(
-        [ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}=size={W}x{H}:rate={FPS}", "-t", str(seconds),
-         "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(out)],
-        check=True,
-    )  # fmt: skip
-    return out
-
-
-def pattern_cut(folder: Path, media: Media) -> Cut:
-    cut = Cut(title="t", language="zh", width=W, height=H, fps=FPS)
-    voice = media.tone("voice", 1.5, freq=220, amp=0.3, wobble=True)
-    t = 0.0
-    for i, (source, seconds) in enumerate([("testsrc2", 2.0), ("smptebars", 1.6), ("mandelbrot", 2.4)]):
-        cut.shots.append(CutShot(f"S{i}", t, seconds, pattern_clip(folder, f"p{i}", source, seconds), None, source))
-        cut.lines.append(CutLine(f"L{i}", "a", "A", "x", "", voice, t + 0.2, t + 1.7, True))
-        t += seconds
-    return cut
+W, H = PATTERN_SIZE
+SHOTS = [("testsrc2", 2.0), ("smptebars", 1.6), ("mandelbrot", 2.4)]
+ULTRAFAST = ("-preset", "ultrafast")
 
 
 @settings(max_examples=25, deadline=None)
@@ -60,7 +37,7 @@ def test_the_notice_is_sized_by_its_ink_and_sits_inside_the_frame(w: int, h: int
 
 
 def test_the_corner_mark_stays_after_the_opening(tmp_path: Path, media: Media) -> None:
-    cut = pattern_cut(tmp_path, media)
+    cut = pattern_cut(tmp_path, media, SHOTS, *ULTRAFAST)
     n = label.notice("AI generated", W, H, "bottom_right")
     picture = label.OnPicture(n, label.write_images(n, tmp_path / "labels"), 50, mark=True)
     film = tmp_path / "film.mp4"
@@ -75,7 +52,7 @@ def test_the_corner_mark_stays_after_the_opening(tmp_path: Path, media: Media) -
 
 @pytest.mark.parametrize("source", ["testsrc2", "smptebars", "mandelbrot", "rgbtestsrc", "cellauto"])
 def test_pictures_without_a_notice_show_none(tmp_path: Path, source: str) -> None:
-    clip = pattern_clip(tmp_path, source, source, 1.0)
+    clip = pattern_clip(tmp_path, source, source, 1.0, *ULTRAFAST)
     with av.open(str(clip)) as c:
         frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
     texts = [*label.TEXTS.values(), "人工智能生成"]

@@ -16,39 +16,16 @@ from kaipai.post import label, opening
 from kaipai.post.aigc import AigcLabel, media_tags, parse
 from kaipai.post.assemble import assemble
 from kaipai.post.avc import AvcConfig
-from kaipai.post.cut import Cut, CutLine, CutShot
 from kaipai.post.ffmpeg import ffmpeg, h264
 from kaipai.post.opening import Labelled, label_opening
-from tests.support.media import Media, pictures_and_sound
+from tests.support.media import FPS, PATTERN_SIZE, Media, pattern_cut, pictures_and_sound
 from tests.support.playback import CHROMIUM, frames_at, play_to_the_end, serve_film
 
-W, H, FPS = 640, 360, 25
+W, H = PATTERN_SIZE
+#: clips made elsewhere: the second shot, and its keyframe, starts at 3.2 s (frame 80)
+SHOTS = [("testsrc2", 3.2), ("testsrc", 1.6), ("mandelbrot", 2.4)]
 NOTICE = 63  # 2.5 s at 25 fps, rounded up to whole frames
 TEXTS = ["AI生成", "AI generated"]
-
-
-def pattern_clip(folder: Path, name: str, source: str, seconds: float, *x264: str) -> Path:
-    """A busy test pattern of the film's size, encoded with x264 ``x264`` options (a provider's settings)."""
-    out = folder / f"{name}.mp4"
-    subprocess.run(
-        [ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}=size={W}x{H}:rate={FPS}", "-t", str(seconds),
-         "-pix_fmt", "yuv420p", "-c:v", "libx264", *x264, str(out)],
-        check=True,
-    )  # fmt: skip
-    return out
-
-
-def pattern_cut(folder: Path, media: Media, *x264: str, first: float = 3.2) -> Cut:
-    """Three shots of test patterns joined by cuts, with a line of dialogue in each."""
-    cut = Cut(title="t", language="zh", width=W, height=H, fps=FPS)
-    voice = media.tone("voice", 1.5, freq=220, amp=0.3, wobble=True)
-    t = 0.0
-    for i, (source, seconds) in enumerate([("testsrc2", first), ("testsrc", 1.6), ("mandelbrot", 2.4)]):
-        clip = pattern_clip(folder, f"p{i}", source, seconds, *x264)
-        cut.shots.append(CutShot(f"S{i}", t, seconds, clip, None, source))
-        cut.lines.append(CutLine(f"L{i}", "a", "A", "x", "", voice, t + 0.2, t + 1.7, True))
-        t += seconds
-    return cut
 
 
 def packets_from(path: Path, frame: int) -> list[bytes]:
@@ -76,7 +53,7 @@ def on_picture(folder: Path, corner: str = "top_left", frames: int = NOTICE) -> 
 
 def test_an_encoded_master_keeps_everything_after_the_notice(tmp_path: Path, media: Media) -> None:
     """kaipai encodes the master with a keyframe where the notice ends: only the notice is new."""
-    cut = pattern_cut(tmp_path, media, "-preset", "ultrafast")
+    cut = pattern_cut(tmp_path, media, SHOTS, "-preset", "ultrafast")
     plain = tmp_path / "plain.mp4"
     assemble(cut, plain, slate=media.slate(), keyframe_at=NOTICE, stream_copy=False)
     picture = on_picture(tmp_path)
@@ -107,7 +84,7 @@ def test_an_encoded_master_keeps_everything_after_the_notice(tmp_path: Path, med
 def test_a_copied_master_is_joined_at_its_next_keyframe(tmp_path: Path, media: Media, x264: tuple[str, ...]) -> None:
     """Clips encoded elsewhere are copied into the master; the notice stays on until the second shot's
     keyframe (3.2 s), and from there the labelled film is the unlabelled one, packet for packet."""
-    cut = pattern_cut(tmp_path, media, *x264)
+    cut = pattern_cut(tmp_path, media, SHOTS, *x264)
     plain = tmp_path / "plain.mp4"
     assert assemble(cut, plain, slate=media.slate(), keyframe_at=NOTICE)["stream_copy"] == 1.0
     labelled = tmp_path / "labelled.mp4"
@@ -130,7 +107,7 @@ def test_a_keyframe_long_after_the_notice_leaves_the_notice_its_length(
     tmp_path: Path, media: Media, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(opening, "LONGEST_EXTENSION", 0.4)
-    cut = pattern_cut(tmp_path, media, "-preset", "ultrafast")
+    cut = pattern_cut(tmp_path, media, SHOTS, "-preset", "ultrafast")
     plain = tmp_path / "plain.mp4"
     assemble(cut, plain, slate=media.slate())
     labelled = tmp_path / "labelled.mp4"
@@ -164,7 +141,7 @@ def test_chromium_shows_the_right_pictures_on_both_sides_of_the_join(tmp_path: P
     clips with the other, seeking into either, and play it through."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    cut = pattern_cut(tmp_path, media, "-preset", "medium", "-crf", "30")
+    cut = pattern_cut(tmp_path, media, SHOTS, "-preset", "medium", "-crf", "30")
     plain = tmp_path / "plain.mp4"
     assemble(cut, plain, slate=media.slate())
     film = tmp_path / "site" / "labelled.mp4"

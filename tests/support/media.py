@@ -103,6 +103,37 @@ class Media:
         return {0: self.tone("music", cut.duration + 1, freq=220, amp=0.3)}
 
 
+#: test patterns are drawn large enough for the AIGC notice's glyphs to be measured in them
+PATTERN_SIZE = (640, 360)
+
+
+def pattern_clip(folder: Path, name: str, source: str, seconds: float, *x264: str) -> Path:
+    """A busy test pattern (an ffmpeg lavfi ``source``: moving colours, text, gradients), encoded with the
+    x264 options ``x264`` (a provider's settings)."""
+    out = folder / f"{name}.mp4"
+    w, h = PATTERN_SIZE
+    subprocess.run(
+        [ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}=size={w}x{h}:rate={FPS}", "-t", str(seconds),
+         "-pix_fmt", "yuv420p", "-c:v", "libx264", *x264, str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+def pattern_cut(folder: Path, media: Media, shots: list[tuple[str, float]], *x264: str) -> Cut:
+    """``shots`` (lavfi source, seconds) of test patterns joined by cuts, with a line of dialogue in each."""
+    w, h = PATTERN_SIZE
+    cut = Cut(title="t", language="zh", width=w, height=h, fps=FPS)
+    voice = media.tone("voice", 1.5, freq=220, amp=0.3, wobble=True)
+    t = 0.0
+    for i, (source, seconds) in enumerate(shots):
+        clip = pattern_clip(folder, f"p{i}", source, seconds, *x264)
+        cut.shots.append(CutShot(f"S{i}", t, seconds, clip, None, source))
+        cut.lines.append(CutLine(f"L{i}", "a", "A", "x", "", voice, t + 0.2, t + 1.7, True))
+        t += seconds
+    return cut
+
+
 def voice_likeness(heard: Path, sent: Path) -> float:
     """How much the sound of ``heard`` (a returned clip) follows ``sent`` (the voice): the correlation of
     their 20 ms loudness envelopes over the length they share (allowing an encoder's delay), 0..1. A clip
