@@ -68,6 +68,18 @@ def _slates(paths: ProjectPaths, cut: Cut) -> Callable[[CutShot], Path]:
     return lambda shot: draw_slate(shot, cut.width, cut.height, paths.state / "slates")
 
 
+def _cached(folder: Path, kind: str, spec: str, suffix: str, write: Callable[[Path], object]) -> Path:
+    """``folder/<kind>-<hash of spec><suffix>``, made by ``write`` (into a partial file, then moved) unless
+    an earlier cut already made it: previz stand-ins are named by what they are drawn from."""
+    path = folder / f"{kind}-{hashlib.sha256(spec.encode()).hexdigest()[:16]}{suffix}"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".partial{suffix}")
+        write(tmp)
+        tmp.replace(path)
+    return path
+
+
 def music_beds(paths: ProjectPaths, cut: Cut) -> dict[int, Path]:
     """A file per music cue: its circled bed, else a previz pad (cached by content) until one is rendered."""
     from kaipai.previz.music import write_pad
@@ -78,14 +90,9 @@ def music_beds(paths: ProjectPaths, cut: Cut) -> dict[int, Path]:
         if cue.path is not None and cue.path.exists():
             out[j] = cue.path
             continue
-        key = hashlib.sha256(f"{cue.prompt}|{cue.end - cue.start:.3f}".encode()).hexdigest()[:16]
-        path = folder / f"pad-{key}.wav"
-        if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".partial.wav")
-            write_pad(tmp, cue.prompt, cue.end - cue.start)
-            tmp.replace(path)
-        out[j] = path
+        seconds = cue.end - cue.start
+        spec = f"{cue.prompt}|{seconds:.3f}"
+        out[j] = _cached(folder, "pad", spec, ".wav", lambda tmp, p=cue.prompt, s=seconds: write_pad(tmp, p, s))
     return out
 
 
@@ -95,18 +102,15 @@ def _bars(paths: ProjectPaths, doc: Document, cut: Cut) -> Callable[[CutShot], P
 
     shots = {s.id: s for s in doc.shots}
     folder = paths.state / "slates"
+    language = doc.project.language.value
 
     def bar(cs: CutShot) -> Path:
         shot = shots[cs.shot]
         fields = shot.model_dump_json(include={"id", "size", "move", "description", "action"})
-        spec = f"{fields}|{doc.project.language.value}|{cut.width}x{cut.height}"
-        path = folder / f"bar-{hashlib.sha256(spec.encode()).hexdigest()[:16]}.png"
-        if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".partial.png")
-            draw_info_bar(shot, doc.project.language.value, cut.width, cut.height).save(tmp)
-            tmp.replace(path)
-        return path
+        spec = f"{fields}|{language}|{cut.width}x{cut.height}"
+        return _cached(
+            folder, "bar", spec, ".png", lambda tmp: draw_info_bar(shot, language, cut.width, cut.height).save(tmp)
+        )
 
     return bar
 
@@ -122,13 +126,10 @@ def ambience_beds(paths: ProjectPaths, cut: Cut) -> dict[int, Path]:
             out[j] = bed.path
             continue
         seconds = float(max(1, math.ceil(bed.end - bed.start + 1)))
-        path = folder / f"bed-{hashlib.sha256(f'{bed.description}|{seconds}'.encode()).hexdigest()[:16]}.wav"
-        if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".partial.wav")
-            write_wav(tmp, ambience(bed.description, seconds))
-            tmp.replace(path)
-        out[j] = path
+        spec = f"{bed.description}|{seconds}"
+        out[j] = _cached(
+            folder, "bed", spec, ".wav", lambda tmp, d=bed.description, s=seconds: write_wav(tmp, ambience(d, s))
+        )
     return out
 
 
