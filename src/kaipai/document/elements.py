@@ -10,21 +10,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from kaipai.document.strict import Strict
 
 
-class _Element(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
+class _Element(Strict):
     type: str  # each kind narrows it to its own literal; declared here so it is written first
     text: str = ""
     line: int = Field(default=0, ge=0, description="1-based line in the imported screenplay (0: written here).")
 
 
-class SpeechPart(BaseModel):
+class SpeechPart(Strict):
     """A later part of a speech: the words after a parenthetical written inside it, with that note."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     parenthetical: str = Field(default="", description="The note written before these words, e.g. (pause).")
     text: str = Field(default="", description="The words of this part.")

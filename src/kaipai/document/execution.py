@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from kaipai.document.strict import Strict
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
-
-
-class WorkerResources(_Strict):
+class WorkerResources(Strict):
     """What one Ray worker of a backend holds, overriding its capability sheet (empty: the sheet's)."""
 
     num_gpus: float | None = Field(default=None, ge=0, description="GPUs per worker (fractions share one GPU).")
@@ -26,7 +24,7 @@ class WorkerResources(_Strict):
     )
 
 
-class ExecutorChoice(_Strict):
+class ExecutorChoice(Strict):
     """Where backend jobs run: threads on this machine (the default) or the workers of a Ray cluster."""
 
     use: Literal["thread", "ray"] = Field(default="thread", description="thread: this machine; ray: a Ray cluster.")

@@ -104,17 +104,13 @@ def parse_text(text: str, filename: str = DOCUMENT_NAME) -> LoadedDocument:
 
 def load(path: Path | str) -> LoadedDocument:
     """Load a document file (or a project folder holding ``kaipai.yaml``)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / DOCUMENT_NAME
+    path = _document_file(path)
     if not path.exists():
-        raise DocumentError([Problem(str(path), 0, 0, "", "no such file; create a project with 'kaipai new DIR'")])
+        raise _no_such_file(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise DocumentError(
-            [Problem(str(path), 0, 0, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
-        ) from None
+        raise _not_utf8(path, exc) from None
     loaded = parse_text(text, str(path))
     loaded.path = path
     return loaded
@@ -279,9 +275,7 @@ def _read(path: Path) -> tuple[bytes, Document, Layout | None]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise DocumentError(
-            [Problem(str(path), 0, 0, "", "no such file; create a project with 'kaipai new DIR'")]
-        ) from None
+        raise _no_such_file(path) from None
     sha = cache.digest(data)
     found = cache.recall(path, sha)
     if found is not None:
@@ -289,12 +283,18 @@ def _read(path: Path) -> tuple[bytes, Document, Layout | None]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DocumentError(
-            [Problem(str(path), 0, 0, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
-        ) from None
+        raise _not_utf8(path, exc) from None
     doc, layout = _parse_fast(text, str(path))
     cache.remember(path, sha, doc, layout)
     return data, doc, layout
+
+
+def _no_such_file(path: Path) -> DocumentError:
+    return DocumentError([Problem(str(path), 0, 0, "", "no such file; create a project with 'kaipai new DIR'")])
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> DocumentError:
+    return DocumentError([Problem(str(path), 0, 0, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")])
 
 
 def _parse_fast(text: str, filename: str) -> tuple[Document, Layout | None]:

@@ -9,6 +9,7 @@ The document's parts live beside it: ``settings.py`` (project and style), ``cast
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -151,6 +152,7 @@ def _unique(where: Loc, ids: list[str], errors: list[tuple[Loc, str]]) -> None:
 #: document's equality and copies never see it; the few newest lists only.
 _WHERE: OrderedDict[int, tuple[list[Any], dict[str, int]]] = OrderedDict()
 _KEPT = 16
+_WHERE_LOCK = threading.Lock()  # the studio serves requests on several threads
 
 
 def _find(items: list[Any], item_id: str) -> Any:
@@ -165,9 +167,10 @@ def _find(items: list[Any], item_id: str) -> Any:
     positions: dict[str, int] = {}
     for i, item in enumerate(items):
         positions.setdefault(item.id, i)
-    _WHERE[id(items)] = (items, positions)
-    _WHERE.move_to_end(id(items))
-    while len(_WHERE) > _KEPT:
-        _WHERE.popitem(last=False)
+    with _WHERE_LOCK:
+        _WHERE[id(items)] = (items, positions)
+        _WHERE.move_to_end(id(items))
+        while len(_WHERE) > _KEPT:
+            _WHERE.popitem(last=False)
     at = positions.get(item_id)
     return items[at] if at is not None else None

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from kaipai.document.models import Document
 from kaipai.document.scenes import Scene
 from kaipai.document.settings import Hearing
-from kaipai.document.shots import Delivery, DialogueLine, Transition
-from kaipai.planning.lexicon import hearing_of, is_emotional
+from kaipai.document.shots import DialogueLine, Transition
+from kaipai.planning.lexicon import delivery_for, hearing_of, is_emotional
 from kaipai.planning.names import NARRATOR_ID, has_cjk
 from kaipai.screenplay.fountain import heading_kind
 from kaipai.screenplay.model import Element, ElementType
@@ -115,7 +115,7 @@ def speech_beats(doc: Document, scene: Scene, el: Element, n: int, speaker: str)
             marks=project.voice_marks,
         )
     )
-    delivery = {Hearing.on: Delivery.on, Hearing.os: Delivery.os}.get(hearing, Delivery.vo)
+    delivery = delivery_for(hearing)
     # The speech is framed as a whole when it starts: a cry in its last part already calls for a close-up.
     whole = is_emotional(" ".join(t for _, t in parts), " ".join(performance_note(n) for n, _ in parts))
     beats = []

@@ -226,7 +226,8 @@ class ScenePlanner:
         eyes (``pov``) they are not in the frame; in a ``montage`` each line is one short shot."""
         people = self.index.mentioned(text) or self.referred_to(text)
         if pov:
-            people = [c for c in people if c not in self.pov_holders()]
+            holders = self.pov_holders()
+            people = [c for c in people if c not in holders]
         for cid in people:
             self.appeared.setdefault(cid, None)
             self._seen(cid)

@@ -89,7 +89,11 @@ def delivery_of(
     marks: Mapping[str, Hearing | str] | None = None,
 ) -> Delivery:
     """V.O. / O.S. / on from the cue's marks (an inner voice is a voice-over of the speaker)."""
-    hearing = hearing_of(extension, character, parenthetical, language=language, marks=marks)
+    return delivery_for(hearing_of(extension, character, parenthetical, language=language, marks=marks))
+
+
+def delivery_for(hearing: Hearing) -> Delivery:
+    """How a line so heard is delivered: on screen, off screen, or over the picture (a voice-over or a thought)."""
     return Delivery.on if hearing == Hearing.on else Delivery.os if hearing == Hearing.os else Delivery.vo
 
 

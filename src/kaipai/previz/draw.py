@@ -327,10 +327,11 @@ def baked_band(path: str) -> float:
             return layout.band / layout.height if layout is not None and layout.height else 0.0
         import av
 
+        from kaipai.previz.motion import previz_metadata  # motion draws with this module: read when asked
+
         with av.open(path) as container:
-            text = container.metadata.get("comment", "")
+            meta = previz_metadata(container) or {}
             height = container.streams.video[0].codec_context.height if container.streams.video else 0
-        meta = json.loads(text) if text.startswith("{") else {}
         return float(meta.get("band_h", 0)) / height if height else 0.0
     except Exception:  # unreadable, or not media at all: not a previz picture either
         return 0.0
