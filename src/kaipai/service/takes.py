@@ -359,10 +359,13 @@ def circled_media(paths: ProjectPaths) -> dict[str, CircledMedia]:
     with TakesDB(paths.database) as db:
         circled = {t.node: t for t in db.all_takes() if t.status == "circled"}
         current = _plan(paths, doc, db) if circled else {}
+    by_shot: dict[str, dict[str, Take]] = {}
+    for n, t in circled.items():
+        by_shot.setdefault(t.shot, {})[n] = t
     out: dict[str, CircledMedia] = {}
     bed_starts = {span[0].id for _, span in ambience_runs(doc)}
     for position, shot in enumerate(doc.ordered_shots()):
-        mine = {n: t for n, t in circled.items() if t.shot == shot.id}
+        mine = by_shot.get(shot.id, {})
 
         def take(stage: str, item: str = "", _mine: dict[str, Take] = mine, _sid: str = shot.id) -> Take | None:
             node = node_id(_sid, stage, item)
