@@ -31,7 +31,7 @@ from kaipai.cli.app import (
     say,
     user_errors,
 )
-from kaipai.cli.tables import STATE_LEGEND, STATE_SYMBOL, Col, print_table, state_cell, styled
+from kaipai.cli.tables import STATE_LEGEND, STATE_SYMBOL, TAKE_STATUS, Col, print_table, state_cell, styled
 from kaipai.engine.stages import GENERATED_STAGES, STAGES
 
 #: Stage names as status columns (short, so that every stage fits an 80-column terminal).
@@ -375,7 +375,6 @@ def status(
     _print_plan(summary, "status")
 
 
-TAKE_STATUS = {"circled": ("● circled", "green"), "pending": ("○ pending", ""), "rejected": ("✗ rejected", "dim")}
 TAKE_LEGEND = "● circled: the edit uses it"
 STALE_LEGEND = "  ↻ stale: made from inputs that have changed since"
 

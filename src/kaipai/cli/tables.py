@@ -48,6 +48,8 @@ STATE_SYMBOL = {
     "blocked": ("⊘", "red"),
     "none": ("—", "dim"),
 }
+#: How a take's status reads in a table (``kaipai takes``, ``kaipai qc SHOT``).
+TAKE_STATUS = {"circled": ("● circled", "green"), "pending": ("○ pending", ""), "rejected": ("✗ rejected", "dim")}
 #: Longer tables are written as aligned columns instead of a Rich table (same layout, no box).
 RICH_ROWS = 200
 #: The narrowest a note's text becomes beside its label before it moves under it.
