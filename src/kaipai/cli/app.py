@@ -123,8 +123,6 @@ def user_errors(func: F) -> F:
     are printed as they are worded, exit status 1; anything else is a bug in kaipai, said so in
     one line (with :data:`DEBUG_VARIABLE` set, its traceback follows). Ctrl-C exits with 130.
     """
-    if getattr(func, "_user_errors", False):
-        return func
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.text import Text
 
-from kaipai.cli.app import JsonOption, ProjectOption, app, print_json, project_paths, say, user_errors
+from kaipai.cli.app import JsonOption, ProjectOption, app, print_json, project_paths, say
 from kaipai.cli.tables import TAKE_STATUS, Col, print_table, styled
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ def _score(value: float | None) -> Text:
 
 
 @app.command(rich_help_panel="Render")
-@user_errors
 def qc(
     shot: str | None = typer.Argument(None, help="A shot id: every take of it. Without one: every shot's verdict."),
     recheck: bool = typer.Option(

@@ -29,7 +29,6 @@ from kaipai.cli.app import (
     print_json,
     project_paths,
     say,
-    user_errors,
 )
 from kaipai.cli.tables import STATE_LEGEND, STATE_SYMBOL, TAKE_STATUS, Col, print_table, state_cell, styled
 from kaipai.engine.stages import GENERATED_STAGES, STAGES
@@ -226,7 +225,6 @@ def _print_plan(summary: Any, title: str) -> None:
 
 
 @app.command(rich_help_panel="Render")
-@user_errors
 def render(
     dry_run: bool = typer.Option(
         False,
@@ -358,7 +356,6 @@ def _make_cut(paths: Any, out: Console) -> tuple[bool, Path | None]:
 
 
 @app.command(rich_help_panel="Render")
-@user_errors
 def status(
     project: Path | None = ProjectOption,
     as_json: bool = JsonOption,
@@ -380,7 +377,6 @@ STALE_LEGEND = "  ↻ stale: made from inputs that have changed since"
 
 
 @app.command(rich_help_panel="Render")
-@user_errors
 def takes(
     shot: str = typer.Argument(
         ..., help="Shot id, e.g. S01-002, or a character id for their reference sheet.", autocompletion=complete_shot
@@ -434,7 +430,6 @@ def takes(
 
 
 @app.command(rich_help_panel="Render")
-@user_errors
 def circle(
     shot: str = typer.Argument(
         ..., help="Shot id, or a character id for their reference sheet.", autocompletion=complete_shot
@@ -450,7 +445,6 @@ def circle(
 
 
 @app.command(rich_help_panel="Render")
-@user_errors
 def reject(
     shot: str = typer.Argument(
         ..., help="Shot id, or a character id for their reference sheet.", autocompletion=complete_shot
@@ -467,7 +461,6 @@ def reject(
 
 
 @app.command(rich_help_panel="Render")
-@user_errors
 def retake(
     shot: str = typer.Argument(
         ..., help="Shot id, or a character id for their reference sheet.", autocompletion=complete_shot
