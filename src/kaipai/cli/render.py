@@ -201,10 +201,9 @@ def _print_status_table(nodes: list[Any], title: str) -> None:
 
 def _print_plan(summary: Any, title: str) -> None:
     _print_status_table(summary.nodes, title)
-    running = [n for n in summary.nodes if n.will_run]
     say(
         "{} to render, {} current; estimated cost [bold]{}[/], about {}{}",
-        len(running),
+        sum(n.will_run for n in summary.nodes),
         summary.reused,
         _money(summary.est_cost),
         _seconds(summary.est_seconds),
