@@ -4,6 +4,7 @@ every command and run the README (marked ``xdist_group("demo")`` so they share o
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,9 @@ KEYS = (
     "KAIPAI_OPENAI_BASE_URL",
     "KAIPAI_OPENAI_MODEL",
 )
+
+#: What a markup tag printed literally (instead of styling the text) looks like.
+MARKUP = re.compile(r"\[/?(bold|dim|green|red|yellow|cyan|italic)\b[^\]]*\]|\[/\]")
 
 
 def newcomer(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:

@@ -247,3 +247,22 @@ def test_a_long_shot_list_and_status_print_as_aligned_columns(
     status = invoke("status", "-p", str(zh_project))
     assert "missing" in status and all(s.id in status for s in doc.shots)
     assert "┃" not in status and "│" not in status  # no box drawing: the long form
+
+
+def test_tab_completes_shot_and_scene_ids_of_the_project(zh_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    invoke("plan", "-p", str(zh_project))
+    doc = load(zh_project / "kaipai.yaml").doc
+    monkeypatch.chdir(zh_project)
+
+    def completing(*words: str) -> list[str]:
+        env = {
+            "_KAIPAI_COMPLETE": "complete_bash",
+            "COMP_WORDS": " ".join(["kaipai", *words]),
+            "COMP_CWORD": str(len(words)),
+        }
+        return runner.invoke(app, [], env=env, prog_name="kaipai").output.split()
+
+    first = doc.ordered_shots()[0]
+    assert first.id in completing("takes", first.id[:-1])
+    assert set(completing("takes", "")) >= {s.id for s in doc.shots} | {c.id for c in doc.cast.characters}
+    assert completing("shots", "--scene", doc.scenes[-1].id) == [doc.scenes[-1].id]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,11 +20,9 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from kaipai.cli import app
-from tests.cli.conftest import newcomer
+from tests.cli.conftest import MARKUP, newcomer
 
 runner = CliRunner()
-#: Rich markup that was printed instead of being read: a tag kaipai wrote, shown literally.
-MARKUP = re.compile(r"\[/?(bold|dim|green|red|yellow|cyan|italic)\b[^\]]*\]|\[/\]")
 
 
 def command_paths() -> set[str]:

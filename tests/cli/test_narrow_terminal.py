@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 from kaipai.cli import app
 from kaipai.document.io import load, update
 from kaipai.screenplay.examples import example_path
+from tests.cli.conftest import MARKUP
 from tests.support.tables import rows
 
 runner = CliRunner()
 STATE = re.compile(r"^[✓○↻✗⊘—]( \d+/\d+)?$")
-MARKUP = re.compile(r"\[/?(bold|dim|green|red|yellow|cyan|italic)\b[^\]]*\]|\[/\]")
 
 
 def kaipai(*args: str) -> Result:

@@ -40,7 +40,7 @@ from kaipai.cli import app
 from tests.backends.doubles.comfyui_double import ComfyDouble
 from tests.backends.doubles.server import serve
 from tests.backends.test_openai_planner import KEY, ChatCompletionsDouble
-from tests.cli.conftest import newcomer
+from tests.cli.conftest import MARKUP, newcomer
 from tests.support.certificates import make_chain
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,8 +49,6 @@ README = REPO / "README.md"
 OUTSIDE = ("demo", "new", "write", "--install-completion")
 #: Command lines that may end with exit status 1, and what their one message must say.
 REFUSALS = {"--note": "language-model planner"}
-#: What a markup tag printed literally (instead of styling the text) looks like.
-MARKUP = re.compile(r"\[/?(bold|dim|green|red|yellow|cyan|italic)\b[^\]]*\]|\[/\]")
 SCRIPT = """Title: The Keeper
 
 EXT. HARBOUR PIER - NIGHT

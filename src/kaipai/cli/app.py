@@ -123,8 +123,6 @@ def user_errors(func: F) -> F:
     are printed as they are worded, exit status 1; anything else is a bug in kaipai, said so in
     one line (with :data:`DEBUG_VARIABLE` set, its traceback follows). Ctrl-C exits with 130.
     """
-    if getattr(func, "_user_errors", False):
-        return func
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -218,12 +216,18 @@ def project_paths(project: Path | None):  # noqa: ANN201 - ProjectPaths, importe
 GC_THRESHOLD = (50_000, 20, 20)
 
 
+def _completing_document(ctx: typer.Context) -> Any:
+    """The document a Tab completes from: the cached read (milliseconds), not the round-trip parse,
+    which takes seconds on a feature film."""
+    from kaipai.project import find_project, load_document
+
+    return load_document(find_project(ctx.params.get("project")))
+
+
 def complete_shot(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """The project's shot ids (and character ids, whose reference sheets are takes too) for the shell's Tab."""
     try:
-        from kaipai.project import find_project, open_document
-
-        doc = open_document(find_project(ctx.params.get("project"))).doc
+        doc = _completing_document(ctx)
         found = [(s.id, f"{s.size.value} {s.description}"[:24].replace("\n", " ")) for s in doc.ordered_shots()]
         found += [(c.id, f"{c.name}: reference sheet") for c in doc.cast.characters]
     except Exception:  # completing must never print an error into the user's command line
@@ -234,9 +238,7 @@ def complete_shot(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
 def complete_scene(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """The project's scene ids for the shell's Tab."""
     try:
-        from kaipai.project import find_project, open_document
-
-        doc = open_document(find_project(ctx.params.get("project"))).doc
+        doc = _completing_document(ctx)
         return [(s.id, s.heading[:24]) for s in doc.scenes if s.id.startswith(incomplete)]
     except Exception:
         return []

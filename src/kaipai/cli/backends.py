@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from kaipai.cli.app import JsonOption, KaipaiTyper, ProjectOption, app, print_json, say, user_errors
+from kaipai.cli.app import JsonOption, KaipaiTyper, ProjectOption, app, print_json, say
 from kaipai.cli.tables import Col, print_notes, print_table, styled
 
 #: How each state reads in the list, and its colour.
@@ -70,7 +70,6 @@ def _sheet_summary(sheet: Any, regional: dict[str, tuple[float, str]] | None = N
 
 
 @backends_app.callback()
-@user_errors
 def backends(
     ctx: typer.Context,
     project: Path | None = ProjectOption,
@@ -168,7 +167,6 @@ def _print_sheets(infos: list[Any]) -> None:
 
 
 @backends_app.command("check")
-@user_errors
 def check(
     names: list[str] = typer.Argument(
         None,

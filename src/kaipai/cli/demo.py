@@ -6,12 +6,11 @@ from pathlib import Path
 
 import typer
 
-from kaipai.cli.app import app, say, user_errors
+from kaipai.cli.app import app, say
 from kaipai.cli.tables import Col, print_table
 
 
 @app.command(rich_help_panel="Start")
-@user_errors
 def demo(
     folder: Path = typer.Argument(
         Path("kaipai-demo"), help="Where to create the demo project (reused when it already exists)."

@@ -18,7 +18,6 @@ from kaipai.cli.app import (
     print_json,
     project_paths,
     say,
-    user_errors,
 )
 from kaipai.cli.tables import Col, print_table
 
@@ -29,7 +28,6 @@ class Lang(str, Enum):
 
 
 @app.command(rich_help_panel="Document")
-@user_errors
 def new(
     folder: Path = typer.Argument(..., help="Folder of the new project (created if missing)."),
     script: Path | None = typer.Option(
@@ -61,7 +59,6 @@ def new(
 
 
 @app.command(rich_help_panel="Document")
-@user_errors
 def plan(project: Path | None = ProjectOption) -> None:
     """Draw up the shot script (分镜头脚本) from the screenplay.
 
@@ -104,7 +101,6 @@ def plan(project: Path | None = ProjectOption) -> None:
 
 
 @app.command(rich_help_panel="Document")
-@user_errors
 def shots(
     project: Path | None = ProjectOption,
     scene: str | None = typer.Option(None, "--scene", help="Only this scene id.", autocompletion=complete_scene),
@@ -165,7 +161,6 @@ def _framed(shot: Any, names: dict[str, str]) -> str:
 
 
 @app.command(rich_help_panel="Document")
-@user_errors
 def validate(
     path: Path = typer.Argument(Path("."), help="A project folder or a kaipai.yaml file."),
 ) -> None:
@@ -210,7 +205,6 @@ class ShotlistFormat(str, Enum):
 
 
 @export_app.command("shotlist")
-@user_errors
 def export_shotlist(
     fmt: ShotlistFormat = typer.Option(
         ShotlistFormat.csv,

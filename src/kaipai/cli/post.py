@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from kaipai.cli.app import ProjectOption, app, console, export_app, project_paths, say, user_errors
+from kaipai.cli.app import ProjectOption, app, console, export_app, project_paths, say
 
 
 class Profile(str, Enum):
@@ -56,7 +56,6 @@ def run_cut(
 
 
 @app.command(rich_help_panel="Edit")
-@user_errors
 def cut(
     profile: Profile = typer.Option(
         Profile.web, "--profile", help="Delivery loudness: web (-14 LUFS) or broadcast (-23 LUFS)."
@@ -145,7 +144,7 @@ def _register(fmt: ExportFormat, summary: str) -> None:
         _export([fmt.value], dest, project)
 
     command.__doc__ = summary
-    export_app.command(fmt.value)(user_errors(command))
+    export_app.command(fmt.value)(command)
 
 
 _register(
@@ -177,7 +176,6 @@ _register(
 
 
 @export_app.command("all")
-@user_errors
 def export_everything(
     dest: Path | None = typer.Option(None, "--dest", "-o", help="Export folder (default: output/exports)."),
     project: Path | None = ProjectOption,

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import typer
 
-from kaipai.cli.app import app, print_json, say, user_errors
+from kaipai.cli.app import app, print_json, say
 
 
 @app.command(rich_help_panel="Edit")
-@user_errors
 def verify(
     file: Path = typer.Argument(..., help="A film (MP4/MOV), image (PNG/JPEG/WebP) or storyboard PDF.", exists=False),
     text: list[str] = typer.Option(

@@ -8,15 +8,14 @@ from typing import TYPE_CHECKING
 import typer
 from rich.text import Text
 
-from kaipai.cli.app import JsonOption, ProjectOption, app, print_json, project_paths, say, user_errors
-from kaipai.cli.tables import Col, print_table, styled
+from kaipai.cli.app import JsonOption, ProjectOption, app, print_json, project_paths, say
+from kaipai.cli.tables import TAKE_STATUS, Col, print_table, styled
 
 if TYPE_CHECKING:
     from kaipai.service.qc import ShotQC, TakeQC
 
 #: How a verdict reads in a table: a symbol and a word, coloured.
 VERDICT = {"passed": ("✓ passed", "green"), "flagged": ("⚑ flagged", "red"), "unchecked": ("unchecked", "dim")}
-TAKE_STATUS = {"circled": ("● circled", "green"), "pending": ("○ pending", ""), "rejected": ("✗ rejected", "dim")}
 #: Checks always shown with their score; the others only when something is off.
 SHOWN = ("lipsync", "judge")
 
@@ -32,7 +31,6 @@ def _score(value: float | None) -> Text:
 
 
 @app.command(rich_help_panel="Render")
-@user_errors
 def qc(
     shot: str | None = typer.Argument(None, help="A shot id: every take of it. Without one: every shot's verdict."),
     recheck: bool = typer.Option(
@@ -109,7 +107,7 @@ def _shot(s: ShotQC) -> None:
     ]
     rows = []
     for t in s.takes:
-        status = Text(TAKE_STATUS[t.status][0], style=TAKE_STATUS[t.status][1])
+        status = styled(*TAKE_STATUS[t.status])
         if t.status == "circled" and t.circled_by != "engine":
             status.append(" (by hand)", style="dim")
         if not t.checked:

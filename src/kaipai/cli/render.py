@@ -29,9 +29,8 @@ from kaipai.cli.app import (
     print_json,
     project_paths,
     say,
-    user_errors,
 )
-from kaipai.cli.tables import STATE_LEGEND, STATE_SYMBOL, Col, print_table, state_cell, styled
+from kaipai.cli.tables import STATE_LEGEND, STATE_SYMBOL, TAKE_STATUS, Col, print_table, state_cell, styled
 from kaipai.engine.stages import GENERATED_STAGES, STAGES
 
 #: Stage names as status columns (short, so that every stage fits an 80-column terminal).
@@ -202,10 +201,9 @@ def _print_status_table(nodes: list[Any], title: str) -> None:
 
 def _print_plan(summary: Any, title: str) -> None:
     _print_status_table(summary.nodes, title)
-    running = [n for n in summary.nodes if n.will_run]
     say(
         "{} to render, {} current; estimated cost [bold]{}[/], about {}{}",
-        len(running),
+        sum(n.will_run for n in summary.nodes),
         summary.reused,
         _money(summary.est_cost),
         _seconds(summary.est_seconds),
@@ -226,7 +224,6 @@ def _print_plan(summary: Any, title: str) -> None:
 
 
 @app.command(rich_help_panel="Render")
-@user_errors
 def render(
     dry_run: bool = typer.Option(
         False,
@@ -358,7 +355,6 @@ def _make_cut(paths: Any, out: Console) -> tuple[bool, Path | None]:
 
 
 @app.command(rich_help_panel="Render")
-@user_errors
 def status(
     project: Path | None = ProjectOption,
     as_json: bool = JsonOption,
@@ -375,13 +371,11 @@ def status(
     _print_plan(summary, "status")
 
 
-TAKE_STATUS = {"circled": ("● circled", "green"), "pending": ("○ pending", ""), "rejected": ("✗ rejected", "dim")}
 TAKE_LEGEND = "● circled: the edit uses it"
 STALE_LEGEND = "  ↻ stale: made from inputs that have changed since"
 
 
 @app.command(rich_help_panel="Render")
-@user_errors
 def takes(
     shot: str = typer.Argument(
         ..., help="Shot id, e.g. S01-002, or a character id for their reference sheet.", autocompletion=complete_shot
@@ -435,7 +429,6 @@ def takes(
 
 
 @app.command(rich_help_panel="Render")
-@user_errors
 def circle(
     shot: str = typer.Argument(
         ..., help="Shot id, or a character id for their reference sheet.", autocompletion=complete_shot
@@ -451,7 +444,6 @@ def circle(
 
 
 @app.command(rich_help_panel="Render")
-@user_errors
 def reject(
     shot: str = typer.Argument(
         ..., help="Shot id, or a character id for their reference sheet.", autocompletion=complete_shot
@@ -468,7 +460,6 @@ def reject(
 
 
 @app.command(rich_help_panel="Render")
-@user_errors
 def retake(
     shot: str = typer.Argument(
         ..., help="Shot id, or a character id for their reference sheet.", autocompletion=complete_shot

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import typer
 
-from kaipai.cli.app import app, console, markup, project_paths, say, user_errors, warn
+from kaipai.cli.app import app, console, markup, project_paths, say, warn
 
 
 @app.command(rich_help_panel="Studio")
-@user_errors
 def studio(
     folder: Path | None = typer.Argument(
         None, help="Project folder (default: the one holding the current folder).", show_default=False

@@ -48,6 +48,8 @@ STATE_SYMBOL = {
     "blocked": ("⊘", "red"),
     "none": ("—", "dim"),
 }
+#: How a take's status reads in a table (``kaipai takes``, ``kaipai qc SHOT``).
+TAKE_STATUS = {"circled": ("● circled", "green"), "pending": ("○ pending", ""), "rejected": ("✗ rejected", "dim")}
 #: Longer tables are written as aligned columns instead of a Rich table (same layout, no box).
 RICH_ROWS = 200
 #: The narrowest a note's text becomes beside its label before it moves under it.
@@ -303,12 +305,12 @@ def print_notes(rows: Sequence[tuple[Cell, str]], *, title: str = "", console: C
     label_width = max((cell_len(_lines(label)[0]) for label, _ in rows), default=0)
     if out.width - label_width - 4 < NOTE_MIN:
         for label, text in rows:
-            out.print(Text("  ") + (label if isinstance(label, Text) else Text(label)))
+            out.print(Text("  ") + _text(label))
             out.print(Padding(Text(text), (0, 0, 0, 6)))
         return
     grid = Table.grid(padding=(0, 2), pad_edge=False)
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
     for label, text in rows:
-        grid.add_row(Text("  ") + (label if isinstance(label, Text) else Text(label)), Text(text))
+        grid.add_row(Text("  ") + _text(label), Text(text))
     out.print(grid)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from kaipai.cli.app import app, console, say, user_errors
+from kaipai.cli.app import app, console, say
 
 
 class WriteLang(str, Enum):
@@ -16,7 +16,6 @@ class WriteLang(str, Enum):
 
 
 @app.command(rich_help_panel="Document")
-@user_errors
 def write(
     idea: str | None = typer.Argument(
         None, help='The film in a sentence or two, in quotes: kaipai write "末班车司机的最后一天".', show_default=False

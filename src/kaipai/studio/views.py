@@ -147,9 +147,10 @@ def storyboard(
     matching = [s for s in doc.ordered_shots() if (not scene or s.scene == scene) and _matches(s, query, headings)]
     page = matching[offset : offset + limit] if limit is not None else matching[offset:]
     whole = limit is None and not offset and not query and not scene
-    ids = {s.id for s in page}
-    nodes = status(paths) if whole else status(paths, shots=ids) if ids else []
-    takes = {t.id: t for t in (take_history(paths) if whole else take_history(paths, shots=ids) if ids else [])}
+    scope = None if whole else {s.id for s in page}  # what is resolved: the whole film, or this page's shots
+    resolve = whole or bool(scope)
+    nodes = status(paths, shots=scope) if resolve else []
+    takes = {t.id: t for t in take_history(paths, shots=scope)} if resolve else {}
     by_shot: dict[str, list[NodeStatus]] = {}
     for n in nodes:
         by_shot.setdefault(n.shot, []).append(n)
@@ -157,7 +158,7 @@ def storyboard(
     for position, s in enumerate(matching):
         entry = index.setdefault(s.scene, {"id": s.scene, "heading": headings.get(s.scene, ""), "first": position})
         entry["shots"] = entry.get("shots", 0) + 1
-    qc = {s.shot: s for s in shots_qc(paths, shots=None if whole else ids)} if ids else {}
+    qc = {s.shot: s for s in shots_qc(paths, shots=scope)} if resolve else {}
     data: dict[str, Any] = {
         "project": doc.project.model_dump(mode="json"),
         "scenes": [{"id": s.id, "heading": s.heading} for s in doc.scenes],
