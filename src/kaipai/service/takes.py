@@ -482,12 +482,17 @@ def character_sheets(paths: ProjectPaths) -> dict[str, Path]:
         }
 
 
-def take_history(paths: ProjectPaths, shots: set[str] | None = None) -> list[TakeInfo]:
-    """Every take of the project (for the studio's review page), or of ``shots``."""
+def take_history(
+    paths: ProjectPaths, shots: set[str] | None = None, *, current: dict[str, NodeStatus] | None = None
+) -> list[TakeInfo]:
+    """Every take of the project (for the studio's review page), or of ``shots``.
+
+    ``current``: those shots' node states when the caller already has them (the storyboard)."""
     doc = load_document(paths)
     with TakesDB(paths.database) as db:
         takes = db.all_takes() if shots is None else db.takes_for_shots(shots)
-        current = _plan(paths, doc, db, shots) if takes else {}
+        if current is None:
+            current = _plan(paths, doc, db, shots) if takes else {}
     store = Store(paths.store)
     return [_info(t, store, current) for t in takes]
 

@@ -150,7 +150,8 @@ def storyboard(
     scope = None if whole else {s.id for s in page}  # what is resolved: the whole film, or this page's shots
     resolve = whole or bool(scope)
     nodes = status(paths, shots=scope) if resolve else []
-    takes = {t.id: t for t in take_history(paths, shots=scope)} if resolve else {}
+    current = {n.node: n for n in nodes}  # the states just worked out
+    takes = {t.id: t for t in take_history(paths, shots=scope, current=current)} if resolve else {}
     by_shot: dict[str, list[NodeStatus]] = {}
     for n in nodes:
         by_shot.setdefault(n.shot, []).append(n)
