@@ -48,6 +48,8 @@ def test_mistakes_come_back_as_one_named_problem(client: TestClient) -> None:
     assert response.json()["problems"][0]["field"] == "shots[S01-002].size"
     assert client.get("/api/shots/NOPE").status_code == 400
     assert "no shot 'NOPE'" in client.get("/api/shots/NOPE").json()["error"]
+    character = client.get("/api/shots/maya")  # a character id names a reference sheet, not a shot page
+    assert character.status_code == 400 and "cast page" in character.json()["error"]
 
 
 def test_shot_page_lists_takes_then_retake_and_circle(client: TestClient, project: ProjectPaths) -> None:

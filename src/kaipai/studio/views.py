@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from kaipai.document.models import Document
+from kaipai.document.problems import DocumentError, Problem
 from kaipai.document.shots import Angle, CameraMove, Delivery, Shot, ShotKind, ShotSize, Transition
 from kaipai.engine.stages import GENERATED_STAGES, STAGES
 from kaipai.project import ProjectPaths, load_document
@@ -193,7 +194,8 @@ def shot_page(paths: ProjectPaths, shot_id: str) -> dict[str, Any]:
     shot = doc.shot(shot_id)
     if shot is None:
         list_takes(paths, shot_id)  # refuses an unknown shot, as every other page does
-        raise AssertionError(shot_id)
+        message = f"{shot_id!r} is a character, not a shot: their reference sheet is on the cast page"
+        raise DocumentError([Problem(str(paths.document), 0, 0, "shots", message)])
     nodes = [n for n in status(paths, shots={shot_id}) if n.shot == shot_id]
     takes = list_takes(paths, shot_id, current={n.node: n for n in nodes})  # the states just worked out
     (qc,) = shots_qc(paths, shot_id)
