@@ -99,3 +99,24 @@ def test_render_ends_with_the_cut_film(film) -> None:
     assert f"film {film_path}" in done.output.replace("\n", "")
     with av.open(str(film_path)) as c:
         assert c.streams.video[0].frames > 0 and c.streams.audio
+
+
+def test_a_reason_that_blocks_many_shots_is_said_once(film) -> None:
+    """A feature film with a backend missing blocks thousands of nodes for one reason: one line names
+    the first few and counts the rest, instead of a line each."""
+    f = film()
+
+    def many(doc):
+        from kaipai.document.backend_choice import BackendChoice
+
+        for i in range(9):
+            extra = doc.shot("S1").model_copy(deep=True)
+            extra.id, extra.order = f"X{i}", 10 + i
+            doc.shots.append(extra)
+        doc.backends["video"] = BackendChoice(use="no-such-backend")
+
+    update(f.paths.document, many)
+    done = kaipai(f, "render", "--dry-run")
+    assert done.exit_code == 0, done.output
+    said = [line for line in done.output.splitlines() if "no backend named 'no-such-backend'" in line]
+    assert len(said) == 1 and "blocked" in said[0] and "and 9 more" in said[0], done.output

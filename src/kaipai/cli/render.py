@@ -211,10 +211,14 @@ def _print_plan(summary: Any, title: str) -> None:
     )
     if summary.budget is not None and summary.est_cost > summary.budget:
         say("[yellow]the estimate exceeds the budget: work that would pass it will not be started[/]")
+    stopped: dict[tuple[str, str], list[str]] = {}  # one line per reason: a feature film blocks by the thousand
     for n in summary.nodes:
         if n.state in ("blocked", "failed") and n.reason:
-            symbol, style = STATE_SYMBOL[n.state]
-            say("  [{}]{} {}[/] {}: {}", style, symbol, n.state, n.node, n.reason)
+            stopped.setdefault((n.state, n.reason), []).append(n.node)
+    for (state, reason), nodes in stopped.items():
+        symbol, style = STATE_SYMBOL[state]
+        named = ", ".join(nodes[:3]) + (f" and {len(nodes) - 3:,} more" if len(nodes) > 3 else "")
+        say("  [{}]{} {}[/] {}: {}", style, symbol, state, named, reason)
     running = [n for n in summary.nodes if n.running_on]
     if running:
         say("[bold]rendering now[/] ({}):", len(running))
