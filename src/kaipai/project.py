@@ -1,4 +1,5 @@
-"""A project on disk: where its files live, finding it, and reading its document quickly.
+"""A project on disk: where its files live, finding it, and reading its document quickly; and where
+the user's own config file is (keys and the signing certificate live there, never in the project).
 
 Every layer (CLI, studio, engine) finds paths here. Reading the document goes through
 :func:`kaipai.document.io.read_document`, which keeps the validated document by the SHA-256
@@ -7,6 +8,7 @@ of the file's bytes: any edit changes the hash and the file is parsed and checke
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,3 +89,12 @@ def load_document(paths: ProjectPaths) -> Document:
     request after the first reads it in a fraction of the parse.
     """
     return read_document(paths.document)
+
+
+def config_path() -> Path:
+    """The user's kaipai config file: ``$KAIPAI_CONFIG``, else ``$XDG_CONFIG_HOME/kaipai/config.toml``."""
+    explicit = os.environ.get("KAIPAI_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "kaipai" / "config.toml"

@@ -13,21 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from pathlib import Path
 
 from kaipai import __version__
 from kaipai.engine.db import TakesDB
-from kaipai.project import ProjectPaths
+from kaipai.project import ProjectPaths, config_path
 
 RECORD = ".film.json"
-
-
-def _user_config() -> Path:
-    """The user's config file, found as :func:`kaipai.backends.remote.tasks.config_path` finds it."""
-    explicit = os.environ.get("KAIPAI_CONFIG")
-    if explicit:
-        return Path(explicit).expanduser()
-    return Path(os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")) / "kaipai" / "config.toml"
 
 
 def fingerprint(paths: ProjectPaths) -> str:
@@ -38,7 +29,7 @@ def fingerprint(paths: ProjectPaths) -> str:
         with TakesDB(paths.database) as db:
             circled = sorted((t.node, t.key, t.id) for t in db.all_takes() if t.status == "circled")
         h.update(json.dumps(circled).encode())
-    config = _user_config()
+    config = config_path()
     stat = config.stat() if config.exists() else None
     signer = [os.environ.get(k, "") for k in ("KAIPAI_C2PA_CERT", "KAIPAI_C2PA_KEY")]
     h.update(json.dumps([signer, str(config), stat and [stat.st_mtime_ns, stat.st_size]]).encode())

@@ -32,17 +32,9 @@ from kaipai.backends.base import (
     Result,
     TransientError,
 )
+from kaipai.project import config_path
 
 # --------------------------------------------------------------------------- keys and settings
-
-
-def config_path() -> Path:
-    """The user's kaipai config file: ``$KAIPAI_CONFIG``, else ``$XDG_CONFIG_HOME/kaipai/config.toml``."""
-    explicit = os.environ.get("KAIPAI_CONFIG")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "kaipai" / "config.toml"
 
 
 def user_config(section: str) -> dict[str, Any]:
