@@ -12,6 +12,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from kaipai.previz.sound import write_wav
+
 
 def _read_wav(path: Path) -> tuple[np.ndarray, int] | None:
     """16-bit PCM WAV straight from the file (most speech backends write it); None for anything else."""
@@ -75,10 +77,5 @@ def mix_lines(lines: list[tuple[Path, float]], length: float, out: Path) -> floa
             continue
         end = min(total, begin + len(samples))
         track[begin:end] += samples[: end - begin]
-    pcm = (np.clip(track, -1.0, 1.0) * 32767).astype("<i2")
-    with wave.open(str(out), "wb") as fh:
-        fh.setnchannels(1)
-        fh.setsampwidth(2)
-        fh.setframerate(rate)
-        fh.writeframes(pcm.tobytes())
+    write_wav(out, track, rate)
     return total / rate
