@@ -70,10 +70,15 @@ def merge_plain(old: Any, full: Any, minimal: Any) -> Any:
 def _field(doc: Document, key: str) -> tuple[Any, Any]:
     """A top-level field as JSON data, in full and without defaults (None when it is all default)."""
     full = doc.model_dump(mode="json", include={key})[key]
-    minimal = doc.model_dump(mode="json", exclude_defaults=True, include={key}).get(key)
+    return full, full if key == "version" else _minimal(doc, key)
+
+
+def _minimal(doc: Document, key: str) -> Any:
+    """A top-level field without defaults (None when it is all default); the version is always written,
+    as a full save writes it."""
     if key == "version":
-        minimal = full  # always written, as a full save writes it
-    return full, minimal
+        return doc.model_dump(mode="json", include={key})[key]
+    return doc.model_dump(mode="json", exclude_defaults=True, include={key}).get(key)
 
 
 @dataclass
@@ -140,7 +145,7 @@ class _Splicer:
                 self.list_block(block, end, head)
                 return
         full, minimal = _field(self.new, key)
-        _old_full, old_minimal = _field(self.old, key)
+        old_minimal = _minimal(self.old, key)
         meant = None if old_minimal is None else merge_plain(old_minimal, full, full if minimal is None else minimal)
         if old_minimal is not None and emit_block(key, old_minimal) == text and not restyled(old_minimal, meant):
             self.emitted(key, meant)
