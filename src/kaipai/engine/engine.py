@@ -44,7 +44,7 @@ from kaipai.engine import requests as rq
 from kaipai.engine.db import Take, TakesDB
 from kaipai.engine.events import EventSink
 from kaipai.engine.graph import Node, cue_length, effective_duration, graph_of, needed, place_lines
-from kaipai.engine.inputs import Sources, build, end_frame_refusal, music_seconds
+from kaipai.engine.inputs import Sources, build, end_frame_refusal
 from kaipai.engine.jobs import (
     BackendHandle,
     Blocked,
@@ -360,7 +360,7 @@ class Engine:
             text = next(d.text for d in shot.dialogue if d.id == node.item)
             seconds = speech_seconds(text)
         elif node.stage in ("music", "ambience"):
-            seconds = music_seconds(sheet, cue_length([self.shots[s] for s in node.span], None, self.doc.project.fps))
+            seconds = rq.bed_seconds(sheet, cue_length([self.shots[s] for s in node.span], None, self.doc.project.fps))
         cost, secs = estimate(sheet, None, seconds)
         return cost, secs, None
 

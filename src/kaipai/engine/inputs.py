@@ -47,11 +47,6 @@ class Sources:
     video_sheet: Callable[[Shot], CapabilitySheet]  # the sheet of the video model a shot's clip is made with
 
 
-def music_seconds(sheet: CapabilitySheet, length: float) -> float:
-    """A cue's length in whole seconds, within what the backend makes (the edit loops nothing: it trims)."""
-    return rq.bed_seconds(sheet, length)
-
-
 def end_frame_refusal(shot: Shot, video: CapabilitySheet, choice: BackendChoice) -> str | None:
     """Why the shot's end cannot be honoured by its video model, or None (no end, or a model that takes it)."""
     if shot.end is None or video.first_last_frame:
@@ -99,7 +94,7 @@ def build(
             {t.item: float(t.duration or 0.0) for t in upstream.values()},
             doc.project.fps,
         )
-        request = rq.music_request(shot, music_seconds(sheet, length), 0, choice)
+        request = rq.music_request(shot, rq.bed_seconds(sheet, length), 0, choice)
         return Built(request, request.duration)
     if node.stage == "clip":
         return _clip(src, node, shot, upstream, sheet, choice, sheets)

@@ -244,10 +244,10 @@ def _scan_wav(path: Path) -> AudioScan | None:
     steps = len(x) // hop
     level = np.sqrt(energy[: steps * hop].reshape(steps, hop).mean(axis=1)) if steps else np.zeros(0)
     silences = _spans_of(level < 10 ** (SILENCE_DB / 20), hop / rate, 0.3, duration)  # quiet 10 ms steps
-    top = int(max(int(pcm.max()), -int(pcm.min())))
+    top = max(int(pcm.max()), -int(pcm.min()))
     peak = top / 32768
     rms = float(np.sqrt(energy.mean()))
-    at_peak = int(np.count_nonzero(pcm == top) + (np.count_nonzero(pcm == -top) if top else 0)) if top else len(x)
+    at_peak = int(np.count_nonzero(pcm == top) + np.count_nonzero(pcm == -top)) if top else len(x)
     return AudioScan(
         duration=duration,
         silences=silences,

@@ -230,11 +230,15 @@ class Pool:
             while len(self.members) < self.replicas:
                 self._start()
 
-    async def member(self) -> Member:
-        """A ready worker with a free slot, starting workers up to the pool's size as work arrives."""
+    def _unfit(self) -> bool:
+        """No node is big enough for one worker (the cluster is asked once; a service client always fits)."""
         if self.unfit is None:
             self.unfit = self.needs.computes and not fits_somewhere(self.needs)
-        if self.unfit:
+        return self.unfit
+
+    async def member(self) -> Member:
+        """A ready worker with a free slot, starting workers up to the pool's size as work arrives."""
+        if self._unfit():
             raise NotConfigured(
                 f"no node of the Ray cluster can hold a worker of {self.label} ({self.needs.describe()}); "
                 f"add such a node, or lower executor.resources for it in kaipai.yaml"
@@ -275,7 +279,7 @@ class Pool:
 
     async def check(self) -> str:
         """The backend's own check, on a worker (placement problems are this capability's, said by its jobs)."""
-        if self.needs.computes and not fits_somewhere(self.needs):
+        if self._unfit():
             return "no worker to ask"
         member = await self.member()
         try:
