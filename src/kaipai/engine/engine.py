@@ -148,6 +148,7 @@ class Engine:
             handle.close()
         self._backends.clear()
         self._handle_of.clear()
+        self._sheet_marks.clear()  # keyed by the handles' ids, which new handles may take
 
     def handles(self) -> list[BackendHandle]:
         return list(self._backends.values())
