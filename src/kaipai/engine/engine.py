@@ -20,6 +20,7 @@ import shutil
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,8 @@ class Engine:
         self.by_node: dict[str, list[Take]] = defaultdict(list)
         self.circled: dict[str, Take] = {}
         self.scope = shots  # a status of these shots only: their takes and those of what they depend on
-        scoped = None if shots is None else {n.shot for n in needed(self.graph, shots)}
+        self._scoped = None if shots is None else needed(self.graph, shots)
+        scoped = None if self._scoped is None else {n.shot for n in self._scoped}
         for take in db.all_takes() if scoped is None else db.takes_for_shots(scoped):
             self.remember(take)
         self.failures = db.failures()
@@ -373,7 +375,11 @@ class Engine:
         states: dict[str, str] = {}
         out: list[NodeStatus] = []
         shots = shots or self.scope
-        for node in self.graph.values() if shots is None else needed(self.graph, shots):
+        if shots is None:
+            nodes: Iterable[Node] = self.graph.values()
+        else:
+            nodes = self._scoped if shots == self.scope and self._scoped is not None else needed(self.graph, shots)
+        for node in nodes:
             has_takes = bool(self.by_node.get(node.id))
             circled = self.circled.get(node.id)
             status = NodeStatus(
