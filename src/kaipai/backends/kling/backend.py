@@ -241,7 +241,7 @@ class KlingBackend(Backend):
 
     # ------------------------------------------------------------------ lip sync
 
-    def _source(self, request: LipsyncRequest, sheet: CapabilitySheet) -> dict[str, str]:
+    def _source(self, request: LipsyncRequest) -> dict[str, str]:
         """Where Kling finds the clip: its own video id, else a provider link that still works."""
         source = request.clip_source
         now = time.time()
@@ -263,7 +263,7 @@ class KlingBackend(Backend):
         body = {
             "input": {
                 "mode": "audio2video",
-                **self._source(request, sheet),
+                **self._source(request),
                 "audio_type": "file",
                 "audio_file": base64.b64encode(audio).decode(),
             }
