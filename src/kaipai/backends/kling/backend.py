@@ -186,8 +186,7 @@ class KlingBackend(Backend):
     @staticmethod
     def _image(path: Path) -> str:
         """Raw base64, no ``data:`` prefix (the docs call a prefix wrong); JPEG or PNG."""
-        raw, _ = media.image_bytes(path)
-        return base64.b64encode(raw).decode()
+        return base64.b64encode(media.image_bytes(path)).decode()
 
     def _clip_body(self, request: VideoRequest, sheet: CapabilitySheet) -> tuple[str, dict[str, Any]]:
         assert request.image is not None
