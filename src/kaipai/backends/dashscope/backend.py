@@ -106,8 +106,8 @@ class DashScopeBackend(Backend):
         self._api = httpx.Client(base_url=self.base_url, timeout=self.settings.timeout)
         self._files = httpx.Client(timeout=self.settings.download_timeout, follow_redirects=True)
         self._errors = protocol.errors_hook(self.where)
-        self.uploads = Uploader(self._api, self._files, self._headers, self.where)
-        self.enrollment = speech.Enrollment(self._api, self._headers, self.uploads, self.settings, self.where)
+        self.uploads = Uploader(self._send, self._files)
+        self.enrollment = speech.Enrollment(self._send, self._headers, self.uploads, self.settings, self.where)
 
     # ------------------------------------------------------------------ configuration
 
@@ -386,7 +386,7 @@ class DashScopeBackend(Backend):
             if self.region != "beijing":
                 raise NotConfigured("CosyVoice over HTTP is served in Beijing only; use speech_protocol: websocket")
             url, characters, request_id = speech.synthesize_http(
-                self._api, self._headers(), self.where, sheet.model, voice, request.text, request.sample_rate
+                self._send, self.where, sheet.model, voice, request.text, request.sample_rate
             )
             path = self._fetch(url, ctx.out_dir, "voice", ".wav")
         else:
