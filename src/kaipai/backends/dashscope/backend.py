@@ -48,15 +48,7 @@ from kaipai.backends.dashscope.protocol import PROVIDER
 from kaipai.backends.dashscope.uploads import RESOLVE_HEADER, Uploader
 from kaipai.backends.dashscope.voices import default_voice
 from kaipai.backends.remote import tasks
-from kaipai.backends.remote.sheets import (
-    default_model,
-    load_sheet,
-    provider_model,
-    region_name,
-    region_of_host,
-    regions,
-    sheet_named,
-)
+from kaipai.backends.remote.sheets import default_model, load_sheet, located, provider_model, regions, sheet_named
 
 MAX_SEED = 2**31 - 1
 MAX_IMAGE_SIDE = 1440
@@ -93,12 +85,11 @@ class DashScopeBackend(Backend):
     def __init__(self, model: str | None = None, **options: Any) -> None:
         super().__init__(model=model, **options)
         self.settings = tasks.PollSettings.from_options(options)
-        explicit = options.get("base_url") or tasks.setting("dashscope", "base_url", "DASHSCOPE_BASE_URL")
-        asked = options.get("region") or tasks.setting("dashscope", "region", "DASHSCOPE_REGION")
-        self.region = str(region_name("dashscope", asked or region_of_host("dashscope", explicit)))
+        region, self.base_url = located("dashscope", options)
+        self.region = str(region)
         hosts = regions("dashscope")[self.region]
-        self.base_url = str(explicit or hosts["base_url"]).rstrip("/")
-        self.ws_url = str(options.get("ws_url") or (_ws_url(self.base_url) if explicit else hosts["ws_url"]))
+        own_host = self.base_url == hosts["base_url"]
+        self.ws_url = str(options.get("ws_url") or (hosts["ws_url"] if own_host else _ws_url(self.base_url)))
         self.speech_protocol = str(options.get("speech_protocol", "websocket"))
         if self.speech_protocol not in ("websocket", "http"):
             raise NotConfigured(f"dashscope speech_protocol {self.speech_protocol!r} is not websocket or http")
