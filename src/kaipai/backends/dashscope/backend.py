@@ -48,7 +48,15 @@ from kaipai.backends.dashscope.protocol import PROVIDER
 from kaipai.backends.dashscope.uploads import RESOLVE_HEADER, Uploader
 from kaipai.backends.dashscope.voices import default_voice
 from kaipai.backends.remote import tasks
-from kaipai.backends.remote.sheets import default_model, load_sheet, located, provider_model, regions, sheet_named
+from kaipai.backends.remote.sheets import (
+    default_model,
+    for_capability,
+    load_sheet,
+    located,
+    provider_model,
+    regions,
+    sheet_named,
+)
 
 MAX_SEED = 2**31 - 1
 MAX_IMAGE_SIDE = 1440
@@ -111,12 +119,7 @@ class DashScopeBackend(Backend):
         sid = sheet_named("dashscope", self.model_for(capability), self.region)
         sheet = load_sheet("dashscope", sid, overrides, self.region)
         sheet = sheet.model_copy(update={"model": provider_model("dashscope", sid, self.region)})
-        if sheet.capability != capability:
-            raise NotConfigured(
-                f"DashScope model {sheet.model!r} does {sheet.capability.value}, not {capability.value}; "
-                f"choose a {capability.value} model"
-            )
-        return sheet
+        return for_capability("DashScope", sheet, capability)
 
     def _key(self) -> str:
         return tasks.require("dashscope", "api_key", "DASHSCOPE_API_KEY", "the DashScope API key")

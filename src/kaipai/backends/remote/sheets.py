@@ -235,6 +235,17 @@ def load_sheet(
         ) from None
 
 
+def for_capability(label: str, sheet: CapabilitySheet, capability: Capability) -> CapabilitySheet:
+    """``sheet`` when its model does ``capability``: the one model a project names is asked of every capability,
+    and a model of another kind is refused by name."""
+    if sheet.capability != capability:
+        raise NotConfigured(
+            f"{label} model {sheet.model!r} does {sheet.capability.value}, not {capability.value}; "
+            f"choose a {capability.value} model"
+        )
+    return sheet
+
+
 def sheets_for(provider: str, capability: Capability, region: str | None = None) -> dict[str, CapabilitySheet]:
     """Every known sheet of one capability (for `kaipai backends`)."""
     out = {}
