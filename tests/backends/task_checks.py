@@ -1,6 +1,7 @@
-"""What the task-API backends' tests share (Ark, Vidu, Runway, Veo, MiniMax): the double on a local port,
-fast polling, and the checks whose steps are the same at every provider — a render killed after the
-provider took the task, an injected fault on submit, an expired download link, a wrong or missing key.
+"""What the task-API backends' tests share (Ark, Vidu, Runway, Veo, MiniMax; Kling's and DashScope's serve their
+doubles here too): the double on a local port, fast polling, and the checks whose steps are the same at every
+provider — a render killed after the provider took the task, an injected fault on submit, an expired download
+link, a wrong or missing key.
 
 Each test file keeps its own assertions on what the provider was sent and what it answered; these
 helpers run the common steps and hand back what the test asserts on.

@@ -30,7 +30,8 @@ from kaipai.backends.remote.tasks import retry_after_seconds
 from kaipai.document.cast import Character, Voice
 from tests.backends.doubles.dashscope_double import KEY, DashScopeDouble
 from tests.backends.doubles.jobs import job_context
-from tests.backends.doubles.server import png_bytes, serve
+from tests.backends.doubles.server import png_bytes
+from tests.backends.task_checks import serving
 
 FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 2}
 
@@ -41,12 +42,7 @@ class Killed(Exception):
 
 @pytest.fixture
 def double(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[DashScopeDouble]:
-    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "no-config.toml"))
-    monkeypatch.setenv("DASHSCOPE_API_KEY", KEY)
-    d = DashScopeDouble()
-    with serve(d.app()) as url:
-        d.base_url = url
-        yield d
+    yield from serving(DashScopeDouble(), monkeypatch, tmp_path, {"DASHSCOPE_API_KEY": KEY})
 
 
 def backend(double: DashScopeDouble, **options: Any) -> DashScopeBackend:

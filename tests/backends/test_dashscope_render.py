@@ -21,7 +21,7 @@ from kaipai.project import ProjectPaths
 from kaipai.service.render import render
 from kaipai.service.takes import circled_media
 from tests.backends.doubles.dashscope_double import KEY, DashScopeDouble
-from tests.backends.doubles.server import serve
+from tests.backends.task_checks import serving
 from tests.support.media import voice_likeness
 
 FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 10, "timeout": 5}
@@ -29,12 +29,7 @@ FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 10, "timeo
 
 @pytest.fixture
 def double(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[DashScopeDouble]:
-    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "no-config.toml"))
-    monkeypatch.setenv("DASHSCOPE_API_KEY", KEY)
-    d = DashScopeDouble(polls_to_finish=1)
-    with serve(d.app()) as url:
-        d.base_url = url
-        yield d
+    yield from serving(DashScopeDouble(polls_to_finish=1), monkeypatch, tmp_path, {"DASHSCOPE_API_KEY": KEY})
 
 
 def film(root: Path, double: DashScopeDouble, backends: tuple[str, ...]) -> ProjectPaths:

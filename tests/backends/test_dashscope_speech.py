@@ -22,7 +22,8 @@ from kaipai.backends.dashscope.voices import default_voice, kind_of
 from kaipai.document.cast import Character, Voice
 from tests.backends.doubles.dashscope_double import KEY, DashScopeDouble
 from tests.backends.doubles.jobs import job_context
-from tests.backends.doubles.server import serve, wav_bytes
+from tests.backends.doubles.server import wav_bytes
+from tests.backends.task_checks import serving
 
 FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 2}
 LIN = Character(id="林夏", name="林夏", description="女，26岁，刚下夜班的护士")
@@ -31,14 +32,9 @@ ZHOU = Character(id="老周", name="老周", description="男，60岁，末班�
 
 @pytest.fixture
 def double(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[DashScopeDouble]:
-    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "no-config.toml"))
-    monkeypatch.setenv("DASHSCOPE_API_KEY", KEY)
-    for name in ("DASHSCOPE_REGION", "DASHSCOPE_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    d = DashScopeDouble()
-    with serve(d.app()) as url:
-        d.base_url = url
-        yield d
+    yield from serving(
+        DashScopeDouble(), monkeypatch, tmp_path, {"DASHSCOPE_API_KEY": KEY}, ("DASHSCOPE_REGION", "DASHSCOPE_BASE_URL")
+    )
 
 
 def backend(double: DashScopeDouble, **options: Any) -> DashScopeBackend:

@@ -30,7 +30,8 @@ from kaipai.backends.base import (
 from kaipai.backends.kling import KlingBackend, api_token
 from tests.backends.doubles.jobs import job_context
 from tests.backends.doubles.kling_double import ACCESS_KEY, SECRET_KEY, KlingDouble, verify_jwt
-from tests.backends.doubles.server import png_bytes, serve
+from tests.backends.doubles.server import png_bytes
+from tests.backends.task_checks import serving
 
 FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 2}
 
@@ -41,13 +42,9 @@ class Killed(Exception):
 
 @pytest.fixture
 def double(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[KlingDouble]:
-    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "no-config.toml"))
-    monkeypatch.setenv("KLING_ACCESS_KEY", ACCESS_KEY)
-    monkeypatch.setenv("KLING_SECRET_KEY", SECRET_KEY)
-    d = KlingDouble()
-    with serve(d.app()) as url:
-        d.base_url = url
-        yield d
+    yield from serving(
+        KlingDouble(), monkeypatch, tmp_path, {"KLING_ACCESS_KEY": ACCESS_KEY, "KLING_SECRET_KEY": SECRET_KEY}
+    )
 
 
 def backend(double: KlingDouble, **options: Any) -> KlingBackend:

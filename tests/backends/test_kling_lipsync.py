@@ -26,7 +26,8 @@ from kaipai.backends.kling import KlingBackend
 from kaipai.backends.remote.media import audio_within
 from tests.backends.doubles.jobs import job_context
 from tests.backends.doubles.kling_double import ACCESS_KEY, SECRET_KEY, KlingDouble
-from tests.backends.doubles.server import png_bytes, serve
+from tests.backends.doubles.server import png_bytes
+from tests.backends.task_checks import serving
 from tests.support.media import voice_likeness
 
 FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02, "deadline": 5, "timeout": 2}
@@ -47,13 +48,9 @@ def spoken(path: Path, seconds: float = 2.0, rate: int = 24000, pace: float = 3.
 
 @pytest.fixture
 def double(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[KlingDouble]:
-    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "no-config.toml"))
-    monkeypatch.setenv("KLING_ACCESS_KEY", ACCESS_KEY)
-    monkeypatch.setenv("KLING_SECRET_KEY", SECRET_KEY)
-    d = KlingDouble()
-    with serve(d.app()) as url:
-        d.base_url = url
-        yield d
+    yield from serving(
+        KlingDouble(), monkeypatch, tmp_path, {"KLING_ACCESS_KEY": ACCESS_KEY, "KLING_SECRET_KEY": SECRET_KEY}
+    )
 
 
 def backend(double: KlingDouble, **options: Any) -> KlingBackend:

@@ -4,6 +4,7 @@ shipped catalog loads into valid sheets; an SDK's HTTP error is read whatever en
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -61,6 +62,21 @@ def test_a_newer_model_is_described_by_the_project_and_unknown_regions_are_refus
     with pytest.raises(NotConfigured, match="no region 'eu'"):
         sheets.region_name("minimax", "eu")
     assert sheets.region_name("minimax", None) == "cn" and sheets.base_url("vidu", "global") == "https://api.vidu.com"
+
+
+def test_an_address_on_a_regions_own_host_says_the_region_unless_one_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("KAIPAI_CONFIG", str(tmp_path / "none.toml"))
+    for name in ("ARK_REGION", "ARK_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    byteplus = "https://ark.ap-southeast.bytepluses.com/api/v3"
+    assert sheets.located("ark", {}) == ("cn", "https://ark.cn-beijing.volces.com/api/v3")
+    assert sheets.located("ark", {"base_url": byteplus + "/"}) == ("intl", byteplus)
+    assert sheets.located("ark", {"base_url": byteplus, "region": "cn"}) == ("cn", byteplus)
+    assert sheets.located("ark", {"base_url": "http://127.0.0.1:8000"}) == ("cn", "http://127.0.0.1:8000")
+    monkeypatch.setenv("ARK_BASE_URL", byteplus)
+    assert sheets.located("ark", {}) == ("intl", byteplus)
 
 
 @pytest.mark.parametrize(

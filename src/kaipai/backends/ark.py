@@ -123,12 +123,7 @@ class ArkBackend(Backend):
     def describe(self, capability: Capability) -> CapabilitySheet:
         overrides = dict((self.options.get("sheet") or {}).get(capability.value) or {})
         sid = self.sheet_id(capability)
-        sheet = sheets.load_sheet("ark", sid, overrides, self.region)
-        if sheet.capability != capability:
-            raise NotConfigured(
-                f"Ark model {sheet.model!r} does {sheet.capability.value}, not {capability.value}; "
-                f"choose a {capability.value} model"
-            )
+        sheet = sheets.for_capability("Ark", sheets.load_sheet("ark", sid, overrides, self.region), capability)
         return sheets.silenced("ark", sid, sheet, self.options, overrides)
 
     def _key(self) -> str:

@@ -501,8 +501,7 @@ def check_request(sheet: CapabilitySheet, request: Request) -> None:
         d = request.duration
         if sheet.durations is not None and not any(abs(d - x) < 1e-6 for x in sheet.durations):
             reasons.append(f"a {d:g} s clip; accepted durations are {', '.join(f'{x:g}' for x in sheet.durations)} s")
-        if d < sheet.min_duration - 1e-9 or (sheet.max_duration is not None and d > sheet.max_duration + 1e-9):
-            reasons.append(f"a {d:g} s clip is outside {sheet.min_duration:g}–{sheet.max_duration or '∞'} s")
+        reasons += _outside_durations(sheet, d, "clip")
         if request.last_image is not None and not sheet.first_last_frame:
             reasons.append("a last frame, which this model does not take")
         if sheet.fps is not None and request.fps not in sheet.fps:
@@ -521,9 +520,7 @@ def check_request(sheet: CapabilitySheet, request: Request) -> None:
             if seconds is not None and seconds < sheet.min_input_seconds - 1e-9:
                 reasons.append(f"{seconds:g} s of {what}; at least {sheet.min_input_seconds:g} s needed")
     if isinstance(request, SoundRequest) and request.duration is not None:
-        d = request.duration
-        if d < sheet.min_duration - 1e-9 or (sheet.max_duration is not None and d > sheet.max_duration + 1e-9):
-            reasons.append(f"a {d:g} s sound is outside {sheet.min_duration:g}–{sheet.max_duration or '∞'} s")
+        reasons += _outside_durations(sheet, request.duration, "sound")
     if isinstance(request, SpeechRequest) and sheet.languages is not None and request.language not in sheet.languages:
         reasons.append(f"language {request.language!r}; supported: {', '.join(sheet.languages)}")
     if reasons:
@@ -553,16 +550,26 @@ def snap_request(sheet: CapabilitySheet, request: Request) -> Request:
         if sheet.durations:
             longer = [x for x in sorted(sheet.durations) if x >= d - 1e-9]
             d = longer[0] if longer else max(sheet.durations)
-        d = max(d, sheet.min_duration)
-        if sheet.max_duration is not None:
-            d = min(d, sheet.max_duration)
-        update["duration"] = d
+        update["duration"] = _within_durations(sheet, d)
         if sheet.fps and request.fps not in sheet.fps:
             update["fps"] = min(sheet.fps, key=lambda f: abs(f - request.fps))
     if isinstance(request, SoundRequest) and request.duration is not None:
-        d = max(request.duration, sheet.min_duration)
-        update["duration"] = min(d, sheet.max_duration) if sheet.max_duration is not None else d
+        update["duration"] = _within_durations(sheet, request.duration)
     return request.model_copy(update=update) if update else request
+
+
+def _outside_durations(sheet: CapabilitySheet, seconds: float, what: str) -> list[str]:
+    """Why ``seconds`` of a clip or sound is outside the sheet's min_duration–max_duration (none when inside)."""
+    top = sheet.max_duration
+    if seconds < sheet.min_duration - 1e-9 or (top is not None and seconds > top + 1e-9):
+        return [f"a {seconds:g} s {what} is outside {sheet.min_duration:g}–{top or '∞'} s"]
+    return []
+
+
+def _within_durations(sheet: CapabilitySheet, seconds: float) -> float:
+    """``seconds`` moved into the sheet's min_duration–max_duration."""
+    seconds = max(seconds, sheet.min_duration)
+    return min(seconds, sheet.max_duration) if sheet.max_duration is not None else seconds
 
 
 def snap_frames(sheet: CapabilitySheet, frames: int) -> int:

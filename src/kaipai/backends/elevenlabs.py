@@ -61,8 +61,11 @@ class ElevenLabsBackend(Backend):
         model = self.model or default_model("elevenlabs", capability)
         return load_sheet("elevenlabs", model, self.options.get("sheet"))
 
+    def _key(self) -> str:
+        return tasks.require("elevenlabs", "api_key", "ELEVENLABS_API_KEY", "the ElevenLabs API key")
+
     def check(self) -> str:
-        tasks.require("elevenlabs", "api_key", "ELEVENLABS_API_KEY", "the ElevenLabs API key")
+        self._key()
         return f"ElevenLabs at {self.base_url}"
 
     def close(self) -> None:
@@ -72,9 +75,8 @@ class ElevenLabsBackend(Backend):
 
     def client(self) -> httpx.Client:
         if self._client is None:
-            key = tasks.require("elevenlabs", "api_key", "ELEVENLABS_API_KEY", "the ElevenLabs API key")
             self._client = httpx.Client(
-                base_url=self.base_url, headers={"xi-api-key": key}, timeout=self.settings.timeout
+                base_url=self.base_url, headers={"xi-api-key": self._key()}, timeout=self.settings.timeout
             )
         return self._client
 

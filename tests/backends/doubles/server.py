@@ -99,14 +99,7 @@ def talking_mp4(audio: bytes, width: int = 64, height: int = 48, fps: int = 25, 
     import av
     import numpy as np
 
-    with av.open(io.BytesIO(audio)) as source:
-        stream_in = source.streams.audio[0]
-        rate = stream_in.rate or 24000
-        pcm = np.concatenate(
-            [f.to_ndarray().reshape(-1, f.samples).mean(axis=0) for f in source.decode(stream_in)]
-        ).astype(np.float32)
-    if np.abs(pcm).max(initial=0) > 1.5:  # integer samples
-        pcm = pcm / 32768.0
+    pcm, rate = decoded_audio(audio)
     frames_in: list[Any] = []
     if video is not None:
         with av.open(io.BytesIO(video)) as clip:
@@ -148,7 +141,7 @@ def decoded_audio(data: bytes | str) -> tuple[Any, int]:
         rate = stream.rate or 24000
         parts = [f.to_ndarray() for f in source.decode(stream)]
     pcm = np.concatenate([p.reshape(p.shape[0] if p.ndim > 1 else 1, -1).mean(axis=0) for p in parts])
-    if pcm.dtype.kind == "i":
+    if parts[0].dtype.kind == "i":  # the mean above is float already: scale by what was decoded
         pcm = pcm / 32768.0
     return pcm.astype(np.float32), rate
 

@@ -50,10 +50,10 @@ from kaipai.backends.dashscope.voices import default_voice
 from kaipai.backends.remote import tasks
 from kaipai.backends.remote.sheets import (
     default_model,
+    for_capability,
     load_sheet,
+    located,
     provider_model,
-    region_name,
-    region_of_host,
     regions,
     sheet_named,
 )
@@ -93,12 +93,11 @@ class DashScopeBackend(Backend):
     def __init__(self, model: str | None = None, **options: Any) -> None:
         super().__init__(model=model, **options)
         self.settings = tasks.PollSettings.from_options(options)
-        explicit = options.get("base_url") or tasks.setting("dashscope", "base_url", "DASHSCOPE_BASE_URL")
-        asked = options.get("region") or tasks.setting("dashscope", "region", "DASHSCOPE_REGION")
-        self.region = str(region_name("dashscope", asked or region_of_host("dashscope", explicit)))
+        region, self.base_url = located("dashscope", options)
+        self.region = str(region)
         hosts = regions("dashscope")[self.region]
-        self.base_url = str(explicit or hosts["base_url"]).rstrip("/")
-        self.ws_url = str(options.get("ws_url") or (_ws_url(self.base_url) if explicit else hosts["ws_url"]))
+        own_host = self.base_url == hosts["base_url"]
+        self.ws_url = str(options.get("ws_url") or (hosts["ws_url"] if own_host else _ws_url(self.base_url)))
         self.speech_protocol = str(options.get("speech_protocol", "websocket"))
         if self.speech_protocol not in ("websocket", "http"):
             raise NotConfigured(f"dashscope speech_protocol {self.speech_protocol!r} is not websocket or http")
@@ -106,8 +105,8 @@ class DashScopeBackend(Backend):
         self._api = httpx.Client(base_url=self.base_url, timeout=self.settings.timeout)
         self._files = httpx.Client(timeout=self.settings.download_timeout, follow_redirects=True)
         self._errors = protocol.errors_hook(self.where)
-        self.uploads = Uploader(self._api, self._files, self._headers, self.where)
-        self.enrollment = speech.Enrollment(self._api, self._headers, self.uploads, self.settings, self.where)
+        self.uploads = Uploader(self._send, self._files)
+        self.enrollment = speech.Enrollment(self._send, self._headers, self.uploads, self.settings, self.where)
 
     # ------------------------------------------------------------------ configuration
 
@@ -120,12 +119,7 @@ class DashScopeBackend(Backend):
         sid = sheet_named("dashscope", self.model_for(capability), self.region)
         sheet = load_sheet("dashscope", sid, overrides, self.region)
         sheet = sheet.model_copy(update={"model": provider_model("dashscope", sid, self.region)})
-        if sheet.capability != capability:
-            raise NotConfigured(
-                f"DashScope model {sheet.model!r} does {sheet.capability.value}, not {capability.value}; "
-                f"choose a {capability.value} model"
-            )
-        return sheet
+        return for_capability("DashScope", sheet, capability)
 
     def _key(self) -> str:
         return tasks.require("dashscope", "api_key", "DASHSCOPE_API_KEY", "the DashScope API key")
@@ -386,7 +380,7 @@ class DashScopeBackend(Backend):
             if self.region != "beijing":
                 raise NotConfigured("CosyVoice over HTTP is served in Beijing only; use speech_protocol: websocket")
             url, characters, request_id = speech.synthesize_http(
-                self._api, self._headers(), self.where, sheet.model, voice, request.text, request.sample_rate
+                self._send, self.where, sheet.model, voice, request.text, request.sample_rate
             )
             path = self._fetch(url, ctx.out_dir, "voice", ".wav")
         else:

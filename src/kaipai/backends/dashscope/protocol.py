@@ -10,7 +10,7 @@ left to be retried.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -50,6 +50,14 @@ ACCOUNT = (
 )
 #: Plain rate limits: waited out with backoff.
 RATE_LIMITS = ("Throttling", "Throttling.RateQuota", "Throttling.BurstRate")
+
+
+class Send(Protocol):
+    """The backend's one call of DashScope's API: its own key unless ``headers`` are given, errors read by code."""
+
+    def __call__(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response: ...
 
 
 def is_refusal(code: str) -> bool:

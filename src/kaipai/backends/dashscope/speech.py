@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import connect
 
@@ -152,20 +151,11 @@ def _speech_error(code: str, message: str) -> BackendError:
 
 
 def synthesize_http(
-    api: httpx.Client, headers: dict[str, str], where: str, model: str, voice: str, text: str, sample_rate: int
+    send: protocol.Send, where: str, model: str, voice: str, text: str, sample_rate: int
 ) -> tuple[str, int, str]:
     """One line over HTTP (``HttpSpeechSynthesizer``): (the audio link, billed characters, request id)."""
     body = {"model": model, "input": {"text": text, "voice": voice, "format": "wav", "sample_rate": sample_rate}}
-    response = tasks.send(
-        api,
-        "POST",
-        protocol.SPEECH_PATH,
-        protocol.PROVIDER,
-        errors=protocol.errors_hook(where),
-        json=body,
-        headers=headers,
-    )
-    data = protocol.reply(response, where)
+    data = protocol.reply(send("POST", protocol.SPEECH_PATH, json=body), where)
     audio = (data.get("output") or {}).get("audio") or {}
     if not audio.get("url"):
         raise TransientError(f"DashScope's speech reply has no audio link: {str(data)[:200]}")
@@ -185,22 +175,14 @@ class Enrollment:
     """Voices cloned from the characters' samples, through ``/api/v1/services/audio/tts/customization``."""
 
     def __init__(
-        self, api: httpx.Client, headers: Any, uploader: Uploader, settings: tasks.PollSettings, where: str
+        self, send: protocol.Send, headers: Any, uploader: Uploader, settings: tasks.PollSettings, where: str
     ) -> None:
-        self.api, self.headers, self.uploader, self.settings, self.where = api, headers, uploader, settings, where
+        self.send, self.headers, self.uploader, self.settings, self.where = send, headers, uploader, settings, where
         self._voices: dict[tuple[str, str], str] = {}
 
     def _call(self, action: str, **fields: Any) -> dict[str, Any]:
         body = {"model": ENROLL_MODEL, "input": {"action": action, **fields}, "parameters": {}}
-        response = tasks.send(
-            self.api,
-            "POST",
-            protocol.ENROLL_PATH,
-            protocol.PROVIDER,
-            errors=protocol.errors_hook(self.where),
-            json=body,
-            headers={**self.headers(), **RESOLVE_HEADER},
-        )
+        response = self.send("POST", protocol.ENROLL_PATH, headers={**self.headers(), **RESOLVE_HEADER}, json=body)
         return protocol.reply(response, self.where).get("output") or {}
 
     def voices(self, prefix: str | None = None) -> list[dict[str, Any]]:

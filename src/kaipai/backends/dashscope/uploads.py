@@ -13,7 +13,6 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import mimetypes
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -37,10 +36,8 @@ POLICY_FIELDS = (
 class Uploader:
     """Uploads files for one backend instance, each (model, content) once."""
 
-    def __init__(
-        self, api: httpx.Client, storage: httpx.Client, headers: Callable[[], dict[str, str]], where: str
-    ) -> None:
-        self.api, self.storage, self.headers, self.where = api, storage, headers, where
+    def __init__(self, send: protocol.Send, storage: httpx.Client) -> None:
+        self.send, self.storage = send, storage
         self._done: dict[tuple[str, str], str] = {}
         self.uploaded: list[str] = []
 
@@ -57,15 +54,7 @@ class Uploader:
         return self._done[key]
 
     def _policy(self, model: str) -> dict[str, str]:
-        response = tasks.send(
-            self.api,
-            "GET",
-            protocol.UPLOAD_POLICY_PATH,
-            protocol.PROVIDER,
-            errors=protocol.errors_hook(self.where),
-            params={"action": "getPolicy", "model": model},
-            headers=self.headers(),
-        )
+        response = self.send("GET", protocol.UPLOAD_POLICY_PATH, params={"action": "getPolicy", "model": model})
         body = tasks.json_body(response, protocol.PROVIDER)
         data = body.get("data") or {}
         missing = [f for f in POLICY_FIELDS if not data.get(f)]

@@ -53,7 +53,7 @@ def kind_of(character: Character | None) -> str:
     if old:
         return "older_female" if is_female else "older_male"
     if female == male:
-        return "female" if int(hashlib.sha256(character.id.encode()).hexdigest(), 16) % 2 else "male"
+        return "female" if _stable(character.id, 2) else "male"
     return "female" if is_female else "male"
 
 

@@ -45,7 +45,7 @@ from kaipai.backends.base import (
 from kaipai.backends.kling import protocol
 from kaipai.backends.kling.protocol import PROVIDER
 from kaipai.backends.remote import media, tasks
-from kaipai.backends.remote.sheets import default_model, load_sheet, region_name, region_of_host, regions
+from kaipai.backends.remote.sheets import default_model, load_sheet, located
 
 #: How long Kling keeps a generated video for lip sync and downloads (its docs: 30 days).
 RETENTION_SECONDS = 30 * 24 * 3600
@@ -67,10 +67,7 @@ class KlingBackend(Backend):
     def __init__(self, model: str | None = None, **options: Any) -> None:
         super().__init__(model=model, **options)
         self.settings = tasks.PollSettings.from_options(options, interval=5.0)
-        explicit = options.get("base_url") or tasks.setting("kling", "base_url", "KLING_BASE_URL")
-        asked = options.get("region") or tasks.setting("kling", "region", "KLING_REGION")
-        self.region = region_name("kling", asked or region_of_host("kling", explicit))
-        self.base_url = str(explicit or regions("kling")[str(self.region)]["base_url"]).rstrip("/")
+        self.region, self.base_url = located("kling", options)
         self.mode = str(options.get("mode", "std"))
         if self.mode not in ("std", "pro"):
             raise NotConfigured(f"kling mode {self.mode!r} is not one of std, pro")
@@ -186,8 +183,7 @@ class KlingBackend(Backend):
     @staticmethod
     def _image(path: Path) -> str:
         """Raw base64, no ``data:`` prefix (the docs call a prefix wrong); JPEG or PNG."""
-        raw, _ = media.image_bytes(path)
-        return base64.b64encode(raw).decode()
+        return base64.b64encode(media.image_bytes(path)).decode()
 
     def _clip_body(self, request: VideoRequest, sheet: CapabilitySheet) -> tuple[str, dict[str, Any]]:
         assert request.image is not None
@@ -241,7 +237,7 @@ class KlingBackend(Backend):
 
     # ------------------------------------------------------------------ lip sync
 
-    def _source(self, request: LipsyncRequest, sheet: CapabilitySheet) -> dict[str, str]:
+    def _source(self, request: LipsyncRequest) -> dict[str, str]:
         """Where Kling finds the clip: its own video id, else a provider link that still works."""
         source = request.clip_source
         now = time.time()
@@ -263,7 +259,7 @@ class KlingBackend(Backend):
         body = {
             "input": {
                 "mode": "audio2video",
-                **self._source(request, sheet),
+                **self._source(request),
                 "audio_type": "file",
                 "audio_file": base64.b64encode(audio).decode(),
             }

@@ -30,7 +30,6 @@ from kaipai.backends.base import (
     Capability,
     CapabilitySheet,
     JobContext,
-    NotConfigured,
     Result,
     SpeechRequest,
     TransientError,
@@ -88,12 +87,7 @@ class MiniMaxBackend(Backend):
     def describe(self, capability: Capability) -> CapabilitySheet:
         overrides = (self.options.get("sheet") or {}).get(capability.value)
         sheet = sheets.load_sheet("minimax", self.sheet_id(capability), overrides, self.region)
-        if sheet.capability != capability:
-            raise NotConfigured(
-                f"MiniMax model {sheet.model!r} does {sheet.capability.value}, not {capability.value}; "
-                f"choose a {capability.value} model"
-            )
-        return sheet
+        return sheets.for_capability("MiniMax", sheet, capability)
 
     def _key(self) -> str:
         return tasks.require("minimax", "api_key", "MINIMAX_API_KEY", "the MiniMax API key")

@@ -11,19 +11,14 @@ import io
 from pathlib import Path
 
 from kaipai.backends.base import BackendError
+from kaipai.backends.remote.inputs import read_image
 
-IMAGE_KINDS = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 
-
-def image_bytes(path: Path, accepted: tuple[str, ...] = (".png", ".jpg", ".jpeg")) -> tuple[bytes, str]:
-    """(bytes, MIME type) of an image in a format the provider reads; other formats become PNG."""
-    suffix = path.suffix.lower()
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise BackendError(f"cannot read the image {path} ({exc})") from None
-    if suffix in accepted:
-        return raw, IMAGE_KINDS.get(suffix, "application/octet-stream")
+def image_bytes(path: Path, accepted: tuple[str, ...] = (".png", ".jpg", ".jpeg")) -> bytes:
+    """The image in a format the provider reads: as it is when it is one, else as PNG."""
+    raw = read_image(path)
+    if path.suffix.lower() in accepted:
+        return raw
     from PIL import Image
 
     try:
@@ -32,7 +27,7 @@ def image_bytes(path: Path, accepted: tuple[str, ...] = (".png", ".jpg", ".jpeg"
             img.convert("RGB").save(buf, format="PNG")
     except OSError as exc:
         raise BackendError(f"{path} is not a readable image ({exc})") from None
-    return buf.getvalue(), "image/png"
+    return buf.getvalue()
 
 
 def audio_within(path: Path, max_bytes: int) -> tuple[bytes, str]:

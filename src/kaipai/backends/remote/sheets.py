@@ -161,11 +161,13 @@ def base_url(provider: str, region: str | None) -> str | None:
 
 def located(provider: str, options: dict[str, Any]) -> tuple[str | None, str]:
     """(region, address) of a regional provider: the options, then ``{PROVIDER}_REGION`` / ``_BASE_URL`` or the
-    user config, then the catalog's first region and its address."""
+    user config; with no region named, an address on a region's own host is that region; else the catalog's
+    first region and its address."""
     env = provider.upper()
-    region = region_name(provider, options.get("region") or setting(provider, "region", f"{env}_REGION"))
-    address = options.get("base_url") or setting(provider, "base_url", f"{env}_BASE_URL") or base_url(provider, region)
-    return region, str(address).rstrip("/")
+    explicit = options.get("base_url") or setting(provider, "base_url", f"{env}_BASE_URL")
+    asked = options.get("region") or setting(provider, "region", f"{env}_REGION")
+    region = region_name(provider, asked or region_of_host(provider, explicit))
+    return region, str(explicit or base_url(provider, region)).rstrip("/")
 
 
 def silenced(
@@ -231,6 +233,17 @@ def load_sheet(
         raise NotConfigured(
             f"{provider} sheet {sheet_id!r}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
         ) from None
+
+
+def for_capability(label: str, sheet: CapabilitySheet, capability: Capability) -> CapabilitySheet:
+    """``sheet`` when its model does ``capability``: the one model a project names is asked of every capability,
+    and a model of another kind is refused by name."""
+    if sheet.capability != capability:
+        raise NotConfigured(
+            f"{label} model {sheet.model!r} does {sheet.capability.value}, not {capability.value}; "
+            f"choose a {capability.value} model"
+        )
+    return sheet
 
 
 def sheets_for(provider: str, capability: Capability, region: str | None = None) -> dict[str, CapabilitySheet]:
